@@ -1,0 +1,83 @@
+// One zod schema for serve's configuration. Sources, strongest first: flags, env
+// (VMBRIDGE_<FLAG_NAME>), a JSON file (--config, keys = long flags in camelCase), defaults.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const hostPort = z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5}$/, 'expected host:port');
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform(v => ['true', '1', 'yes'].includes(v))]);
+
+export const ConfigSchema = z.object({
+    lmtp: hostPort.default('127.0.0.1:2424'),
+    smtp: hostPort.optional(),
+    deliver: z
+        .string()
+        .regex(/^(lmtp:\/\/[^/]+|lmtp:\/.+|lda:.+|maildir:.+)$/, 'expected lmtp://host:port, lmtp:/socket, lda:<path> or maildir:<dir>')
+        .default('maildir:./var/mail'),
+    deliverTimeout: positiveInt.default(30_000),
+    resolver: z.string().default('memory'),
+    resolverCn: z.enum(['username', 'email']).default('username'),
+    backend: z.string().min(1).default('sogo'),
+    separator: z.string().length(1).default('.'),
+    openchangeEvents: bool.default(false),
+    publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').default('tcp://127.0.0.1:5556'),
+    ingest: hostPort.default('127.0.0.1:8025'),
+    ingestToken: z.string().min(16, 'at least 16 characters').optional(),
+    ingestTokenFile: z.string().default('./var/ingest.token'),
+    imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').optional(),
+    ami: z.string().regex(/^ami:\/\//, 'expected ami://user:secret@host:port').optional(),
+    usernameFormat: z.string().min(1).default('%Lu'),
+    maxSize: positiveInt.default(10 * 1024 * 1024),
+    maxRecipients: positiveInt.default(15_000),
+    receivedHeader: bool.default(false),
+    admin: hostPort.optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+});
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;
+
+/** Bad configuration: the CLI turns it into exit code 64 with this message. */
+export class ConfigError extends Error {
+    readonly exitCode = 64;
+}
+
+export function camelToFlag(key: string): string {
+    return key.replace(/[A-Z]/g, c => '-' + c.toLowerCase());
+}
+
+export function envName(key: string): string {
+    return 'VMBRIDGE_' + camelToFlag(key).replace(/-/g, '_').toUpperCase();
+}
+
+/**
+ * Merges the sources and validates. `flags` holds only options the user actually gave
+ * (commander's option source 'cli'), so defaults never shadow env or file values.
+ */
+export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, file?: string): Config {
+    let fromFile: Record<string, unknown> = {};
+    if (file) {
+        try {
+            fromFile = JSON.parse(readFileSync(file, 'utf8'));
+        } catch (err) {
+            throw new ConfigError(`--config ${file}: ${(err as Error).message}`);
+        }
+        if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) {
+            throw new ConfigError(`--config ${file}: expected a JSON object`);
+        }
+    }
+    const fromEnv: Record<string, unknown> = {};
+    for (const key of Object.keys(ConfigSchema.shape)) {
+        const v = env[envName(key)];
+        if (v !== undefined && v !== '') fromEnv[key] = v;
+    }
+    const merged = { ...fromFile, ...fromEnv, ...flags };
+    const parsed = ConfigSchema.strict().safeParse(merged);
+    if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const key = String(issue.path[0] ?? (issue as { keys?: string[] }).keys?.[0] ?? '');
+        throw new ConfigError(`invalid option --${camelToFlag(key)}: ${issue.message}`);
+    }
+    return parsed.data;
+}

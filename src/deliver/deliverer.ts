@@ -1,0 +1,61 @@
+// One Deliverer interface for every onward target (lmtp.ts, lda.ts, maildir.ts). Intake opens a
+// transaction at MAIL FROM, adds recipients as RCPT arrives (so an LMTP downstream can refuse
+// unknown users live), then streams DATA once; the result is one outcome per accepted recipient.
+import type { Readable } from 'node:stream';
+
+/** A reply that carries its SMTP code and enhanced status, as smtp-server expects (responseCode). */
+export class SmtpError extends Error {
+    readonly responseCode: number;
+    readonly enhanced: string;
+    constructor(responseCode: number, enhanced: string, text: string) {
+        super(`${enhanced} ${text}`);
+        this.responseCode = responseCode;
+        this.enhanced = enhanced;
+        this.name = 'SmtpError';
+    }
+    get permanent(): boolean {
+        return this.responseCode >= 500;
+    }
+}
+
+export const tempFail = (text: string, enhanced = '4.4.0') => new SmtpError(451, enhanced, text);
+export const noUser = (text = 'User unknown') => new SmtpError(550, '5.1.1', text);
+
+export interface Envelope {
+    /** MAIL FROM address ('' for the null sender). */
+    from: string;
+    /** The MTA-facing session id, used in logs and event ids. */
+    sessionId: string;
+    /** MAIL FROM parameters to pass on (SIZE, BODY, ...), upper-case keys. */
+    params?: Record<string, string | true>;
+}
+
+export interface Recipient {
+    /** The RCPT TO address as the MTA gave it. */
+    address: string;
+    /** Dovecot username (after --username-format and recipient mapping). */
+    user: string;
+}
+
+/** What the downstream did with one recipient's copy. */
+export type Outcome =
+    | { ok: true; text: string; downstreamId?: string }
+    | { ok: false; error: SmtpError };
+
+export interface DeliveryTransaction {
+    /** Resolves when the downstream accepts the recipient; rejects with SmtpError otherwise. */
+    addRecipient(rcpt: Recipient): Promise<void>;
+    /**
+     * Streams the message once to every accepted recipient. Resolves with one Outcome per
+     * accepted recipient, in addRecipient order. Never rejects: failures are Outcomes.
+     */
+    data(message: Readable): Promise<Outcome[]>;
+    /** Abandons the transaction (client RSET, disconnect, oversized message). Idempotent. */
+    abort(): void;
+}
+
+export interface Deliverer {
+    readonly target: string;
+    begin(envelope: Envelope): Promise<DeliveryTransaction>;
+    close(): Promise<void>;
+}

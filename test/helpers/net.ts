@@ -1,0 +1,58 @@
+// Free loopback ports and readiness checks (no fixed ports, no fixed sleeps).
+import net from 'node:net';
+
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address() as net.AddressInfo;
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+/** Resolves once a TCP connect to host:port succeeds and (optionally) the greeting matches. */
+export async function waitForPort(port: number, opts: { host?: string; greeting?: RegExp; timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+    let lastErr: unknown;
+    while (Date.now() < deadline) {
+        try {
+            await probe(port, opts.host ?? '127.0.0.1', opts.greeting);
+            return;
+        } catch (err) {
+            lastErr = err;
+            await new Promise(r => setTimeout(r, 50));
+        }
+    }
+    throw new Error(`port ${port} not ready: ${(lastErr as Error)?.message}`);
+}
+
+function probe(port: number, host: string, greeting?: RegExp): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const sock = net.connect(port, host);
+        let buf = '';
+        const done = (err?: Error) => {
+            sock.destroy();
+            err ? reject(err) : resolve();
+        };
+        sock.setTimeout(2000, () => done(new Error('timeout')));
+        sock.once('error', done);
+        sock.once('connect', () => { if (!greeting) done(); });
+        sock.on('data', d => {
+            buf += d.toString();
+            if (greeting && greeting.test(buf)) done();
+        });
+    });
+}
+
+/** Polls until fn returns a truthy value (for things with no port to probe). */
+export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const v = await fn();
+        if (v) return v as NonNullable<T>;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise(r => setTimeout(r, 20));
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// `npm test` runs this first: the suite needs real Dovecot, memcached (and, for the deployment
+// tests, Postfix and swaks) from Debian. Installs what is missing when root; otherwise stops and
+// names the packages, so no test is ever skipped silently for a missing service.
+import { execFileSync, spawnSync } from 'node:child_process';
+
+const PACKAGES = ['dovecot-core', 'dovecot-lmtpd', 'dovecot-imapd', 'dovecot-auth-lua', 'memcached', 'lua-socket', 'postfix', 'swaks'];
+
+function installed(pkg) {
+    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+    return r.status === 0 && r.stdout.includes('install ok installed');
+}
+
+const missing = PACKAGES.filter(p => !installed(p));
+if (missing.length === 0) process.exit(0);
+
+if (process.getuid?.() !== 0) {
+    console.error(`vmbridge tests need these Debian packages: ${missing.join(' ')}\nInstall them (as root: apt-get install -y ${missing.join(' ')}) and run npm test again.`);
+    process.exit(69);
+}
+console.error(`installing Debian packages the tests need: ${missing.join(' ')}`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+const run = (cmd, args, input) => execFileSync(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'inherit', 'inherit'], env, input });
+// Postfix asks a debconf question on install; answer it so nothing waits on a terminal.
+run('debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
+run('apt-get', ['update', '-qq']);
+// policy-rc.d-style environments refuse to start services; the tests start their own instances.
+run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing]);
