@@ -2,11 +2,21 @@
 // (VMBRIDGE_<FLAG_NAME>), a JSON file (--config, keys = long flags in camelCase), defaults.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseAccessList } from './intake/access.js';
+import { MwiConfigShape } from './mwi/config.js';
 
 const hostPort = z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5}$/, 'expected host:port');
 const positiveInt = z.coerce.number().int().positive();
+// "allow 127.0.0.0/8, deny 10.0.0.0/8, allow *" or a JSON list of entries (intake/access.ts)
+const accessList = z.union([z.string(), z.array(z.string())]).superRefine((v, ctx) => {
+    try {
+        parseAccessList(v);
+    } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+});
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform(v => ['true', '1', 'yes'].includes(v))]);
 
 export const ConfigSchema = z.object({
@@ -23,6 +33,13 @@ export const ConfigSchema = z.object({
     separator: z.string().length(1).default('.'),
     openchangeEvents: bool.default(false),
     publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').default('tcp://127.0.0.1:5556'),
+    // Catch-up (src/publish/catchup.ts): journal retention in seconds (memcached TTLs go up to 30 days),
+    // events kept per user, burst coalescing window and cap in ms, optional replay endpoint.
+    journalRetention: positiveInt.max(30 * 86_400).default(3 * 3600),
+    journalMax: positiveInt.default(10_000),
+    coalesceWindow: z.coerce.number().int().nonnegative().max(10_000).default(100),
+    coalesceMaxHold: positiveInt.max(60_000).default(1000),
+    replay: hostPort.optional(),
     ingest: hostPort.default('127.0.0.1:8025'),
     ingestToken: z.string().min(16, 'at least 16 characters').optional(),
     ingestTokenFile: z.string().default('./var/ingest.token'),
@@ -33,7 +50,20 @@ export const ConfigSchema = z.object({
     maxRecipients: positiveInt.default(15_000),
     receivedHeader: bool.default(false),
     admin: hostPort.optional(),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+    lmtpAccess: accessList.optional(),
+    smtpAccess: accessList.optional(),
+    untrusted: z.enum(['refuse', 'auth']).default('refuse'),
+    tls: z.enum(['disabled', 'optional', 'required']).optional(),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    authCacheTtl: z.coerce.number().int().nonnegative().default(60_000),
+    maxConnections: positiveInt.default(1000),
+    maxConnectionsPerIp: positiveInt.default(100),
+    commandTimeout: positiveInt.default(300_000),
+    dataTimeout: positiveInt.default(600_000),
+    shutdownTimeout: positiveInt.default(30_000),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ...MwiConfigShape
 });
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigKey = keyof Config;

@@ -28,7 +28,7 @@ export const events = new Counter({
 
 export const pushDrops = new Counter({
     name: 'vmbridge_push_drops_total',
-    help: 'Frames not sent to a push endpoint, by reason (queue_full, timeout, backoff, error)',
+    help: 'Frames not sent to a push endpoint, by reason (queue_full, timeout, backoff, error, no_uid)',
     labelNames: ['reason'] as const,
     registers: [registry]
 });
@@ -43,5 +43,26 @@ export const ingestBatches = new Counter({
     name: 'vmbridge_ingest_batches_total',
     help: 'Batches received from the Dovecot hook, by result (accepted, unauthorized, invalid, too_large, gap)',
     labelNames: ['result'] as const,
+    registers: [registry]
+});
+
+export const intakeRefusals = new Counter({
+    name: 'vmbridge_intake_refusals_total',
+    help: 'Connections and commands refused by intake policy, by reason (access, untrusted, limit, draining, auth, sender, tls, timeout)',
+    labelNames: ['reason'] as const,
+    registers: [registry]
+});
+
+export const mwiRecounts = new Counter({
+    name: 'vmbridge_mwi_recounts_total',
+    help: 'Voicemail box recounts over IMAP, by result (ok, error)',
+    labelNames: ['result'] as const,
+    registers: [registry]
+});
+
+export const journalErrors = new Counter({
+    name: 'vmbridge_journal_errors_total',
+    help: 'Journal operations that failed or timed out, by op (allocate: events went out without seq; append: not replayable)',
+    labelNames: ['op'] as const,
     registers: [registry]
 });

@@ -37,9 +37,9 @@ export interface Recipient {
     user: string;
 }
 
-/** What the downstream did with one recipient's copy. */
+/** What the downstream did with one recipient's copy (mailbox: where it went, when the deliverer knows). */
 export type Outcome =
-    | { ok: true; text: string; downstreamId?: string }
+    | { ok: true; text: string; downstreamId?: string; mailbox?: string }
     | { ok: false; error: SmtpError };
 
 export interface DeliveryTransaction {

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Demo: starts `vmbridge serve` on its embedded defaults (LMTP 127.0.0.1:2424, maildir
+// ./var/mail, PUB bus tcp://127.0.0.1:5556), a `vmbridge listen`, sends the sample Asterisk
+// voicemail over LMTP and prints the event the listener got. Run: node examples/demo.mjs
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = `${root}bin/vmbridge.js`;
+const children = [];
+const run = (...args) => {
+    const c = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(c);
+    return c;
+};
+const stopAll = () => children.forEach(c => c.kill('SIGTERM'));
+
+const lines = child => {
+    let buf = '';
+    const waiters = [];
+    child.stdout.on('data', d => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            waiters.shift()?.(line);
+        }
+    });
+    return () => new Promise(r => waiters.push(r));
+};
+
+function lmtp(port, message) {
+    // The smallest LMTP client: one command at a time, reading each reply line.
+    return new Promise((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1');
+        const script = ['LHLO demo', 'MAIL FROM:<asterisk@pbx.example.org>', 'RCPT TO:<alice@example.org>', 'DATA'];
+        let buf = '';
+        let step = -1;
+        s.on('error', reject);
+        s.on('data', d => {
+            buf += d;
+            let i;
+            while ((i = buf.indexOf('\r\n')) >= 0) {
+                const line = buf.slice(0, i);
+                buf = buf.slice(i + 2);
+                if (line[3] === '-') continue;
+                if (step === script.length) {
+                    s.end('QUIT\r\n');
+                    return resolve(line);
+                }
+                if (!/^[23]/.test(line)) return reject(new Error(line));
+                step += 1;
+                if (step < script.length) s.write(script[step] + '\r\n');
+                else s.write(message.toString('latin1').replace(/(^|\n)\./g, '$1..') + '.\r\n', 'latin1');
+            }
+        });
+    });
+}
+
+async function waitForPort(port) {
+    for (let i = 0; i < 200; i++) {
+        const ok = await new Promise(r => net.connect(port, '127.0.0.1').once('connect', function () { this.destroy(); r(true); }).once('error', () => r(false)));
+        if (ok) return;
+        await new Promise(r => setTimeout(r, 50));
+    }
+    throw new Error(`nothing listens on ${port}`);
+}
+
+try {
+    run('serve');
+    await waitForPort(2424);
+    const next = lines(run('listen', '--user', 'alice@example.org'));
+    await new Promise(r => setTimeout(r, 300)); // let the SUB socket join the bus before sending
+    console.log('LMTP reply:', await lmtp(2424, readFileSync(new URL('sample-voicemail.eml', import.meta.url))));
+    const event = await Promise.race([next(), new Promise((_, rej) => setTimeout(() => rej(new Error('no event within 5 s')), 5000))]);
+    console.log('listener printed:', JSON.stringify(JSON.parse(event), null, 2));
+    console.log('stored under ./var/mail/alice@example.org/new/');
+} finally {
+    stopAll();
+}

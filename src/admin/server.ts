@@ -1,0 +1,72 @@
+// The admin listener (--admin host:port, off by default): GET /healthz for load balancers and
+// service managers, GET /metrics for Prometheus (the registry in metrics.ts). It carries no
+// secrets and changes nothing, so it has no token; bind it to loopback or a management network.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import { registry } from '../metrics.js';
+import { splitHostPort } from '../intake/server.js';
+
+export interface Health {
+    /** false → 503, so a balancer stops sending new work (e.g. while draining on SIGTERM). */
+    ok: boolean;
+    status: string;
+    [detail: string]: unknown;
+}
+
+export interface AdminOptions {
+    listen: string;
+    logger: Logger;
+    health?: () => Health | Promise<Health>;
+}
+
+export class AdminServer {
+    private readonly server: Server;
+
+    constructor(private readonly opts: AdminOptions) {
+        this.server = createServer((req, res) => void this.handle(req, res).catch(err => {
+            opts.logger.error({ err }, 'admin request failed');
+            if (!res.headersSent) res.writeHead(500);
+            res.end();
+        }));
+        // requests are tiny; a client that holds a socket open gets dropped
+        this.server.requestTimeout = 10_000;
+        this.server.headersTimeout = 5_000;
+    }
+
+    async listen(): Promise<AddressInfo> {
+        const { host, port } = splitHostPort(this.opts.listen);
+        await new Promise<void>((resolve, reject) => {
+            this.server.once('error', reject);
+            this.server.listen(port, host, () => {
+                this.server.off('error', reject);
+                resolve();
+            });
+        });
+        return this.server.address() as AddressInfo;
+    }
+
+    close(): Promise<void> {
+        this.server.closeAllConnections();
+        return new Promise(resolve => this.server.close(() => resolve()));
+    }
+
+    private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+            res.writeHead(405, { allow: 'GET, HEAD' }).end();
+            return;
+        }
+        const path = (req.url ?? '/').split('?')[0];
+        if (path === '/healthz') {
+            const h = (await this.opts.health?.()) ?? { ok: true, status: 'ok' };
+            res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+            res.end(req.method === 'HEAD' ? undefined : JSON.stringify(h));
+        } else if (path === '/metrics') {
+            const body = await registry.metrics();
+            res.writeHead(200, { 'content-type': registry.contentType });
+            res.end(req.method === 'HEAD' ? undefined : body);
+        } else {
+            res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        }
+    }
+}

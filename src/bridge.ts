@@ -1,0 +1,92 @@
+// Wires the stages: intake → deliver → (delivery records) → events → bus / push / mwi.
+// start() binds everything or throws (the CLI exits 69); Dovecot, memcached or Asterisk being
+// down never stops it — those are reached lazily and their failures are per message.
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { AdminServer, type Health } from './admin/server.js';
+import type { Config } from './config.js';
+import { createDeliverer } from './deliver/index.js';
+import type { Deliverer } from './deliver/deliverer.js';
+import { Catchup } from './publish/catchup.js';
+import { DirectNewmail } from './events/newmail.js';
+import { IntakeServer } from './intake/server.js';
+import type { Logger } from './log.js';
+import { Bus } from './publish/bus.js';
+import { Pusher } from './publish/push.js';
+import { createResolver, type Resolver } from './resolve/resolver.js';
+import { createMwi, type Mwi } from './mwi/index.js';
+
+export interface BridgeAddresses {
+    lmtp: string;
+    smtp?: string;
+    publish: string;
+    admin?: string;
+    replay?: string;
+}
+
+export class Bridge {
+    readonly events: Catchup;
+    private readonly deliverer: Deliverer;
+    private readonly bus: Bus;
+    private readonly intakes: IntakeServer[] = [];
+    private resolver?: Resolver;
+    private pusher?: Pusher;
+    private readonly admin?: AdminServer;
+    private readonly mwi?: Mwi;
+
+    constructor(private readonly config: Config, private readonly log: Logger) {
+        this.events = new Catchup(config, log); // seq + journal + coalescing, before every publisher
+        this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log });
+        this.bus = new Bus(config.publish, log);
+        this.events.add(this.bus);
+        const observer = new DirectNewmail(this.events);
+        const common = { deliverer: this.deliverer, observer, config, logger: log, hostname: hostname() };
+        this.intakes.push(new IntakeServer({ ...common, listen: config.lmtp, lmtp: true }));
+        if (config.smtp) this.intakes.push(new IntakeServer({ ...common, listen: config.smtp, lmtp: false }));
+        // MWI recounts are triggered by every event and publish their own `mwi` events back in.
+        this.mwi = createMwi(config, { out: this.events, logger: log });
+        if (this.mwi) this.events.add(this.mwi.trigger);
+        if (config.admin) this.admin = new AdminServer({ listen: config.admin, logger: log, health: () => this.health() });
+    }
+
+    async start(): Promise<BridgeAddresses> {
+        this.bus.start();
+        const config = this.config;
+        this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: 250 });
+        this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, separator: config.separator, openchangeEvents: config.openchangeEvents, logger: this.log });
+        this.events.add(this.pusher);
+        const [lmtp, smtp] = await Promise.all(this.intakes.map(i => i.listen()));
+        const admin = await this.admin?.listen();
+        const replay = await this.events.start();
+        this.mwi?.start();
+        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp), publish: this.config.publish, admin: admin && fmt(admin), replay: replay && fmt(replay) };
+        this.log.info({ ...addrs, deliver: this.config.deliver }, 'vmbridge ready');
+        return addrs;
+    }
+
+    /** Stops accepting, lets in-flight transactions finish, then closes downstream and sockets. */
+    async stop(): Promise<void> {
+        await Promise.all(this.intakes.map(i => i.close()));
+        await this.deliverer.close();
+        await this.mwi?.stop();
+        await this.events.stop(); // hands on held events before the publishers close
+        await this.pusher?.close();
+        await this.resolver?.close();
+        this.bus.stop();
+        await this.admin?.close(); // last: /healthz says 503 while draining
+    }
+
+    /** SIGHUP: access lists, limits and TLS certificates (a bad new setting keeps the old one). */
+    reload(config: Config): void {
+        for (const i of this.intakes) i.reload(config);
+    }
+
+    private health(): Health {
+        const ok = this.intakes.every(i => i.accepting);
+        return { ok, status: ok ? 'ok' : 'draining' };
+    }
+}
+
+function fmt(a: AddressInfo): string {
+    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}

@@ -1,0 +1,131 @@
+// Client-side catch-up for one user's stream: hands events on in seq order, exactly once.
+// With a cursor (`since`) it first replays what was missed; live events that arrive meanwhile are
+// held and those the replay already covered are skipped, so the seam has neither gap nor
+// duplicate. Later, a seq jump (a frame dropped by PUB, a bridge restart, another instance's
+// event still on its way) is given `gapWaitMs` to close by itself, then filled from the journal.
+// What the journal cannot give arrives as a `reset` (resync), never as a silent gap. Events
+// without seq (bridge could not reach memcached) pass straight through.
+import type { EventType, VmEvent } from '../events/event.js';
+import type { Logger } from '../log.js';
+import { resetEvent } from '../publish/journal.js';
+
+export interface CursorOptions {
+    user: string;
+    /** Resume after this seq; without it the first live event sets the position. */
+    since?: number;
+    /** The journal: events after a seq, or a reset (publish/journal.ts replay()). */
+    replay: (since: number) => Promise<VmEvent[]>;
+    /** Types handed on (resets always are); the position advances over the others. */
+    types?: EventType[];
+    /** How long a seq gap may stay open before it is filled from the journal (default 1 s). */
+    gapWaitMs?: number;
+    logger?: Logger;
+}
+
+const RECENT_IDS = 1024;
+
+export class CursorGate {
+    private last?: number;
+    private readonly held = new Map<number, VmEvent>();
+    private readonly recent = new Set<string>();
+    private fetching = false;
+    private timer?: NodeJS.Timeout;
+    private stopped = false;
+
+    constructor(private readonly opts: CursorOptions, private readonly deliver: (ev: VmEvent) => void) {
+        this.last = opts.since;
+    }
+
+    /** The last seq handed on or skipped. */
+    get position(): number | undefined {
+        return this.last;
+    }
+
+    /** Replays from `since`, if given; call once live events can arrive. */
+    start(): void {
+        if (this.last !== undefined) void this.fill();
+    }
+
+    stop(): void {
+        this.stopped = true;
+        clearTimeout(this.timer);
+    }
+
+    live(ev: VmEvent): void {
+        if (this.stopped) return;
+        if (ev.seq === undefined) return this.out(ev);
+        if (this.last === undefined && !this.fetching) this.last = ev.seq - 1;
+        if (this.last !== undefined && ev.seq <= this.last) {
+            // seq 1 we have not seen: the counter started over (memcached flushed or restarted).
+            if (ev.seq !== 1 || this.recent.has(ev.id)) return;
+            this.out(resetEvent(this.opts.user, 'sequence-restarted', 0));
+            this.last = 0;
+            this.held.clear();
+        }
+        this.held.set(ev.seq, ev);
+        if (!this.fetching) this.drain();
+    }
+
+    private drain(): void {
+        this.advance();
+        if (!this.held.size) {
+            clearTimeout(this.timer);
+            this.timer = undefined;
+        } else {
+            this.timer ??= setTimeout(() => {
+                this.timer = undefined;
+                void this.fill();
+            }, this.opts.gapWaitMs ?? 1000);
+        }
+    }
+
+    private advance(): void {
+        for (let next = this.held.get(this.last! + 1); next; next = this.held.get(this.last! + 1)) {
+            this.held.delete(next.seq!);
+            this.last = next.seq!;
+            this.out(next);
+        }
+    }
+
+    private async fill(): Promise<void> {
+        if (this.fetching || this.stopped || this.last === undefined) return;
+        this.fetching = true;
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        try {
+            const events = await this.opts.replay(this.last);
+            if (this.stopped) return;
+            for (const ev of events) {
+                if (ev.seq === undefined) this.out(ev); // the mwi snapshot after a reset
+                else if (ev.type === 'reset' && ev.seq !== this.last + 1) {
+                    // The journal lost events (or started over): resync, and go on from the reset's seq.
+                    this.out(ev);
+                    this.moveTo(ev.seq);
+                } else if (ev.seq > this.last) {
+                    this.held.set(ev.seq, ev);
+                    this.advance();
+                }
+            }
+        } catch (err) {
+            if (this.stopped) return;
+            this.opts.logger?.warn({ err, user: this.opts.user }, 'replay failed; telling the consumer to resync');
+            this.out(resetEvent(this.opts.user, 'replay-unavailable'));
+            if (this.held.size) this.moveTo(Math.min(...this.held.keys()) - 1);
+        } finally {
+            this.fetching = false;
+        }
+        this.drain();
+    }
+
+    private moveTo(seq: number): void {
+        this.last = seq;
+        for (const s of this.held.keys()) if (s <= this.last) this.held.delete(s);
+    }
+
+    private out(ev: VmEvent): void {
+        this.recent.add(ev.id);
+        if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value!);
+        if (ev.type !== 'reset' && this.opts.types && !this.opts.types.includes(ev.type)) return;
+        this.deliver(ev);
+    }
+}

@@ -1,0 +1,81 @@
+// subscribe(): bind a PULL socket, register it in memcached for a user (refreshed while the
+// stream is open, removed when it closes) and yield the JSON v1 events vmbridge pushes to it.
+// The stream keeps seq order and catches up from the memcached journal (cursor.ts): after a
+// restart pass `since: <previous stream.cursor>` and the missed events come first. Seqs run over
+// all of a user's types, so it registers for every type and filters `types` itself.
+import nano from 'nanomsg';
+import type { EventType } from '../events/event.js';
+import type { Logger } from '../log.js';
+import { createMemcachedClient } from '../resolve/client.js';
+import { DEFAULT_RESOLVER } from '../resolve/servers.js';
+import { Registration } from '../resolve/subscriptions.js';
+import { decodeEvent } from '../wire/json.js';
+import { memcachedReplay } from './replay.js';
+import { EventStream } from './stream.js';
+
+export interface SubscribeOptions {
+    /** libmemcached configuration string, default --SERVER=127.0.0.1:11211. */
+    resolver?: string;
+    user: string;
+    /** nanomsg URL to bind the PULL socket on, e.g. tcp://127.0.0.1:5557. */
+    bind: string;
+    /** The URL vmbridge should connect to, when bind uses a wildcard host (default: bind). */
+    advertise?: string;
+    types?: EventType[];
+    /** Registration TTL in seconds (default 30), refreshed every third of it. */
+    ttlSec?: number;
+    signal?: AbortSignal;
+    logger?: Logger;
+    /** Resume after this seq: missed events (from the journal) come first. */
+    since?: number;
+    /** How long a seq gap may stay open before it is filled from the journal (default 1 s). */
+    gapWaitMs?: number;
+    /** serve's --journal-max, if changed: an older cursor gets a reset. */
+    journalMax?: number;
+}
+
+export function subscribe(opts: SubscribeOptions): EventStream {
+    const resolver = opts.resolver ?? DEFAULT_RESOLVER;
+    if (resolver.trim().toLowerCase() === 'memory') {
+        throw new Error('subscribe needs a memcached resolver (--SERVER=host:port): the memory resolver lives inside serve; use listen for the bus');
+    }
+    if (opts.signal?.aborted) throw new Error('subscribe aborted before it started');
+    const advertise = opts.advertise ?? opts.bind;
+    if (/^(tcp|ws):\/\/(\*|0\.0\.0\.0|\[::\])[:/]/.test(advertise)) {
+        throw new Error(`${advertise} is not an address vmbridge can connect to: give advertise (--advertise) a concrete host`);
+    }
+    const client = createMemcachedClient(resolver, { logger: opts.logger, timeoutMs: 1000 });
+    const sock = nano.socket('pull');
+    let failure: Error | undefined;
+    sock.on('error', err => (failure ??= err));
+    if (sock.bind(opts.bind) === null) {
+        sock.close();
+        client.close();
+        throw new Error(`cannot bind ${opts.bind}: ${failure?.message ?? 'invalid address'}`);
+    }
+    const reg = new Registration(client, { user: opts.user, url: advertise, ttlSec: opts.ttlSec, logger: opts.logger });
+    const types = opts.types?.length ? opts.types : undefined;
+    let started: Promise<void> = Promise.resolve();
+    const stream = new EventStream(sock, frame => decodeEvent(frame.toString('utf8')), {
+        signal: opts.signal,
+        cursor: { user: opts.user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, logger: opts.logger, replay: memcachedReplay(client, opts.user, opts.journalMax) },
+        cleanup: async () => {
+            try {
+                await started.catch(() => undefined); // a registration still in flight must not outlive us
+                await reg.stop(true);
+            } catch (err) {
+                opts.logger?.warn({ err }, 'could not remove the subscription; it expires with its TTL');
+            } finally {
+                client.close();
+            }
+        }
+    });
+    started = reg.start().then(() => stream.gate?.start());
+    stream.ready = started.catch(err => {
+        stream.fail(err);
+        throw err;
+    });
+    // ready's rejection is also delivered through iteration; avoid an unhandled rejection.
+    stream.ready.catch(() => undefined);
+    return stream;
+}

@@ -1,0 +1,44 @@
+// `vmbridge listen`: print the bus's events (one JSON per line, nothing else) on stdout.
+import type { Command } from 'commander';
+import { DEFAULT_BUS, listen } from '../client/listen.js';
+import { parseSince, parseTypes, signalOnTermination } from '../client/options.js';
+import type { EventType } from '../events/event.js';
+import { DEFAULT_REPLAY } from '../client/replay.js';
+import { createLogger } from '../log.js';
+import { encodeEvent } from '../wire/json.js';
+import { EX, ExitError } from './exit.js';
+import { printEvents } from '../client/print.js';
+
+export function register(program: Command): void {
+    program
+        .command('listen')
+        .description('print the events of the bus as JSON lines (filtered by user and type at the socket)')
+        .option('--connect <urls>', 'the bus to connect to (serve --publish); comma-separated for several bridges', DEFAULT_BUS)
+        .option('--user <user>', 'only this Dovecot username')
+        .option('--type <types>', 'only these event types, comma-separated (newmail,flag,move,delete,mwi,reset)')
+        .option('--since <seq>', "resume after this seq (with --user): missed events first, then live, in seq order")
+        .option('--replay <url>', `the bridge's replay endpoint (serve --replay), default ${DEFAULT_REPLAY} with --since`)
+        .action(async (opts: { connect: string; user?: string; type?: string; since?: string; replay?: string }) => {
+            let types: EventType[] | undefined;
+            let since: number | undefined;
+            try {
+                types = parseTypes(opts.type);
+            } catch (err) {
+                throw new ExitError(EX.USAGE, `invalid option --type: ${(err as Error).message}`);
+            }
+            try {
+                since = parseSince(opts.since);
+            } catch (err) {
+                throw new ExitError(EX.USAGE, `invalid option --since: ${(err as Error).message}`);
+            }
+            if ((since !== undefined || opts.replay) && !opts.user) throw new ExitError(EX.USAGE, `invalid option ${since !== undefined ? '--since' : '--replay'}: needs --user (seqs are per user)`);
+            let stream;
+            try {
+                const connect = opts.connect.split(',').map(u => u.trim()).filter(Boolean);
+                stream = listen({ connect, user: opts.user, types, since, replay: opts.replay, signal: signalOnTermination(), logger: createLogger() });
+            } catch (err) {
+                throw new ExitError(EX.UNAVAILABLE, (err as Error).message);
+            }
+            await printEvents(stream, encodeEvent);
+        });
+}

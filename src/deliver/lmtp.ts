@@ -1,0 +1,208 @@
+// Onward delivery to Dovecot LMTP (`lmtp://host:port`, `lmtp:/path/to/socket`) as a streaming
+// proxy: MAIL at begin(), each RCPT forwarded live with Dovecot's verdict passed back, DATA
+// dot-stuffed straight from the MTA's stream, one reply per accepted recipient. Connections come
+// from a pool. Any link failure is a 451 for whatever is still pending: the MTA retries, nothing
+// is lost; abort() before the final dot drops the connection so nothing is stored.
+import type { Readable } from 'node:stream';
+import { pino } from 'pino';
+import type { Logger } from '../log.js';
+import { SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
+import { DotStuffer } from './dot-stuff.js';
+import { LinkError, describe, replyError, type LmtpAddress, type LmtpConnection, type Reply } from './lmtp-connection.js';
+import { LmtpPool } from './lmtp-pool.js';
+import { drain, tee } from './tee.js';
+
+export interface LmtpOptions {
+    /** Per phase (connect, each reply, a stalled write), ms. */
+    timeoutMs?: number;
+    logger?: Logger;
+    /** Connections open at once. */
+    poolSize?: number;
+    /** Idle connections close after this long; 0 = a fresh connection per transaction. */
+    idleMs?: number;
+}
+
+export function parseLmtpTarget(target: string): LmtpAddress {
+    const tcp = /^lmtp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(target);
+    if (tcp) return { host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
+    const unix = /^lmtp:(\/[^/].*)$/.exec(target);
+    if (unix) return { path: unix[1] };
+    throw new Error(`bad LMTP target ${target}: expected lmtp://host:port or lmtp:/path/to/socket`);
+}
+
+export class LmtpDeliverer implements Deliverer {
+    readonly pool: LmtpPool;
+    private readonly log: Logger;
+
+    constructor(readonly target: string, opts: LmtpOptions = {}) {
+        const addr = parseLmtpTarget(target);
+        this.pool = new LmtpPool(addr, { max: opts.poolSize ?? 16, idleMs: opts.idleMs ?? 30_000, timeoutMs: opts.timeoutMs ?? 30_000 });
+        this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: describe(addr) });
+    }
+
+    async begin(envelope: Envelope): Promise<DeliveryTransaction> {
+        return new LmtpTransaction(this.pool, envelope, this.log);
+    }
+
+    close(): Promise<void> {
+        return this.pool.close();
+    }
+}
+
+type State = 'open' | 'data' | 'done' | 'aborted';
+
+class LmtpTransaction implements DeliveryTransaction {
+    private readonly accepted: Recipient[] = [];
+    /** The connection with MAIL accepted; started at begin() so it overlaps the MTA's RCPT. */
+    private readonly ready: Promise<LmtpConnection>;
+    private conn?: LmtpConnection;
+    private state: State = 'open';
+    private readonly stop = new AbortController();
+
+    constructor(private readonly pool: LmtpPool, private readonly envelope: Envelope, private readonly log: Logger) {
+        this.ready = this.mail();
+        this.ready.catch(() => undefined); // reported to addRecipient / data
+    }
+
+    async addRecipient(rcpt: Recipient): Promise<void> {
+        if (this.state !== 'open') throw tempFail('transaction no longer open', '4.5.0');
+        try {
+            const conn = await this.ready;
+            const r = await conn.command(`RCPT TO:<${rcpt.user}>`);
+            if (r.code !== 250 && r.code !== 251) throw replyError(r);
+            this.accepted.push(rcpt);
+        } catch (err) {
+            throw this.smtpError(err, rcpt.address);
+        }
+    }
+
+    async data(message: Readable): Promise<Outcome[]> {
+        const rcpts = [...this.accepted];
+        if (this.state !== 'open' || rcpts.length === 0) {
+            drain(message);
+            return rcpts.map(() => ({ ok: false, error: tempFail('transaction aborted', '4.3.0') }));
+        }
+        this.state = 'data';
+        const outcomes: Outcome[] = [];
+        let conn: LmtpConnection | undefined;
+        try {
+            conn = await this.ready;
+            this.checkAborted();
+            const go = await conn.command('DATA');
+            if (go.code !== 354) {
+                drain(message);
+                this.release(conn, true);
+                return rcpts.map(() => ({ ok: false, error: replyError(go) }));
+            }
+            await this.send(conn, message);
+            this.state = 'done'; // the final dot is out: Dovecot commits, abort() no longer can
+            for (const _ of rcpts) outcomes.push(outcome(await conn.reply()));
+            this.release(conn, true);
+        } catch (err) {
+            drain(message);
+            if (conn) this.release(conn, false);
+            const error = this.smtpError(err);
+            while (outcomes.length < rcpts.length) outcomes.push({ ok: false, error });
+        }
+        if (this.state === 'data') this.state = 'done';
+        return outcomes;
+    }
+
+    abort(): void {
+        if (this.state === 'done' || this.state === 'aborted') return;
+        const streaming = this.state === 'data';
+        this.state = 'aborted';
+        this.stop.abort();
+        if (streaming) {
+            // the final dot must never go out: only closing the connection guarantees it
+            this.conn?.destroy('transaction aborted');
+            return;
+        }
+        // nothing sent after MAIL/RCPT yet: reset the session and keep the connection
+        this.ready.then(
+            conn => conn.command('RSET').then(r => this.release(conn, r.code === 250), () => this.release(conn, false)),
+            () => undefined
+        );
+    }
+
+    private async mail(): Promise<LmtpConnection> {
+        for (;;) {
+            const conn = await this.pool.acquire();
+            this.conn = conn;
+            try {
+                const r = await conn.command(`MAIL FROM:<${this.envelope.from}>${mailParams(this.envelope.params, conn.caps)}`);
+                if (r.code !== 250) {
+                    this.release(conn, true);
+                    throw replyError(r);
+                }
+                return conn;
+            } catch (err) {
+                // a pooled connection the server has dropped meanwhile: transparently use another
+                if (err instanceof LinkError && conn.reused && this.state === 'open') {
+                    this.release(conn, false);
+                    continue;
+                }
+                throw err;
+            }
+        }
+    }
+
+    /** Streams the body; throws unless the terminating dot went out on an intact message. */
+    private async send(conn: LmtpConnection, message: Readable): Promise<void> {
+        const stuffer = new DotStuffer();
+        const copy = tee(message, [stuffer], this.stop.signal);
+        copy.catch(err => stuffer.destroy(err)); // a broken source must never be terminated
+        // stop waiting for the MTA's next bytes once there is nowhere to send them
+        const onAbort = () => stuffer.destroy(new LinkError('transaction aborted', '4.3.0'));
+        this.stop.signal.addEventListener('abort', onAbort, { once: true });
+        const offClose = conn.onClose(() => stuffer.destroy(new LinkError('connection lost during DATA')));
+        try {
+            for await (const chunk of stuffer) {
+                this.checkAborted();
+                await conn.write(chunk as Buffer);
+            }
+        } finally {
+            this.stop.signal.removeEventListener('abort', onAbort);
+            offClose();
+        }
+        await copy;
+        this.checkAborted();
+        if (!stuffer.terminated) throw new LinkError('message stream ended early');
+    }
+
+    private checkAborted(): void {
+        if (this.state === 'aborted') throw new LinkError('transaction aborted', '4.3.0');
+    }
+
+    private release(conn: LmtpConnection, reusable: boolean): void {
+        if (this.conn === conn) this.conn = undefined;
+        this.pool.release(conn, reusable);
+    }
+
+    private smtpError(err: unknown, rcpt?: string): SmtpError {
+        if (err instanceof SmtpError) return err;
+        const reason = (err as Error).message;
+        this.log.warn({ session: this.envelope.sessionId, rcpt, reason }, 'LMTP downstream failed');
+        return tempFail(`Downstream unavailable, try again later (${reason})`, err instanceof LinkError ? err.enhanced : '4.3.0');
+    }
+}
+
+function outcome(r: Reply): Outcome {
+    if (r.code !== 250) return { ok: false, error: replyError(r) };
+    // Dovecot: "250 2.0.0 <rcpt> <session-id> Saved"; the id joins its MessageNew event
+    const id = /^<[^>]*>\s+(\S+)\s+Saved/.exec(r.text)?.[1];
+    return { ok: true, text: `${r.enhanced ?? '2.0.0'} ${r.text}`, downstreamId: id };
+}
+
+/** MAIL parameters the server advertised (SIZE, BODY=7BIT|8BITMIME, SMTPUTF8); others dropped. */
+export function mailParams(params: Envelope['params'], caps: Map<string, string>): string {
+    let out = '';
+    for (const [k, v] of Object.entries(params ?? {})) {
+        const ok =
+            (k === 'SIZE' && caps.has('SIZE') && /^\d+$/.test(String(v))) ||
+            (k === 'BODY' && (v === '7BIT' || (v === '8BITMIME' && caps.has('8BITMIME')))) ||
+            (k === 'SMTPUTF8' && v === true && caps.has('SMTPUTF8'));
+        if (ok) out += v === true ? ` ${k}` : ` ${k}=${v}`;
+    }
+    return out;
+}

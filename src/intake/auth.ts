@@ -1,0 +1,78 @@
+// SMTP AUTH checked against Dovecot's own authentication: an IMAP LOGIN with the client's
+// credentials on --imap's host and port (imap:// or imaps://), never a user list of our own.
+// Successes are cached briefly (keyed by a salted hash of user and password, never the password)
+// so a client that sends a message per connection does not cost an IMAP login each time.
+import { createHash, randomBytes } from 'node:crypto';
+import { ImapFlow } from 'imapflow';
+
+export type AuthResult = 'ok' | 'invalid' | 'unavailable';
+
+export interface Authenticator {
+    verify(user: string, password: string): Promise<AuthResult>;
+}
+
+export interface ImapAuthOptions {
+    /** imap://[anything@]host:port or imaps://…; only host, port and TLS are used. */
+    url: string;
+    cacheTtlMs: number;
+    timeoutMs?: number;
+    /** Bounds the cache; the oldest entries go first. */
+    maxEntries?: number;
+}
+
+export class ImapAuthenticator implements Authenticator {
+    private readonly host: string;
+    private readonly port: number;
+    private readonly secure: boolean;
+    private readonly salt = randomBytes(16);
+    private readonly cache = new Map<string, number>();
+
+    constructor(private readonly opts: ImapAuthOptions) {
+        const u = new URL(opts.url);
+        this.secure = u.protocol === 'imaps:';
+        this.host = u.hostname.replace(/^\[|\]$/g, '');
+        this.port = Number(u.port) || (this.secure ? 993 : 143);
+    }
+
+    async verify(user: string, password: string): Promise<AuthResult> {
+        if (!user || !password) return 'invalid';
+        const key = createHash('sha256').update(this.salt).update(user).update('\0').update(password).digest('base64');
+        const until = this.cache.get(key);
+        if (until !== undefined && until > Date.now()) return 'ok';
+        this.cache.delete(key);
+        const result = await this.login(user, password);
+        if (result === 'ok' && this.opts.cacheTtlMs > 0) this.remember(key);
+        return result;
+    }
+
+    private remember(key: string): void {
+        if (this.cache.size >= (this.opts.maxEntries ?? 10_000)) this.cache.delete(this.cache.keys().next().value as string);
+        this.cache.set(key, Date.now() + this.opts.cacheTtlMs);
+    }
+
+    private async login(user: string, pass: string): Promise<AuthResult> {
+        const timeout = this.opts.timeoutMs ?? 10_000;
+        const client = new ImapFlow({
+            host: this.host,
+            port: this.port,
+            secure: this.secure,
+            auth: { user, pass },
+            logger: false,
+            connectionTimeout: timeout,
+            greetingTimeout: timeout,
+            socketTimeout: timeout,
+            disableAutoIdle: true
+        });
+        client.on('error', () => undefined); // reported through connect()'s rejection
+        try {
+            await client.connect();
+            return 'ok';
+        } catch (err) {
+            const e = err as { authenticationFailed?: boolean; serverResponseCode?: string };
+            // Dovecot says [UNAVAILABLE] when its auth backend is down: a retry may succeed
+            return e.authenticationFailed && e.serverResponseCode !== 'UNAVAILABLE' ? 'invalid' : 'unavailable';
+        } finally {
+            client.close();
+        }
+    }
+}

@@ -1,0 +1,72 @@
+// Who may talk to a listener and on what terms, as Cisco Unity Connection's SMTP server settings
+// describe it: an IP access list (allow/deny, most specific wins); clients not on it ("untrusted
+// IPs") are refused or must authenticate, with TLS disabled, optional or required for them.
+// Defaults are secure: a loopback listener trusts everyone who can reach it (only local
+// processes can); any other listener trusts only loopback until an access list is given.
+import type { Config } from '../config.js';
+import { ConfigError } from '../config.js';
+import { AccessList, isLoopback } from './access.js';
+import { formatUsername } from './username.js';
+
+export type TlsMode = 'disabled' | 'optional' | 'required';
+export type Trust = 'trusted' | 'untrusted';
+export type Admission = { trust: Trust; rule?: string } | { refused: string; rule?: string };
+
+export type PolicyConfig = Pick<
+    Config,
+    'lmtpAccess' | 'smtpAccess' | 'untrusted' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'usernameFormat'
+>;
+
+export const LOOPBACK_ONLY = 'allow 127.0.0.0/8, allow ::1';
+
+export class ListenerPolicy {
+    readonly access: AccessList;
+    readonly accessSpec: string | readonly string[];
+    readonly untrusted: 'refuse' | 'auth';
+    readonly tls: TlsMode;
+
+    /** Throws ConfigError for combinations an administrator would regret (see docs/policy.md). */
+    constructor(config: PolicyConfig, kind: 'lmtp' | 'smtp', listenHost: string) {
+        const given = kind === 'lmtp' ? config.lmtpAccess : config.smtpAccess;
+        this.accessSpec = given ?? (isLoopback(listenHost) ? 'allow *' : LOOPBACK_ONLY);
+        this.access = new AccessList(this.accessSpec);
+        this.untrusted = config.untrusted;
+        const hasPair = Boolean(config.tlsCert && config.tlsKey);
+        this.tls = config.tls ?? (hasPair ? 'required' : 'disabled');
+        if (this.tls !== 'disabled' && !hasPair) {
+            throw new ConfigError(`invalid option --tls: ${this.tls} needs --tls-cert and --tls-key`);
+        }
+        if (this.untrusted === 'auth') {
+            if (!config.imap) throw new ConfigError('invalid option --untrusted: auth needs --imap (passwords are checked by Dovecot)');
+            if (!config.tls && this.tls === 'disabled') {
+                throw new ConfigError('invalid option --untrusted: auth would take passwords in clear text; give --tls-cert and --tls-key, or --tls disabled explicitly');
+            }
+        }
+    }
+
+    /** Decides at connect time. Refusals carry the reply text for 554 5.7.1. */
+    admit(address: string): Admission {
+        const entry = this.access.match(address);
+        if (entry?.verdict === 'deny') return { refused: 'access denied', rule: entry.source };
+        if (entry) return { trust: 'trusted', rule: entry.source };
+        if (this.untrusted === 'refuse') return { refused: 'access denied (untrusted address)' };
+        return { trust: 'untrusted' };
+    }
+
+    /** Commands a session may use: trusted clients never AUTH; STARTTLS only when TLS is on. */
+    disabledCommands(trust: Trust): string[] {
+        const off = this.tls === 'disabled' ? ['STARTTLS'] : [];
+        return trust === 'trusted' ? ['AUTH', ...off] : off;
+    }
+}
+
+/**
+ * An authenticated sender may use its own addresses only: MAIL FROM mapped with
+ * --username-format (as a RCPT would be) must be the authenticated username. The null sender
+ * (receipts, MDNs) is allowed: it claims no one's address.
+ */
+export function senderAllowed(usernameFormat: string, user: string, mailFrom: string): boolean {
+    if (mailFrom === '') return true;
+    const u = user.toLowerCase();
+    return mailFrom.toLowerCase() === u || formatUsername(usernameFormat, mailFrom).toLowerCase() === u;
+}

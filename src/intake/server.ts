@@ -1,0 +1,382 @@
+// The MTA-facing LMTP (or SMTP) listener, built on smtp-server. It proxies each transaction to
+// the downstream as it arrives: MAIL FROM opens the downstream transaction, each RCPT is passed
+// on and answered with the downstream's verdict, DATA streams through HeaderTap (classification
+// without buffering) to the downstream, and each recipient's reply is what the downstream did
+// with that copy. Events follow the reply, never delay it. Policy (policy.ts: access list,
+// untrusted clients, TLS, AUTH) and limits (connections, size, recipients, timeouts) apply per
+// listener; close() drains: new clients get 421, open transactions finish.
+import type { AddressInfo } from 'node:net';
+import { pipeline, Transform, type TransformCallback } from 'node:stream';
+import {
+    SMTPServer,
+    type SMTPServerAuthentication,
+    type SMTPServerAuthenticationResponse,
+    type SMTPServerDataStream,
+    type SMTPServerSession
+} from 'smtp-server';
+import { classify, type Classification } from '../classify/classify.js';
+import { HeaderTap } from '../classify/header-tap.js';
+import { ConfigSchema, type Config } from '../config.js';
+import { SmtpError, tempFail, type Deliverer, type Outcome } from '../deliver/deliverer.js';
+import type { DeliveryObserver, DeliveryRecord } from '../events/delivery.js';
+import type { Logger } from '../log.js';
+import * as metrics from '../metrics.js';
+import { ImapAuthenticator, type Authenticator } from './auth.js';
+import { ConnectionLimiter } from './connections.js';
+import { keepEnhancedCodes } from './enhanced-codes.js';
+import { ListenerPolicy, senderAllowed, type Trust } from './policy.js';
+import { RateLimiter } from './ratelimit.js';
+import { loadTlsPair } from './tls.js';
+import { IntakeTransaction } from './transaction.js';
+import { formatUsername } from './username.js';
+
+/** Keys intake reads; the policy and limit keys fall back to the schema defaults when absent. */
+export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecipients' | 'receivedHeader'> &
+    Partial<
+        Pick<
+            Config,
+            | 'lmtpAccess' | 'smtpAccess' | 'untrusted' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'authCacheTtl'
+            | 'maxConnections' | 'maxConnectionsPerIp' | 'commandTimeout' | 'dataTimeout' | 'shutdownTimeout'
+        >
+    >;
+type FullIntakeConfig = Required<Pick<IntakeConfig, Exclude<keyof IntakeConfig, 'lmtpAccess' | 'smtpAccess' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap'>>> & IntakeConfig;
+
+/** The per-connection handle smtp-server keeps (its type is not exported by name). */
+interface Connection {
+    id: string;
+    send(code: number, data?: string, context?: string | false): void;
+    close(): void;
+}
+
+export interface IntakeOptions {
+    /** host:port to listen on. */
+    listen: string;
+    /** true: LMTP (one reply per recipient after DATA); false: SMTP. */
+    lmtp: boolean;
+    deliverer: Deliverer;
+    observer: DeliveryObserver;
+    config: IntakeConfig;
+    logger: Logger;
+    /** Host name in the greeting and Received header. */
+    hostname?: string;
+    /** Checks AUTH credentials; default: an IMAP login on config.imap's host (auth.ts). */
+    authenticator?: Authenticator;
+}
+
+export class IntakeServer {
+    private readonly server: SMTPServer;
+    private readonly txns = new Map<string, IntakeTransaction>();
+    /** Sessions admitted by onConnect: their address (for the limiter) and trust. */
+    private readonly sessions = new Map<string, { ip: string; trust: Trust }>();
+    private readonly log: Logger;
+    private readonly limiter: ConnectionLimiter;
+    /** Failed AUTH attempts per client address: 10 at once, then one every 6 s. */
+    private readonly authFailures = new RateLimiter({ perSecond: 1 / 6, burst: 10 });
+    private config: FullIntakeConfig;
+    private policy: ListenerPolicy;
+    private authenticator?: Authenticator;
+    private draining = false;
+
+    constructor(private readonly opts: IntakeOptions) {
+        keepEnhancedCodes();
+        this.log = opts.logger.child({ stage: 'intake', proto: opts.lmtp ? 'lmtp' : 'smtp' });
+        this.config = withDefaults(opts.config);
+        this.policy = this.makePolicy(this.config);
+        this.authenticator = this.makeAuthenticator(this.config);
+        const tls = this.policy.tls === 'disabled' ? {} : loadTlsPair(this.config.tlsCert!, this.config.tlsKey!);
+        this.limiter = new ConnectionLimiter(this.config.maxConnections, this.config.maxConnectionsPerIp);
+        this.server = new SMTPServer({
+            ...tls,
+            lmtp: opts.lmtp,
+            name: opts.hostname,
+            banner: 'vmbridge ready',
+            authOptional: true, // required per session for untrusted clients (mailFrom)
+            allowInsecureAuth: true, // TLS before AUTH is enforced per session (auth)
+            authMethods: ['PLAIN', 'LOGIN'],
+            disabledCommands: ['AUTH', 'STARTTLS'], // onConnect sets each session's own list
+            disableReverseLookup: true, // a slow DNS must not delay deliveries
+            hideENHANCEDSTATUSCODES: false,
+            hideSize: false,
+            size: this.config.maxSize,
+            rejectOversized: true, // 552 5.3.4 whatever SIZE claimed; SizeGuard aborts downstream
+            maxRecipients: this.config.maxRecipients,
+            socketTimeout: this.config.commandTimeout,
+            closeTimeout: 2000, // only idle connections remain when close() gets there
+            logger: false,
+            onConnect: (session, cb) => cb(this.connect(session) ?? undefined),
+            onAuth: (auth, session, cb) => void this.auth(auth, session).then(r => cb(null, r), cb),
+            onMailFrom: (address, session, cb) => void this.mailFrom(address.address, session).then(() => cb(), cb),
+            onRcptTo: (address, session, cb) => void this.rcptTo(address.address, session).then(() => cb(), cb),
+            onData: (stream, session, cb) => void this.data(stream, session).then(replies => cb(null, replies as never), cb),
+            onClose: session => this.closed(session.id)
+        });
+        this.server.on('error', err => this.log.warn({ err }, 'connection error'));
+    }
+
+    /** SIGHUP: new access list, limits, TLS pair. A bad new setting is logged and the old kept. */
+    reload(config: IntakeConfig): void {
+        try {
+            const next = withDefaults(config);
+            const policy = this.makePolicy(next);
+            const tls = policy.tls === 'disabled' ? undefined : loadTlsPair(next.tlsCert!, next.tlsKey!);
+            if (tls) this.server.updateSecureContext(tls);
+            this.authenticator = this.opts.authenticator ?? this.makeAuthenticator(next);
+            this.policy = policy;
+            this.config = next;
+            this.limiter.maxTotal = next.maxConnections;
+            this.limiter.maxPerIp = next.maxConnectionsPerIp;
+            this.log.info({ access: policy.accessSpec, untrusted: policy.untrusted, tls: policy.tls }, 'policy reloaded');
+        } catch (err) {
+            this.log.error({ err: (err as Error).message }, 'reload failed; keeping the previous policy');
+        }
+    }
+
+    private makePolicy(config: FullIntakeConfig): ListenerPolicy {
+        return new ListenerPolicy(config, this.opts.lmtp ? 'lmtp' : 'smtp', splitHostPort(this.opts.listen).host);
+    }
+
+    private makeAuthenticator(config: FullIntakeConfig): Authenticator | undefined {
+        if (this.opts.authenticator) return this.opts.authenticator;
+        return config.imap ? new ImapAuthenticator({ url: config.imap, cacheTtlMs: config.authCacheTtl }) : undefined;
+    }
+
+    async listen(): Promise<AddressInfo> {
+        const { host, port } = splitHostPort(this.opts.listen);
+        await new Promise<void>((resolve, reject) => {
+            this.server.server.once('error', reject);
+            this.server.listen(port, host, () => {
+                this.server.server.off('error', reject);
+                resolve();
+            });
+        });
+        return this.server.server.address() as AddressInfo;
+    }
+
+    /** false once close() began: for /healthz (503 while draining). */
+    get accepting(): boolean {
+        return !this.draining;
+    }
+
+    /**
+     * Drains, then closes: new connections and new transactions get 421 4.3.2, transactions
+     * already under way finish (up to shutdownTimeout), then idle connections are closed.
+     */
+    async close(): Promise<void> {
+        this.draining = true;
+        const deadline = Date.now() + this.config.shutdownTimeout;
+        while (this.txns.size > 0 && Date.now() < deadline) await new Promise(r => setTimeout(r, 20));
+        if (this.txns.size > 0) this.log.warn({ open: this.txns.size }, 'shutdown timeout: abandoning open transactions (the MTA retries them)');
+        const closed = new Promise<void>(resolve => this.server.close(() => resolve()));
+        for (const c of this.server.connections as Set<unknown> as Set<Connection>) {
+            c.send(421, '4.3.2 Service shutting down, try again later');
+            c.close();
+        }
+        await closed;
+    }
+
+    /** onConnect: access list, untrusted policy, connection limits. Returns a refusal or nothing. */
+    private connect(session: SMTPServerSession): SmtpError | undefined {
+        const ip = session.remoteAddress;
+        const refuse = (reason: string, err: SmtpError, rule?: string) => {
+            metrics.intakeRefusals.inc({ reason });
+            this.log.warn({ session: session.id, ip, reason, rule, reply: `${err.responseCode} ${err.message}` }, 'connection refused');
+            return err;
+        };
+        if (this.draining) return refuse('draining', new SmtpError(421, '4.3.2', 'Service shutting down, try again later'));
+        const admission = this.policy.admit(ip);
+        if ('refused' in admission) {
+            return refuse(admission.rule ? 'access' : 'untrusted', new SmtpError(554, '5.7.1', admission.refused), admission.rule);
+        }
+        const over = this.limiter.acquire(ip);
+        if (over) {
+            const text = over === 'total' ? 'Too many connections, try again later' : 'Too many connections from your address, try again later';
+            return refuse('limit', new SmtpError(421, '4.7.0', text));
+        }
+        this.sessions.set(session.id, { ip, trust: admission.trust });
+        session.disabledCommands = this.policy.disabledCommands(admission.trust);
+        return undefined;
+    }
+
+    private async auth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> {
+        const s = this.sessions.get(session.id);
+        const fail = (reason: string, err: SmtpError) => {
+            metrics.intakeRefusals.inc({ reason });
+            this.log.warn({ session: session.id, ip: s?.ip, user: auth.username, reason }, 'authentication refused');
+            return err;
+        };
+        if (!s || !this.authenticator) throw new SmtpError(503, '5.5.1', 'AUTH not available');
+        if (this.policy.tls === 'required' && !session.secure) throw fail('tls', new SmtpError(538, '5.7.11', 'Encryption required: issue STARTTLS first'));
+        if (this.authFailures.retryAfter(s.ip) > 0) throw fail('auth', new SmtpError(421, '4.7.0', 'Too many failed authentications, try again later'));
+        // PLAIN may name someone else as authorization identity: never act on another's behalf
+        if (auth.authzid && auth.authcid && auth.authzid !== auth.authcid) throw fail('auth', new SmtpError(535, '5.7.8', 'Authorization identity not permitted'));
+        const result = await this.authenticator.verify(auth.username ?? '', auth.password ?? '');
+        if (result === 'ok') {
+            this.log.info({ session: session.id, ip: s.ip, user: auth.username }, 'authenticated');
+            return { user: auth.username };
+        }
+        if (result === 'unavailable') throw fail('auth', new SmtpError(454, '4.7.0', 'Temporary authentication failure'));
+        this.authFailures.take(s.ip);
+        throw fail('auth', new SmtpError(535, '5.7.8', 'Authentication credentials invalid'));
+    }
+
+    /** Untrusted clients must have TLS (when required) and AUTH, and send as themselves. */
+    private checkSender(from: string, session: SMTPServerSession): void {
+        if (this.sessions.get(session.id)?.trust !== 'untrusted') return;
+        const refuse = (reason: string, err: SmtpError) => {
+            metrics.intakeRefusals.inc({ reason });
+            this.log.warn({ session: session.id, ip: session.remoteAddress, from, user: session.user, reason }, 'sender refused');
+            return err;
+        };
+        if (this.policy.tls === 'required' && !session.secure) throw refuse('tls', new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first'));
+        if (!session.user) throw refuse('auth', new SmtpError(530, '5.7.0', 'Authentication required'));
+        if (!senderAllowed(this.config.usernameFormat, String(session.user), from)) {
+            throw refuse('sender', new SmtpError(553, '5.7.1', `Sender address rejected: not owned by user ${String(session.user)}`));
+        }
+    }
+
+    private async mailFrom(from: string, session: SMTPServerSession): Promise<void> {
+        this.drop(session.id); // a new MAIL FROM (after RSET or a finished DATA) starts afresh
+        if (this.draining) throw new SmtpError(421, '4.3.2', 'Service shutting down, try again later');
+        this.checkSender(from, session);
+        const id = `${session.id}.${session.transaction}`;
+        const downstream = await this.opts.deliverer.begin({ from, sessionId: id });
+        this.txns.set(session.id, new IntakeTransaction(id, from, downstream));
+    }
+
+    private async rcptTo(address: string, session: SMTPServerSession): Promise<void> {
+        const txn = this.txns.get(session.id);
+        if (!txn) throw new SmtpError(503, '5.5.1', 'Error: need MAIL command');
+        if (txn.has(address)) return;
+        await txn.add({ address, user: formatUsername(this.opts.config.usernameFormat, address) });
+    }
+
+    private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<(string | Error)[] | string> {
+        const txn = this.txns.get(session.id);
+        if (!txn) throw new SmtpError(503, '5.5.1', 'Error: need RCPT command');
+        const tap = new HeaderTap();
+        const guard = new SizeGuard(stream, () => txn.abort());
+        // a client trickling bytes under the idle timeout must not hold a transaction forever
+        const timer = setTimeout(() => this.timeout(session.id, txn), this.config.dataTimeout);
+        stream.once('end', () => clearTimeout(timer));
+        stream.once('close', () => clearTimeout(timer));
+        if (this.opts.config.receivedHeader) tap.write(this.received(session, txn));
+        // a client that disconnects mid-DATA destroys `stream`; pipeline passes that on, so the
+        // downstream sees a failed message (never commits a truncated one) instead of waiting
+        pipeline(stream, guard, tap, err => err && txn.abort());
+        let classification: Classification = { class: 'email' };
+        tap.header.then(h => (classification = safeClassify(h, this.log)));
+        const started = process.hrtime.bigint();
+        const records = () =>
+            txn.recipients.map<DeliveryRecord>((r, i) => ({
+                sessionId: txn.id,
+                rcptIndex: i,
+                rcpt: r.address,
+                user: r.user,
+                from: txn.from,
+                classification,
+                size: tap.bytes
+            }));
+        tap.once('end', () => {
+            if (!guard.exceeded) for (const rec of records()) this.opts.observer.expect(rec);
+        });
+        const outcomes = await txn.downstream.data(tap);
+        this.txns.delete(session.id);
+        metrics.downstreamLatency.observe({ target: this.opts.deliverer.target }, Number(process.hrtime.bigint() - started) / 1e9);
+        if (guard.exceeded) return []; // smtp-server answers 552 itself; the downstream was aborted
+        const recs = records();
+        setImmediate(() => this.report(recs, outcomes));
+        return this.opts.lmtp ? outcomes.map(replyFor) : smtpReply(outcomes);
+    }
+
+    private report(recs: DeliveryRecord[], outcomes: Outcome[]): void {
+        recs.forEach((rec, i) => {
+            const o = outcomes[i] ?? { ok: false, error: tempFail('no reply') };
+            metrics.messages.inc({ class: rec.classification.class, outcome: o.ok ? 'stored' : o.error.permanent ? 'refused' : 'deferred' });
+            if (o.ok) {
+                this.log.info({ session: rec.sessionId, rcpt: rec.rcpt, user: rec.user, class: rec.classification.class, size: rec.size, downstream: o.downstreamId }, 'stored');
+                this.opts.observer.stored({ ...rec, downstreamId: o.downstreamId });
+            } else {
+                this.log.warn({ session: rec.sessionId, rcpt: rec.rcpt, code: o.error.responseCode, reason: o.error.message }, 'not stored');
+                this.opts.observer.failed(rec);
+            }
+        });
+    }
+
+    private received(session: SMTPServerSession, txn: IntakeTransaction): string {
+        const host = this.opts.hostname ?? 'vmbridge';
+        return `Received: from ${session.hostNameAppearsAs || 'unknown'} ([${session.remoteAddress}])\r\n\tby ${host} (vmbridge) with ${this.opts.lmtp ? 'LMTP' : 'ESMTP'} id ${txn.id};\r\n\t${new Date().toUTCString()}\r\n`;
+    }
+
+    private timeout(sessionId: string, txn: IntakeTransaction): void {
+        metrics.intakeRefusals.inc({ reason: 'timeout' });
+        this.log.warn({ session: txn.id }, 'DATA timeout: transaction abandoned');
+        txn.abort();
+        this.txns.delete(sessionId);
+        const conn = [...(this.server.connections as Set<unknown> as Set<Connection>)].find(c => c.id === sessionId);
+        conn?.send(421, '4.4.2 DATA timeout, closing connection');
+        conn?.close();
+    }
+
+    private closed(sessionId: string): void {
+        this.drop(sessionId);
+        const s = this.sessions.get(sessionId);
+        if (s) this.limiter.release(s.ip);
+        this.sessions.delete(sessionId);
+    }
+
+    private drop(sessionId: string): void {
+        this.txns.get(sessionId)?.abort();
+        this.txns.delete(sessionId);
+    }
+}
+
+/** Stops forwarding the moment smtp-server marks the message oversized, and aborts downstream. */
+class SizeGuard extends Transform {
+    exceeded = false;
+    constructor(private readonly source: SMTPServerDataStream, private readonly onExceeded: () => void) {
+        super();
+    }
+    override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+        if (this.exceeded) return cb();
+        if (this.source.sizeExceeded) {
+            this.exceeded = true;
+            this.onExceeded();
+            return cb();
+        }
+        cb(null, chunk);
+    }
+}
+
+function replyFor(o: Outcome): string | Error {
+    return o.ok ? o.text : o.error;
+}
+
+/** SMTP has one reply for all recipients: 250 when every copy is stored; a retry when any copy
+ * failed temporarily (duplicates are possible, loss is not); the refusal when none was stored. */
+function smtpReply(outcomes: Outcome[]): string {
+    const failed = outcomes.filter(o => !o.ok) as { ok: false; error: SmtpError }[];
+    if (failed.length === 0) return (outcomes[0] as { text: string }).text;
+    const temp = failed.find(f => !f.error.permanent);
+    if (temp) throw temp.error;
+    if (failed.length === outcomes.length) throw failed[0].error;
+    return 'Ok: stored for some recipients; refused: ' + failed.map(f => f.error.message).join('; ');
+}
+
+function safeClassify(header: Buffer, log: Logger): Classification {
+    try {
+        return classify(header);
+    } catch (err) {
+        log.error({ err }, 'classification failed; treating as email');
+        return { class: 'email' };
+    }
+}
+
+function withDefaults(config: IntakeConfig): FullIntakeConfig {
+    const defined = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+    return { ...(ConfigSchema.parse({}) as FullIntakeConfig), ...defined } as FullIntakeConfig;
+}
+
+export function splitHostPort(hp: string): { host: string; port: number } {
+    const i = hp.lastIndexOf(':');
+    return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+}

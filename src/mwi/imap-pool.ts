@@ -1,0 +1,152 @@
+// IMAP sessions as any user through Dovecot's master user (login `<user>*<master>`), kept open
+// and reused: a recount is a NOOP + SEARCH + FETCH on a warm session instead of a new login.
+import { ImapFlow } from 'imapflow';
+import type { Logger } from '../log.js';
+
+export interface ImapTarget {
+    host: string;
+    port: number;
+    secure: boolean;
+    master: string;
+    password: string;
+}
+
+/** `imap://master:pw@host:port` (imaps:// for TLS on connect). */
+export function parseImapUrl(url: string): ImapTarget {
+    const u = new URL(url);
+    if (u.protocol !== 'imap:' && u.protocol !== 'imaps:') throw new Error('expected imap://master:password@host:port');
+    if (!u.username) throw new Error('the IMAP url needs the master user: imap://master:password@host:port');
+    const secure = u.protocol === 'imaps:';
+    return {
+        host: u.hostname.replace(/^\[|\]$/g, ''),
+        port: u.port ? Number(u.port) : secure ? 993 : 143,
+        secure,
+        master: decodeURIComponent(u.username),
+        password: decodeURIComponent(u.password)
+    };
+}
+
+export interface ImapPoolOptions {
+    logger: Logger;
+    /** Dovecot's auth_master_user_separator. */
+    separator?: string;
+    /** Open sessions at most (busy + idle); further callers wait. */
+    max?: number;
+    /** Idle sessions are closed after this long. */
+    idleMs?: number;
+    timeoutMs?: number;
+}
+
+export class ImapPool {
+    private readonly target: ImapTarget;
+    private readonly idle = new Map<string, { client: ImapFlow; timer: NodeJS.Timeout }[]>();
+    private readonly waiters: (() => void)[] = [];
+    private open = 0;
+    private closed = false;
+
+    constructor(url: string, private readonly opts: ImapPoolOptions) {
+        this.target = parseImapUrl(url);
+    }
+
+    /** Runs fn on a session as `user`; a session that failed is dropped, not reused. */
+    async with<T>(user: string, fn: (client: ImapFlow) => Promise<T>): Promise<T> {
+        const client = await this.acquire(user);
+        let ok = false;
+        try {
+            const out = await fn(client);
+            ok = true;
+            return out;
+        } finally {
+            this.release(user, client, ok);
+        }
+    }
+
+    async close(): Promise<void> {
+        this.closed = true;
+        const all = [...this.idle.values()].flat();
+        this.idle.clear();
+        await Promise.all(all.map(({ client, timer }) => (clearTimeout(timer), this.drop(client))));
+    }
+
+    private async acquire(user: string): Promise<ImapFlow> {
+        for (;;) {
+            if (this.closed) throw new Error('IMAP pool closed');
+            const ready = this.takeIdle(user);
+            if (ready?.usable) return ready;
+            if (ready) void this.drop(ready); // the server or network closed it while idle
+            else if (this.open < (this.opts.max ?? 8)) break;
+            else {
+                // Full: close someone else's idle session, else wait for a release.
+                const victim = this.takeIdle();
+                if (victim) void this.drop(victim);
+                else await new Promise<void>(resolve => this.waiters.push(resolve));
+            }
+        }
+        this.open++;
+        try {
+            return await this.connect(user);
+        } catch (err) {
+            this.open--;
+            this.waiters.shift()?.();
+            throw err;
+        }
+    }
+
+    private release(user: string, client: ImapFlow, ok: boolean): void {
+        if (!ok || !client.usable || this.closed) {
+            void this.drop(client);
+        } else {
+            const timer = setTimeout(() => {
+                const list = this.idle.get(user) ?? [];
+                const i = list.findIndex(e => e.client === client);
+                if (i < 0) return;
+                list.splice(i, 1);
+                if (!list.length) this.idle.delete(user);
+                void this.drop(client);
+            }, this.opts.idleMs ?? 60_000);
+            timer.unref();
+            this.idle.set(user, [...(this.idle.get(user) ?? []), { client, timer }]);
+        }
+        this.waiters.shift()?.();
+    }
+
+    /** An idle session of `user` (any user's when absent), taken out of the idle list. */
+    private takeIdle(user?: string): ImapFlow | undefined {
+        for (const [u, list] of user === undefined ? this.idle : [[user, this.idle.get(user) ?? []] as const]) {
+            const e = list.pop();
+            if (!list.length) this.idle.delete(u);
+            if (e) {
+                clearTimeout(e.timer);
+                return e.client;
+            }
+        }
+        return undefined;
+    }
+
+    /** Counts the session out of `open`; callers may not use it again. */
+    private async drop(client: ImapFlow): Promise<void> {
+        this.open--;
+        if (client.usable) await client.logout().catch(() => client.close());
+        else client.close();
+    }
+
+    private async connect(user: string): Promise<ImapFlow> {
+        const t = this.target;
+        const timeout = this.opts.timeoutMs ?? 10_000;
+        const client = new ImapFlow({
+            host: t.host,
+            port: t.port,
+            secure: t.secure,
+            auth: { user: `${user}${this.opts.separator ?? '*'}${t.master}`, pass: t.password },
+            logger: false,
+            connectionTimeout: timeout,
+            greetingTimeout: timeout,
+            socketTimeout: 5 * 60_000,
+            disableAutoIdle: true
+        });
+        // An 'error' event without a listener would crash the process; the failing call reports it.
+        client.on('error', (err: Error) => this.opts.logger.debug({ err: err.message, user }, 'imap session error'));
+        await client.connect();
+        return client;
+    }
+}

@@ -1,0 +1,89 @@
+// Recounts boxes (through the scheduler) and reports changes: an `mwi` event to the output sink
+// and each notifier (AMI, externnotify). Counts are recomputed from IMAP every time, never
+// incremented; when IMAP fails the last good count stands and nothing is published (never -1).
+import { randomUUID } from 'node:crypto';
+import { makeEvent } from '../events/event.js';
+import type { EventSink } from '../events/sink.js';
+import type { Logger } from '../log.js';
+import { mwiRecounts } from '../metrics.js';
+import type { BoxDirectory, VoicemailBox } from './boxes.js';
+import type { MwiCounts } from './count.js';
+import { RecountScheduler } from './scheduler.js';
+
+export interface BoxCounter {
+    count(box: VoicemailBox): Promise<MwiCounts>;
+}
+
+/** Something told about a box's counts when they change (or on request). */
+export interface MwiNotifier {
+    notify(box: VoicemailBox, counts: MwiCounts): void;
+}
+
+export interface MwiServiceOptions {
+    boxes: BoxDirectory;
+    counter: BoxCounter;
+    out: EventSink;
+    notifiers?: MwiNotifier[];
+    logger: Logger;
+    /** Coalescing window per box (ms). */
+    debounceMs?: number;
+}
+
+export const DEFAULT_DEBOUNCE_MS = 75;
+
+export class MwiService {
+    private readonly last = new Map<string, MwiCounts>();
+    private readonly scheduler: RecountScheduler;
+
+    constructor(private readonly opts: MwiServiceOptions) {
+        this.scheduler = new RecountScheduler((id, emit) => this.recount(id, emit), {
+            debounceMs: opts.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+            logger: opts.logger
+        });
+    }
+
+    /** Schedules recounts; `emit` publishes even when the counts did not change. */
+    request(boxes: VoicemailBox[], emit = false): void {
+        for (const b of boxes) this.scheduler.request(b.id, emit);
+    }
+
+    /** The last good counts of a box, if it was ever counted. */
+    counts(id: string): MwiCounts | undefined {
+        return this.last.get(id.toLowerCase());
+    }
+
+    busy(): boolean {
+        return this.scheduler.busy();
+    }
+
+    stop(): void {
+        this.scheduler.stop();
+    }
+
+    private async recount(id: string, emit: boolean): Promise<void> {
+        const box = this.opts.boxes.get(id);
+        if (!box) return;
+        let counts: MwiCounts;
+        try {
+            counts = await this.opts.counter.count(box);
+            mwiRecounts.inc({ result: 'ok' });
+        } catch (err) {
+            mwiRecounts.inc({ result: 'error' });
+            this.opts.logger.warn({ err: (err as Error).message, box: box.id, user: box.user }, 'mwi recount failed; keeping the last count');
+            return;
+        }
+        const before = this.last.get(box.id.toLowerCase());
+        this.last.set(box.id.toLowerCase(), counts);
+        const changed = !before || before.new !== counts.new || before.old !== counts.old || before.urgent !== counts.urgent;
+        if (!changed && !emit) return;
+        this.opts.logger.debug({ box: box.id, user: box.user, ...counts }, 'mwi');
+        this.opts.out.emit(makeEvent({ id: `mwi.${randomUUID()}`, type: 'mwi', user: box.user, mwi: { mailbox: box.id, ...counts } }));
+        for (const n of this.opts.notifiers ?? []) {
+            try {
+                n.notify(box, counts);
+            } catch (err) {
+                this.opts.logger.warn({ err: (err as Error).message, box: box.id }, 'mwi notifier failed');
+            }
+        }
+    }
+}

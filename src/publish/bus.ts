@@ -1,0 +1,43 @@
+// The PUB bus: every event, one frame each (`<user>\t<type>\t<json>`, see wire/frame.ts), so any
+// SUB socket can filter by user and type prefix. PUB never blocks a sender: when a subscriber's
+// buffer is full nanomsg drops frames for it — catch-up comes from the journal, not from PUB.
+import nano, { type Socket } from 'nanomsg';
+import type { VmEvent } from '../events/event.js';
+import type { EventSink } from '../events/sink.js';
+import type { Logger } from '../log.js';
+import * as metrics from '../metrics.js';
+import { encodeFrame } from '../wire/frame.js';
+
+const SNDBUF = 4 * 1024 * 1024; // room for bursts (a STORE 1:500 is ~1,000 events)
+
+export class Bus implements EventSink {
+    private sock?: Socket;
+
+    constructor(private readonly url: string, private readonly log: Logger) {}
+
+    /** Binds the PUB socket; throws when the address cannot be bound. */
+    start(): void {
+        const sock = nano.socket('pub', { sndbuf: SNDBUF });
+        let bindError: Error | undefined;
+        sock.on('error', (err: Error) => {
+            bindError = err;
+            this.log.warn({ err }, 'bus socket error');
+        });
+        if (sock.bind(this.url) == null) {
+            sock.close();
+            throw new Error(`cannot bind the bus at ${this.url}: ${bindError?.message ?? 'unknown error'}`);
+        }
+        this.sock = sock;
+    }
+
+    emit(ev: VmEvent): void {
+        if (!this.sock) return;
+        this.sock.send(encodeFrame(ev));
+        metrics.events.inc({ type: ev.type });
+    }
+
+    stop(): void {
+        this.sock?.close();
+        this.sock = undefined;
+    }
+}

@@ -1,0 +1,70 @@
+// The catch-up stage the bridge puts in front of its publishers: every event entering
+// `bridge.events` is coalesced per user, given its seq, journaled, and only then handed to the
+// sinks added here (bus, pusher, …). It also serves replays (`--replay host:port`, optional).
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.js';
+import type { VmEvent } from '../events/event.js';
+import { Fanout } from '../events/fanout.js';
+import type { EventSink } from '../events/sink.js';
+import type { Logger } from '../log.js';
+import { createMemcachedClient } from '../resolve/client.js';
+import { Coalescer } from './coalesce.js';
+import { replay, type JournalStore, type MwiProvider } from './journal.js';
+import { MemcachedJournal } from './journal-memcached.js';
+import { MemoryJournal } from './journal-memory.js';
+import { ReplayServer } from './replay-server.js';
+import { Sequencer } from './sequencer.js';
+
+export type CatchupConfig = Pick<Config, 'resolver' | 'journalRetention' | 'journalMax' | 'coalesceWindow' | 'coalesceMaxHold' | 'replay'>;
+
+/** The journal follows the resolver: `memory` in process, anything else in that memcached. */
+export function createJournalStore(config: CatchupConfig, log?: Logger): JournalStore {
+    const limits = { retentionSec: config.journalRetention, maxCount: config.journalMax };
+    if (config.resolver.trim().toLowerCase() === 'memory') return new MemoryJournal(limits);
+    return new MemcachedJournal(createMemcachedClient(config.resolver, { logger: log, timeoutMs: 250 }), limits);
+}
+
+export class Catchup implements EventSink {
+    /** Set by the MWI stage: the user's current mwi events, sent after a reset. */
+    currentMwi?: MwiProvider;
+    private readonly out: Fanout;
+    private readonly store: JournalStore;
+    private readonly sequencer: Sequencer;
+    private readonly coalescer: Coalescer;
+    private readonly server?: ReplayServer;
+
+    constructor(config: CatchupConfig, private readonly log: Logger) {
+        this.out = new Fanout(log);
+        this.store = createJournalStore(config, log);
+        this.sequencer = new Sequencer(this.store, this.out, { logger: log });
+        this.coalescer = new Coalescer({ windowMs: config.coalesceWindow, maxHoldMs: config.coalesceMaxHold }, (user, evs) => this.sequencer.push(user, evs));
+        if (config.replay) this.server = new ReplayServer(config.replay, (user, since) => this.replay(user, since), log);
+    }
+
+    /** Adds a publisher after the stage (same as Fanout.add). */
+    add(sink: EventSink): this {
+        this.out.add(sink);
+        return this;
+    }
+
+    emit(ev: VmEvent): void {
+        this.coalescer.emit(ev);
+    }
+
+    replay(user: string, since: number): Promise<VmEvent[]> {
+        return replay(this.store, user, since, this.currentMwi);
+    }
+
+    /** Binds the replay endpoint when configured; rejects when it cannot. */
+    async start(): Promise<AddressInfo | undefined> {
+        return this.server?.listen();
+    }
+
+    /** Hands on everything held or in flight, then closes the endpoint and the store. */
+    async stop(): Promise<void> {
+        this.coalescer.flushAll();
+        await this.sequencer.idle();
+        await this.server?.close();
+        await this.store.close();
+    }
+}

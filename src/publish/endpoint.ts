@@ -1,0 +1,141 @@
+// One PUSH socket per endpoint URL, reused across events. node-nanomsg's own send queue is
+// unbounded (and blocks or spins on a dead peer), so frames go through the raw non-blocking
+// nn_send with a bounded queue here: a frame that cannot leave within sendTimeoutMs is dropped
+// with the rest of the queue and the endpoint is skipped for a growing backoff. Nothing here
+// ever blocks the event loop; every drop is counted in vmbridge_push_drops_total{reason}.
+import nano, { type Socket } from 'nanomsg';
+import type { Logger } from '../log.js';
+import { pushDrops } from '../metrics.js';
+
+const nn = nano._bindings;
+
+export interface EndpointOptions {
+    queueLimit: number;
+    sendTimeoutMs: number;
+    idleMs: number;
+    backoffMinMs: number;
+    backoffMaxMs: number;
+    logger?: Logger;
+}
+
+export type DropReason = 'queue_full' | 'timeout' | 'backoff' | 'error' | 'no_uid';
+
+export function countDrop(reason: DropReason, n = 1): void {
+    if (n > 0) pushDrops.inc({ reason }, n);
+}
+
+export class PushEndpoint {
+    private sock?: Socket;
+    private poll?: object;
+    private readonly queue: Buffer[] = [];
+    private failures = 0;
+    private backoffUntil = 0;
+    private deadline?: NodeJS.Timeout;
+    private idle?: NodeJS.Timeout;
+    private closed = false;
+
+    constructor(readonly url: string, private readonly opts: EndpointOptions, private readonly onIdle: (ep: PushEndpoint) => void) {}
+
+    /** Queues a frame; returns false when it was dropped. */
+    send(frame: Buffer): boolean {
+        if (this.closed) return false;
+        this.touch();
+        if (Date.now() < this.backoffUntil) return drop('backoff');
+        if (this.queue.length >= this.opts.queueLimit) return drop('queue_full');
+        if (!this.open()) return drop('error');
+        this.queue.push(frame);
+        this.pump();
+        return true;
+    }
+
+    close(): void {
+        if (this.closed) return;
+        this.closed = true;
+        countDrop('error', this.queue.length);
+        this.queue.length = 0;
+        this.stopWaiting();
+        clearTimeout(this.idle);
+        this.sock?.close();
+        this.sock = undefined;
+    }
+
+    private open(): boolean {
+        if (this.sock) return true;
+        try {
+            // reconn/maxreconn: a dead peer is redialled with backoff up to 5 s, not every 100 ms.
+            const sock = nano.socket('push', { dontwait: true, linger: 0, reconn: 100, maxreconn: 5000 });
+            sock.on('error', err => this.opts.logger?.warn({ err, url: this.url }, 'push socket error'));
+            if (sock.connect(this.url) === null) {
+                sock.close();
+                return false;
+            }
+            this.sock = sock;
+            return true;
+        } catch (err) {
+            this.opts.logger?.warn({ err, url: this.url }, 'push socket could not be created');
+            return false;
+        }
+    }
+
+    /** Sends what the socket takes now; on EAGAIN waits for writability, bounded by the deadline. */
+    private pump(): void {
+        const sock = this.sock;
+        if (!sock) return;
+        while (this.queue.length) {
+            const rc = nn.Send(sock.binding, this.queue[0], nn.NN_DONTWAIT);
+            if (rc >= 0) {
+                this.queue.shift();
+                this.failures = 0;
+                continue;
+            }
+            if (nn.Errno() !== nn.EAGAIN) {
+                this.opts.logger?.warn({ url: this.url, error: nn.Err() }, 'push send failed');
+                this.queue.shift();
+                countDrop('error');
+                continue;
+            }
+            this.waitWritable();
+            return;
+        }
+        this.stopWaiting();
+    }
+
+    private waitWritable(): void {
+        if (!this.sock) return;
+        this.poll ??= nn.PollSocket(this.sock.binding, true, () => this.pump());
+        this.deadline ??= setTimeout(() => this.timedOut(), this.opts.sendTimeoutMs).unref();
+    }
+
+    private stopWaiting(): void {
+        if (this.poll) nn.PollStop(this.poll);
+        this.poll = undefined;
+        clearTimeout(this.deadline);
+        this.deadline = undefined;
+    }
+
+    private timedOut(): void {
+        this.deadline = undefined;
+        if (!this.queue.length) return;
+        countDrop('timeout', this.queue.length);
+        this.queue.length = 0;
+        this.stopWaiting();
+        this.failures++;
+        const wait = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** (this.failures - 1));
+        this.backoffUntil = Date.now() + wait;
+        this.opts.logger?.warn({ url: this.url, failures: this.failures, backoffMs: wait }, 'push endpoint not accepting frames; skipping it for a while');
+    }
+
+    private touch(): void {
+        clearTimeout(this.idle);
+        this.idle = setTimeout(() => {
+            this.close();
+            this.onIdle(this);
+        }, this.opts.idleMs);
+        this.idle.unref();
+    }
+}
+
+function drop(reason: DropReason): false {
+    countDrop(reason);
+    return false;
+}

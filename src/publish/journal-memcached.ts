@@ -1,0 +1,93 @@
+// The journal in memcached, shared by every bridge instance (and read directly by subscribe()):
+// `vmbridge:seq:<user>` is the counter (binary-protocol INCR with an initial value: atomic, and
+// created by the first INCR, so no ADD race), `vmbridge:j:<user>:<seq>` holds one event with
+// TTL = retention. One key per event needs no CAS; a replay reads the range since+1..counter in
+// bounded, pipelined GETs. A key missing inside the range is a gap (expired or never written).
+import type { VmEvent } from '../events/event.js';
+import { bounded, type MemcachedClient } from '../resolve/client.js';
+import { MAX_KEY_BYTES, sanitizeKey } from '../resolve/key.js';
+import { decodeEvent, encodeEvent } from '../wire/json.js';
+import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
+
+export interface MemcachedJournalOptions extends Partial<JournalLimits> {
+    /** Upper bound per memcached operation (default 250 ms). */
+    timeoutMs?: number;
+}
+
+const SEQ_DIGITS = 20; // ':' + up to 19 digits
+const READ_CHUNK = 500;
+
+export function seqKey(user: string): string {
+    return sanitizeKey(`vmbridge:seq:${user}`);
+}
+
+export function entryKey(user: string, seq: number): string {
+    return `${sanitizeKey(`vmbridge:j:${user}`, MAX_KEY_BYTES - SEQ_DIGITS)}:${seq}`;
+}
+
+export class MemcachedJournal implements JournalStore {
+    private readonly limits: JournalLimits;
+    private readonly timeoutMs: number;
+
+    constructor(private readonly client: MemcachedClient, opts: MemcachedJournalOptions = {}) {
+        this.limits = { retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec, maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount };
+        this.timeoutMs = opts.timeoutMs ?? 250;
+    }
+
+    async allocate(user: string, n: number): Promise<number> {
+        // A missing counter is created holding `initial` (= n) and that value is returned.
+        const r = await bounded(this.client.increment(seqKey(user), n, { initial: n, expires: 0 }), this.timeoutMs);
+        if (!r.success || typeof r.value !== 'number') throw new Error('memcached INCR failed');
+        return r.value - n + 1;
+    }
+
+    async append(events: VmEvent[]): Promise<void> {
+        const expires = this.limits.retentionSec;
+        const results = await Promise.allSettled(
+            events.map(ev => bounded(this.client.set(entryKey(ev.user, ev.seq!), encodeEvent(ev), { expires }), this.timeoutMs))
+        );
+        const failed = results.filter(r => r.status === 'rejected' || !r.value).length;
+        if (failed) throw new Error(`memcached kept ${events.length - failed} of ${events.length} journal entries`);
+    }
+
+    async read(user: string, since: number): Promise<ReadResult> {
+        const raw = (await bounded(this.client.get(seqKey(user)), this.timeoutMs)).value;
+        const current = raw ? Number(raw.toString('ascii')) : 0;
+        if (since > current) return { current, events: [], gap: 'cursor-ahead' };
+        if (since === current) return { current, events: [] };
+        if (current - since > this.limits.maxCount) return { current, events: [], gap: 'cursor-too-old' };
+        let got = await this.fetch(user, since + 1, current);
+        let missing = got.findIndex(ev => !ev);
+        // Missing only at the tail may be a write still in flight on another instance: writes are
+        // bounded by the op timeout, so look once more after it before calling it a gap.
+        if (missing >= 0 && got.slice(missing).every(ev => !ev)) {
+            await new Promise(r => setTimeout(r, this.timeoutMs + 50));
+            got = [...got.slice(0, missing), ...(await this.fetch(user, since + 1 + missing, current))];
+            missing = got.findIndex(ev => !ev);
+        }
+        if (missing >= 0) return { current, events: [], gap: missing === 0 ? 'cursor-too-old' : 'journal-gap' };
+        return { current, events: got as VmEvent[] };
+    }
+
+    async close(): Promise<void> {
+        this.client.close();
+    }
+
+    /** Entries from..to (inclusive), null where absent or undecodable, in chunks of pipelined GETs. */
+    private async fetch(user: string, from: number, to: number): Promise<(VmEvent | null)[]> {
+        const out: (VmEvent | null)[] = [];
+        for (let start = from; start <= to; start += READ_CHUNK) {
+            const end = Math.min(to, start + READ_CHUNK - 1);
+            const chunk = await Promise.all(
+                Array.from({ length: end - start + 1 }, (_, i) =>
+                    bounded(this.client.get(entryKey(user, start + i)), this.timeoutMs).then(r => {
+                        const ev = r.value ? decodeEvent(r.value.toString('utf8')) : null;
+                        return ev?.seq === start + i ? ev : null;
+                    })
+                )
+            );
+            out.push(...chunk);
+        }
+        return out;
+    }
+}

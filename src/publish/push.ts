@@ -1,0 +1,103 @@
+// Pusher: the EventSink that sends every event to the endpoints resolved for its user, over
+// nanomsg PUSH. emit() returns at once; per user, events wait in a bounded list while one lookup
+// runs, and the next lookup serves everything that arrived meanwhile (so a slow memcached costs
+// one bounded lookup per burst, not per event, and a user's frames keep their order).
+import type { VmEvent } from '../events/event.js';
+import type { EventSink } from '../events/sink.js';
+import type { Logger } from '../log.js';
+import type { Endpoint, Resolver } from '../resolve/resolver.js';
+import { PushEndpoint, countDrop, type EndpointOptions } from './endpoint.js';
+import { frameFor, type OpenChangeOptions } from './payload.js';
+
+export interface PusherOptions extends Partial<OpenChangeOptions>, Partial<Omit<EndpointOptions, 'logger'>> {
+    resolver: Resolver;
+    logger?: Logger;
+    /** Events waiting for one user's lookup before new ones are dropped (default 10 000). */
+    pendingLimit?: number;
+}
+
+export class Pusher implements EventSink {
+    private readonly oc: OpenChangeOptions;
+    private readonly epOpts: EndpointOptions;
+    private readonly endpoints = new Map<string, PushEndpoint>();
+    private readonly pending = new Map<string, VmEvent[]>();
+    private readonly running = new Set<Promise<void>>();
+    private closed = false;
+
+    constructor(private readonly opts: PusherOptions) {
+        this.oc = { backend: opts.backend ?? 'sogo', separator: opts.separator ?? '.', openchangeEvents: opts.openchangeEvents ?? false };
+        this.epOpts = {
+            queueLimit: opts.queueLimit ?? 1000,
+            sendTimeoutMs: opts.sendTimeoutMs ?? 200,
+            idleMs: opts.idleMs ?? 60_000,
+            backoffMinMs: opts.backoffMinMs ?? 1000,
+            backoffMaxMs: opts.backoffMaxMs ?? 60_000,
+            logger: opts.logger
+        };
+    }
+
+    emit(ev: VmEvent): void {
+        if (this.closed) return;
+        const queued = this.pending.get(ev.user);
+        if (queued) {
+            if (queued.length >= (this.opts.pendingLimit ?? 10_000)) countDrop('queue_full');
+            else queued.push(ev);
+            return;
+        }
+        this.pending.set(ev.user, [ev]);
+        const run = this.drain(ev.user).finally(() => this.running.delete(run));
+        this.running.add(run);
+    }
+
+    /** Resolves once the events emitted so far have been handed to their sockets. */
+    async flush(): Promise<void> {
+        while (this.running.size) await Promise.allSettled([...this.running]);
+    }
+
+    async close(): Promise<void> {
+        this.closed = true;
+        await this.flush();
+        for (const ep of this.endpoints.values()) ep.close();
+        this.endpoints.clear();
+    }
+
+    private async drain(user: string): Promise<void> {
+        for (;;) {
+            const queued = this.pending.get(user);
+            if (!queued?.length) {
+                this.pending.delete(user);
+                return;
+            }
+            const batch = queued.splice(0);
+            const eps = await this.resolve(user);
+            for (const ev of batch) for (const ep of eps) this.sendTo(ep, ev);
+        }
+    }
+
+    private async resolve(user: string): Promise<Endpoint[]> {
+        try {
+            return await this.opts.resolver.endpoints(user);
+        } catch (err) {
+            // Resolvers are built not to throw; if one does, the events still went to the bus.
+            this.opts.logger?.warn({ err, user }, 'resolver failed; events not pushed');
+            return [];
+        }
+    }
+
+    private sendTo(ep: Endpoint, ev: VmEvent): void {
+        const frame = frameFor(ep, ev, this.oc);
+        if (frame === 'skip') return;
+        if (frame === 'no_uid') {
+            countDrop('no_uid');
+            return;
+        }
+        let sock = this.endpoints.get(ep.url);
+        if (!sock) {
+            sock = new PushEndpoint(ep.url, this.epOpts, gone => {
+                if (this.endpoints.get(gone.url) === gone) this.endpoints.delete(gone.url);
+            });
+            this.endpoints.set(ep.url, sock);
+        }
+        sock.send(frame);
+    }
+}

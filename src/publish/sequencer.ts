@@ -1,0 +1,100 @@
+// Stamps `seq` on every event, journals it, then hands it on — per user in order. Each user has a
+// queue: while one allocation runs, later batches wait and the next allocation serves them all
+// (INCR by n), so memcached costs two round trips per burst, not per event. An event is handed on
+// only after its journal write settled, so whatever a subscriber sees live is already replayable.
+//
+// memcached down: delivery never waits on it. After a failed allocation (bounded by the op
+// timeout) events go out without seq for `retryMs` (no waiting at all meanwhile); a local
+// counter would collide with other instances' numbers, which subscribers would drop as
+// duplicates. Those events are not journaled, so the user's first sequenced event afterwards is
+// preceded by a journaled `reset` (reason sequence-unavailable): a subscriber replaying across
+// the outage learns it must resync instead of silently missing them.
+import type { VmEvent } from '../events/event.js';
+import type { EventSink } from '../events/sink.js';
+import type { Logger } from '../log.js';
+import { journalErrors } from '../metrics.js';
+import { resetEvent, type JournalStore } from './journal.js';
+
+export interface SequencerOptions {
+    /** How long to publish without seq after the store failed (default 1 s). */
+    retryMs?: number;
+    logger?: Logger;
+}
+
+const DEGRADED_LIMIT = 100_000;
+const LOG_INTERVAL_MS = 30_000;
+
+export class Sequencer {
+    private readonly queues = new Map<string, VmEvent[]>();
+    private readonly running = new Set<Promise<void>>();
+    /** Users with unsequenced (unjournaled) events since their last sequenced one. */
+    private readonly degraded = new Set<string>();
+    private downUntil = 0;
+    private lastLog = 0;
+
+    constructor(private readonly store: JournalStore, private readonly out: EventSink, private readonly opts: SequencerOptions = {}) {}
+
+    push(user: string, events: VmEvent[]): void {
+        const queued = this.queues.get(user);
+        if (queued) {
+            queued.push(...events);
+            return;
+        }
+        this.queues.set(user, [...events]);
+        const run = this.drain(user).finally(() => this.running.delete(run));
+        this.running.add(run);
+    }
+
+    /** Resolves once everything pushed so far has been handed on. */
+    async idle(): Promise<void> {
+        while (this.running.size) await Promise.allSettled([...this.running]);
+    }
+
+    private async drain(user: string): Promise<void> {
+        for (;;) {
+            const queued = this.queues.get(user)!;
+            if (!queued.length) {
+                this.queues.delete(user);
+                return;
+            }
+            const batch = queued.splice(0);
+            for (const ev of await this.sequence(user, batch)) this.out.emit(ev);
+        }
+    }
+
+    private async sequence(user: string, batch: VmEvent[]): Promise<VmEvent[]> {
+        if (Date.now() < this.downUntil) return this.unsequenced(user, batch);
+        const lead = this.degraded.has(user) ? 1 : 0;
+        let first: number;
+        try {
+            first = await this.store.allocate(user, lead + batch.length);
+        } catch (err) {
+            this.downUntil = Date.now() + (this.opts.retryMs ?? 1000);
+            this.fail('allocate', err, user);
+            return this.unsequenced(user, batch);
+        }
+        this.degraded.delete(user);
+        const stamped: VmEvent[] = batch.map((ev, i) => ({ ...ev, seq: first + lead + i }));
+        if (lead) stamped.unshift(resetEvent(user, 'sequence-unavailable', first));
+        try {
+            await this.store.append(stamped);
+        } catch (err) {
+            // Published anyway: a replay over these seqs finds the hole and answers with a reset.
+            this.fail('append', err, user);
+        }
+        return stamped;
+    }
+
+    private unsequenced(user: string, batch: VmEvent[]): VmEvent[] {
+        if (this.degraded.size < DEGRADED_LIMIT) this.degraded.add(user);
+        return batch;
+    }
+
+    private fail(op: 'allocate' | 'append', err: unknown, user: string): void {
+        journalErrors.inc({ op });
+        const now = Date.now();
+        if (now - this.lastLog < LOG_INTERVAL_MS) return;
+        this.lastLog = now;
+        this.opts.logger?.warn({ err, user, op }, 'journal unavailable; events go out without seq or without a journal entry');
+    }
+}

@@ -1,0 +1,42 @@
+// A memjs client for a libmemcached configuration string: servers chosen libmemcached's way
+// (distribution.ts), short timeouts and no retries, because every caller bounds its wait anyway.
+import memjs from 'memjs';
+import type { Logger } from '../log.js';
+import { serverIndex } from './distribution.js';
+import { parseServers } from './servers.js';
+
+export type MemcachedClient = memjs.Client;
+
+export interface ClientOptions {
+    logger?: Logger;
+    /** Per operation (default 250 ms). */
+    timeoutMs?: number;
+}
+
+export function createMemcachedClient(config: string, opts: ClientOptions = {}): MemcachedClient {
+    const { servers, unsupported } = parseServers(config);
+    if (unsupported.length) {
+        opts.logger?.warn(
+            { unsupported, resolver: config },
+            'resolver: these libmemcached options are not supported and are ignored (servers are chosen modula over one-at-a-time, as libmemcached does by default)'
+        );
+    }
+    const timeout = (opts.timeoutMs ?? 250) / 1000;
+    const logger = { log: (...args: unknown[]) => opts.logger?.debug({ memjs: args.map(String).join(' ') }, 'memjs') };
+    const client = new memjs.Client(
+        servers.map(s => new memjs.Server(s.host, s.port, undefined, undefined, { timeout, conntimeout: timeout * 2 })),
+        { retries: 1, failover: false, logger }
+    );
+    // memjs lets the server choice be overridden; its typings say string, the code wants an index.
+    (client as unknown as { getServer: (key: string) => number }).getServer = key => serverIndex(key, servers.length);
+    return client;
+}
+
+/** Settles within ms: the operation's result, or a timeout error. */
+export function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`memcached did not answer within ${ms} ms`)), ms);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

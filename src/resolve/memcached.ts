@@ -1,0 +1,86 @@
+// The memcached resolver: OpenChange's `resolver:<cn>` NDR list plus vmbridge's subscription
+// slots, read in parallel and bounded by one short timeout. memcached down or slow → the parts
+// that did not answer count as empty, the error is counted and logged at most once per interval.
+import type { Logger } from '../log.js';
+import { resolverErrors } from '../metrics.js';
+import { decodeResolverValue } from '../wire/ndr.js';
+import { bounded, createMemcachedClient, type MemcachedClient } from './client.js';
+import { resolverKey, type CnMode } from './key.js';
+import { urlsOf, type Endpoint, type Resolver, type ResolverOptions } from './resolver.js';
+import { parseSubscription, subscriptionKeys } from './subscriptions.js';
+
+const LOG_INTERVAL_MS = 30_000;
+const URL_RE = /^(tcp|ipc|inproc|ws):\/\/[\x21-\x7e]+$/;
+
+export class MemcachedResolver implements Resolver {
+    private readonly cn: CnMode;
+    private readonly timeoutMs: number;
+    private lastLog = 0;
+    private suppressed = 0;
+
+    constructor(readonly client: MemcachedClient, private readonly opts: ResolverOptions = {}) {
+        this.cn = opts.cn ?? 'username';
+        this.timeoutMs = opts.timeoutMs ?? 250;
+    }
+
+    static fromConfig(config: string, opts: ResolverOptions = {}): MemcachedResolver {
+        return new MemcachedResolver(createMemcachedClient(config, { logger: opts.logger, timeoutMs: opts.timeoutMs }), opts);
+    }
+
+    async endpoints(user: string): Promise<Endpoint[]> {
+        const { endpoints, failures } = await this.query(user);
+        if (failures.length) this.report(failures[0], user);
+        return endpoints;
+    }
+
+    /** The lookup with its failures (memcached errors and timeouts) for callers that must know. */
+    async query(user: string): Promise<{ endpoints: Endpoint[]; failures: unknown[] }> {
+        const failures: unknown[] = [];
+        const get = (key: string) =>
+            bounded(this.client.get(key), this.timeoutMs).then(
+                r => r.value,
+                err => {
+                    failures.push(err);
+                    return null;
+                }
+            );
+        const key = resolverKey(user, this.cn);
+        const [oc, ...subs] = await Promise.all([get(key), ...subscriptionKeys(user).map(get)]);
+
+        const found: Endpoint[] = [];
+        if (oc) {
+            const decoded = decodeResolverValue(oc);
+            if (decoded.ok) {
+                for (const url of decoded.value) if (URL_RE.test(url)) found.push({ url, kind: 'openchange' });
+            } else {
+                this.opts.logger?.warn({ key, error: decoded.error }, 'resolver: undecodable OpenChange entry ignored');
+            }
+        }
+        const now = Date.now();
+        for (const value of subs) {
+            const sub = parseSubscription(value, now);
+            if (sub) found.push({ url: sub.url, kind: 'vmbridge', ...(sub.types ? { types: sub.types } : {}) });
+        }
+        return { endpoints: found, failures };
+    }
+
+    async lookup(user: string): Promise<string[]> {
+        return urlsOf(await this.endpoints(user));
+    }
+
+    async close(): Promise<void> {
+        this.client.close();
+    }
+
+    private report(err: unknown, user: string): void {
+        resolverErrors.inc();
+        const now = Date.now();
+        if (now - this.lastLog < LOG_INTERVAL_MS) {
+            this.suppressed++;
+            return;
+        }
+        this.opts.logger?.warn({ err, user, suppressed: this.suppressed }, 'resolver: memcached lookup failed; no push for this event');
+        this.lastLog = now;
+        this.suppressed = 0;
+    }
+}

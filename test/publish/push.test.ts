@@ -1,0 +1,167 @@
+// Pusher over real nanomsg sockets: byte-exact OpenChange notifications from a record the test
+// writes by hand into a real memcached, JSON for vmbridge subscribers, dead endpoints isolated.
+import memjs from 'memjs';
+import nano, { type Socket } from 'nanomsg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeEvent, type VmEvent } from '../../src/events/event.js';
+import { pushDrops } from '../../src/metrics.js';
+import { Pusher } from '../../src/publish/push.js';
+import { MemcachedResolver } from '../../src/resolve/memcached.js';
+import { MemoryResolver } from '../../src/resolve/memory.js';
+import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
+import { freePort, waitFor } from '../helpers/net.js';
+
+// facts-openchange.md's 22-byte example: 01 02 00 'sogo' 00 '42.eml' 00 'INBOX' 00 2e
+const EXAMPLE = Buffer.from('0102' + '00' + '736f676f00' + '34322e656d6c00' + '494e424f5800' + '2e', 'hex');
+
+function ocRecord(urls: string[]): Buffer {
+    const bytes = [0x01, urls.length, 0, 0, 0, urls.length, 0, 0, 0];
+    for (const u of urls) bytes.push(...Buffer.from(u, 'ascii'), 0);
+    return Buffer.from(bytes);
+}
+
+const sockets: Socket[] = [];
+async function pull(): Promise<{ url: string; frames: Buffer[] }> {
+    const url = `tcp://127.0.0.1:${await freePort()}`;
+    const sock = nano.socket('pull');
+    sockets.push(sock);
+    expect(sock.bind(url)).not.toBeNull();
+    const frames: Buffer[] = [];
+    sock.on('data', (f: Buffer) => frames.push(f));
+    return { url, frames };
+}
+
+async function drops(reason: string): Promise<number> {
+    return (await pushDrops.get()).values.find(v => v.labels.reason === reason)?.value ?? 0;
+}
+
+const newmail = (uid?: number, user = 'alice@example.com'): VmEvent =>
+    makeEvent({ id: `nm-${uid}-${Math.random()}`, type: 'newmail', user, mailbox: 'INBOX', uid, class: 'voicemail' });
+
+afterEach(() => {
+    while (sockets.length) sockets.pop()!.close();
+});
+
+describe('Pusher with OpenChange records in memcached', () => {
+    let mc: TestMemcached;
+    let raw: memjs.Client;
+    beforeAll(async () => {
+        mc = await startMemcached();
+        raw = memjs.Client.create(mc.server, { logger: { log: () => undefined } });
+    });
+    afterAll(async () => {
+        raw?.close();
+        await mc?.stop();
+    });
+
+    it('sends the exact documented newmail payload, and nothing for a newmail without uid', async () => {
+        const oc = await pull();
+        await raw.set('resolver:alice', ocRecord([oc.url]), {});
+        const resolver = MemcachedResolver.fromConfig(mc.resolver, { cn: 'username' });
+        const pusher = new Pusher({ resolver });
+        try {
+            const noUid = await drops('no_uid');
+            pusher.emit(newmail(undefined));
+            pusher.emit(newmail(42));
+            await waitFor(() => oc.frames.length >= 1, 3000, 'the OpenChange payload');
+            await pusher.flush();
+            expect(oc.frames).toHaveLength(1);
+            expect(oc.frames[0].equals(EXAMPLE)).toBe(true);
+            expect((await drops('no_uid')) - noUid).toBe(1);
+        } finally {
+            await pusher.close();
+            await resolver.close();
+        }
+    });
+
+    it('with an email cn finds the record under the full address; flag/move/delete only with openchangeEvents', async () => {
+        const oc = await pull();
+        await raw.set('resolver:bob@example.com', ocRecord([oc.url]), {});
+        const resolver = MemcachedResolver.fromConfig(mc.resolver, { cn: 'email' });
+        const plain = new Pusher({ resolver, backend: 'ocsmanager', separator: '/' });
+        const events = new Pusher({ resolver, openchangeEvents: true });
+        const user = 'Bob@Example.com';
+        try {
+            plain.emit(makeEvent({ id: 'f1', type: 'flag', user, mailbox: 'INBOX', uid: 7, flags: { set: ['\\Seen'], cleared: [] } }));
+            plain.emit(makeEvent({ id: 'n1', type: 'newmail', user, mailbox: 'Work/Calls', uid: 9 }));
+            await waitFor(() => oc.frames.length >= 1, 3000, 'newmail');
+            expect(oc.frames[0].equals(Buffer.from('\x01\x02\x00ocsmanager\x009.eml\x00Work/Calls\x00/', 'latin1'))).toBe(true);
+            events.emit(makeEvent({ id: 'f2', type: 'flag', user, mailbox: 'INBOX', uid: 7, flags: { set: ['\\Seen'], cleared: [] } }));
+            events.emit(makeEvent({ id: 'm1', type: 'move', user, mailbox: 'Old', uid: 3, from: { mailbox: 'INBOX', uid: 7 }, to: { mailbox: 'Old', uid: 3 } }));
+            events.emit(makeEvent({ id: 'd1', type: 'delete', user, mailbox: 'Old', uid: 3 }));
+            events.emit(makeEvent({ id: 'w1', type: 'mwi', user, mwi: { mailbox: '1000@default', new: 0, old: 1, urgent: 0 } }));
+            await waitFor(() => oc.frames.length >= 4, 3000, 'flag, move, delete');
+            await events.flush();
+            expect(oc.frames.slice(1).map(f => f.readUInt16LE(1))).toEqual([0x0010, 0x0020, 0x0008]);
+            expect(oc.frames[2].equals(Buffer.from('\x01\x20\x00sogo\x003.eml\x00Old\x00.', 'latin1'))).toBe(true);
+            expect(oc.frames).toHaveLength(4);
+        } finally {
+            await plain.close();
+            await events.close();
+            await resolver.close();
+        }
+    });
+
+    it('keeps delivering promptly to a live endpoint while another one is dead', async () => {
+        const live = await pull();
+        const dead = `tcp://127.0.0.1:${await freePort()}`; // nothing listens there
+        await raw.set('resolver:carol', ocRecord([dead, live.url]), {});
+        const resolver = MemcachedResolver.fromConfig(mc.resolver);
+        const pusher = new Pusher({ resolver, sendTimeoutMs: 200, backoffMinMs: 1000 });
+        try {
+            const [timeouts, backoffs] = [await drops('timeout'), await drops('backoff')];
+            for (let uid = 1; uid <= 5; uid++) {
+                const t0 = performance.now();
+                pusher.emit(newmail(uid, 'carol'));
+                await waitFor(() => live.frames.length >= uid, 2000, `frame ${uid}`);
+                expect(performance.now() - t0).toBeLessThan(150);
+                if (uid === 1) await new Promise(res => setTimeout(res, 300)); // let the dead endpoint time out
+            }
+            expect((await drops('timeout')) - timeouts).toBe(1);
+            expect((await drops('backoff')) - backoffs).toBe(4);
+        } finally {
+            await pusher.close();
+            await resolver.close();
+        }
+    });
+});
+
+describe('Pusher to vmbridge subscribers', () => {
+    it('sends the JSON of every event type, honouring a subscriber\'s types', async () => {
+        const all = await pull();
+        const some = await pull();
+        const resolver = new MemoryResolver();
+        resolver.register('dave', { url: all.url, kind: 'vmbridge' });
+        resolver.register('dave', { url: some.url, kind: 'vmbridge', types: ['mwi'] });
+        const pusher = new Pusher({ resolver });
+        const evs = [
+            makeEvent({ id: 'a', type: 'newmail', user: 'dave', mailbox: 'INBOX' }),
+            makeEvent({ id: 'b', type: 'flag', user: 'dave', mailbox: 'INBOX', uid: 1, flags: { set: ['\\Seen'], cleared: [] } }),
+            makeEvent({ id: 'c', type: 'move', user: 'dave', mailbox: 'Old', uid: 2, from: { mailbox: 'INBOX', uid: 1 }, to: { mailbox: 'Old', uid: 2 } }),
+            makeEvent({ id: 'd', type: 'delete', user: 'dave', mailbox: 'Old', uid: 2 }),
+            makeEvent({ id: 'e', type: 'mwi', user: 'dave', mwi: { mailbox: '1000@default', new: 0, old: 0, urgent: 0 } })
+        ];
+        try {
+            evs.forEach(ev => pusher.emit(ev));
+            await waitFor(() => all.frames.length >= 5 && some.frames.length >= 1, 3000, 'JSON frames');
+            expect(all.frames.map(f => JSON.parse(f.toString()))).toEqual(evs);
+            expect(some.frames.map(f => JSON.parse(f.toString()).id)).toEqual(['e']);
+        } finally {
+            await pusher.close();
+        }
+    });
+
+    it('bounds the queue of an endpoint nobody listens on', async () => {
+        const resolver = new MemoryResolver();
+        resolver.register('erin', { url: `tcp://127.0.0.1:${await freePort()}`, kind: 'vmbridge' });
+        const pusher = new Pusher({ resolver, queueLimit: 10, sendTimeoutMs: 5000 });
+        try {
+            const full = await drops('queue_full');
+            for (let i = 0; i < 50; i++) pusher.emit(newmail(i, 'erin'));
+            await pusher.flush();
+            expect((await drops('queue_full')) - full).toBe(40);
+        } finally {
+            await pusher.close();
+        }
+    });
+});

@@ -1,0 +1,32 @@
+// Starts an IntakeServer on a free loopback port with the in-memory deliverer, for policy and
+// limit tests that need no real downstream.
+import { createLogger } from '../../src/log.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { IntakeServer } from '../../src/intake/server.js';
+import type { Authenticator } from '../../src/intake/auth.js';
+import { freePort } from '../helpers/net.js';
+import { MemoryDeliverer, nullObserver } from './fake-deliverer.js';
+
+export interface TestIntake {
+    server: IntakeServer;
+    port: number;
+    deliverer: MemoryDeliverer;
+    config: Config;
+}
+
+export async function startIntake(flags: Partial<Record<keyof Config, unknown>> = {}, opts: { lmtp?: boolean; authenticator?: Authenticator } = {}): Promise<TestIntake> {
+    const port = await freePort();
+    const config = loadConfig(flags, {});
+    const deliverer = new MemoryDeliverer();
+    const server = new IntakeServer({
+        listen: `127.0.0.1:${port}`,
+        lmtp: opts.lmtp ?? true,
+        deliverer,
+        observer: nullObserver,
+        config,
+        logger: createLogger(process.env.VMBRIDGE_TEST_LOG ?? 'silent'),
+        authenticator: opts.authenticator
+    });
+    await server.listen();
+    return { server, port, deliverer, config };
+}
