@@ -8,7 +8,12 @@ import type { Config } from './config.js';
 import { createDeliverer } from './deliver/index.js';
 import type { Deliverer } from './deliver/deliverer.js';
 import { Catchup } from './publish/catchup.js';
-import { DirectNewmail } from './events/newmail.js';
+import { Correlator } from './events/correlate.js';
+import { HeaderFetcher } from './events/header-fetch.js';
+import { createIndex, type IndexStore } from './events/index-store.js';
+import { IngestServer } from './events/ingest.js';
+import { loadOrCreateToken } from './events/token.js';
+import { ImapPool } from './mwi/imap-pool.js';
 import { IntakeServer } from './intake/server.js';
 import type { Logger } from './log.js';
 import { Bus } from './publish/bus.js';
@@ -20,6 +25,7 @@ export interface BridgeAddresses {
     lmtp: string;
     smtp?: string;
     publish: string;
+    ingest: string;
     admin?: string;
     replay?: string;
 }
@@ -33,19 +39,45 @@ export class Bridge {
     private pusher?: Pusher;
     private readonly admin?: AdminServer;
     private readonly mwi?: Mwi;
+    private readonly correlator: Correlator;
+    private readonly ingest: IngestServer;
+    private readonly index: IndexStore;
+    private readonly imap?: ImapPool;
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new Catchup(config, log); // seq + journal + coalescing, before every publisher
         this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log });
         this.bus = new Bus(config.publish, log);
         this.events.add(this.bus);
-        const observer = new DirectNewmail(this.events);
+        // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
+        this.index = createIndex(config.resolver, log);
+        if (config.imap) this.imap = new ImapPool(config.imap, { logger: log, separator: config.imapMasterSeparator });
+        this.correlator = new Correlator({
+            out: this.events,
+            index: this.index,
+            fetcher: this.imap && new HeaderFetcher(this.imap, log),
+            logger: log,
+            onGap: user => this.mwi?.service.request(this.mwi.boxes.all().filter(b => b.user === user), true)
+        });
+        const observer = this.correlator;
+        this.ingest = new IngestServer({
+            listen: config.ingest,
+            token: loadOrCreateToken(config),
+            maxBody: config.ingestMaxBody,
+            access: config.ingestAccess,
+            logger: log,
+            onBatch: batch => this.correlator.onBatch(batch)
+        });
         const common = { deliverer: this.deliverer, observer, config, logger: log, hostname: hostname() };
         this.intakes.push(new IntakeServer({ ...common, listen: config.lmtp, lmtp: true }));
         if (config.smtp) this.intakes.push(new IntakeServer({ ...common, listen: config.smtp, lmtp: false }));
         // MWI recounts are triggered by every event and publish their own `mwi` events back in.
         this.mwi = createMwi(config, { out: this.events, logger: log });
-        if (this.mwi) this.events.add(this.mwi.trigger);
+        if (this.mwi) {
+            this.events.add(this.mwi.trigger);
+            const service = this.mwi.service;
+            this.events.currentMwi = user => service.current(user); // counts sent after a `reset`
+        }
         if (config.admin) this.admin = new AdminServer({ listen: config.admin, logger: log, health: () => this.health() });
     }
 
@@ -55,11 +87,12 @@ export class Bridge {
         this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: 250 });
         this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, separator: config.separator, openchangeEvents: config.openchangeEvents, logger: this.log });
         this.events.add(this.pusher);
+        const ingest = await this.ingest.listen();
         const [lmtp, smtp] = await Promise.all(this.intakes.map(i => i.listen()));
         const admin = await this.admin?.listen();
         const replay = await this.events.start();
         this.mwi?.start();
-        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp), publish: this.config.publish, admin: admin && fmt(admin), replay: replay && fmt(replay) };
+        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp), publish: this.config.publish, ingest: fmt(ingest), admin: admin && fmt(admin), replay: replay && fmt(replay) };
         this.log.info({ ...addrs, deliver: this.config.deliver }, 'vmbridge ready');
         return addrs;
     }
@@ -68,7 +101,10 @@ export class Bridge {
     async stop(): Promise<void> {
         await Promise.all(this.intakes.map(i => i.close()));
         await this.deliverer.close();
+        await this.ingest.close();
+        this.correlator.close();
         await this.mwi?.stop();
+        await Promise.all([this.index.close(), this.imap?.close()]);
         await this.events.stop(); // hands on held events before the publishers close
         await this.pusher?.close();
         await this.resolver?.close();

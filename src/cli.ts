@@ -7,9 +7,10 @@ import * as serve from './commands/serve.js';
 import * as listen from './commands/listen.js';
 import * as subscribe from './commands/subscribe.js';
 import * as resolve from './commands/resolve.js';
+import * as dovecotConfig from './commands/dovecot-config.js';
 import * as mwi from './commands/mwi.js';
 
-const COMMANDS = [serve, listen, subscribe, resolve, mwi];
+const COMMANDS = [serve, listen, subscribe, resolve, dovecotConfig, mwi];
 
 export async function main(argv: string[]): Promise<number> {
     const program = new Command('vmbridge')

@@ -34,15 +34,18 @@ export const ConfigSchema = z.object({
     openchangeEvents: bool.default(false),
     publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').default('tcp://127.0.0.1:5556'),
     // Catch-up (src/publish/catchup.ts): journal retention in seconds (memcached TTLs go up to 30 days),
-    // events kept per user, burst coalescing window and cap in ms, optional replay endpoint.
+    // events kept per user, burst coalescing window and cap in ms, replay endpoint (HTTP, loopback).
     journalRetention: positiveInt.max(30 * 86_400).default(3 * 3600),
     journalMax: positiveInt.default(10_000),
     coalesceWindow: z.coerce.number().int().nonnegative().max(10_000).default(100),
     coalesceMaxHold: positiveInt.max(60_000).default(1000),
-    replay: hostPort.optional(),
+    replay: hostPort.default('127.0.0.1:8026'),
     ingest: hostPort.default('127.0.0.1:8025'),
     ingestToken: z.string().min(16, 'at least 16 characters').optional(),
     ingestTokenFile: z.string().default('./var/ingest.token'),
+    // who may post to the ingest endpoint (default: loopback only), and its body limit
+    ingestAccess: accessList.optional(),
+    ingestMaxBody: positiveInt.default(8 * 1024 * 1024),
     imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').optional(),
     ami: z.string().regex(/^ami:\/\//, 'expected ami://user:secret@host:port').optional(),
     usernameFormat: z.string().min(1).default('%Lu'),
@@ -62,6 +65,15 @@ export const ConfigSchema = z.object({
     commandTimeout: positiveInt.default(300_000),
     dataTimeout: positiveInt.default(600_000),
     shutdownTimeout: positiveInt.default(30_000),
+    // Message handling (intake/handling.ts), off by default: recipient map (file, memcached),
+    // unknown-recipient policy, per-class actions, smart host for relays.
+    recipientMap: z.string().min(1).optional(),
+    recipientMapServers: z.string().min(1).optional(),
+    recipientMapTimeout: positiveInt.max(10_000).default(250),
+    unknownRecipient: z.enum(['pass', 'reject', 'relay']).default('pass'),
+    smartHost: z.string().regex(/^smtps?:\/\/.+/, 'expected smtp://[user:pass@]host:port or smtps://...').optional(),
+    classActions: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+    privateHeader: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ...MwiConfigShape
 });

@@ -11,7 +11,7 @@ import { resetEvent } from '../publish/journal.js';
 
 export interface CursorOptions {
     user: string;
-    /** Resume after this seq; without it the first live event sets the position. */
+    /** Resume after this seq; without it the stream starts at the journal's newest seq. */
     since?: number;
     /** The journal: events after a seq, or a reset (publish/journal.ts replay()). */
     replay: (since: number) => Promise<VmEvent[]>;
@@ -19,6 +19,9 @@ export interface CursorOptions {
     types?: EventType[];
     /** How long a seq gap may stay open before it is filled from the journal (default 1 s). */
     gapWaitMs?: number;
+    /** While quiet, ask the journal this often whether anything was missed, e.g. over a
+     * reconnect with nothing after it to reveal the gap (default 30 s; 0 = never). */
+    checkMs?: number;
     logger?: Logger;
 }
 
@@ -30,6 +33,7 @@ export class CursorGate {
     private readonly recent = new Set<string>();
     private fetching = false;
     private timer?: NodeJS.Timeout;
+    private check?: NodeJS.Timeout;
     private stopped = false;
 
     constructor(private readonly opts: CursorOptions, private readonly deliver: (ev: VmEvent) => void) {
@@ -41,14 +45,18 @@ export class CursorGate {
         return this.last;
     }
 
-    /** Replays from `since`, if given; call once live events can arrive. */
-    start(): void {
-        if (this.last !== undefined) void this.fill();
+    /** Call once live events can arrive: replays from `since`, or anchors at the journal's newest
+     * seq (so events sequenced after this point are all handed on, in order). Never rejects. */
+    start(): Promise<void> {
+        const every = this.opts.checkMs ?? 30_000;
+        if (every > 0) this.check = setInterval(() => void this.fill(true), every).unref();
+        return this.last !== undefined ? this.fill() : this.anchor();
     }
 
     stop(): void {
         this.stopped = true;
         clearTimeout(this.timer);
+        clearInterval(this.check);
     }
 
     live(ev: VmEvent): void {
@@ -64,6 +72,24 @@ export class CursorGate {
         }
         this.held.set(ev.seq, ev);
         if (!this.fetching) this.drain();
+    }
+
+    /** A cursor past the newest seq is answered with a cursor-ahead reset carrying that seq. */
+    private async anchor(): Promise<void> {
+        this.fetching = true;
+        try {
+            const [r] = await this.opts.replay(Number.MAX_SAFE_INTEGER);
+            if (r?.type === 'reset' && r.seq !== undefined) this.last = r.seq;
+        } catch (err) {
+            this.opts.logger?.debug({ err, user: this.opts.user }, 'no journal position; starting from the first live event');
+        } finally {
+            this.fetching = false;
+        }
+        if (this.stopped) return;
+        // Without a position the oldest live event held sets it; events up to the position are history.
+        if (this.last === undefined && this.held.size) this.last = Math.min(...this.held.keys()) - 1;
+        if (this.last !== undefined) this.moveTo(this.last);
+        this.drain();
     }
 
     private drain(): void {
@@ -87,7 +113,8 @@ export class CursorGate {
         }
     }
 
-    private async fill(): Promise<void> {
+    /** periodic: nothing is known to be missing, so a failure is only logged. */
+    private async fill(periodic = false): Promise<void> {
         if (this.fetching || this.stopped || this.last === undefined) return;
         this.fetching = true;
         clearTimeout(this.timer);
@@ -108,6 +135,10 @@ export class CursorGate {
             }
         } catch (err) {
             if (this.stopped) return;
+            if (periodic && !this.held.size) {
+                this.opts.logger?.debug({ err, user: this.opts.user }, 'journal check failed');
+                return;
+            }
             this.opts.logger?.warn({ err, user: this.opts.user }, 'replay failed; telling the consumer to resync');
             this.out(resetEvent(this.opts.user, 'replay-unavailable'));
             if (this.held.size) this.moveTo(Math.min(...this.held.keys()) - 1);

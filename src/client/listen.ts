@@ -24,6 +24,8 @@ export interface ListenOptions {
     replay?: string;
     /** How long a seq gap may stay open before it is filled by a replay (default 1 s). */
     gapWaitMs?: number;
+    /** While quiet, how often to ask the journal whether anything was missed (default 30 s). */
+    checkMs?: number;
     logger?: Logger;
 }
 
@@ -53,10 +55,10 @@ export function listen(opts: ListenOptions = {}): EventStream {
         {
             signal: opts.signal,
             cursor: catchUp
-                ? { user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, logger: opts.logger, replay: httpReplay(opts.replay ?? DEFAULT_REPLAY, user) }
+                ? { user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, checkMs: opts.checkMs, logger: opts.logger, replay: httpReplay(opts.replay ?? DEFAULT_REPLAY, user) }
                 : undefined
         }
     );
-    stream.gate?.start();
+    if (stream.gate) stream.ready = stream.gate.start();
     return stream;
 }

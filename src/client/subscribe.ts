@@ -30,6 +30,8 @@ export interface SubscribeOptions {
     since?: number;
     /** How long a seq gap may stay open before it is filled from the journal (default 1 s). */
     gapWaitMs?: number;
+    /** While quiet, how often to ask the journal whether anything was missed (default 30 s). */
+    checkMs?: number;
     /** serve's --journal-max, if changed: an older cursor gets a reset. */
     journalMax?: number;
 }
@@ -58,7 +60,7 @@ export function subscribe(opts: SubscribeOptions): EventStream {
     let started: Promise<void> = Promise.resolve();
     const stream = new EventStream(sock, frame => decodeEvent(frame.toString('utf8')), {
         signal: opts.signal,
-        cursor: { user: opts.user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, logger: opts.logger, replay: memcachedReplay(client, opts.user, opts.journalMax) },
+        cursor: { user: opts.user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, checkMs: opts.checkMs, logger: opts.logger, replay: memcachedReplay(client, opts.user, opts.journalMax) },
         cleanup: async () => {
             try {
                 await started.catch(() => undefined); // a registration still in flight must not outlive us

@@ -26,6 +26,13 @@ const HELP: Partial<Record<keyof Config, string>> = {
     maxRecipients: 'recipients per message',
     receivedHeader: 'add a Received header',
     admin: 'host:port for /healthz and /metrics',
+    recipientMap: 'file of "address user" lines mapping RCPT addresses (aliases, proxy addresses) to Dovecot users',
+    recipientMapServers: "memcached map of RCPT addresses to users, libmemcached string (e.g. '--SERVER=127.0.0.1:11211'); keys vmbridge:rcpt:<address>",
+    recipientMapTimeout: 'memcached recipient map timeout, ms (no answer: 451)',
+    unknownRecipient: 'recipients in no map: pass (to the downstream under --username-format) | reject (550 5.1.1) | relay (to --smart-host)',
+    smartHost: 'smtp://[user:pass@]host:port or smtps://... for relayed messages',
+    classActions: 'per-class actions, JSON: {"default":{"fax":"reject"},"users":{"alice":{"voicemail":{"relay":"a@example.com"}}},"relayPrivate":false}',
+    privateHeader: 'header marking private messages besides Sensitivity: Private ("Name" or "Name: value"); those are never relayed unless relayPrivate',
     logLevel: 'fatal | error | warn | info | debug | trace | silent'
 };
 

@@ -59,6 +59,7 @@ export class LmtpConnection {
     private timer?: NodeJS.Timeout;
     private chain: Promise<unknown> = Promise.resolve();
     private failure?: LinkError;
+    private corked = false;
     private readonly closeHandlers: (() => void)[] = [];
 
     private constructor(private readonly sock: net.Socket, private readonly timeoutMs: number) {
@@ -127,9 +128,21 @@ export class LmtpConnection {
         });
     }
 
-    /** Writes message bytes, waiting (bounded) for the socket to drain when it is full. */
+    /**
+     * Writes message bytes, waiting (bounded) for the socket to drain when it is full. Writes made
+     * in one event-loop turn leave together (corked until setImmediate): a small body and its
+     * terminating dot cost one send, not two — each send is a syscall and a wake-up of Dovecot.
+     */
     async write(chunk: Buffer | string): Promise<void> {
         if (this.failure) throw this.failure;
+        if (!this.corked) {
+            this.corked = true;
+            this.sock.cork();
+            setImmediate(() => {
+                this.corked = false;
+                this.sock.uncork();
+            });
+        }
         if (this.sock.write(chunk)) return;
         await this.expect(new Promise<void>(resolve => this.sock.once('drain', resolve)), 'write');
     }

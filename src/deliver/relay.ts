@@ -67,6 +67,7 @@ export async function relay(smartHost: SmartHost, envelope: RelayEnvelope, messa
     const step = <T>(fn: (done: (err: SMTPConnection.SMTPError | null | undefined, v?: T) => void) => void) =>
         Promise.race([broken, new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))))]);
     const auth = smartHost.auth;
+    let abandon = false;
     try {
         await step<void>(done => conn.connect(err => done(err)));
         if (auth) await step<void>(done => conn.login(auth, err => done(err)));
@@ -81,9 +82,13 @@ export async function relay(smartHost: SmartHost, envelope: RelayEnvelope, messa
     } catch (e) {
         message.resume(); // drain what the smart host did not take, so the sender is not stalled
         const err = e as SMTPConnection.SMTPError;
+        // the source failed mid-message (client gone, size limit): the final dot must never go
+        // out, and a QUIT would only be read as message text, so drop the connection instead
+        abandon = err.code === 'ESTREAM';
         return envelope.to.map(to => ({ ok: false, error: toSmtpError(err.rejectedErrors?.find(r => r.recipient === to) ?? err) }));
     } finally {
-        conn.quit();
+        if (abandon) conn.close();
+        else conn.quit();
     }
 }
 

@@ -1,8 +1,7 @@
-// newmail from a delivery the bridge made. Without Dovecot's hook (maildir target, no
-// push_notification) this is the whole story: one event per stored copy, right after the reply.
-import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
+// newmail from a delivery the bridge made: one event per stored copy, with Dovecot's uid when its
+// hook reported the MessageNew (events/correlate.ts joins the two).
+import type { DeliveryRecord } from './delivery.js';
 import { makeEvent, type VmEvent } from './event.js';
-import type { EventSink } from './sink.js';
 
 /** Dovecot's MessageNew fields, when the hook reported them for this copy. */
 export interface StoredAt {
@@ -25,13 +24,4 @@ export function newmailEvent(rec: DeliveryRecord, at: StoredAt = {}): VmEvent {
         class: c.class,
         voicemail: c.voicemail
     });
-}
-
-export class DirectNewmail implements DeliveryObserver {
-    constructor(private readonly out: EventSink) {}
-    expect(): void {}
-    failed(): void {}
-    stored(rec: DeliveryRecord): void {
-        this.out.emit(newmailEvent(rec));
-    }
 }

@@ -5,7 +5,7 @@
 // 550 5.1.1, or relayed to the smart host. A map that is needed but unreachable gives 451 — never a
 // guess that could misdeliver.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import memjs from 'memjs';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
@@ -61,18 +61,19 @@ export class RecipientMap {
 
     private constructor(private readonly opts: RecipientMapOptions) {}
 
-    static async open(opts: RecipientMapOptions): Promise<RecipientMap> {
+    /** Reads the file at once (a small config file, like --config), so a bad one fails startup with 64. */
+    static open(opts: RecipientMapOptions): RecipientMap {
         const map = new RecipientMap(opts);
-        await map.reload();
+        map.reload();
         return map;
     }
 
     /** Re-reads the file (e.g. on SIGHUP). On error the previous map stays in force and the error is thrown. */
-    async reload(): Promise<number> {
+    reload(): number {
         if (!this.opts.file) return 0;
         let text: string;
         try {
-            text = await readFile(this.opts.file, 'utf8');
+            text = readFileSync(this.opts.file, 'utf8');
         } catch (err) {
             throw new ConfigError(`recipient map ${this.opts.file}: ${(err as Error).message}`);
         }

@@ -4,7 +4,9 @@
 // without buffering) to the downstream, and each recipient's reply is what the downstream did
 // with that copy. Events follow the reply, never delay it. Policy (policy.ts: access list,
 // untrusted clients, TLS, AUTH) and limits (connections, size, recipients, timeouts) apply per
-// listener; close() drains: new clients get 421, open transactions finish.
+// listener; close() drains: new clients get 421, open transactions finish. Message handling
+// (handling.ts, routing.ts): RCPT addresses are mapped to users or relayed, and per-class
+// actions send a recipient's copy to the smart host or refuse it.
 import type { AddressInfo } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import {
@@ -14,7 +16,7 @@ import {
     type SMTPServerDataStream,
     type SMTPServerSession
 } from 'smtp-server';
-import { classify, type Classification } from '../classify/classify.js';
+import type { Classification } from '../classify/classify.js';
 import { HeaderTap } from '../classify/header-tap.js';
 import { ConfigSchema, type Config } from '../config.js';
 import { SmtpError, tempFail, type Deliverer, type Outcome } from '../deliver/deliverer.js';
@@ -24,13 +26,14 @@ import * as metrics from '../metrics.js';
 import { ImapAuthenticator, type Authenticator } from './auth.js';
 import { ConnectionLimiter } from './connections.js';
 import { keepEnhancedCodes } from './enhanced-codes.js';
+import { Handling, type HandlingConfig } from './handling.js';
 import { ListenerPolicy, senderAllowed, type Trust } from './policy.js';
 import { RateLimiter } from './ratelimit.js';
+import { planRoutes, safeClassify, sendCopies, type Plan } from './routing.js';
 import { loadTlsPair } from './tls.js';
 import { IntakeTransaction } from './transaction.js';
-import { formatUsername } from './username.js';
 
-/** Keys intake reads; the policy and limit keys fall back to the schema defaults when absent. */
+/** Keys intake reads; the policy, limit and handling keys fall back to the schema defaults when absent. */
 export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecipients' | 'receivedHeader'> &
     Partial<
         Pick<
@@ -38,8 +41,10 @@ export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecip
             | 'lmtpAccess' | 'smtpAccess' | 'untrusted' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'authCacheTtl'
             | 'maxConnections' | 'maxConnectionsPerIp' | 'commandTimeout' | 'dataTimeout' | 'shutdownTimeout'
         >
-    >;
-type FullIntakeConfig = Required<Pick<IntakeConfig, Exclude<keyof IntakeConfig, 'lmtpAccess' | 'smtpAccess' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap'>>> & IntakeConfig;
+    > &
+    Partial<HandlingConfig>;
+type Optional = 'lmtpAccess' | 'smtpAccess' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'recipientMap' | 'recipientMapServers' | 'smartHost' | 'classActions' | 'privateHeader';
+type FullIntakeConfig = Required<Pick<IntakeConfig, Exclude<keyof IntakeConfig, Optional>>> & IntakeConfig;
 
 /** The per-connection handle smtp-server keeps (its type is not exported by name). */
 interface Connection {
@@ -75,6 +80,7 @@ export class IntakeServer {
     private config: FullIntakeConfig;
     private policy: ListenerPolicy;
     private authenticator?: Authenticator;
+    private handling: Handling;
     private draining = false;
 
     constructor(private readonly opts: IntakeOptions) {
@@ -83,6 +89,7 @@ export class IntakeServer {
         this.config = withDefaults(opts.config);
         this.policy = this.makePolicy(this.config);
         this.authenticator = this.makeAuthenticator(this.config);
+        this.handling = Handling.create(this.config, this.log);
         const tls = this.policy.tls === 'disabled' ? {} : loadTlsPair(this.config.tlsCert!, this.config.tlsKey!);
         this.limiter = new ConnectionLimiter(this.config.maxConnections, this.config.maxConnectionsPerIp);
         this.server = new SMTPServer({
@@ -113,18 +120,21 @@ export class IntakeServer {
         this.server.on('error', err => this.log.warn({ err }, 'connection error'));
     }
 
-    /** SIGHUP: new access list, limits, TLS pair. A bad new setting is logged and the old kept. */
+    /** SIGHUP: new access list, limits, TLS pair, recipient map and actions. A bad new setting is logged and the old kept. */
     reload(config: IntakeConfig): void {
         try {
             const next = withDefaults(config);
             const policy = this.makePolicy(next);
             const tls = policy.tls === 'disabled' ? undefined : loadTlsPair(next.tlsCert!, next.tlsKey!);
+            const handling = Handling.create(next, this.log, this.handling);
             if (tls) this.server.updateSecureContext(tls);
             this.authenticator = this.opts.authenticator ?? this.makeAuthenticator(next);
             this.policy = policy;
             this.config = next;
             this.limiter.maxTotal = next.maxConnections;
             this.limiter.maxPerIp = next.maxConnectionsPerIp;
+            this.handling.close(handling);
+            this.handling = handling;
             this.log.info({ access: policy.accessSpec, untrusted: policy.untrusted, tls: policy.tls }, 'policy reloaded');
         } catch (err) {
             this.log.error({ err: (err as Error).message }, 'reload failed; keeping the previous policy');
@@ -172,6 +182,7 @@ export class IntakeServer {
             c.close();
         }
         await closed;
+        this.handling.close();
     }
 
     /** onConnect: access list, untrusted policy, connection limits. Returns a refusal or nothing. */
@@ -243,11 +254,14 @@ export class IntakeServer {
         this.txns.set(session.id, new IntakeTransaction(id, from, downstream));
     }
 
+    /** Maps the address (recipients.ts: 550/451 refusals thrown there); a relayed one stays out of the downstream. */
     private async rcptTo(address: string, session: SMTPServerSession): Promise<void> {
         const txn = this.txns.get(session.id);
         if (!txn) throw new SmtpError(503, '5.5.1', 'Error: need MAIL command');
         if (txn.has(address)) return;
-        await txn.add({ address, user: formatUsername(this.opts.config.usernameFormat, address) });
+        const to = await this.handling.recipients.resolve(address);
+        if (to.kind === 'relay') txn.addRelay(address);
+        else await txn.add({ address, user: to.user });
     }
 
     private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<(string | Error)[] | string> {
@@ -263,11 +277,13 @@ export class IntakeServer {
         // a client that disconnects mid-DATA destroys `stream`; pipeline passes that on, so the
         // downstream sees a failed message (never commits a truncated one) instead of waiting
         pipeline(stream, guard, tap, err => err && txn.abort());
-        let classification: Classification = { class: 'email' };
-        tap.header.then(h => (classification = safeClassify(h, this.log)));
+        // events carry the full classification (voicemail audio, fax parts): known at the end
+        const classified = Promise.all([tap.header, tap.parts]).then(([h, parts]) => safeClassify(this.log, h, parts));
         const started = process.hrtime.bigint();
-        const records = () =>
-            txn.recipients.map<DeliveryRecord>((r, i) => ({
+        const handling = this.handling; // a reload during DATA must not change this message's routes
+        const plan = await planRoutes(txn, tap, handling, this.opts.deliverer, this.log);
+        const records = (classification: Classification) =>
+            plan.local.map<DeliveryRecord>((r, i) => ({
                 sessionId: txn.id,
                 rcptIndex: i,
                 rcpt: r.address,
@@ -276,16 +292,41 @@ export class IntakeServer {
                 classification,
                 size: tap.bytes
             }));
-        tap.once('end', () => {
-            if (!guard.exceeded) for (const rec of records()) this.opts.observer.expect(rec);
+        plan.body.once('end', () => {
+            void classified.then(c => {
+                if (!guard.exceeded) for (const rec of records(c)) this.opts.observer.expect(rec);
+            });
         });
-        const outcomes = await txn.downstream.data(tap);
+        const sent = await sendCopies(plan, txn, handling);
         this.txns.delete(session.id);
         metrics.downstreamLatency.observe({ target: this.opts.deliverer.target }, Number(process.hrtime.bigint() - started) / 1e9);
-        if (guard.exceeded) return []; // smtp-server answers 552 itself; the downstream was aborted
-        const recs = records();
-        setImmediate(() => this.report(recs, outcomes));
-        return this.opts.lmtp ? outcomes.map(replyFor) : smtpReply(outcomes);
+        if (guard.exceeded) return []; // smtp-server answers 552 itself; every copy was aborted
+        const classification = await classified;
+        const recs = records(classification);
+        setImmediate(() => {
+            this.report(recs, sent.local);
+            this.reportElsewhere(txn, plan, sent.replies, classification);
+        });
+        return this.opts.lmtp ? sent.replies.map(replyFor) : smtpReply(sent.replies);
+    }
+
+    /** Relayed and refused copies: logged and counted, no newmail (nothing was stored here). */
+    private reportElsewhere(txn: IntakeTransaction, plan: Plan, replies: Outcome[], c: Classification): void {
+        plan.routes.forEach((route, i) => {
+            if (route.to === 'local') return;
+            const o = replies[i];
+            const rcpt = txn.entries[i].address;
+            if (route.to === 'refused') {
+                metrics.messages.inc({ class: c.class, outcome: 'refused' });
+                this.log.info({ session: txn.id, rcpt, user: txn.entries[i].user, class: c.class, reply: route.error.message }, 'refused by message action');
+            } else if (o.ok) {
+                metrics.messages.inc({ class: c.class, outcome: 'relayed' });
+                this.log.info({ session: txn.id, rcpt, class: c.class, relayedTo: route.address, reply: o.text }, 'relayed');
+            } else {
+                metrics.messages.inc({ class: c.class, outcome: o.error.permanent ? 'refused' : 'deferred' });
+                this.log.warn({ session: txn.id, rcpt, relayedTo: route.address, code: o.error.responseCode, reason: o.error.message }, 'not relayed');
+            }
+        });
     }
 
     private report(recs: DeliveryRecord[], outcomes: Outcome[]): void {
@@ -360,15 +401,6 @@ function smtpReply(outcomes: Outcome[]): string {
     if (temp) throw temp.error;
     if (failed.length === outcomes.length) throw failed[0].error;
     return 'Ok: stored for some recipients; refused: ' + failed.map(f => f.error.message).join('; ');
-}
-
-function safeClassify(header: Buffer, log: Logger): Classification {
-    try {
-        return classify(header);
-    } catch (err) {
-        log.error({ err }, 'classification failed; treating as email');
-        return { class: 'email' };
-    }
 }
 
 function withDefaults(config: IntakeConfig): FullIntakeConfig {

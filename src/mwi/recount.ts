@@ -2,7 +2,7 @@
 // and each notifier (AMI, externnotify). Counts are recomputed from IMAP every time, never
 // incremented; when IMAP fails the last good count stands and nothing is published (never -1).
 import { randomUUID } from 'node:crypto';
-import { makeEvent } from '../events/event.js';
+import { makeEvent, type VmEvent } from '../events/event.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
 import { mwiRecounts } from '../metrics.js';
@@ -52,6 +52,14 @@ export class MwiService {
         return this.last.get(id.toLowerCase());
     }
 
+    /** The last good counts of every counted box of a user, as mwi events (sent after a `reset`). */
+    current(user: string): VmEvent[] {
+        return this.opts.boxes
+            .all()
+            .filter(b => b.user === user && this.last.has(b.id.toLowerCase()))
+            .map(b => mwiEvent(b, this.last.get(b.id.toLowerCase())!));
+    }
+
     busy(): boolean {
         return this.scheduler.busy();
     }
@@ -77,7 +85,7 @@ export class MwiService {
         const changed = !before || before.new !== counts.new || before.old !== counts.old || before.urgent !== counts.urgent;
         if (!changed && !emit) return;
         this.opts.logger.debug({ box: box.id, user: box.user, ...counts }, 'mwi');
-        this.opts.out.emit(makeEvent({ id: `mwi.${randomUUID()}`, type: 'mwi', user: box.user, mwi: { mailbox: box.id, ...counts } }));
+        this.opts.out.emit(mwiEvent(box, counts));
         for (const n of this.opts.notifiers ?? []) {
             try {
                 n.notify(box, counts);
@@ -86,4 +94,8 @@ export class MwiService {
             }
         }
     }
+}
+
+function mwiEvent(box: VoicemailBox, counts: MwiCounts): VmEvent {
+    return makeEvent({ id: `mwi.${randomUUID()}`, type: 'mwi', user: box.user, mwi: { mailbox: box.id, ...counts } });
 }

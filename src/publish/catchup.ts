@@ -15,13 +15,17 @@ import { MemoryJournal } from './journal-memory.js';
 import { ReplayServer } from './replay-server.js';
 import { Sequencer } from './sequencer.js';
 
+const JOURNAL_TIMEOUT_MS = 1000;
+
 export type CatchupConfig = Pick<Config, 'resolver' | 'journalRetention' | 'journalMax' | 'coalesceWindow' | 'coalesceMaxHold' | 'replay'>;
 
 /** The journal follows the resolver: `memory` in process, anything else in that memcached. */
 export function createJournalStore(config: CatchupConfig, log?: Logger): JournalStore {
     const limits = { retentionSec: config.journalRetention, maxCount: config.journalMax };
     if (config.resolver.trim().toLowerCase() === 'memory') return new MemoryJournal(limits);
-    return new MemcachedJournal(createMemcachedClient(config.resolver, { logger: log, timeoutMs: 250 }), limits);
+    // 1 s: a loaded event loop must not turn a fine memcached into unsequenced events; during an
+    // outage only the first batch waits that long (the sequencer then stops asking for a while).
+    return new MemcachedJournal(createMemcachedClient(config.resolver, { logger: log, timeoutMs: JOURNAL_TIMEOUT_MS }), { ...limits, timeoutMs: JOURNAL_TIMEOUT_MS });
 }
 
 export class Catchup implements EventSink {

@@ -35,8 +35,10 @@ export class MemcachedJournal implements JournalStore {
     }
 
     async allocate(user: string, n: number): Promise<number> {
-        // A missing counter is created holding `initial` (= n) and that value is returned.
-        const r = await bounded(this.client.increment(seqKey(user), n, { initial: n, expires: 0 }), this.timeoutMs);
+        // A missing counter is created holding `initial` (= n) and that value is returned. When two
+        // instances create it at once, memcached answers NOT_STORED to one: its retry increments.
+        const incr = () => bounded(this.client.increment(seqKey(user), n, { initial: n, expires: 0 }), this.timeoutMs);
+        const r = await incr().catch(err => (/not stored/i.test(String(err?.message)) ? incr() : Promise.reject(err)));
         if (!r.success || typeof r.value !== 'number') throw new Error('memcached INCR failed');
         return r.value - n + 1;
     }

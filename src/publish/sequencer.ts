@@ -8,12 +8,14 @@
 // counter would collide with other instances' numbers, which subscribers would drop as
 // duplicates. Those events are not journaled, so the user's first sequenced event afterwards is
 // preceded by a journaled `reset` (reason sequence-unavailable): a subscriber replaying across
-// the outage learns it must resync instead of silently missing them.
+// the outage learns it must resync instead of silently missing them. A counter memcached lost
+// (restart, eviction) is noticed for users this instance numbered recently: it jumps past the
+// old numbers behind a `reset` (sequence-restarted); clients also treat an unseen seq 1 so.
 import type { VmEvent } from '../events/event.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
 import { journalErrors } from '../metrics.js';
-import { resetEvent, type JournalStore } from './journal.js';
+import { resetEvent, type JournalStore, type ResetReason } from './journal.js';
 
 export interface SequencerOptions {
     /** How long to publish without seq after the store failed (default 1 s). */
@@ -21,7 +23,7 @@ export interface SequencerOptions {
     logger?: Logger;
 }
 
-const DEGRADED_LIMIT = 100_000;
+const USERS_LIMIT = 100_000;
 const LOG_INTERVAL_MS = 30_000;
 
 export class Sequencer {
@@ -29,6 +31,8 @@ export class Sequencer {
     private readonly running = new Set<Promise<void>>();
     /** Users with unsequenced (unjournaled) events since their last sequenced one. */
     private readonly degraded = new Set<string>();
+    /** The newest seq this instance gave each recent user: a counter that went back was lost. */
+    private readonly lastSeq = new Map<string, number>();
     private downUntil = 0;
     private lastLog = 0;
 
@@ -64,18 +68,29 @@ export class Sequencer {
 
     private async sequence(user: string, batch: VmEvent[]): Promise<VmEvent[]> {
         if (Date.now() < this.downUntil) return this.unsequenced(user, batch);
-        const lead = this.degraded.has(user) ? 1 : 0;
+        let lead = this.degraded.has(user) ? 1 : 0;
+        let reason: ResetReason = 'sequence-unavailable';
         let first: number;
         try {
             first = await this.store.allocate(user, lead + batch.length);
+            const known = this.lastSeq.get(user);
+            if (known !== undefined && first <= known) {
+                // memcached restarted or evicted the counter: jump past what we gave out, and say so.
+                // The seqs skipped have no journal entries, so a replay across them answers reset.
+                lead = 1;
+                reason = 'sequence-restarted';
+                const skip = known - first + 1;
+                first = (await this.store.allocate(user, skip + lead + batch.length)) + skip;
+            }
         } catch (err) {
             this.downUntil = Date.now() + (this.opts.retryMs ?? 1000);
             this.fail('allocate', err, user);
             return this.unsequenced(user, batch);
         }
         this.degraded.delete(user);
+        this.remember(user, first + lead + batch.length - 1);
         const stamped: VmEvent[] = batch.map((ev, i) => ({ ...ev, seq: first + lead + i }));
-        if (lead) stamped.unshift(resetEvent(user, 'sequence-unavailable', first));
+        if (lead) stamped.unshift(resetEvent(user, reason, first));
         try {
             await this.store.append(stamped);
         } catch (err) {
@@ -86,8 +101,14 @@ export class Sequencer {
     }
 
     private unsequenced(user: string, batch: VmEvent[]): VmEvent[] {
-        if (this.degraded.size < DEGRADED_LIMIT) this.degraded.add(user);
+        if (this.degraded.size < USERS_LIMIT) this.degraded.add(user);
         return batch;
+    }
+
+    private remember(user: string, seq: number): void {
+        this.lastSeq.delete(user); // re-insert: the map's order is least recently used first
+        this.lastSeq.set(user, seq);
+        if (this.lastSeq.size > USERS_LIMIT) this.lastSeq.delete(this.lastSeq.keys().next().value!);
     }
 
     private fail(op: 'allocate' | 'append', err: unknown, user: string): void {

@@ -24,6 +24,7 @@ export async function startBridge(flags: Partial<Record<keyof Config, unknown>> 
             smtp: smtpPort ? `127.0.0.1:${smtpPort}` : undefined,
             publish: `tcp://127.0.0.1:${await freePort()}`,
             ingest: `127.0.0.1:${await freePort()}`,
+            replay: `127.0.0.1:${await freePort()}`,
             ingestToken: 'test-token-0123456789abcdef',
             logLevel: process.env.VMBRIDGE_TEST_LOG ?? 'silent',
             ...flags

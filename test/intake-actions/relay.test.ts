@@ -2,14 +2,14 @@
 // relayed, and its refusals (or its absence) come back as SMTP errors of the right class.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classify } from '../../src/classify/classify.js';
 import { HeaderTap } from '../../src/classify/header-tap.js';
 import { parseSmartHost, relay } from '../../src/deliver/relay.js';
 import { SmtpError } from '../../src/deliver/deliverer.js';
 import { MessageActions, parseClassActions } from '../../src/intake/actions.js';
-import { freePort } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 import { startSmartHost, type TestSmartHost } from './smart-host.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, '../fixtures/classify', name + '.eml'));
@@ -113,6 +113,20 @@ describe('relay to the smart host', () => {
         const err = (outcome as { error: SmtpError }).error;
         expect([outcome.ok, err.responseCode, err.enhanced]).toEqual([false, 451, '4.4.1']);
         expect(Date.now() - started).toBeLessThan(2000);
+    });
+
+    it('never commits a message whose source fails midway, and drops the connection at once', async () => {
+        let closed = 0;
+        host = await startSmartHost({ onClose: () => void closed++ });
+        const source = new PassThrough();
+        source.write(fixture('email-plain'));
+        const outcomeP = relay(parseSmartHost(host.url), { from: 'a@b.c', to: ['x@example.com'] }, source);
+        await waitFor(() => source.readableFlowing, 5000, 'smart host reading the message');
+        source.destroy(new Error('client went away'));
+        const [outcome] = await outcomeP;
+        expect([outcome.ok, (outcome as { error: SmtpError }).error.responseCode]).toEqual([false, 451]);
+        await waitFor(() => closed === 1, 2000, 'the smart host connection closed');
+        expect(host.received).toHaveLength(0);
     });
 
     it('relays what a per-class action sends elsewhere: tap, classify, decide, relay', async () => {

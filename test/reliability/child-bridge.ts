@@ -36,6 +36,7 @@ export class ChildBridge {
                 admin: `127.0.0.1:${this.adminPort}`,
                 publish: `tcp://127.0.0.1:${await freePort()}`,
                 ingest: `127.0.0.1:${await freePort()}`,
+                replay: `127.0.0.1:${await freePort()}`,
                 ingestToken: 'test-token-0123456789abcdef',
                 logLevel: process.env.VMBRIDGE_TEST_LOG ?? 'warn',
                 ...this.flags

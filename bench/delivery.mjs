@@ -1,0 +1,134 @@
+// Benchmarks 1 and 2: delivery throughput and added latency of vmbridge (a `serve` child process,
+// LMTP → Dovecot LMTP) against the same MTA-like client sending straight to Dovecot's LMTP, in
+// one run, rounds alternating between the two so drift (mailboxes filling up, a busy neighbour)
+// hits both alike. BENCH_PROFILE=1 runs the serve child under --cpu-prof and summarises it.
+// Run: node bench/delivery.mjs   (env: BENCH_MESSAGES=1000 BENCH_ROUNDS=3 BENCH_LATENCY=2000)
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { ensureBuilt, envInt, helper, median, printTable, RESULTS, stats, writeResult } from './lib/env.mjs';
+import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
+import { smallMessage, voicemailMessage } from './lib/messages.mjs';
+import { summariseProfile } from './lib/profile.mjs';
+import { startServe } from './lib/serve.mjs';
+
+const N = envInt('BENCH_MESSAGES', 1000);
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const LATENCY_N = envInt('BENCH_LATENCY', 2000);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const USERS = Array.from({ length: 50 }, (_, i) => `u${i}@example.org`);
+
+// built once, outside the timing: 100 small messages and 10 voicemails of 200 KB
+const SMALL = Array.from({ length: 100 }, (_, i) => dataPayload(smallMessage(i)));
+const VOICE = Array.from({ length: 10 }, (_, i) => dataPayload(voicemailMessage(i)));
+const WORKLOADS = {
+    small: i => ({ rcpts: [USERS[i % USERS.length]], payload: SMALL[i % SMALL.length] }),
+    // one message in five is a 200 KB voicemail (Asterisk headers, base64 WAV: the MIME scan runs)
+    mix: i => ({ rcpts: [USERS[i % USERS.length]], payload: i % 5 === 4 ? VOICE[i % VOICE.length] : SMALL[i % SMALL.length] })
+};
+
+ensureBuilt();
+const { startDovecot } = await helper('dovecot.ts');
+const dovecot = await startDovecot({ users: USERS });
+const profileDir = path.join(RESULTS, 'profiles');
+if (PROFILE) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+}
+const serve = await startServe('delivery', { deliver: dovecot.lmtpUrl, resolver: 'memory' }, { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] });
+let sent = 0;
+try {
+    const targets = { direct: dovecot.lmtpPort, vmbridge: serve.lmtpPort };
+    // warm-up: JIT, Dovecot's auth and lmtp processes, the bridge's downstream pool
+    for (const port of Object.values(targets)) {
+        const conns = await openConnections(port, 8);
+        sent += (await sendAll(conns, 400, WORKLOADS.small)).ok;
+        conns.forEach(c => c.close());
+    }
+
+    const throughput = [];
+    for (const workload of ['small', 'mix']) {
+        for (const connCount of [1, 8]) {
+            const conns = { direct: await openConnections(targets.direct, connCount), vmbridge: await openConnections(targets.vmbridge, connCount) };
+            const rates = { direct: [], vmbridge: [] };
+            const count = connCount === 1 ? Math.ceil(N / 2) : N;
+            for (let r = 0; r < ROUNDS; r++) {
+                for (const path of r % 2 ? ['vmbridge', 'direct'] : ['direct', 'vmbridge']) {
+                    const res = await sendAll(conns[path], count, WORKLOADS[workload]);
+                    if (res.failed) throw new Error(`${path}: ${res.failed} messages not stored`);
+                    sent += res.ok;
+                    rates[path].push(res.rate);
+                }
+            }
+            Object.values(conns).flat().forEach(c => c.close());
+            const d = median(rates.direct);
+            const b = median(rates.vmbridge);
+            throughput.push({ workload, connections: connCount, messages: count * ROUNDS, 'direct msg/s': Math.round(d), 'vmbridge msg/s': Math.round(b), ratio: Math.round((b / d) * 100) / 100, rounds: rates });
+            console.error(`throughput ${workload} ×${connCount}: direct ${d.toFixed(0)}/s, vmbridge ${b.toFixed(0)}/s`);
+        }
+    }
+
+    // Added latency: one connection each, unloaded, small messages alternating between the paths.
+    const [direct] = await openConnections(targets.direct, 1);
+    const [bridged] = await openConnections(targets.vmbridge, 1);
+    const lat = { direct: [], vmbridge: [] };
+    const paired = [];
+    for (let i = 0; i < LATENCY_N; i++) {
+        const m = WORKLOADS.small(i);
+        const order = i % 2 ? [['vmbridge', bridged], ['direct', direct]] : [['direct', direct], ['vmbridge', bridged]];
+        const ms = {};
+        for (const [name, conn] of order) {
+            const r = await conn.send('sender@example.net', m.rcpts, m.payload);
+            if (r.codes[0] !== 250) throw new Error(`${name}: ${r.codes}`);
+            ms[name] = r.ms;
+            lat[name].push(r.ms);
+            sent++;
+        }
+        paired.push(ms.vmbridge - ms.direct);
+    }
+    direct.close();
+    bridged.close();
+    const sd = stats(lat.direct);
+    const sb = stats(lat.vmbridge);
+    const sp = stats(paired);
+    const latency = {
+        direct: sd,
+        vmbridge: sb,
+        added: { p50: round3(sb.p50 - sd.p50), p99: round3(sb.p99 - sd.p99) },
+        pairedDifference: sp
+    };
+
+    const stored = countStored(dovecot.dir);
+    if (stored !== sent) throw new Error(`Dovecot stored ${stored} messages, the client got 250 for ${sent}`);
+
+    printTable('Delivery throughput (msgs/s stored; median of alternating rounds)', throughput.map(({ rounds, ...r }) => r));
+    printTable(`Reply time per small message, 1 connection, ${LATENCY_N} each (ms)`, [
+        { path: 'direct', ...sd },
+        { path: 'vmbridge', ...sb },
+        { path: 'added (vmbridge − direct quantiles)', n: '', p50: latency.added.p50, p90: round3(sb.p90 - sd.p90), p99: latency.added.p99, max: '', mean: round3(sb.mean - sd.mean) },
+        { path: 'paired difference per message', ...sp }
+    ]);
+    console.log(`\nall ${sent} messages acknowledged with 250 were found in Dovecot's maildirs`);
+    await serve.stop();
+    const profile = PROFILE ? summariseProfile(profileDir) : undefined;
+    writeResult('delivery', { messagesPerRound: N, rounds: ROUNDS, throughput, latency, stored, profile });
+} finally {
+    await serve.stop();
+    await dovecot.destroy();
+}
+
+function round3(x) {
+    return Math.round(x * 1000) / 1000;
+}
+
+/** Files in every user's maildir new/ and cur/. */
+function countStored(dir) {
+    let n = 0;
+    for (const user of readdirSync(path.join(dir, 'mail'))) {
+        for (const sub of ['new', 'cur']) {
+            try {
+                n += readdirSync(path.join(dir, 'mail', user, sub)).length;
+            } catch { /* no such folder yet */ }
+        }
+    }
+    return n;
+}

@@ -1,0 +1,47 @@
+// Starts bench/lib/emitter.mjs as a child process (a full Bridge: LMTP intake, bus, pusher, with
+// its event entry driven over IPC) and talks to it.
+import { fork } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { RESULTS, helper } from './env.mjs';
+
+export async function startBridgeChild(name, flags, { execArgv = [] } = {}) {
+    const { freePort } = await helper('net.ts');
+    const lmtpPort = await freePort();
+    const config = {
+        lmtp: `127.0.0.1:${lmtpPort}`,
+        publish: `tcp://127.0.0.1:${await freePort()}`,
+        ingest: `127.0.0.1:${await freePort()}`,
+        replay: `127.0.0.1:${await freePort()}`,
+        ingestToken: 'bench-token-0123456789abcdef',
+        ...flags
+    };
+    mkdirSync(RESULTS, { recursive: true });
+    const log = openSync(path.join(RESULTS, `${name}.bridge.log`), 'w');
+    const child = fork(new URL('./emitter.mjs', import.meta.url), [JSON.stringify(config)], { execArgv, stdio: ['ignore', log, log, 'ipc'], env: { ...process.env, BENCH_BUILT: '1' } });
+    closeSync(log);
+    const replies = [];
+    const waiters = [];
+    child.on('message', m => (waiters.length ? waiters.shift()(m) : replies.push(m)));
+    const next = () => (replies.length ? Promise.resolve(replies.shift()) : new Promise(r => waiters.push(r)));
+    const exited = new Promise(r => child.once('exit', r));
+    const ready = await Promise.race([next(), exited.then(code => ({ exited: code }))]);
+    if (!ready.ready) throw new Error(`bridge child did not start (${JSON.stringify(ready)}); see bench/results/${name}.bridge.log`);
+    return {
+        lmtpPort,
+        publish: config.publish,
+        pid: child.pid,
+        /** Emits paced events in the child; resolves when the last one was handed to the bridge. */
+        async emit(opts) {
+            child.send({ emit: opts });
+            return (await next()).emitted;
+        },
+        async stop() {
+            if (child.exitCode !== null) return;
+            child.send({ stop: true });
+            const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            await exited;
+            clearTimeout(t);
+        }
+    };
+}

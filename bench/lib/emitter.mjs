@@ -1,0 +1,41 @@
+// A child process running the Bridge in-process (dist/bridge.js) whose event entry
+// (`bridge.events.emit`, where deliveries and Dovecot's hook feed in) the parent drives over IPC:
+// { emit: { count, rate, users, type } } → emits paced events whose id carries the monotonic
+// clock (process.hrtime, shared by every process on the machine) for latency measurements.
+// argv[2]: JSON of serve's flags.
+import { ensureBuilt, dist } from './env.mjs';
+
+ensureBuilt();
+const { Bridge } = await dist('bridge.js');
+const { loadConfig } = await dist('config.js');
+const { createLogger } = await dist('log.js');
+const { makeEvent } = await dist('events/event.js');
+
+const config = loadConfig(JSON.parse(process.argv[2]), {});
+const bridge = new Bridge(config, createLogger(config.logLevel));
+await bridge.start();
+
+async function emit({ count, rate, users, type = 'flag', tag = 'e' }) {
+    const t0 = performance.now();
+    let n = 0;
+    while (n < count) {
+        // as many as the rate allows by now, then yield for a millisecond (I/O runs meanwhile)
+        const due = Math.min(count, rate ? Math.floor(((performance.now() - t0) * rate) / 1000) + 1 : n + 1000);
+        for (; n < due; n++) {
+            const user = users[n % users.length];
+            bridge.events.emit(makeEvent({ id: `${tag}.${process.hrtime.bigint()}.${n}`, type, user, mailbox: 'INBOX', uid: n + 1, uidValidity: 1, flags: { set: ['\\Seen'], cleared: [] } }));
+        }
+        await new Promise(r => (rate ? setTimeout(r, 1) : setImmediate(r)));
+    }
+    return { seconds: (performance.now() - t0) / 1000 };
+}
+
+process.on('message', async msg => {
+    if (msg.emit) process.send({ emitted: await emit(msg.emit) });
+    if (msg.stop) {
+        await bridge.stop();
+        process.send({ stopped: true });
+        process.disconnect();
+    }
+});
+process.send({ ready: true });

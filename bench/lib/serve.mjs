@@ -1,0 +1,34 @@
+// vmbridge as a child process (`node bin/vmbridge.js serve`), as production runs it: it does not
+// share an event loop with the benchmark's client. Its log goes to a file (default level, info),
+// never through a pipe the benchmark would have to read.
+import { openSync, closeSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, RESULTS, helper } from './env.mjs';
+
+/**
+ * flags: serve's long flags in camelCase (lmtp, publish, replay, ingest are filled with free
+ * ports unless given). nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir', dir].
+ */
+export async function startServe(name, flags, { nodeArgs = [] } = {}) {
+    const { freePort, waitForPort } = await helper('net.ts');
+    const { startProcess } = await helper('process.ts');
+    const lmtpPort = await freePort();
+    const all = {
+        lmtp: `127.0.0.1:${lmtpPort}`,
+        publish: `tcp://127.0.0.1:${await freePort()}`,
+        ingest: `127.0.0.1:${await freePort()}`,
+        replay: `127.0.0.1:${await freePort()}`,
+        ingestToken: 'bench-token-0123456789abcdef',
+        ...flags
+    };
+    const args = Object.entries(all).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, c => '-' + c.toLowerCase())}`, String(v)]);
+    mkdirSync(RESULTS, { recursive: true });
+    const logFile = path.join(RESULTS, `${name}.serve.log`);
+    const log = openSync(logFile, 'w');
+    // BENCH_SERVE_ROOT: another build (a copy with bin/ and dist/) to compare against, e.g. before a change
+    const root = process.env.BENCH_SERVE_ROOT || ROOT;
+    const proc = startProcess(process.execPath, [...nodeArgs, path.join(root, 'bin/vmbridge.js'), 'serve', ...args], { cwd: ROOT, stdio: ['ignore', log, log] });
+    closeSync(log);
+    await waitForPort(lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 });
+    return { lmtpPort, publish: all.publish, ingest: all.ingest, pid: proc.child.pid, logFile, stop: () => proc.stop('SIGTERM') };
+}

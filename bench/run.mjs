@@ -1,0 +1,65 @@
+// `npm run bench`: builds dist/ once, runs every benchmark (each is also runnable alone as
+// `node bench/<name>.mjs`), then prints the figures against their targets as a Markdown table and
+// writes it to bench/results/summary.md (bench/README.md carries a copy with the machine and date).
+// Pass names to run a subset: npm run bench -- delivery memory
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { machine, RESULTS, ROOT } from './lib/env.mjs';
+
+const ALL = ['delivery', 'event-latency', 'event-throughput', 'memory'];
+const names = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
+
+console.error('building dist/ (tsc -p .)');
+if (spawnSync('npx', ['tsc', '-p', '.'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) process.exit(1);
+const failed = [];
+for (const name of names) {
+    console.error(`\n=== ${name} ===`);
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', `${name}.mjs`)], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BENCH_BUILT: '1' } });
+    if (r.status !== 0) failed.push(name);
+}
+
+const load = name => {
+    try {
+        return JSON.parse(readFileSync(path.join(RESULTS, `${name}.json`), 'utf8'));
+    } catch {
+        return undefined;
+    }
+};
+const rows = [];
+const row = (what, figure, target, met) => rows.push(`| ${what} | ${figure} | ${target} | ${met === undefined ? '–' : met ? 'yes' : 'no'} |`);
+const d = load('delivery');
+if (d) {
+    for (const t of d.throughput) row(`delivery, ${t.workload}, ${t.connections} conn: vmbridge / direct Dovecot`, `${t['vmbridge msg/s']} / ${t['direct msg/s']} msg/s = ${t.ratio}`, t.connections === 8 ? '≥ 0.9' : '', t.connections === 8 ? t.ratio >= 0.9 : undefined);
+    row('added reply time, small message, p50 / p99', `${d.latency.added.p50} / ${d.latency.added.p99} ms`, 'p99 ≤ 2 ms', d.latency.added.p99 <= 2);
+}
+const l = load('event-latency');
+if (l) {
+    const f = s => `${s.p50} / ${s.p99} ms${s.lost ? ` (${s.lost} lost)` : ''}`;
+    row(`event latency, LMTP 250 → PUB subscriber, p50 / p99 (${l.delivery.ratePerSec} msg/s)`, f(l.delivery.bus), 'p99 ≤ 5 ms', l.delivery.bus.p99 <= 5);
+    row(`event latency, LMTP 250 → subscribe(), p50 / p99`, f(l.delivery.subscribe), 'p99 ≤ 5 ms', l.delivery.subscribe.p99 <= 5);
+    row(`event latency, entry → PUB subscriber at ${l.entry.ratePerSec}/s, p50 / p99`, f(l.entry.bus), 'p99 ≤ 5 ms', l.entry.bus.p99 <= 5);
+    row(`event latency, entry → subscribe() at ${l.entry.ratePerSec}/s, p50 / p99`, f(l.entry.subscribe), 'p99 ≤ 5 ms', l.entry.subscribe.p99 <= 5);
+    row('event latency, IMAP STORE → Lua → ingest → subscribers', l.store.pending ? `pending: ${l.store.reason}` : f(l.store.bus), 'p99 ≤ 5 ms', l.store.pending ? undefined : l.store.bus.p99 <= 5);
+}
+const e = load('event-throughput');
+if (e) row(`event throughput to ${e.subscribers} bus + ${e.subscribers} subscribe() subscribers, no loss`, `${e.bestWithoutLoss} events/s`, '≥ 20,000/s', e.bestWithoutLoss >= 20_000);
+const m = load('memory');
+if (m) {
+    row(`peak RSS, 8 concurrent ${m.large.sizeMb} MB messages`, `${m.large.peakRssMb} MB (idle ${m.large.idleRssMb} MB)`, '≤ 200 MB', m.large.peakRssMb <= 200);
+    row(`RSS over ${m.small.messages} small messages (last: ${m.small.samples.at(-1).rssMb} MB)`, `${m.small.secondHalfGrowthMb} MB over the second half`, 'flat after warm-up', Math.abs(m.small.secondHalfGrowthMb) <= 10);
+}
+const mc = machine();
+const summary = [
+    `Machine: ${mc.cores} cores (${mc.cpu}), ${mc.memGb} GB, Node ${mc.node}, load average at the end ${mc.load.join(' ')}; ${new Date().toISOString()}`,
+    '',
+    '| measure | figure | target | met |',
+    '|---|---|---|---|',
+    ...rows
+].join('\n');
+writeFileSync(path.join(RESULTS, 'summary.md'), summary + '\n');
+console.log('\n' + summary);
+if (failed.length) {
+    console.error(`\nfailed: ${failed.join(', ')}`);
+    process.exit(1);
+}

@@ -1,0 +1,26 @@
+// What the Lua script (dovecot/vmbridge.lua) posts: one batch per mail transaction.
+import { z } from 'zod';
+
+const num = z.number().int().nonnegative();
+const strList = z.array(z.string()).optional();
+
+export const DovecotEventSchema = z.object({
+    name: z.enum(['MessageNew', 'MessageAppend', 'MessageExpunge', 'MessageRead', 'MessageTrash', 'FlagsSet', 'FlagsClear']),
+    mailbox: z.string(),
+    uid: num,
+    uid_validity: num,
+    message_id: z.string().optional(),
+    flags: strList,
+    keywords: strList
+});
+export type DovecotEvent = z.infer<typeof DovecotEventSchema>;
+
+export const BatchSchema = z.object({
+    /** Unique per Dovecot session (script load); with seq it reveals lost batches. */
+    proc: z.string().min(1).max(200),
+    seq: z.number().int().positive(),
+    user: z.string().min(1).max(1000),
+    session: z.string().max(1000).default(''),
+    events: z.array(DovecotEventSchema).max(100_000)
+});
+export type Batch = z.infer<typeof BatchSchema>;

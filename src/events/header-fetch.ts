@@ -1,0 +1,32 @@
+// Classifies messages the bridge did not deliver itself (Asterisk APPENDs voicemail over IMAP;
+// Postfix may run dovecot-lda directly) by fetching their header block over IMAP as the master
+// user. BODY.PEEK, so nothing is marked read; one FETCH per mailbox for uids that arrive together.
+import { classify, type Classification } from '../classify/classify.js';
+import type { Logger } from '../log.js';
+import type { ImapPool } from '../mwi/imap-pool.js';
+
+export class HeaderFetcher {
+    constructor(private readonly pool: ImapPool, private readonly log: Logger) {}
+
+    /** Classification per uid; uids that could not be fetched are absent. */
+    async classify(user: string, mailbox: string, uids: number[]): Promise<Map<number, Classification>> {
+        const out = new Map<number, Classification>();
+        if (!uids.length) return out;
+        try {
+            await this.pool.with(user, async client => {
+                const lock = await client.getMailboxLock(mailbox, { readOnly: true });
+                try {
+                    await client.noop(); // a pooled session learns of new uids only at a command boundary
+                    for await (const m of client.fetch(uids.join(','), { uid: true, headers: true }, { uid: true })) {
+                        if (m.headers) out.set(m.uid, classify(m.headers));
+                    }
+                } finally {
+                    lock.release();
+                }
+            });
+        } catch (err) {
+            this.log.warn({ err: (err as Error).message, user, mailbox }, 'header fetch failed; events go out without class');
+        }
+        return out;
+    }
+}

@@ -1,0 +1,87 @@
+// uid → message index per (user, mailbox, uidValidity): what later flag/move/delete events need
+// to say (Message-ID, class, voicemail metadata) but Dovecot's events do not carry. In memory
+// (bounded, least recently used dropped) or in memcached, shared by several bridge instances.
+import { z } from 'zod';
+import { MESSAGE_CLASSES, VoicemailSchema } from './event.js';
+import type { Logger } from '../log.js';
+import { bounded, createMemcachedClient, type MemcachedClient } from '../resolve/client.js';
+import { sanitizeKey } from '../resolve/key.js';
+
+export const IndexEntrySchema = z.object({
+    messageId: z.string().optional(),
+    class: z.enum(MESSAGE_CLASSES).optional(),
+    voicemail: VoicemailSchema.optional()
+});
+export type IndexEntry = z.infer<typeof IndexEntrySchema>;
+
+export interface MessageRef {
+    user: string;
+    mailbox: string;
+    uidValidity: number;
+    uid: number;
+}
+
+export interface IndexStore {
+    get(ref: MessageRef): Promise<IndexEntry | undefined>;
+    set(ref: MessageRef, entry: IndexEntry): Promise<void>;
+    delete(ref: MessageRef): Promise<void>;
+    close(): Promise<void>;
+}
+
+const keyOf = (r: MessageRef) => `vmbridge:idx:${r.user}:${r.uidValidity}:${r.uid}:${r.mailbox}`;
+
+export class MemoryIndex implements IndexStore {
+    private readonly map = new Map<string, IndexEntry>();
+    constructor(private readonly max = 100_000) {}
+
+    async get(ref: MessageRef): Promise<IndexEntry | undefined> {
+        const k = keyOf(ref);
+        const v = this.map.get(k);
+        if (v) {
+            this.map.delete(k); // Map order = recency
+            this.map.set(k, v);
+        }
+        return v;
+    }
+    async set(ref: MessageRef, entry: IndexEntry): Promise<void> {
+        this.map.delete(keyOf(ref));
+        this.map.set(keyOf(ref), entry);
+        if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+    }
+    async delete(ref: MessageRef): Promise<void> {
+        this.map.delete(keyOf(ref));
+    }
+    async close(): Promise<void> {}
+}
+
+export class MemcachedIndex implements IndexStore {
+    private readonly client: MemcachedClient;
+    constructor(servers: string, private readonly log: Logger, private readonly ttlSec = 30 * 86400, private readonly timeoutMs = 250) {
+        this.client = createMemcachedClient(servers, { logger: log, timeoutMs });
+    }
+
+    async get(ref: MessageRef): Promise<IndexEntry | undefined> {
+        try {
+            const { value } = await bounded(this.client.get(sanitizeKey(keyOf(ref))), this.timeoutMs);
+            if (!value) return undefined;
+            const parsed = IndexEntrySchema.safeParse(JSON.parse(value.toString('utf8')));
+            return parsed.success ? parsed.data : undefined;
+        } catch (err) {
+            this.log.debug({ err: (err as Error).message }, 'index lookup failed');
+            return undefined;
+        }
+    }
+    async set(ref: MessageRef, entry: IndexEntry): Promise<void> {
+        await bounded(this.client.set(sanitizeKey(keyOf(ref)), JSON.stringify(entry), { expires: this.ttlSec }), this.timeoutMs).catch(() => undefined);
+    }
+    async delete(ref: MessageRef): Promise<void> {
+        await bounded(this.client.delete(sanitizeKey(keyOf(ref))), this.timeoutMs).catch(() => undefined);
+    }
+    async close(): Promise<void> {
+        this.client.close();
+    }
+}
+
+export function createIndex(resolver: string, log: Logger): IndexStore {
+    return resolver.trim().toLowerCase() === 'memory' ? new MemoryIndex() : new MemcachedIndex(resolver, log);
+}

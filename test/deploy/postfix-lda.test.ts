@@ -1,0 +1,145 @@
+// examples/postfix/lda proven end to end: a real Postfix with those lines delivers with
+// dovecot-lda (pipe transport, as the mail user vmail) into a real Dovecot — vmbridge is not in
+// the delivery path — and vmbridge learns of the new message through the Dovecot hook, installed
+// as docs/deploy.md says: the output of `vmbridge dovecot-config` (same flags as serve) appended
+// to dovecot.conf. The event reaches a `vmbridge listen` child process.
+//
+// What the test changes in the examples, and why (substitute() fails if the text moved):
+// - master.cf: dovecot-lda gets `-c <test dovecot.conf>`: the throwaway Dovecot's configuration
+//   is not /etc/dovecot/dovecot.conf;
+// - /etc/postfix/ → the instance's own config directory (test/helpers/postfix.ts).
+// The test Dovecot gets what any Dovecot needs when dovecot-lda runs as vmail (docs/deploy.md):
+// a log vmail may write (the helper's log file belongs to root; Debian logs to syslog) and the
+// stats-writer socket open to vmail.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIL_UID, startDovecot, type TestDovecot } from '../helpers/dovecot.js';
+import { send } from '../helpers/lmtp-client.js';
+import { freePort, waitFor } from '../helpers/net.js';
+import { postfixExample, startPostfix, substitute, type TestPostfix } from '../helpers/postfix.js';
+import { dovecotConfig, startListen, startServe, type Listener, type Serve } from './cli.js';
+
+const fixture = (n: string) => readFileSync(path.join(__dirname, '../fixtures/messages', n));
+const VOICEMAIL = fixture('asterisk-voicemail.eml');
+const PLAIN = fixture('plain.eml');
+const LDA = '/usr/lib/dovecot/dovecot-lda';
+const PROBE_USER = 'carol@example.org';
+const LDA_AS_VMAIL = `
+protocol lda {
+  log_path = /dev/stderr
+}
+service stats {
+  unix_listener stats-writer {
+    user = vmail
+  }
+}
+`;
+
+/**
+ * The pipe runs dovecot-lda as `vmail`, Dovecot's mail uid (the test Dovecot's is MAIL_UID): the
+ * account an administrator creates for virtual mailboxes. Created when missing, as docs/deploy.md
+ * tells an administrator to.
+ */
+function ensureVmailUser(): void {
+    let uid: number | undefined;
+    try {
+        uid = Number(execFileSync('id', ['-u', 'vmail'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    } catch {
+        execFileSync('groupadd', ['--gid', String(MAIL_UID), 'vmail']);
+        execFileSync('useradd', ['--uid', String(MAIL_UID), '--gid', 'vmail', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'vmail']);
+        return;
+    }
+    if (uid !== MAIL_UID) throw new Error(`user vmail has uid ${uid}; the test Dovecot's mail uid is ${MAIL_UID}`);
+}
+
+/** Postfix and Dovecot prepend trace headers; what follows them must be exactly what was sent. */
+function storedAsSent(stored: Buffer, sent: Buffer): boolean {
+    return stored.length > sent.length && stored.subarray(stored.length - sent.length).equals(sent);
+}
+
+describe('Postfix virtual_transport = dovecot (dovecot-lda pipe) → Dovecot, events through the hook', () => {
+    let dovecot: TestDovecot;
+    let postfix: TestPostfix;
+    let serve: Serve;
+    let listener: Listener;
+    let maildir: string;
+
+    /** IMAP APPENDs for a probe user until the listener shows one: hook, ingest and SUB are live. */
+    async function listenerReady(): Promise<void> {
+        const client = await dovecot.imap(PROBE_USER);
+        try {
+            await waitFor(async () => {
+                await client.append('INBOX', PLAIN);
+                return waitFor(() => listener.events.some(e => e.user === PROBE_USER), 300).catch(() => false);
+            }, 15_000, `listen subscription\n${dovecot.log}\n${serve.output()}`);
+        } finally {
+            await client.logout().catch(() => undefined);
+        }
+    }
+
+    beforeAll(async () => {
+        ensureVmailUser();
+        // serve's flags; dovecot-config takes the same ones and fills the hook in for them.
+        maildir = mkdtempSync(path.join(tmpdir(), 'vmb-unused-'));
+        const flags = [
+            '--lmtp', `127.0.0.1:${await freePort()}`,
+            '--deliver', `maildir:${maildir}`, // not in the delivery path here
+            '--publish', `tcp://127.0.0.1:${await freePort()}`,
+            '--ingest', `127.0.0.1:${await freePort()}`,
+            '--ingest-token', 'deploy-test-token-0123456789abcdef',
+            '--replay', `127.0.0.1:${await freePort()}`
+        ];
+        serve = await startServe(flags);
+        dovecot = await startDovecot({ extraConfig: LDA_AS_VMAIL + (await dovecotConfig(flags)) });
+        postfix = await startPostfix({
+            mainCf: postfixExample('lda/main.cf'),
+            masterCf: substitute(postfixExample('lda/master.cf'), [[`argv=${LDA} `, `argv=${LDA} -c ${dovecot.conf} `]])
+        });
+        listener = startListen(['--connect', flags[flags.indexOf('--publish') + 1]]);
+        await listenerReady();
+    });
+
+    afterAll(async () => {
+        await listener?.stop();
+        await serve?.stop();
+        await postfix?.destroy();
+        await dovecot?.destroy();
+        rmSync(maildir, { recursive: true, force: true });
+    });
+
+    it('stores the voicemail byte for byte and the hook announces it at listen', async () => {
+        const r = await send(postfix.smtpPort, 'asterisk@pbx.example.org', ['alice@example.org'], VOICEMAIL, { lmtp: false });
+        expect(r.rcpt.map(x => x.code)).toEqual([250]);
+        expect(r.final.map(x => x.code)).toEqual([250]);
+        const [sent] = await postfix.waitForDelivery('alice@example.org', 'sent');
+        expect(sent).toMatch(/relay=dovecot, .*status=sent \(delivered via dovecot service/);
+        const msgs = await dovecot.messages('alice@example.org');
+        expect(msgs).toHaveLength(1);
+        expect(storedAsSent(msgs[0].source, VOICEMAIL)).toBe(true);
+        expect(msgs[0].source.toString('latin1')).toMatch(/^Return-Path: <asterisk@pbx\.example\.org>\r\n/);
+        expect(msgs[0].source.toString('latin1')).toMatch(/^Delivered-To: alice@example\.org\r\n/m);
+
+        const evs = await waitFor(() => {
+            const e = listener.events.filter(x => x.user === 'alice@example.org');
+            return e.length ? e : null;
+        }, 10_000, `newmail for alice\n${serve.output()}`);
+        expect(evs).toHaveLength(1);
+        expect(evs[0]).toMatchObject({
+            type: 'newmail',
+            mailbox: 'INBOX',
+            uid: msgs[0].uid,
+            messageId: '<Asterisk-1-1804289383-1000-4242@pbx.example.org>'
+        });
+        expect(listener.invalid).toEqual([]);
+    });
+
+    it('bounces an unknown user (dovecot-lda -e exits 67, Postfix bounces instead of dovecot-lda mailing)', async () => {
+        const r = await send(postfix.smtpPort, '', ['nobody@example.org'], PLAIN, { lmtp: false });
+        expect(r.final.map(x => x.code)).toEqual([250]);
+        const [line] = await postfix.waitForDelivery('nobody@example.org', 'bounced');
+        expect(line).toMatch(/relay=dovecot, .*dsn=5\.1\.1, status=bounced/);
+    });
+});

@@ -1,0 +1,140 @@
+// Dovecot-side events end to end: a real Dovecot with the dovecot-config fragment installed as
+// an administrator would, its Lua hook posting to the bridge's ingest, events on the bus.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
+import { startDovecot, MASTER, type TestDovecot } from '../helpers/dovecot.js';
+import { send } from '../helpers/lmtp-client.js';
+import { freePort } from '../helpers/net.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const VOICEMAIL = readFileSync(path.join(ROOT, 'test/fixtures/messages/asterisk-voicemail.eml'));
+const PLAIN = readFileSync(path.join(ROOT, 'test/fixtures/messages/plain.eml'));
+const TOKEN = 'events-test-token-0123456789abcdef';
+const USER = 'alice@example.org';
+
+describe('Dovecot-side events through the Lua hook', () => {
+    let dovecot: TestDovecot;
+    let vmb: TestBridge;
+    let sub: Subscriber;
+    let ingest = '';
+
+    beforeAll(async () => {
+        ingest = `127.0.0.1:${await freePort()}`;
+        // Exactly what the README tells an administrator: append `vmbridge dovecot-config` output.
+        const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN], { encoding: 'utf8' });
+        dovecot = await startDovecot({ extraConfig: fragment });
+        vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl });
+        // mwi events (the bridge recounts voicemail boxes here too) are test/mwi's business.
+        sub = new Subscriber(vmb.config.publish, ['newmail', 'flag', 'move', 'delete'].map(t => `${USER}\t${t}\t`));
+        await sub.ready(vmb.bridge, USER);
+    });
+
+    afterAll(async () => {
+        sub?.close();
+        await vmb?.stop();
+        await dovecot?.destroy();
+    });
+
+    const next = async (n: number, what: string) => {
+        await sub.waitFor(e => e.length >= n, what);
+        await new Promise(r => setTimeout(r, 300)); // and nothing more than n arrives
+        const evs = [...sub.events];
+        sub.clear();
+        return evs;
+    };
+
+    it('a delivery through the bridge gives ONE newmail carrying Dovecot uid', async () => {
+        const r = await send(vmb.lmtpPort, 'pbx@example.org', [USER], VOICEMAIL);
+        expect(r.final.map(f => f.code)).toEqual([250]);
+        const evs = await next(1, 'newmail');
+        expect(evs).toHaveLength(1);
+        expect(evs[0]).toMatchObject({ type: 'newmail', user: USER, mailbox: 'INBOX', uid: 1, class: 'voicemail', voicemail: { mailbox: '1000' } });
+        expect(evs[0].uidValidity).toBeGreaterThan(0);
+    });
+
+    it('STORE +FLAGS \\Seen gives one flag event with the class from the index', async () => {
+        const c = await dovecot.imap(USER);
+        await c.mailboxOpen('INBOX');
+        await c.messageFlagsAdd('1', ['\\Seen'], { uid: true });
+        await c.logout();
+        const evs = await next(1, 'flag');
+        expect(evs).toHaveLength(1);
+        expect(evs[0]).toMatchObject({ type: 'flag', uid: 1, mailbox: 'INBOX', class: 'voicemail', flags: { set: ['\\Seen'], cleared: [] } });
+    });
+
+    it('MOVE gives exactly one move event; COPY gives newmail in the destination', async () => {
+        const c = await dovecot.imap(USER);
+        await c.mailboxOpen('INBOX');
+        await c.messageMove('1', 'Old', { uid: true });
+        let evs = await next(1, 'move');
+        expect(evs).toHaveLength(1);
+        expect(evs[0]).toMatchObject({ type: 'move', mailbox: 'Old', class: 'voicemail', from: { mailbox: 'INBOX', uid: 1 }, to: { mailbox: 'Old', uid: 1 } });
+        await c.mailboxOpen('Old');
+        await c.messageCopy('1', 'INBOX', { uid: true });
+        await c.logout();
+        evs = await next(1, 'copy newmail');
+        expect(evs).toHaveLength(1);
+        expect(evs[0]).toMatchObject({ type: 'newmail', mailbox: 'INBOX', class: 'voicemail' });
+    });
+
+    it('\\Deleted then EXPUNGE gives flag then delete', async () => {
+        const c = await dovecot.imap(USER);
+        await c.mailboxOpen('Old');
+        await c.messageFlagsAdd('1', ['\\Deleted'], { uid: true });
+        await c.messageDelete('1', { uid: true });
+        await c.logout();
+        const evs = await next(2, 'flag + delete');
+        expect(evs.map(e => e.type)).toEqual(['flag', 'delete']);
+        expect(evs[0].flags?.set).toContain('\\Deleted');
+        expect(evs[1]).toMatchObject({ mailbox: 'Old', uid: 1, class: 'voicemail' });
+    });
+
+    it('an APPENDed Asterisk voicemail (IMAP storage) gives newmail with class voicemail', async () => {
+        const c = await dovecot.imap(USER);
+        await c.append('INBOX', VOICEMAIL, ['\\Flagged']);
+        await c.logout();
+        const evs = await next(1, 'append newmail');
+        expect(evs[0]).toMatchObject({ type: 'newmail', mailbox: 'INBOX', class: 'voicemail', voicemail: { mailbox: '1000', context: 'default', callerIdNum: '5551234' } });
+    });
+
+    it('a dovecot-lda delivery that bypasses the bridge gives newmail', async () => {
+        // Asynchronously: the bridge in this process must answer the hook while dovecot-lda runs.
+        const status = await new Promise(resolve => {
+            const lda = spawn('/usr/lib/dovecot/dovecot-lda', ['-c', dovecot.conf, '-d', USER]);
+            lda.on('exit', resolve);
+            lda.stdin.end(PLAIN);
+        });
+        expect(status).toBe(0);
+        const evs = await next(1, 'lda newmail');
+        expect(evs[0]).toMatchObject({ type: 'newmail', mailbox: 'INBOX', class: 'email', messageId: '<plain-1@example.org>' });
+        expect(evs[0].uid).toBeGreaterThan(0);
+    });
+
+    it('answers 401 without the token, 400 for junk, 413 for oversized bodies', async () => {
+        const url = `http://${ingest}/events`;
+        const post = (body: string, token?: string) => fetch(url, { method: 'POST', body, headers: token ? { 'x-vmbridge-token': token } : {} }).then(r => r.status);
+        expect(await post('{}')).toBe(401);
+        expect(await post('{}', 'wrong-token-0123456789abcdef-xxxx')).toBe(401);
+        expect(await post('{not json', TOKEN)).toBe(400);
+        expect(await post(JSON.stringify({ proc: 'p', seq: 1, user: 'u', events: [{ name: 'Bogus' }] }), TOKEN)).toBe(400);
+        expect(await post('x'.repeat(9 * 1024 * 1024), TOKEN)).toBe(413);
+        expect(await post(JSON.stringify({ proc: 'p', seq: 1, user: 'u', session: 's', events: [] }), TOKEN)).toBe(204);
+    });
+
+    it('with the bridge stopped, IMAP and LMTP still work, quickly', async () => {
+        await vmb.stop();
+        const c = await dovecot.imap(USER);
+        await c.mailboxOpen('INBOX');
+        const t0 = Date.now();
+        for (let i = 0; i < 5; i++) await c.messageFlagsAdd('1:*', ['\\Seen'], { uid: true });
+        const storeMs = (Date.now() - t0) / 5;
+        await c.logout();
+        const r = await send(dovecot.lmtpPort, 'x@example.org', [USER], PLAIN);
+        expect(r.final.map(f => f.code)).toEqual([250]);
+        expect(storeMs).toBeLessThan(1000); // the hook's connect fails fast; never blocks Dovecot for long
+        expect(MASTER.user).toBeTruthy();
+    });
+});
