@@ -3,9 +3,9 @@
 //   A. LMTP delivery → newmail: from the MTA-side client's 250 reply to the event's arrival
 //   B. event entry (`bridge.events.emit`, where deliveries and the Dovecot hook feed in) →
 //      subscriber, at 1,000 events/s over 200 users (the monotonic clock rides in the event id)
-//   C. IMAP STORE on Dovecot → Lua hook → ingest → subscriber: PENDING until the ingest endpoint
-//      (src/events/ingest.ts) is wired into the bridge; reported as such.
-// Run: node bench/event-latency.mjs   (env: BENCH_EVENTS=10000 BENCH_DELIVERIES=2000 BENCH_RATE=1000)
+//   C. IMAP STORE +FLAGS \Seen on Dovecot → Lua hook → ingest → subscriber (lib/store-latency.mjs;
+//      reported as pending when the build has no ingest endpoint)
+// Run: node bench/event-latency.mjs   (env: BENCH_EVENTS=10000 BENCH_DELIVERIES=2000 BENCH_RATE=1000 BENCH_CONNS=1)
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, printTable, ROOT, stats, writeResult } from './lib/env.mjs';
@@ -13,10 +13,12 @@ import { startBridgeChild } from './lib/bridge-child.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { smallMessage } from './lib/messages.mjs';
 import { busSubscriber, frameEvent, idLatencyMs, pushSubscribers } from './lib/subscribers.mjs';
+import { storeLatency } from './lib/store-latency.mjs';
 
 const EVENTS = envInt('BENCH_EVENTS', 10_000);
 const DELIVERIES = envInt('BENCH_DELIVERIES', 2000);
 const RATE = envInt('BENCH_RATE', 1000);
+const CONNS = envInt('BENCH_CONNS', 1);
 const USERS = Array.from({ length: 200 }, (_, i) => `u${i}@example.org`);
 const SUBSCRIBED = USERS.slice(0, 10);
 
@@ -48,9 +50,11 @@ try {
     bus.clear();
     push.clear();
 
-    // A. deliveries: 8 connections, one transaction after another, each message its own Message-ID
+    // A. deliveries, one transaction after another on CONNS connections (default 1: below
+    // saturation, so the figure is the event path's, not queueing behind a full relay), each
+    // message with its own Message-ID
     const replied = new Map();
-    const conns = await openConnections(bridge.lmtpPort, 8);
+    const conns = await openConnections(bridge.lmtpPort, CONNS);
     const res = await sendAll(conns.map(c => wrapReplies(c, replied)), DELIVERIES, i => {
         const to = USERS[i % USERS.length];
         const msg = smallMessage(`lat${i}`, to);
@@ -65,6 +69,7 @@ try {
     const deliveryPush = after(push, subscribedIds);
     const delivery = {
         messages: DELIVERIES,
+        connections: CONNS,
         ratePerSec: Math.round(res.rate),
         bus: { ...stats(deliveryBus), lost: replied.size - deliveryBus.length },
         subscribe: { ...stats(deliveryPush), lost: subscribedIds.length - deliveryPush.length }
@@ -84,17 +89,22 @@ try {
         subscribe: { ...stats(lat(push)), lost: expectedPush - push.size }
     };
 
-    // C. IMAP STORE → Lua hook → ingest → subscribers
+    // C. IMAP STORE → Lua hook → ingest → subscribers (own Dovecot with the hook, own bridge)
     const ingestReady = existsSync(path.join(ROOT, 'dist/events/ingest.js'));
-    const store = { pending: true, reason: ingestReady ? 'ingest module present but not yet measured by this benchmark' : 'the ingest endpoint (src/events/ingest.ts) is not in the bridge yet' };
+    const store = ingestReady
+        ? await storeLatency({ memcached, stores: envInt('BENCH_STORES', 500) })
+        : { pending: true, reason: 'the ingest endpoint (src/events/ingest.ts) is not in the bridge yet' };
 
     const row = (source, to, s) => ({ source, to, events: s.n, 'p50 ms': s.p50, 'p90 ms': s.p90, 'p99 ms': s.p99, 'max ms': s.max, lost: s.lost });
     printTable('Event latency (ms)', [
-        row(`LMTP delivery, 8 conns (${delivery.ratePerSec} msg/s): 250 reply →`, 'PUB subscriber', delivery.bus),
-        row(`LMTP delivery, 8 conns (${delivery.ratePerSec} msg/s): 250 reply →`, 'subscribe() ×10 users', delivery.subscribe),
+        row(`LMTP delivery, ${CONNS} conn (${delivery.ratePerSec} msg/s): 250 reply →`, 'PUB subscriber', delivery.bus),
+        row(`LMTP delivery, ${CONNS} conn (${delivery.ratePerSec} msg/s): 250 reply →`, 'subscribe() ×10 users', delivery.subscribe),
         row(`event entry at ${entry.ratePerSec}/s, 200 users →`, 'PUB subscriber', entry.bus),
         row(`event entry at ${entry.ratePerSec}/s, 200 users →`, 'subscribe() ×10 users', entry.subscribe),
-        { source: 'IMAP STORE → Lua → ingest →', to: 'both', events: '', 'p50 ms': 'PENDING', 'p90 ms': '', 'p99 ms': '', 'max ms': '', lost: store.reason }
+        ...(store.pending
+            ? [{ source: 'IMAP STORE → Lua → ingest →', to: 'both', events: '', 'p50 ms': 'PENDING', 'p90 ms': '', 'p99 ms': '', 'max ms': '', lost: store.reason }]
+            : [row(`IMAP STORE (${store.ratePerSec}/s, ${store.users} users): command sent →`, 'PUB subscriber', store.bus),
+               row(`IMAP STORE (${store.ratePerSec}/s, ${store.users} users): command sent →`, 'subscribe() ×10 users', store.subscribe)])
     ]);
     writeResult('event-latency', { users: USERS.length, subscribed: SUBSCRIBED.length, delivery, entry, store });
 } finally {

@@ -43,7 +43,7 @@ if (l) {
     row('event latency, IMAP STORE → Lua → ingest → subscribers', l.store.pending ? `pending: ${l.store.reason}` : f(l.store.bus), 'p99 ≤ 5 ms', l.store.pending ? undefined : l.store.bus.p99 <= 5);
 }
 const e = load('event-throughput');
-if (e) row(`event throughput to ${e.subscribers} bus + ${e.subscribers} subscribe() subscribers, no loss`, `${e.bestWithoutLoss} events/s`, '≥ 20,000/s', e.bestWithoutLoss >= 20_000);
+if (e) row(`event throughput to ${e.subscribers} bus + ${e.subscribers} subscribe() subscribers, no loss`, `${e.bestWithoutLoss} events/s kept up with (${e.sustainedWithoutLoss}/s with a backlog)`, '≥ 20,000/s', e.bestWithoutLoss >= 20_000);
 const m = load('memory');
 if (m) {
     row(`peak RSS, 8 concurrent ${m.large.sizeMb} MB messages`, `${m.large.peakRssMb} MB (idle ${m.large.idleRssMb} MB)`, '≤ 200 MB', m.large.peakRssMb <= 200);

@@ -6,7 +6,7 @@ collectDefaultMetrics({ register: registry, prefix: 'vmbridge_' });
 
 export const messages = new Counter({
     name: 'vmbridge_messages_total',
-    help: 'Recipient copies handled, by message class and outcome (stored, refused, deferred)',
+    help: 'Recipient copies handled, by message class and outcome (stored, relayed, refused, deferred)',
     labelNames: ['class', 'outcome'] as const,
     registers: [registry]
 });

@@ -25,6 +25,7 @@ export async function startBridgeChild(name, flags, { execArgv = [] } = {}) {
     child.on('message', m => (waiters.length ? waiters.shift()(m) : replies.push(m)));
     const next = () => (replies.length ? Promise.resolve(replies.shift()) : new Promise(r => waiters.push(r)));
     const exited = new Promise(r => child.once('exit', r));
+    let stopping;
     const ready = await Promise.race([next(), exited.then(code => ({ exited: code }))]);
     if (!ready.ready) throw new Error(`bridge child did not start (${JSON.stringify(ready)}); see bench/results/${name}.bridge.log`);
     return {
@@ -36,12 +37,15 @@ export async function startBridgeChild(name, flags, { execArgv = [] } = {}) {
             child.send({ emit: opts });
             return (await next()).emitted;
         },
-        async stop() {
-            if (child.exitCode !== null) return;
-            child.send({ stop: true });
-            const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-            await exited;
-            clearTimeout(t);
+        /** Stops the bridge (it drains) and waits for the process to exit; safe to call twice. */
+        stop() {
+            stopping ??= (async () => {
+                if (child.exitCode === null && child.connected) child.send({ stop: true });
+                const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+                await exited;
+                clearTimeout(t);
+            })();
+            return stopping;
         }
     };
 }

@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { ConfigError } from '../config.js';
-import { SmtpError, type Outcome } from './deliverer.js';
+import { SmtpError, tempFail, type Outcome } from './deliverer.js';
 
 export interface SmartHost {
     host: string;
@@ -49,6 +49,8 @@ export interface RelayEnvelope {
  * Never rejects: a refusal or a failure to reach the smart host is an Outcome with the SMTP error.
  */
 export async function relay(smartHost: SmartHost, envelope: RelayEnvelope, message: Readable): Promise<Outcome[]> {
+    const incomplete = (): Outcome[] => envelope.to.map(() => ({ ok: false, error: tempFail('Not relayed: the incoming message was incomplete', '4.3.0') }));
+    if (message.destroyed) return incomplete();
     const conn = new SMTPConnection({
         host: smartHost.host,
         port: smartHost.port,
@@ -64,10 +66,15 @@ export async function relay(smartHost: SmartHost, envelope: RelayEnvelope, messa
     const broken = new Promise<never>((_r, reject) => (failed = reject));
     broken.catch(() => undefined);
     conn.on('error', err => failed(err));
+    // The source can fail at any step (client gone, size limit), before nodemailer listens to it.
+    let sourceFailed = false;
+    message.once('error', err => {
+        sourceFailed = true;
+        failed(err);
+    });
     const step = <T>(fn: (done: (err: SMTPConnection.SMTPError | null | undefined, v?: T) => void) => void) =>
         Promise.race([broken, new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))))]);
     const auth = smartHost.auth;
-    let abandon = false;
     try {
         await step<void>(done => conn.connect(err => done(err)));
         if (auth) await step<void>(done => conn.login(auth, err => done(err)));
@@ -81,13 +88,13 @@ export async function relay(smartHost: SmartHost, envelope: RelayEnvelope, messa
         });
     } catch (e) {
         message.resume(); // drain what the smart host did not take, so the sender is not stalled
+        if (sourceFailed) return incomplete();
         const err = e as SMTPConnection.SMTPError;
-        // the source failed mid-message (client gone, size limit): the final dot must never go
-        // out, and a QUIT would only be read as message text, so drop the connection instead
-        abandon = err.code === 'ESTREAM';
         return envelope.to.map(to => ({ ok: false, error: toSmtpError(err.rejectedErrors?.find(r => r.recipient === to) ?? err) }));
     } finally {
-        if (abandon) conn.close();
+        // after a failed source the final dot must never go out, and a QUIT would only be read
+        // as message text: drop the connection instead
+        if (sourceFailed) conn.close();
         else conn.quit();
     }
 }

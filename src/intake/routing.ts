@@ -9,6 +9,7 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { classify, type Classification } from '../classify/classify.js';
 import type { HeaderTap } from '../classify/header-tap.js';
+import type { PartInfo } from '../classify/mime-scan.js';
 import { SmtpError, tempFail, type Deliverer, type Outcome, type Recipient } from '../deliver/deliverer.js';
 import { relay } from '../deliver/relay.js';
 import { drain, tee } from '../deliver/tee.js';
@@ -91,7 +92,7 @@ export async function sendCopies(plan: Plan, txn: IntakeTransaction, handling: H
     return { replies, local: plan.local.map((_, i) => localOut[i] ?? noReply) };
 }
 
-export function safeClassify(log: Logger, header: Buffer, parts?: Parameters<typeof classify>[1]): Classification {
+export function safeClassify(log: Logger, header: Buffer, parts?: PartInfo[]): Classification {
     try {
         return classify(header, parts);
     } catch (err) {

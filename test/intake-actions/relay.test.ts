@@ -124,8 +124,22 @@ describe('relay to the smart host', () => {
         await waitFor(() => source.readableFlowing, 5000, 'smart host reading the message');
         source.destroy(new Error('client went away'));
         const [outcome] = await outcomeP;
-        expect([outcome.ok, (outcome as { error: SmtpError }).error.responseCode]).toEqual([false, 451]);
+        const err = (outcome as { error: SmtpError }).error;
+        expect([outcome.ok, err.responseCode, err.enhanced]).toEqual([false, 451, '4.3.0']);
         await waitFor(() => closed === 1, 2000, 'the smart host connection closed');
+        expect(host.received).toHaveLength(0);
+    });
+
+    it('gives up at once when the source fails before the smart host is reached', async () => {
+        host = await startSmartHost();
+        const source = new PassThrough();
+        source.on('error', () => undefined); // as tee() listens for its sinks
+        const started = Date.now();
+        const outcomeP = relay(parseSmartHost(host.url), { from: 'a@b.c', to: ['x@example.com', 'y@example.com'] }, source);
+        source.destroy(new Error('size limit'));
+        expect((await outcomeP).map(o => (o.ok ? 250 : o.error.responseCode))).toEqual([451, 451]);
+        expect(await relay(parseSmartHost(host.url), { from: 'a@b.c', to: ['x@example.com'] }, source)).toMatchObject([{ ok: false }]);
+        expect(Date.now() - started).toBeLessThan(2000);
         expect(host.received).toHaveLength(0);
     });
 

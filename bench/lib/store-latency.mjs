@@ -1,0 +1,72 @@
+// Event latency from an IMAP STORE +FLAGS \Seen on Dovecot → Dovecot's Lua hook → vmbridge's
+// ingest endpoint → a PUB subscriber and subscribe() subscribers. Its own Dovecot (configured
+// with `vmbridge dovecot-config`) and bridge child, so the other phases run without the hook.
+// STOREs go round-robin over the users, paced so one user's events are `spacingMs` apart (the
+// burst coalescing window holds a user's events that come closer together, by design).
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { ROOT, helper, stats } from './env.mjs';
+import { startBridgeChild } from './bridge-child.mjs';
+import { busSubscriber, frameEvent, pushSubscribers } from './subscribers.mjs';
+
+export async function storeLatency({ memcached, stores = 500, users = 10, spacingMs = 150 }) {
+    const { startDovecot } = await helper('dovecot.ts');
+    const { freePort, waitFor } = await helper('net.ts');
+    const { send } = await helper('lmtp-client.ts');
+    const USERS = Array.from({ length: users }, (_, i) => `st${i}@example.org`);
+    const ingest = `127.0.0.1:${await freePort()}`;
+    const token = 'bench-token-0123456789abcdef';
+    const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', token], { cwd: ROOT, encoding: 'utf8' });
+    const dovecot = await startDovecot({ users: USERS, extraConfig: fragment });
+    const bridge = await startBridgeChild('store-latency', { deliver: dovecot.lmtpUrl, resolver: memcached.resolver, ingest, ingestToken: token, logLevel: 'warn' });
+    const bus = new Map();
+    const push = new Map();
+    const key = ev => `${ev.user}:${ev.uid}`;
+    const sub = busSubscriber(bridge.publish, (buf, t) => {
+        const ev = frameEvent(buf);
+        if (ev.type === 'flag' && !bus.has(key(ev))) bus.set(key(ev), t);
+    });
+    const subs = await pushSubscribers(memcached.resolver, USERS, (ev, _u, t) => ev.type === 'flag' && !push.has(key(ev)) && push.set(key(ev), t));
+    const clients = [];
+    try {
+        const perUser = Math.ceil(stores / users);
+        const msg = Buffer.from('From: a@example.net\r\nSubject: store bench\r\n\r\nhello\r\n');
+        for (const u of USERS) for (let i = 0; i < perUser; i++) await send(dovecot.lmtpPort, 'a@example.net', [u], msg);
+        for (const u of USERS) {
+            const c = await dovecot.imap(u);
+            await c.mailboxOpen('INBOX');
+            clients.push(c);
+        }
+        // warm-up: the first STORE of each session loads the Lua script; wait until events flow
+        await waitFor(async () => {
+            for (const c of clients) await c.messageFlagsAdd(String(perUser), ['\\Flagged'], { uid: true });
+            await new Promise(r => setTimeout(r, 200));
+            return bus.size > 0 && push.size > 0;
+        }, 20_000, 'hook events');
+        bus.clear();
+        push.clear();
+        const issued = new Map();
+        const gap = spacingMs / users;
+        const t0 = performance.now();
+        for (let n = 0; n < stores; n++) {
+            const u = n % users;
+            const uid = Math.floor(n / users) + 1;
+            const wait = t0 + n * gap - performance.now();
+            if (wait > 0) await new Promise(r => setTimeout(r, wait));
+            issued.set(`${USERS[u]}:${uid}`, process.hrtime.bigint());
+            await clients[u].messageFlagsAdd(String(uid), ['\\Seen'], { uid: true });
+        }
+        const rate = stores / ((performance.now() - t0) / 1000);
+        await waitFor(() => issued.size && [...issued.keys()].every(k => bus.has(k) && push.has(k)), 10_000).catch(() => undefined);
+        const lat = m => [...issued].filter(([k]) => m.has(k)).map(([k, t]) => Number(m.get(k) - t) / 1e6);
+        const b = lat(bus);
+        const p = lat(push);
+        return { stores, users, ratePerSec: Math.round(rate), bus: { ...stats(b), lost: issued.size - b.length }, subscribe: { ...stats(p), lost: issued.size - p.length } };
+    } finally {
+        for (const c of clients) await c.logout().catch(() => undefined);
+        sub.close();
+        await subs.close();
+        await bridge.stop();
+        await dovecot.destroy();
+    }
+}
