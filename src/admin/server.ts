@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { registry } from '../metrics.js';
-import { splitHostPort } from '../intake/server.js';
+import { listenOn } from '../net.js';
 
 export interface Health {
     /** false → 503, so a balancer stops sending new work (e.g. while draining on SIGTERM). */
@@ -34,16 +34,8 @@ export class AdminServer {
         this.server.headersTimeout = 5_000;
     }
 
-    async listen(): Promise<AddressInfo> {
-        const { host, port } = splitHostPort(this.opts.listen);
-        await new Promise<void>((resolve, reject) => {
-            this.server.once('error', reject);
-            this.server.listen(port, host, () => {
-                this.server.off('error', reject);
-                resolve();
-            });
-        });
-        return this.server.address() as AddressInfo;
+    listen(): Promise<AddressInfo> {
+        return listenOn(this.server, this.opts.listen);
     }
 
     close(): Promise<void> {

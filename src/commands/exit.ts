@@ -6,3 +6,12 @@ export class ExitError extends Error {
         super(message);
     }
 }
+
+/** Runs a flag's parser; a failure is a usage error naming the flag (exit 64). */
+export function parseFlag<T>(flag: string, parse: () => T): T {
+    try {
+        return parse();
+    } catch (err) {
+        throw new ExitError(EX.USAGE, `invalid option ${flag}: ${(err as Error).message}`);
+    }
+}

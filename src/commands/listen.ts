@@ -6,7 +6,7 @@ import type { EventType } from '../events/event.js';
 import { DEFAULT_REPLAY } from '../client/replay.js';
 import { createLogger } from '../log.js';
 import { encodeEvent } from '../wire/json.js';
-import { EX, ExitError } from './exit.js';
+import { EX, ExitError, parseFlag } from './exit.js';
 import { printEvents } from '../client/print.js';
 
 export function register(program: Command): void {
@@ -19,18 +19,8 @@ export function register(program: Command): void {
         .option('--since <seq>', "resume after this seq (with --user): missed events first, then live, in seq order")
         .option('--replay <url>', `the bridge's replay endpoint (serve --replay), default ${DEFAULT_REPLAY} with --since`)
         .action(async (opts: { connect: string; user?: string; type?: string; since?: string; replay?: string }) => {
-            let types: EventType[] | undefined;
-            let since: number | undefined;
-            try {
-                types = parseTypes(opts.type);
-            } catch (err) {
-                throw new ExitError(EX.USAGE, `invalid option --type: ${(err as Error).message}`);
-            }
-            try {
-                since = parseSince(opts.since);
-            } catch (err) {
-                throw new ExitError(EX.USAGE, `invalid option --since: ${(err as Error).message}`);
-            }
+            const types: EventType[] | undefined = parseFlag('--type', () => parseTypes(opts.type));
+            const since: number | undefined = parseFlag('--since', () => parseSince(opts.since));
             if ((since !== undefined || opts.replay) && !opts.user) throw new ExitError(EX.USAGE, `invalid option ${since !== undefined ? '--since' : '--replay'}: needs --user (seqs are per user)`);
             let stream;
             try {

@@ -8,7 +8,7 @@ import type { EventType } from '../events/event.js';
 import { createLogger } from '../log.js';
 import { DEFAULT_RESOLVER } from '../resolve/servers.js';
 import { encodeEvent } from '../wire/json.js';
-import { EX, ExitError } from './exit.js';
+import { EX, ExitError, parseFlag } from './exit.js';
 
 interface Flags {
     resolver: string;
@@ -32,18 +32,8 @@ export function register(program: Command): void {
         .option('--ttl <seconds>', 'registration TTL, refreshed while running', '30')
         .option('--since <seq>', 'resume after this seq: missed events (from the memcached journal) first, then live, in seq order')
         .action(async (opts: Flags) => {
-            let types: EventType[] | undefined;
-            let since: number | undefined;
-            try {
-                types = parseTypes(opts.type);
-            } catch (err) {
-                throw new ExitError(EX.USAGE, `invalid option --type: ${(err as Error).message}`);
-            }
-            try {
-                since = parseSince(opts.since);
-            } catch (err) {
-                throw new ExitError(EX.USAGE, `invalid option --since: ${(err as Error).message}`);
-            }
+            const types: EventType[] | undefined = parseFlag('--type', () => parseTypes(opts.type));
+            const since: number | undefined = parseFlag('--since', () => parseSince(opts.since));
             const ttlSec = Number(opts.ttl);
             if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > 86_400) throw new ExitError(EX.USAGE, 'invalid option --ttl: expected 1..86400 seconds');
             if (opts.resolver.trim().toLowerCase() === 'memory') {

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccessList, isLoopback } from '../intake/access.js';
 import { RateLimiter } from '../intake/ratelimit.js';
-import { splitHostPort } from '../intake/server.js';
+import { listenOn } from '../net.js';
 import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
 import { BatchSchema, type Batch } from './dovecot/batch.js';
@@ -37,16 +37,8 @@ export class IngestServer {
         this.server.keepAliveTimeout = 60_000; // Dovecot's http-client reuses connections
     }
 
-    async listen(): Promise<AddressInfo> {
-        const { host, port } = splitHostPort(this.opts.listen);
-        await new Promise<void>((resolve, reject) => {
-            this.server.once('error', reject);
-            this.server.listen(port, host, () => {
-                this.server.off('error', reject);
-                resolve();
-            });
-        });
-        return this.server.address() as AddressInfo;
+    listen(): Promise<AddressInfo> {
+        return listenOn(this.server, this.opts.listen);
     }
 
     close(): Promise<void> {

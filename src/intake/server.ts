@@ -7,6 +7,7 @@
 // listener; close() drains: new clients get 421, open transactions finish. Message handling
 // (handling.ts, routing.ts): RCPT addresses are mapped to users or relayed, and per-class
 // actions send a recipient's copy to the smart host or refuse it.
+import { splitHostPort } from '../net.js';
 import type { AddressInfo } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import {
@@ -408,7 +409,3 @@ function withDefaults(config: IntakeConfig): FullIntakeConfig {
     return { ...(ConfigSchema.parse({}) as FullIntakeConfig), ...defined } as FullIntakeConfig;
 }
 
-export function splitHostPort(hp: string): { host: string; port: number } {
-    const i = hp.lastIndexOf(':');
-    return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
-}

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { listenOn } from '../net.js';
 import type { VmEvent } from '../events/event.js';
 import type { Logger } from '../log.js';
 import { encodeEvent } from '../wire/json.js';
@@ -40,16 +41,7 @@ export class ReplayServer {
 
     /** Binds host:port; rejects when it cannot. */
     listen(): Promise<AddressInfo> {
-        const i = this.listenOn.lastIndexOf(':');
-        const host = this.listenOn.slice(0, i).replace(/^\[|\]$/g, '');
-        const port = Number(this.listenOn.slice(i + 1));
-        return new Promise((resolve, reject) => {
-            this.server.once('error', reject);
-            this.server.listen(port, host, () => {
-                this.server.off('error', reject);
-                resolve(this.server.address() as AddressInfo);
-            });
-        });
+        return listenOn(this.server, this.listenOn);
     }
 
     close(): Promise<void> {

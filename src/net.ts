@@ -1,0 +1,19 @@
+// The listeners' shared plumbing: `host:port` strings (IPv6 in brackets) and a listen() that
+// rejects when the address cannot be bound (the CLI then exits 69).
+import type { AddressInfo, Server } from 'node:net';
+
+export function splitHostPort(hp: string): { host: string; port: number } {
+    const i = hp.lastIndexOf(':');
+    return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+}
+
+export function listenOn(server: Server, hostPort: string): Promise<AddressInfo> {
+    const { host, port } = splitHostPort(hostPort);
+    return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+            server.off('error', reject);
+            resolve(server.address() as AddressInfo);
+        });
+    });
+}
