@@ -84,6 +84,8 @@ try {
     const sustained = rows.filter(r => r['no loss'] === 'yes').map(r => Math.min(r['bus: delivered/s per subscriber'], r['subscribe(): delivered/s (all 10)'])).reduce((a, b) => Math.max(a, b), 0);
     printTable(`Event throughput, ${SUBSCRIBERS} bus + ${SUBSCRIBERS} subscribe() subscribers, ${SECONDS} s per rate`, rows);
     console.log(`\nhighest offered rate kept up with, no loss: ${best} events/s; highest delivery rate without loss (backlog allowed): ${sustained} events/s`);
+    await bridge.stop();
+    const profile = PROFILE ? summariseProfile(profileDir) : undefined;
     writeResult('event-throughput', { seconds: SECONDS, subscribers: SUBSCRIBERS, rows, bestWithoutLoss: best, sustainedWithoutLoss: sustained, profile });
 } finally {
     subs.forEach(s => s.close());

@@ -2,6 +2,7 @@
 // Demo: starts `vmbridge serve` on its embedded defaults (LMTP 127.0.0.1:2424, maildir
 // ./var/mail, PUB bus tcp://127.0.0.1:5556), a `vmbridge listen`, sends the sample Asterisk
 // voicemail over LMTP and prints the event the listener got. Run: node examples/demo.mjs
+// (after npm install; nothing else may be listening on 2424, 5556, 8025 or 8026).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -72,8 +73,9 @@ async function waitForPort(port) {
 try {
     run('serve');
     await waitForPort(2424);
-    const next = lines(run('listen', '--user', 'alice@example.org'));
-    await new Promise(r => setTimeout(r, 300)); // let the SUB socket join the bus before sending
+    // --since 0: the listener replays what it missed from the bridge's journal, so it does not
+    // matter whether its SUB socket joined the bus before the voicemail arrived.
+    const next = lines(run('listen', '--user', 'alice@example.org', '--since', '0'));
     console.log('LMTP reply:', await lmtp(2424, readFileSync(new URL('sample-voicemail.eml', import.meta.url))));
     const event = await Promise.race([next(), new Promise((_, rej) => setTimeout(() => rej(new Error('no event within 5 s')), 5000))]);
     console.log('listener printed:', JSON.stringify(JSON.parse(event), null, 2));

@@ -1,8 +1,21 @@
 // pino to stderr: stdout belongs to `listen`/`subscribe` (JSON events) and `dovecot-config`.
+// Asynchronous writes: a synchronous write per log line cost ~6% of a delivery (bench profile);
+// what is buffered is flushed when the process exits.
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+let stderr: ReturnType<typeof pino.destination> | undefined;
+
+function destination(): ReturnType<typeof pino.destination> {
+    if (!stderr) {
+        const dest = pino.destination({ dest: 2, sync: false });
+        process.once('exit', () => dest.flushSync());
+        stderr = dest;
+    }
+    return stderr;
+}
+
 export function createLogger(level = process.env.VMBRIDGE_LOG_LEVEL || 'info'): Logger {
-    return pino({ level, base: { name: 'vmbridge' } }, pino.destination(2));
+    return pino({ level, base: { name: 'vmbridge' } }, destination());
 }
