@@ -1,15 +1,24 @@
 -- vmbridge: Dovecot push_notification Lua driver script (Dovecot 2.3, Lua 5.4).
--- Collects each mail transaction's events and posts them to vmbridge's ingest endpoint as ONE
--- JSON batch. Never makes Dovecot fail an operation: every error is caught, the request has a
--- short timeout and a single attempt. Each batch carries a per-session id and an increasing
--- sequence number, so the bridge sees a gap (a batch lost while it was down) and recounts.
+-- Collects each mail transaction's events and hands them to vmbridge as ONE JSON batch. Never
+-- makes Dovecot fail an operation: every error is caught and every wait is bounded. Each batch
+-- carries a per-session id and an increasing sequence number, so the bridge sees a gap (a batch
+-- lost while it was down) and recounts.
+--
+-- Transports (vmbridge_url):
+--   tcp://127.0.0.1:8025 or unix:/path/to/ingest.sock  (default; needs Debian's lua-socket)
+--       one connection per session, a hello line with the token, then one JSON line per batch.
+--       Nothing is waited for: the batch goes into the kernel's socket buffer and the mail
+--       operation goes on (bench/dovecot-cost.md has the figures that chose this).
+--   http://127.0.0.1:8025/events  (no extra package) a synchronous POST per transaction; Dovecot
+--       waits for the 204, which costs every IMAP command and LMTP delivery a round trip.
 --
 -- Settings (plugin { } block, see conf.d/95-vmbridge.conf):
---   vmbridge_url            http://127.0.0.1:8025/events
+--   vmbridge_url            see above
 --   vmbridge_token          the ingest token
---   vmbridge_timeout_msecs  request timeout (default 500)
+--   vmbridge_timeout_msecs  longest wait per transaction: connect, or a full socket buffer (default 20)
+--   vmbridge_retry_msecs    after a failed connect, batches are dropped (and counted by seq) for this long (default 1000)
 
-local settings, client
+local settings, client, conn, retry_at
 local proc = string.format("%x-%x", os.time(), math.random(0, 0x7fffffff))
 local seq = 0
 
@@ -36,25 +45,102 @@ local function json(v)
   return "null"
 end
 
-local function setup(user)
-  if settings then return end
-  settings = {
-    url = user:plugin_getenv("vmbridge_url") or "http://127.0.0.1:8025/events",
-    token = user:plugin_getenv("vmbridge_token") or "",
-    timeout = tonumber(user:plugin_getenv("vmbridge_timeout_msecs") or "") or 500,
-  }
-  -- One client per session: connections are kept alive between transactions. Every wait is
-  -- bounded and nothing is retried: a late event is worth less than a prompt mail operation.
+-- ---- transport: HTTP POST, Dovecot waits for the reply ----
+local function http_client()
+  -- One client per session: connections are kept alive between transactions. Nothing is retried.
   local t = settings.timeout
-  client = dovecot.http.client({
+  return dovecot.http.client({
     request_absolute_timeout_msecs = t, request_timeout_msecs = t, connect_timeout_msecs = t,
     max_attempts = 1, max_connect_attempts = 1, no_auto_retry = true, max_redirects = 0,
     max_idle_time_msecs = 60000,
   })
 end
 
+local function http_send(body)
+  local req = client:request({ url = settings.url, method = "POST" })
+  req:add_header("Content-Type", "application/json")
+  req:add_header("X-Vmbridge-Token", settings.token)
+  req:set_payload(body)
+  req:submit()
+end
+
+-- ---- transport: stream socket (TCP or unix), nothing waited for ----
+local socket
+
+local function stream_connect(user)
+  local now = socket.gettime()
+  if retry_at and now < retry_at then return nil end
+  local s, ok
+  if settings.path then
+    s = require("socket.unix").stream()
+    s:settimeout(settings.timeout / 1000)
+    ok = s:connect(settings.path)
+  else
+    s = socket.tcp()
+    s:settimeout(settings.timeout / 1000)
+    ok = s:connect(settings.host, settings.port)
+    if ok then s:setoption("tcp-nodelay", true) end
+  end
+  if ok then ok = s:send(json({ vmbridge = 1, token = settings.token, proc = proc, user = user }) .. "\n") end
+  if not ok then
+    s:close()
+    retry_at = now + settings.retry / 1000
+    return nil
+  end
+  retry_at = nil
+  return s
+end
+
+-- The bridge never writes to us: anything readable means it closed (restart), so reconnect
+-- before writing rather than lose a batch into a dead connection.
+local function alive(s)
+  s:settimeout(0)
+  local _, err = s:receive(1)
+  s:settimeout(settings.timeout / 1000, "t")
+  return err == "timeout"
+end
+
+local function stream_send(line, user)
+  if conn and not alive(conn) then conn:close(); conn = nil end
+  conn = conn or stream_connect(user)
+  if not conn then return end
+  local done, _, sent = conn:send(line)
+  if not done then
+    -- Bridge gone or stalled past the timeout: drop this batch (seq shows the gap), and close so
+    -- a partly written line never runs into the next one.
+    conn:close()
+    conn = nil
+    if (sent or 0) == 0 then retry_at = socket.gettime() + settings.retry / 1000 end
+  end
+end
+
+local function setup(user)
+  if settings then return end
+  local url = user:plugin_getenv("vmbridge_url") or "tcp://127.0.0.1:8025"
+  settings = {
+    url = url,
+    token = user:plugin_getenv("vmbridge_token") or "",
+    timeout = tonumber(user:plugin_getenv("vmbridge_timeout_msecs") or "") or 20,
+    retry = tonumber(user:plugin_getenv("vmbridge_retry_msecs") or "") or 1000,
+  }
+  if url:match("^https?://") then
+    client = http_client()
+    settings.send = http_send
+    return
+  end
+  socket = require("socket")
+  settings.path = url:match("^unix:(.+)$")
+  if not settings.path then
+    settings.host, settings.port = url:match("^tcp://%[?([^%]]+)%]?:(%d+)$")
+    settings.port = tonumber(settings.port)
+    assert(settings.host and settings.port, "vmbridge_url: expected tcp://host:port, unix:/path or http://...")
+  end
+  settings.send = function(body, u) stream_send(body .. "\n", u) end
+end
+
 function dovecot_lua_notify_begin_txn(user)
-  pcall(setup, user)
+  local ok, err = pcall(setup, user)
+  if not ok then settings = nil; error(err) end
   return { user = user.username, session = user.session_id, events = {} }
 end
 
@@ -83,16 +169,8 @@ function dovecot_lua_notify_event_message_trash(ctx, ev) add(ctx, "MessageTrash"
 function dovecot_lua_notify_event_flags_set(ctx, ev) add(ctx, "FlagsSet", ev, flags) end
 function dovecot_lua_notify_event_flags_clear(ctx, ev) add(ctx, "FlagsClear", ev, flags) end
 
-local function post(body)
-  local req = client:request({ url = settings.url, method = "POST" })
-  req:add_header("Content-Type", "application/json")
-  req:add_header("X-Vmbridge-Token", settings.token)
-  req:set_payload(body)
-  req:submit()
-end
-
 function dovecot_lua_notify_end_txn(ctx)
-  if #ctx.events == 0 or not client then return end
+  if #ctx.events == 0 or not settings then return end
   seq = seq + 1
-  pcall(post, json({ proc = proc, seq = seq, user = ctx.user, session = ctx.session, events = ctx.events }))
+  pcall(settings.send, json({ proc = proc, seq = seq, user = ctx.user, session = ctx.session, events = ctx.events }), ctx.user)
 end

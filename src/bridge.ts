@@ -57,7 +57,7 @@ export class Bridge {
             index: this.index,
             fetcher: this.imap && new HeaderFetcher(this.imap, log),
             logger: log,
-            onGap: user => this.mwi?.service.request(this.mwi.boxes.all().filter(b => b.user === user), true)
+            onGap: user => this.resync(user)
         });
         const observer = this.correlator;
         this.ingest = new IngestServer({
@@ -66,7 +66,8 @@ export class Bridge {
             maxBody: config.ingestMaxBody,
             access: config.ingestAccess,
             logger: log,
-            onBatch: batch => this.correlator.onBatch(batch)
+            onBatch: batch => this.correlator.onBatch(batch),
+            onLost: user => this.resync(user)
         });
         const common = { deliverer: this.deliverer, observer, config, logger: log, hostname: hostname() };
         this.intakes.push(new IntakeServer({ ...common, listen: config.lmtp, lmtp: true }));
@@ -92,7 +93,7 @@ export class Bridge {
         const admin = await this.admin?.listen();
         const replay = await this.events.start();
         this.mwi?.start();
-        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp), publish: this.config.publish, ingest: fmt(ingest), admin: admin && fmt(admin), replay: replay && fmt(replay) };
+        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp), publish: this.config.publish, ingest, admin: admin && fmt(admin), replay: replay && fmt(replay) };
         this.log.info({ ...addrs, deliver: this.config.deliver }, 'vmbridge ready');
         return addrs;
     }
@@ -110,6 +111,11 @@ export class Bridge {
         await this.resolver?.close();
         this.bus.stop();
         await this.admin?.close(); // last: /healthz says 503 while draining
+    }
+
+    /** Dovecot's events for this user were lost (hook batches missing): recount their boxes. */
+    private resync(user: string): void {
+        this.mwi?.service.request(this.mwi.boxes.all().filter(b => b.user === user), true);
     }
 
     /** SIGHUP: access lists, limits and TLS certificates (a bad new setting keeps the old one). */

@@ -40,7 +40,8 @@ export const ConfigSchema = z.object({
     coalesceWindow: z.coerce.number().int().nonnegative().max(10_000).default(100),
     coalesceMaxHold: positiveInt.max(60_000).default(1000),
     replay: hostPort.default('127.0.0.1:8026'),
-    ingest: hostPort.default('127.0.0.1:8025'),
+    // host:port (TCP) or unix:<path> (a stream socket the mail uid can reach; not under /tmp)
+    ingest: z.string().refine(v => /^unix:.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket').default('127.0.0.1:8025'),
     ingestToken: z.string().min(16, 'at least 16 characters').optional(),
     ingestTokenFile: z.string().default('./var/ingest.token'),
     // who may post to the ingest endpoint (default: loopback only), and its body limit
@@ -78,7 +79,6 @@ export const ConfigSchema = z.object({
     ...MwiConfigShape
 });
 export type Config = z.infer<typeof ConfigSchema>;
-export type ConfigKey = keyof Config;
 
 /** Bad configuration: the CLI turns it into exit code 64 with this message. */
 export class ConfigError extends Error {

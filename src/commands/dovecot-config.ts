@@ -1,11 +1,16 @@
 // `vmbridge dovecot-config [serve flags]`: prints the Dovecot configuration fragment (the
 // dovecot/conf.d/95-vmbridge.conf template filled in for this setup) on stdout, appendable to
 // dovecot.conf or droppable into conf.d/. Same flags and token file as serve, so the two agree.
+// The hook's transport follows --ingest: host:port → tcp://host:port, unix:<path> → that socket
+// (both the fire-and-forget stream; Debian package lua-socket); --hook-transport http keeps the
+// synchronous POST (no extra package, but every IMAP command and delivery waits for vmbridge).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadOrCreateToken } from '../events/token.js';
+import { EX, ExitError } from './exit.js';
 import { addConfigOptions, configFrom } from './serve.js';
 
 const DOVECOT_DIR = fileURLToPath(new URL('../../dovecot/', import.meta.url));
@@ -15,22 +20,33 @@ export function register(program: Command): void {
         .command('dovecot-config')
         .description('print the Dovecot configuration fragment (push_notification + Lua hook) for these settings')
         .option('--script <path>', 'the Lua script as Dovecot should load it (readable by the mail uid, not under /tmp)', `${DOVECOT_DIR}vmbridge.lua`)
-        .option('--hook-timeout <ms>', 'how long Dovecot waits for vmbridge per transaction', '500');
+        .option('--hook-transport <stream|http>', 'stream: fire-and-forget over --ingest (needs lua-socket); http: synchronous POST', 'stream')
+        .option('--hook-timeout <ms>', 'longest wait per transaction inside Dovecot (default: stream 20, http 500)');
     addConfigOptions(cmd).action(() => {
         const config = configFrom(cmd);
-        const { script, hookTimeout } = cmd.opts<{ script: string; hookTimeout: string }>();
+        const { script, hookTransport, hookTimeout } = cmd.opts<{ script: string; hookTransport: string; hookTimeout?: string }>();
+        if (hookTransport !== 'stream' && hookTransport !== 'http') throw new ExitError(EX.USAGE, 'invalid option --hook-transport: expected stream or http');
         const version = dovecotVersion();
         if (version && !version.startsWith('2.3')) process.stderr.write(`vmbridge: this fragment uses Dovecot 2.3 syntax; the installed Dovecot is ${version}\n`);
-        const host = config.ingest.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:');
+        const http = hookTransport === 'http';
         const values: Record<string, string> = {
             SCRIPT: script,
-            URL: `http://${host}/events`,
+            URL: hookUrl(config.ingest, http),
             TOKEN: loadOrCreateToken(config),
-            TIMEOUT: String(Number(hookTimeout) || 500)
+            TIMEOUT: String(Number(hookTimeout) || (http ? 500 : 20))
         };
         const template = readFileSync(`${DOVECOT_DIR}conf.d/95-vmbridge.conf`, 'utf8');
         process.stdout.write(template.replace(/@(\w+)@/g, (m, k: string) => values[k] ?? m));
     });
+}
+
+function hookUrl(ingest: string, http: boolean): string {
+    if (ingest.startsWith('unix:')) {
+        if (http) throw new ExitError(EX.USAGE, 'invalid option --hook-transport: http needs --ingest host:port');
+        return `unix:${path.resolve(ingest.slice(5))}`; // Dovecot resolves nothing against our cwd
+    }
+    const host = ingest.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:');
+    return http ? `http://${host}/events` : `tcp://${host}`;
 }
 
 function dovecotVersion(): string | undefined {

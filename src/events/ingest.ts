@@ -1,16 +1,22 @@
-// The endpoint Dovecot's hook posts to (dovecot/vmbridge.lua). Dovecot waits for the reply, so
-// it answers as soon as a batch is validated and queued; normalisation runs after. Token
-// compared in constant time; loopback-only unless --ingest-access says otherwise; per-source
-// rate limit; bodies over --ingest-max-body get 413.
+// The endpoint Dovecot's hook reaches (dovecot/vmbridge.lua), on --ingest host:port or
+// unix:/path. One listener, two transports told apart by the first byte: the hook's stream
+// ('{', ingest-stream.ts: no reply, Dovecot never waits) and HTTP POST (Dovecot waits for the
+// reply, so it answers as soon as a batch is validated and queued; normalisation runs after).
+// Token compared in constant time; loopback-only unless --ingest-access says otherwise (a unix
+// socket is reachable as its directory's permissions allow); per-source rate limit; bodies over
+// --ingest-max-body get 413.
 import { timingSafeEqual } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import path from 'node:path';
 import { AccessList, isLoopback } from '../intake/access.js';
 import { RateLimiter } from '../intake/ratelimit.js';
 import { listenOn } from '../net.js';
 import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
 import { BatchSchema, type Batch } from './dovecot/batch.js';
+import { readStream } from './ingest-stream.js';
 
 export interface IngestOptions {
     listen: string;
@@ -20,10 +26,13 @@ export interface IngestOptions {
     logger: Logger;
     /** Gets each valid batch, after the reply went out. */
     onBatch(batch: Batch): void;
+    /** A stream batch of this user's was cut short or refused: its state needs a recount. */
+    onLost?(user: string): void;
     rate?: { perSecond: number; burst: number };
 }
 
 export class IngestServer {
+    private readonly front: net.Server;
     private readonly server: http.Server;
     private readonly token: Buffer;
     private readonly access?: AccessList;
@@ -35,17 +44,66 @@ export class IngestServer {
         this.limiter = new RateLimiter(opts.rate ?? { perSecond: 5000, burst: 10000 });
         this.server = http.createServer((req, res) => this.handle(req, res));
         this.server.keepAliveTimeout = 60_000; // Dovecot's http-client reuses connections
+        this.front = net.createServer(sock => this.sniff(sock));
     }
 
-    listen(): Promise<AddressInfo> {
-        return listenOn(this.server, this.opts.listen);
+    /** Resolves with the address as printed: host:port or unix:/absolute/path. */
+    async listen(): Promise<string> {
+        const file = socketPath(this.opts.listen);
+        if (!file) {
+            const a = await listenOn(this.front, this.opts.listen);
+            return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+        }
+        mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+        if (lstatSync(file, { throwIfNoEntry: false })?.isSocket()) unlinkSync(file); // left by a crash
+        await new Promise<void>((resolve, reject) => {
+            this.front.once('error', reject);
+            this.front.listen(file, () => resolve());
+        });
+        // Dovecot's mail processes run as the mail uid; the token authenticates, the directory
+        // (not /tmp: Debian's dovecot.service has PrivateTmp) decides who can reach the socket.
+        chmodSync(file, 0o666);
+        return `unix:${file}`;
     }
 
     close(): Promise<void> {
         return new Promise(resolve => {
-            this.server.close(() => resolve());
-            this.server.closeAllConnections();
+            this.front.close(() => resolve());
+            for (const s of this.sockets) s.destroy();
         });
+    }
+
+    /** Every connection, HTTP keep-alive ones too: the http server never listened, so it tracks none. */
+    private readonly sockets = new Set<net.Socket>();
+
+    private sniff(sock: net.Socket): void {
+        this.sockets.add(sock);
+        sock.on('close', () => this.sockets.delete(sock));
+        sock.once('data', (first: Buffer) => {
+            if (first[0] !== 0x7b /* { */) {
+                sock.pause();
+                sock.unshift(first);
+                this.server.emit('connection', sock);
+                return void process.nextTick(() => sock.resume());
+            }
+            const peer = sock.remoteAddress ?? 'unix';
+            if (sock.remoteAddress !== undefined && !this.allowed(peer)) {
+                ingestBatches.inc({ result: 'forbidden' });
+                return void sock.destroy();
+            }
+            readStream(sock, first, {
+                maxLine: this.opts.maxBody,
+                authorized: token => this.authorized(token),
+                admit: () => this.limiter.take(peer),
+                onBatch: batch => this.deliver(batch),
+                onLost: user => this.opts.onLost?.(user)
+            });
+        });
+        sock.on('error', () => undefined);
+    }
+
+    private allowed(peer: string): boolean {
+        return this.access ? this.access.match(peer)?.verdict === 'allow' : isLoopback(peer);
     }
 
     private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -54,7 +112,7 @@ export class IngestServer {
             if (result) ingestBatches.inc({ result });
             res.writeHead(code, { 'content-length': 0, ...headers }).end();
         };
-        if (!(this.access ? this.access.match(peer)?.verdict === 'allow' : isLoopback(peer))) return answer(403, 'forbidden');
+        if (req.socket.remoteAddress !== undefined && !this.allowed(peer)) return answer(403, 'forbidden');
         if (req.method !== 'POST') return answer(405, undefined, { allow: 'POST' });
         if (!this.authorized(req.headers['x-vmbridge-token'])) return answer(401, 'unauthorized');
         if (!this.limiter.take(peer)) return answer(429, 'rate_limited', { 'retry-after': String(this.limiter.retryAfter(peer)) });
@@ -93,6 +151,10 @@ export class IngestServer {
         const given = Buffer.from(header);
         return given.length === this.token.length && timingSafeEqual(given, this.token);
     }
+}
+
+function socketPath(listen: string): string | undefined {
+    return listen.startsWith('unix:') ? path.resolve(listen.slice(5)) : undefined;
 }
 
 function parse(body: Buffer): Batch | undefined {
