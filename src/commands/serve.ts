@@ -16,7 +16,7 @@ const HELP: Partial<Record<keyof Config, string>> = {
     separator: 'mailbox hierarchy separator for OpenChange payloads',
     openchangeEvents: 'also push MAPI flag/move/delete notifications to OpenChange endpoints',
     publish: 'nanomsg PUB bus url',
-    ingest: 'host:port of the endpoint the Dovecot hook posts to',
+    ingest: "host:port or unix:/path where Dovecot's hook reaches vmbridge (stream or HTTP on one listener)",
     ingestToken: 'token the Dovecot hook must present (default: generated in --ingest-token-file)',
     ingestTokenFile: 'where the generated ingest token is kept',
     imap: 'imap://master:password@host:port for recounts and header fetches',

@@ -58,7 +58,10 @@ export class IngestServer {
         if (lstatSync(file, { throwIfNoEntry: false })?.isSocket()) unlinkSync(file); // left by a crash
         await new Promise<void>((resolve, reject) => {
             this.front.once('error', reject);
-            this.front.listen(file, () => resolve());
+            this.front.listen(file, () => {
+                this.front.off('error', reject);
+                resolve();
+            });
         });
         // Dovecot's mail processes run as the mail uid; the token authenticates, the directory
         // (not /tmp: Debian's dovecot.service has PrivateTmp) decides who can reach the socket.
@@ -79,6 +82,7 @@ export class IngestServer {
     private sniff(sock: net.Socket): void {
         this.sockets.add(sock);
         sock.on('close', () => this.sockets.delete(sock));
+        if (sock.remoteAddress) sock.setNoDelay(true); // the 204 goes out at once (Dovecot sets it too)
         sock.once('data', (first: Buffer) => {
             if (first[0] !== 0x7b /* { */) {
                 sock.pause();

@@ -1,0 +1,223 @@
+// What vmbridge's Dovecot hook (dovecot/vmbridge.lua) costs Dovecot's own IMAP and LMTP, in one
+// run: identical Dovecots, one per variant — no hook, the hook over each transport, and the
+// stream hook with vmbridge down — each with its own `vmbridge serve` child as receiver.
+// LMTP throughput: 8 connections straight to each Dovecot's LMTP, small messages, rounds rotating
+// over the variants (median of rounds). IMAP: `UID STORE n +FLAGS (\Flagged)` round trips on one
+// session per variant, interleaved command by command (p50/p99). At the end every hook batch is
+// checked to have arrived (vmbridge_ingest_batches_total on each receiver's /metrics).
+// Writes bench/results/dovecot-cost.json and the table in bench/dovecot-cost.md.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, ensureBuilt, envInt, helper, machine, median, printTable, stats, writeResult } from './lib/env.mjs';
+import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
+import { startServe } from './lib/serve.mjs';
+
+const MESSAGES = envInt('BENCH_MESSAGES', 400); // per variant and round
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const CONNS = envInt('BENCH_CONNS', 8);
+const STORES = envInt('BENCH_STORES', 500);
+const WARMUP = 20;
+const TOKEN = 'bench-token-0123456789abcdef';
+const USERS = ['u0@example.org', 'u1@example.org', 'u2@example.org', 'u3@example.org'];
+// name → how the hook reaches its receiver (undefined: no hook; down: nothing listens there)
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'none,lua-noop,http,tcp,unix,tcp-down').split(',');
+
+ensureBuilt();
+const { startDovecot, MASTER } = await helper('dovecot.ts');
+const { freePort, waitFor } = await helper('net.ts');
+
+async function setup(name, sockDir) {
+    let serve;
+    let fragment = '';
+    let describe = 'no hook';
+    if (name !== 'none') {
+        const ingest = name === 'unix' ? `unix:${sockDir}/${name}.sock` : `127.0.0.1:${await freePort()}`;
+        const admin = `127.0.0.1:${await freePort()}`;
+        const custom = name.startsWith('script=') ? name.slice(7) : undefined; // an experiment: any hook script, nothing listening
+        if (name !== 'tcp-down' && name !== 'lua-noop' && !custom) serve = await startServe(`dovecot-cost-${name}`, { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn' });
+        if (serve) serve.admin = admin;
+        const args = ['dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN, '--hook-transport', name === 'http' ? 'http' : 'stream'];
+        if (name === 'lua-noop') args.push('--script', noopScript(sockDir)); // the plugins and Lua alone
+        if (custom) args.push('--script', custom);
+        fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
+        describe = name === 'lua-noop' ? 'Lua script that sends nothing' : /vmbridge_url = (\S+)/.exec(fragment)[1].replace(/:\d+|\/tmp\/[^/]+/g, '') + (serve ? '' : ' (vmbridge down)');
+    }
+    const dovecot = await startDovecot({ users: USERS, extraConfig: fragment });
+    return { name, describe, dovecot, serve, batches: 0 };
+}
+
+/** A hook that handles every event and sends nothing: what push_notification + Lua cost alone. */
+function noopScript(dir) {
+    const file = path.join(dir, 'noop.lua');
+    const kinds = ['message_new', 'message_append', 'message_expunge', 'message_read', 'message_trash', 'flags_set', 'flags_clear'];
+    writeFileSync(file, ['function dovecot_lua_notify_begin_txn(user) return {} end', 'function dovecot_lua_notify_end_txn(ctx) end', ...kinds.map(k => `function dovecot_lua_notify_event_${k}(ctx, ev) end`)].join('\n') + '\n');
+    return file;
+}
+
+/** LMTP: rounds, each variant in turn (the order rotates), 8 connections each. */
+async function lmtpRounds(setups) {
+    const payload = dataPayload(Buffer.from('From: bench@example.net\r\nTo: u@example.org\r\nSubject: cost bench\r\nMessage-ID: <cost@example.net>\r\n\r\nhello\r\n'));
+    const rates = new Map(setups.map(s => [s.name, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+        for (let k = 0; k < setups.length; k++) {
+            const s = setups[(k + r) % setups.length];
+            const conns = await openConnections(s.dovecot.lmtpPort, CONNS);
+            const res = await sendAll(conns, MESSAGES, i => ({ rcpts: [USERS[i % USERS.length]], payload }));
+            for (const c of conns) c.close();
+            if (res.failed) throw new Error(`${s.name}: ${res.failed} deliveries failed`);
+            s.batches += res.ok;
+            rates.get(s.name).push(res.rate);
+        }
+    }
+    return rates;
+}
+
+/** IMAP: one session per variant, STORE after STORE, the variants interleaved. */
+async function storeRound(setups) {
+    const sessions = [];
+    for (const s of setups) sessions.push(await ImapSession.open(s.dovecot.imapPort, `${USERS[0]}*${MASTER.user}`, MASTER.password));
+    const times = new Map(setups.map(s => [s.name, []]));
+    // Every STORE must change something (else Dovecot reports nothing): a new flag on each pass.
+    const have = Math.floor((MESSAGES * ROUNDS) / USERS.length);
+    for (let n = 0; n < STORES + WARMUP; n++) {
+        const flag = ['\\Flagged', '\\Answered', '\\Draft', '$Pass3', '$Pass4', '$Pass5'][Math.floor(n / have)];
+        for (let k = 0; k < setups.length; k++) {
+            const i = (k + n) % setups.length;
+            const ms = await sessions[i].command(`UID STORE ${(n % have) + 1} +FLAGS (${flag})`);
+            setups[i].batches++;
+            if (n >= WARMUP) times.get(setups[i].name).push(ms); // the first ones load the Lua script
+        }
+    }
+    for (const c of sessions) c.close();
+    return new Map([...times].map(([k, v]) => [k, stats(v)]));
+}
+
+/** Every batch the hook sent must have arrived, and no gap seen (receivers that are up). */
+async function checkComplete(setups) {
+    const out = new Map();
+    for (const s of setups.filter(x => x.serve)) {
+        const count = async result => {
+            const text = await (await fetch(`http://${s.serve.admin}/metrics`)).text();
+            return Number(new RegExp(`vmbridge_ingest_batches_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+        };
+        await waitFor(async () => (await count('accepted')) >= s.batches, 20_000).catch(() => undefined);
+        const got = await count('accepted');
+        s.cpuMs = cpuMs(s.serve.pid);
+        const gaps = await count('gap');
+        out.set(s.name, `${got}/${s.batches}${gaps ? `, ${gaps} gaps` : ''}`);
+    }
+    return out;
+}
+
+function writeMarkdown(rows) {
+    const m = machine();
+    const cols = ['variant', 'transport', 'STORE p50 ms', 'p50 added', 'STORE p99 ms', 'p99 added', 'LMTP msg/s', 'LMTP ratio', 'batches', 'receiver CPU µs/batch'];
+    const md = [
+        `<!-- written by \`node bench/dovecot-cost.mjs\` on ${new Date().toISOString()}: ${m.cores} cores, load ${m.load.join(' ')}, Node ${m.node} -->`,
+        `| ${cols.join(' | ')} |`,
+        `|${cols.map(() => '---').join('|')}|`,
+        ...rows.map(r => `| ${cols.map(c => r[c]).join(' | ')} |`),
+        '',
+        `${STORES} \`UID STORE n +FLAGS (\\Flagged)\` per variant, interleaved; LMTP ${CONNS} connections × ${MESSAGES} small messages × ${ROUNDS} rounds straight to Dovecot, median. "added" is against the same Dovecot without the hook in the same run; batches = arrived/sent.`,
+        ''
+    ].join('\n');
+    writeFileSync(path.join(ROOT, 'bench/dovecot-cost.md'), md);
+}
+
+/** CPU time (user + system) a process has used, ms: what the receiver took from Dovecot's cores. */
+function cpuMs(pid) {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+function round(x) {
+    return Math.round(x * 1000) / 1000;
+}
+
+/** Just enough IMAP to time one tagged command at a time. */
+class ImapSession {
+    #sock;
+    #buf = '';
+    #wait;
+    #tag = 0;
+
+    static async open(port, user, password) {
+        const s = new ImapSession();
+        s.#sock = net.connect(port, '127.0.0.1');
+        s.#sock.setNoDelay(true);
+        s.#sock.on('data', d => s.#data(d));
+        await new Promise(resolve => (s.#wait = { tag: '*', resolve }));
+        await s.command(`LOGIN "${user}" "${password}"`);
+        await s.command('SELECT INBOX');
+        return s;
+    }
+
+    command(cmd) {
+        const tag = `a${++this.#tag}`;
+        const t0 = process.hrtime.bigint();
+        return new Promise((resolve, reject) => {
+            this.#wait = { tag, resolve: line => (/^\S+ OK/.test(line) ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`${cmd}: ${line}`))) };
+            this.#sock.write(`${tag} ${cmd}\r\n`);
+        });
+    }
+
+    close() {
+        this.#sock.end('z LOGOUT\r\n');
+    }
+
+    #data(d) {
+        this.#buf += d.toString('latin1');
+        let i;
+        while ((i = this.#buf.indexOf('\r\n')) >= 0) {
+            const line = this.#buf.slice(0, i);
+            this.#buf = this.#buf.slice(i + 2);
+            if (this.#wait && line.startsWith(this.#wait.tag + ' ')) {
+                const w = this.#wait;
+                this.#wait = undefined;
+                w.resolve(line);
+            }
+        }
+    }
+}
+
+async function main() {
+    const sockDir = mkdtempSync(path.join(os.tmpdir(), 'vmb-cost-'));
+    chmodSync(sockDir, 0o755); // the mail uid must reach the unix socket
+    const setups = [];
+    try {
+        for (const name of VARIANTS) setups.push(await setup(name, sockDir));
+        const lmtp = await lmtpRounds(setups);
+        const store = await storeRound(setups);
+        const complete = await checkComplete(setups);
+        const base = { lmtp: lmtp.get('none'), store: store.get('none') };
+        const rows = setups.map(s => {
+            const st = store.get(s.name);
+            return {
+                variant: s.name,
+                transport: s.describe,
+                'STORE p50 ms': st.p50,
+                'p50 added': base.store ? round(st.p50 - base.store.p50) : NaN,
+                'STORE p99 ms': st.p99,
+                'p99 added': base.store ? round(st.p99 - base.store.p99) : NaN,
+                'LMTP msg/s': Math.round(median(lmtp.get(s.name))),
+                'LMTP ratio': base.lmtp ? round(median(lmtp.get(s.name)) / median(base.lmtp)) : NaN,
+                batches: complete.get(s.name) ?? '',
+            'receiver CPU µs/batch': s.cpuMs ? Math.round((s.cpuMs * 1000) / s.batches) : ''
+            };
+        });
+        printTable(`Dovecot-side cost (${STORES} STOREs interleaved; LMTP ${CONNS} connections × ${MESSAGES} messages × ${ROUNDS} rounds)`, rows);
+        writeResult('dovecot-cost', { stores: STORES, messages: MESSAGES, rounds: ROUNDS, conns: CONNS, rows, lmtpRounds: Object.fromEntries(lmtp), store: Object.fromEntries(store) });
+        writeMarkdown(rows);
+    } finally {
+        for (const s of setups) {
+            await s.serve?.stop();
+            await s.dovecot.destroy();
+        }
+        rmSync(sockDir, { recursive: true, force: true });
+    }
+}
+
+await main();

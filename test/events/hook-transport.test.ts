@@ -1,0 +1,115 @@
+// The hook's transports against a real Dovecot: the unix-socket stream, a gap (bridge down, then
+// up) detected and resynced, IMAP staying fast while the bridge is down, and the HTTP fallback.
+// (tcp:// — the default — is what test/events/dovecot-events.test.ts runs every event kind over.)
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ImapFlow } from 'imapflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestBatches } from '../../src/metrics.js';
+import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
+import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
+import { send } from '../helpers/lmtp-client.js';
+import { freePort, waitFor } from '../helpers/net.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TOKEN = 'transport-test-token-0123456789abcdef';
+const USER = 'alice@example.org';
+const MSG = Buffer.from('From: a@example.net\r\nSubject: t\r\nMessage-ID: <t@example.net>\r\n\r\nhi\r\n');
+
+const fragment = (...args: string[]) =>
+    execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest-token', TOKEN, ...args], { encoding: 'utf8' });
+const counted = async (result: string) => (await ingestBatches.get()).values.find(v => v.labels.result === result)?.value ?? 0;
+
+/** A bridge on `ingest` and a bus subscriber for USER's flag events. */
+async function bridgeOn(ingest: string): Promise<{ vmb: TestBridge; sub: Subscriber }> {
+    const vmb = await startBridge({ ingest, ingestToken: TOKEN });
+    const sub = new Subscriber(vmb.config.publish, [`${USER}\tflag\t`, '__probe__\t']);
+    await sub.ready(vmb.bridge);
+    return { vmb, sub };
+}
+
+describe('hook over a unix socket', () => {
+    let dir: string;
+    let dovecot: TestDovecot;
+    let b: { vmb: TestBridge; sub: Subscriber } | undefined;
+    let imap: ImapFlow;
+    let ingest: string;
+    let flagNo = 0;
+    // Each STORE sets a keyword not set before, so Dovecot always reports one FlagsSet.
+    const store = () => imap.messageFlagsAdd('1', [`$k${++flagNo}`], { uid: true });
+
+    beforeAll(async () => {
+        dir = mkdtempSync(path.join(tmpdir(), 'vmb-hook-'));
+        chmodSync(dir, 0o755); // the mail uid (5000) must reach the socket
+        ingest = `unix:${dir}/run/ingest.sock`;
+        dovecot = await startDovecot({ extraConfig: fragment('--ingest', ingest) });
+        b = await bridgeOn(ingest);
+        await send(dovecot.lmtpPort, 'a@example.net', [USER], MSG);
+        imap = await dovecot.imap(USER);
+        await imap.mailboxOpen('INBOX');
+    });
+
+    afterAll(async () => {
+        await imap?.logout().catch(() => undefined);
+        b?.sub.close();
+        await b?.vmb.stop();
+        await dovecot?.destroy();
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('creates the socket writable by the mail uid and carries events', async () => {
+        expect(statSync(`${dir}/run/ingest.sock`).mode & 0o777).toBe(0o666);
+        await store();
+        const [ev] = await b!.sub.waitFor(e => e.length >= 1, 'flag over unix socket');
+        expect(ev).toMatchObject({ type: 'flag', user: USER, mailbox: 'INBOX', uid: 1, flags: { set: [`$k${flagNo}`] } });
+    });
+
+    it('keeps IMAP fast while the bridge is down, then detects the gap and resyncs', async () => {
+        b!.sub.close();
+        await b!.vmb.stop();
+        b = undefined;
+        const times: number[] = [];
+        for (let i = 0; i < 20; i++) {
+            const t0 = performance.now();
+            await store(); // each one's batch is lost: its seq is gone for good
+            times.push(performance.now() - t0);
+        }
+        times.sort((x, y) => x - y);
+        expect(times[10]).toBeLessThan(20);
+        expect(times[19]).toBeLessThan(200);
+
+        const gaps = await counted('gap');
+        b = await bridgeOn(ingest);
+        // The hook retries its connection after vmbridge_retry_msecs (1 s): STORE until it does.
+        await waitFor(async () => {
+            await store();
+            await new Promise(r => setTimeout(r, 100));
+            return b!.sub.events.length > 0;
+        }, 10_000, 'events after the bridge came back');
+        expect(await counted('gap')).toBe(gaps + 1);
+    });
+});
+
+describe('hook over HTTP (--hook-transport http)', () => {
+    it('still carries events, synchronously', async () => {
+        const ingest = `127.0.0.1:${await freePort()}`;
+        const dovecot = await startDovecot({ extraConfig: fragment('--ingest', ingest, '--hook-transport', 'http') });
+        const { vmb, sub } = await bridgeOn(ingest);
+        try {
+            expect(dovecot.conf).toBeTruthy();
+            await send(dovecot.lmtpPort, 'a@example.net', [USER], MSG);
+            const c = await dovecot.imap(USER);
+            await c.mailboxOpen('INBOX');
+            await c.messageFlagsAdd('1', ['\\Flagged'], { uid: true });
+            await c.logout();
+            const [ev] = await sub.waitFor(e => e.length >= 1, 'flag over http');
+            expect(ev).toMatchObject({ type: 'flag', uid: 1, flags: { set: ['\\Flagged'] } });
+        } finally {
+            sub.close();
+            await vmb.stop();
+            await dovecot.destroy();
+        }
+    });
+});
