@@ -1,0 +1,98 @@
+// Message waiting end to end: LMTP deliveries through the bridge and IMAP actions on a real
+// Dovecot (with the hook installed by `vmbridge dovecot-config`) give exact counts on the bus and
+// MWIUpdate actions at an AMI server, for 1000@default, while 10001@default stays untouched.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VmEvent } from '../../src/events/event.js';
+import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
+import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
+import { send } from '../helpers/lmtp-client.js';
+import { freePort, waitFor } from '../helpers/net.js';
+import { FakeAmi } from '../mwi/fake-ami.js';
+import { asteriskVoicemail } from '../mwi/vm-message.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TOKEN = 'mwi-e2e-token-0123456789abcdef';
+const USER = 'alice@example.org';
+
+describe('message waiting from real IMAP actions', () => {
+    let dovecot: TestDovecot;
+    let vmb: TestBridge;
+    let sub: Subscriber;
+    let ami: FakeAmi;
+
+    const last = (box: string): VmEvent['mwi'] => sub.events.filter(e => e.mwi?.mailbox === box).at(-1)?.mwi;
+    const expectCounts = async (box: string, counts: { new: number; old: number; urgent: number }) => {
+        await waitFor(() => {
+            const m = last(box);
+            return m && m.new === counts.new && m.old === counts.old && m.urgent === counts.urgent;
+        }, 10_000, `mwi ${box} ${JSON.stringify(counts)}`);
+        await waitFor(() => ami.actions.some(a => a.Action === 'MWIUpdate' && a.Mailbox === box && a.NewMessages === String(counts.new) && a.OldMessages === String(counts.old)), 10_000, 'MWIUpdate');
+    };
+    const imap = async (fn: (c: Awaited<ReturnType<TestDovecot['imap']>>) => Promise<unknown>) => {
+        const c = await dovecot.imap(USER);
+        try {
+            await fn(c);
+        } finally {
+            await c.logout();
+        }
+    };
+
+    beforeAll(async () => {
+        ami = await new FakeAmi().start();
+        const ingest = `127.0.0.1:${await freePort()}`;
+        const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN], { encoding: 'utf8' });
+        dovecot = await startDovecot({ extraConfig: fragment });
+        vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, ami: ami.url, amiMode: 'mwiupdate', mwiDebounce: 50 });
+        // (the delete prefix lets the readiness probe through; only mwi events are looked at)
+        sub = new Subscriber(vmb.config.publish, [`${USER}\tmwi\t`, `${USER}\tdelete\t`]);
+        await sub.ready(vmb.bridge, USER);
+    });
+
+    afterAll(async () => {
+        sub?.close();
+        await vmb?.stop();
+        await dovecot?.destroy();
+        await ami?.stop();
+    });
+
+    it('counts deliveries per box exactly (10001 never counts under 1000)', async () => {
+        for (const m of [{ mailbox: '1000' }, { mailbox: '1000' }, { mailbox: '1000' }, { mailbox: '10001' }]) {
+            const r = await send(vmb.lmtpPort, 'pbx@example.org', [USER], asteriskVoicemail(m));
+            expect(r.final.map(f => f.code)).toEqual([250]);
+        }
+        await expectCounts('1000@default', { new: 3, old: 0, urgent: 0 });
+        await expectCounts('10001@default', { new: 1, old: 0, urgent: 0 });
+    });
+
+    it('reading one in a mail client (\\Seen) turns one new into old; 10001 unchanged', async () => {
+        const before10001 = sub.events.filter(e => e.mwi?.mailbox === '10001@default').length;
+        await imap(async c => {
+            await c.mailboxOpen('INBOX');
+            await c.messageFlagsAdd('1', ['\\Seen'], { uid: true });
+        });
+        await expectCounts('1000@default', { new: 2, old: 1, urgent: 0 });
+        expect(sub.events.filter(e => e.mwi?.mailbox === '10001@default').length).toBe(before10001);
+    });
+
+    it('flagging makes one urgent; deleting and expunging drops it; moving to Old leaves the count', async () => {
+        await imap(async c => {
+            await c.mailboxOpen('INBOX');
+            await c.messageFlagsAdd('2', ['\\Flagged'], { uid: true });
+        });
+        await expectCounts('1000@default', { new: 2, old: 1, urgent: 1 });
+        await imap(async c => {
+            await c.mailboxOpen('INBOX');
+            await c.messageFlagsAdd('2', ['\\Deleted'], { uid: true });
+            await c.messageDelete('2', { uid: true });
+        });
+        await expectCounts('1000@default', { new: 1, old: 1, urgent: 0 });
+        await imap(async c => {
+            await c.mailboxOpen('INBOX');
+            await c.messageMove('3', 'Old', { uid: true });
+        });
+        await expectCounts('1000@default', { new: 0, old: 1, urgent: 0 });
+        expect(last('10001@default')).toMatchObject({ new: 1, old: 0, urgent: 0 });
+    });
+});
