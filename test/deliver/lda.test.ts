@@ -6,7 +6,7 @@ import { createDeliverer } from '../../src/deliver/index.js';
 import { exitOutcome, parseLdaTarget } from '../../src/deliver/lda.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { waitFor } from '../helpers/net.js';
-import { CRLF_MESSAGE, deliver, freeze, rcpt, withoutTrace } from './util.js';
+import { abortMidData, AFTER_ABORT, CRLF_MESSAGE, deliver, freeze, rcpt, withoutTrace } from './util.js';
 
 let dovecot: TestDovecot;
 beforeAll(async () => {
@@ -92,20 +92,10 @@ describe('lda target', () => {
     it('abort() mid-DATA stores nothing', async () => {
         const d = createDeliverer(dovecot.ldaTarget);
         const before = await count('bob@example.org');
-        const txn = await d.begin({ from: 'alice@example.org', sessionId: 'abort' });
-        await txn.addRecipient(rcpt('bob@example.org'));
-        const body = new PassThrough();
-        const pending = txn.data(body);
-        body.write(CRLF_MESSAGE.subarray(0, 40));
-        await waitFor(() => body.readableFlowing === true && body.readableLength === 0, 5000, 'DATA streaming');
-        txn.abort();
-        body.end(CRLF_MESSAGE.subarray(40));
-        const outcomes = await pending;
-        expect(outcomes[0]).toMatchObject({ ok: false, error: { responseCode: 451 } });
-        const marker = Buffer.from('Subject: after abort\r\n\r\nok\r\n');
-        expect((await deliver(d, 'alice@example.org', ['bob@example.org'], marker)).outcomes[0].ok).toBe(true);
+        expect((await abortMidData(d, 'bob@example.org'))[0]).toMatchObject({ ok: false, error: { responseCode: 451 } });
+        expect((await deliver(d, 'alice@example.org', ['bob@example.org'], AFTER_ABORT)).outcomes[0].ok).toBe(true);
         const bob = await dovecot.messages('bob@example.org');
         expect(bob).toHaveLength(before + 1);
-        expect(withoutTrace(bob[bob.length - 1].source).equals(marker)).toBe(true);
+        expect(withoutTrace(bob[bob.length - 1].source).equals(AFTER_ABORT)).toBe(true);
     });
 });

@@ -10,7 +10,7 @@ import { createDeliverer } from '../../src/deliver/index.js';
 import { safeUser, uniqueName } from '../../src/deliver/maildir-name.js';
 import { MAIL_UID, startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { waitFor } from '../helpers/net.js';
-import { CRLF_MESSAGE, deliver, rcpt } from './util.js';
+import { abortMidData, CRLF_MESSAGE, deliver, rcpt } from './util.js';
 
 let root: string;
 beforeAll(() => {
@@ -86,15 +86,7 @@ describe('maildir target', () => {
     it('abort() mid-DATA stores nothing', async () => {
         const dir = path.join(root, 'b');
         const d = createDeliverer(`maildir:${dir}`);
-        const txn = await d.begin({ from: 'alice@example.org', sessionId: 'abort' });
-        await txn.addRecipient(rcpt('bob@example.org'));
-        const body = new PassThrough();
-        const pending = txn.data(body);
-        body.write(CRLF_MESSAGE.subarray(0, 40));
-        await waitFor(() => body.readableFlowing === true && body.readableLength === 0, 5000, 'DATA streaming');
-        txn.abort();
-        body.end(CRLF_MESSAGE.subarray(40));
-        expect((await pending)[0]).toMatchObject({ ok: false, error: { responseCode: 451 } });
+        expect((await abortMidData(d, 'bob@example.org'))[0]).toMatchObject({ ok: false, error: { responseCode: 451 } });
         expect(files(path.join(dir, 'bob@example.org', 'new'))).toEqual([]);
         expect(files(path.join(dir, 'bob@example.org', 'tmp'))).toEqual([]);
     });

@@ -1,7 +1,8 @@
 // Shared bits for the deliverer tests: feed a transaction, compare what Dovecot stored, freeze
 // a Dovecot we started.
 import { readdirSync, readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { waitFor } from '../helpers/net.js';
 import type { Deliverer, Outcome, Recipient } from '../../src/deliver/deliverer.js';
 
 export const CRLF_MESSAGE = Buffer.from(
@@ -88,3 +89,18 @@ export function freeze(pid: number): () => void {
     signal('SIGSTOP');
     return () => signal('SIGCONT');
 }
+
+/** Starts a one-recipient DATA, aborts it after the first bytes went downstream, returns the outcomes. */
+export async function abortMidData(d: Deliverer, to: string): Promise<Outcome[]> {
+    const txn = await d.begin({ from: 'alice@example.org', sessionId: 'abort' });
+    await txn.addRecipient(rcpt(to));
+    const body = new PassThrough();
+    const pending = txn.data(body);
+    body.write(CRLF_MESSAGE.subarray(0, 40));
+    await waitFor(() => body.readableFlowing === true && body.readableLength === 0, 5000, 'DATA streaming');
+    txn.abort();
+    body.end(CRLF_MESSAGE.subarray(40));
+    return pending;
+}
+
+export const AFTER_ABORT = Buffer.from('Subject: after abort\r\n\r\nok\r\n');
