@@ -6,16 +6,9 @@ import path from 'node:path';
 import { RESULTS, helper } from './env.mjs';
 
 export async function startBridgeChild(name, flags, { execArgv = [] } = {}) {
-    const { freePort } = await helper('net.ts');
-    const lmtpPort = await freePort();
-    const config = {
-        lmtp: `127.0.0.1:${lmtpPort}`,
-        publish: `tcp://127.0.0.1:${await freePort()}`,
-        ingest: `127.0.0.1:${await freePort()}`,
-        replay: `127.0.0.1:${await freePort()}`,
-        ingestToken: 'bench-token-0123456789abcdef',
-        ...flags
-    };
+    const { freeListeners } = await helper('net.ts');
+    const config = { ...(await freeListeners()), ...flags };
+    const lmtpPort = Number(config.lmtp.split(':').pop());
     mkdirSync(RESULTS, { recursive: true });
     const log = openSync(path.join(RESULTS, `${name}.bridge.log`), 'w');
     const child = fork(new URL('./emitter.mjs', import.meta.url), [JSON.stringify(config)], { execArgv, stdio: ['ignore', log, log, 'ipc'], env: { ...process.env, BENCH_BUILT: '1' } });

@@ -10,18 +10,11 @@ import { ROOT, RESULTS, helper } from './env.mjs';
  * ports unless given). nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir', dir].
  */
 export async function startServe(name, flags, { nodeArgs = [] } = {}) {
-    const { freePort, waitForPort } = await helper('net.ts');
+    const { freeListeners, toArgs, waitForPort } = await helper('net.ts');
     const { startProcess } = await helper('process.ts');
-    const lmtpPort = await freePort();
-    const all = {
-        lmtp: `127.0.0.1:${lmtpPort}`,
-        publish: `tcp://127.0.0.1:${await freePort()}`,
-        ingest: `127.0.0.1:${await freePort()}`,
-        replay: `127.0.0.1:${await freePort()}`,
-        ingestToken: 'bench-token-0123456789abcdef',
-        ...flags
-    };
-    const args = Object.entries(all).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, c => '-' + c.toLowerCase())}`, String(v)]);
+    const all = { ...(await freeListeners()), ...flags };
+    const lmtpPort = Number(all.lmtp.split(':').pop());
+    const args = toArgs(all);
     mkdirSync(RESULTS, { recursive: true });
     const logFile = path.join(RESULTS, `${name}.serve.log`);
     const log = openSync(logFile, 'w');

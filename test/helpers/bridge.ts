@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { createLogger } from '../../src/log.js';
 import { decodeFrame } from '../../src/wire/frame.js';
-import { freePort, waitFor } from './net.js';
+import { freeListeners, freePort, waitFor } from './net.js';
 
 export interface TestBridge {
     bridge: Bridge;
@@ -20,12 +20,8 @@ export async function startBridge(flags: Partial<Record<keyof Config, unknown>> 
     const smtpPort = opts.smtp ? await freePort() : undefined;
     const config = loadConfig(
         {
-            lmtp: `127.0.0.1:${lmtpPort}`,
+            ...(await freeListeners(lmtpPort)),
             smtp: smtpPort ? `127.0.0.1:${smtpPort}` : undefined,
-            publish: `tcp://127.0.0.1:${await freePort()}`,
-            ingest: `127.0.0.1:${await freePort()}`,
-            replay: `127.0.0.1:${await freePort()}`,
-            ingestToken: 'test-token-0123456789abcdef',
             logLevel: process.env.VMBRIDGE_TEST_LOG ?? 'silent',
             ...flags
         },

@@ -56,3 +56,21 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, w
         await new Promise(r => setTimeout(r, 20));
     }
 }
+
+/** serve's listeners on free loopback ports: a suite runs many bridges at once, so no defaults. */
+export async function freeListeners(lmtpPort?: number): Promise<{ lmtp: string; publish: string; ingest: string; replay: string; ingestToken: string }> {
+    return {
+        lmtp: `127.0.0.1:${lmtpPort ?? (await freePort())}`,
+        publish: `tcp://127.0.0.1:${await freePort()}`,
+        ingest: `127.0.0.1:${await freePort()}`,
+        replay: `127.0.0.1:${await freePort()}`,
+        ingestToken: 'test-token-0123456789abcdef'
+    };
+}
+
+/** Config keys (camelCase) as serve's command-line flags. */
+export function toArgs(flags: Record<string, unknown>): string[] {
+    return Object.entries(flags)
+        .filter(([, v]) => v !== undefined)
+        .flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, c => '-' + c.toLowerCase())}`, String(v)]);
+}

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitForPort } from '../helpers/net.js';
+import { freeListeners, freePort, toArgs, waitForPort } from '../helpers/net.js';
 import { startProcess, type Started } from '../helpers/process.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,17 +31,12 @@ export class ChildBridge {
             ensureBuilt();
             this.lmtpPort = await freePort();
             this.adminPort = await freePort();
-            const all: Record<string, string> = {
-                lmtp: `127.0.0.1:${this.lmtpPort}`,
+            this.args = toArgs({
+                ...(await freeListeners(this.lmtpPort)),
                 admin: `127.0.0.1:${this.adminPort}`,
-                publish: `tcp://127.0.0.1:${await freePort()}`,
-                ingest: `127.0.0.1:${await freePort()}`,
-                replay: `127.0.0.1:${await freePort()}`,
-                ingestToken: 'test-token-0123456789abcdef',
                 logLevel: process.env.VMBRIDGE_TEST_LOG ?? 'warn',
                 ...this.flags
-            };
-            this.args = Object.entries(all).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, c => '-' + c.toLowerCase())}`, v]);
+            });
         }
         this.proc = startProcess(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'serve', ...this.args], { cwd: ROOT });
         await waitForPort(this.lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 }).catch(err => {
