@@ -118,6 +118,11 @@ export class Bridge {
         this.mwi?.service.request(this.mwi.boxes.all().filter(b => b.user === user), true);
     }
 
+    /** Recount every known box (paced) and push the counts: for the event side after the hook's connection came back or any outage. */
+    resyncAll(reason: string): void {
+        this.mwi?.resyncAll(reason);
+    }
+
     /** SIGHUP: access lists, limits and TLS certificates (a bad new setting keeps the old one). */
     reload(config: Config): void {
         for (const i of this.intakes) i.reload(config);
@@ -125,7 +130,9 @@ export class Bridge {
 
     private health(): Health {
         const ok = this.intakes.every(i => i.accepting);
-        return { ok, status: ok ? 'ok' : 'draining' };
+        // AMI trouble degrades (200, status "degraded") but never fails readiness: mail still flows.
+        const ami = this.mwi?.health();
+        return { ok, status: !ok ? 'draining' : ami?.status === 'degraded' ? 'degraded' : 'ok', ...(ami && { ami }) };
     }
 }
 

@@ -66,3 +66,22 @@ export const journalErrors = new Counter({
     labelNames: ['op'] as const,
     registers: [registry]
 });
+
+export const AMI_ACTIONS = ['VoicemailRefresh', 'MWIUpdate'] as const;
+export const AMI_RESULTS = ['ok', 'refused', 'failed'] as const;
+export const amiActions = new Counter({
+    name: 'vmbridge_ami_actions_total',
+    help: 'AMI actions sent to Asterisk, by action and result (ok; refused: Asterisk answered with an error such as Permission denied; failed: no answer, connection lost)',
+    labelNames: ['action', 'result'] as const,
+    registers: [registry]
+});
+// Every known series exists from the start, so an alert on `refused` sees 0 → 1.
+for (const action of AMI_ACTIONS) for (const result of AMI_RESULTS) amiActions.inc({ action, result }, 0);
+
+export const mwiCorrections = new Counter({
+    name: 'vmbridge_mwi_corrections_total',
+    help: "Asterisk message-waiting states that disagreed with a fresh recount, by result (sent: corrected; suppressed: not sent because Asterisk keeps publishing that state or the box's correction budget is spent)",
+    labelNames: ['result'] as const,
+    registers: [registry]
+});
+for (const result of ['sent', 'suppressed']) mwiCorrections.inc({ result }, 0);

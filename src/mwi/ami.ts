@@ -1,7 +1,8 @@
 // Asterisk Manager Interface client: a plain TCP session (banner `Asterisk Call Manager/x.y.z`,
-// then `Key: Value` lines, each message ended by a blank line), Login with Events: off, actions
-// correlated to responses by ActionID. It reconnects with backoff and keeps at most one queued
-// action per key (a box), so a long outage leaves only the latest state to send.
+// then `Key: Value` lines, each message ended by a blank line), Login asking for `call` class
+// events only (MessageWaiting is one; the manager user needs `read = call`), actions correlated to
+// responses by ActionID. It reconnects with backoff and keeps at most one queued action per key
+// (a box), so a long outage leaves only the latest state to send.
 import net from 'node:net';
 import type { Logger } from '../log.js';
 
@@ -57,6 +58,21 @@ export interface AmiClientOptions {
     timeoutMs?: number;
 }
 
+/** Asterisk answered the action with an error (`Permission denied`, `Invalid/unknown command`). */
+export class AmiRefused extends Error {
+    constructor(readonly action: string, readonly reason: string) {
+        super(`AMI ${action}: ${reason}`);
+    }
+}
+
+export interface AmiStatus {
+    connected: boolean;
+    /** From the banner `Asterisk Call Manager/x.y.z`, once seen. */
+    version?: string;
+    /** Why it is not connected: `down` (unreachable) or `login` (refused credentials). */
+    problem?: 'down' | 'login';
+}
+
 interface Pending {
     action: AmiMessage;
     key: string;
@@ -82,6 +98,9 @@ export class AmiClient {
     private closed = false;
     /** What was last reported (so an outage or bad secret is logged once, not per retry). */
     private reported: '' | 'down' | 'login' = '';
+    private version?: string;
+    private readonly eventListeners: ((m: AmiMessage) => void)[] = [];
+    private readonly readyListeners: (() => void)[] = [];
 
     constructor(url: string, private readonly opts: AmiClientOptions) {
         this.target = parseAmiUrl(url);
@@ -90,6 +109,20 @@ export class AmiClient {
 
     get ready(): boolean {
         return this.state === 'ready';
+    }
+
+    status(): AmiStatus {
+        return { connected: this.ready, version: this.version, ...(this.reported && { problem: this.reported }) };
+    }
+
+    /** Every event Asterisk sends this session (Event: …). */
+    onEvent(listener: (m: AmiMessage) => void): void {
+        this.eventListeners.push(listener);
+    }
+
+    /** After every successful login: the first and each reconnect. */
+    onReady(listener: () => void): void {
+        this.readyListeners.push(listener);
     }
 
     start(): void {
@@ -158,9 +191,11 @@ export class AmiClient {
                 return;
             }
             this.banner = true;
+            this.version = line.slice(line.indexOf('/') + 1).trim();
             this.state = 'login';
             this.loginId = `vmb-${this.nextId++}`;
-            this.sock?.write(encodeAmi({ Action: 'Login', Username: this.target.username, Secret: this.target.secret, Events: 'off', ActionID: this.loginId }));
+            // Only the call class: MessageWaiting is in it, and the rest of the PBX's chatter is not.
+            this.sock?.write(encodeAmi({ Action: 'Login', Username: this.target.username, Secret: this.target.secret, Events: 'call', ActionID: this.loginId }));
         }
         const { messages, rest } = decodeAmi(this.buf);
         this.buf = rest;
@@ -171,11 +206,15 @@ export class AmiClient {
         const id = m.ActionID;
         if (this.state === 'login' && id === this.loginId) {
             if (/^success$/i.test(m.Response ?? '')) {
-                if (this.reported) this.opts.logger.info({ host: this.target.host, port: this.target.port }, 'AMI connected');
+                this.opts.logger.info(
+                    { host: this.target.host, port: this.target.port, version: this.version, user: this.target.username },
+                    `AMI connected (Asterisk Call Manager/${this.version})`
+                );
                 this.reported = '';
                 this.state = 'ready';
                 this.backoff = this.opts.backoffMinMs ?? 500;
                 this.flush();
+                for (const l of this.readyListeners) l();
             } else {
                 if (this.reported !== 'login') {
                     this.opts.logger.error(
@@ -188,12 +227,16 @@ export class AmiClient {
             }
             return;
         }
+        if (m.Event) {
+            for (const l of this.eventListeners) l(m);
+            return;
+        }
         const p = id ? this.inflight.get(id) : undefined;
-        if (!p || m.Event) return; // events and unknown responses are not ours
+        if (!p) return; // unknown responses are not ours
         this.inflight.delete(id!);
         clearTimeout(p.timer);
         if (/^(success|follows)$/i.test(m.Response ?? '')) for (const w of p.waiters) w.resolve(m);
-        else this.fail(p, new Error(`AMI ${p.action.Action}: ${m.Message ?? m.Response ?? 'error'}`));
+        else this.fail(p, new AmiRefused(p.action.Action, m.Message ?? m.Response ?? 'error'));
     }
 
     private flush(): void {

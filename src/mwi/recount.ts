@@ -19,11 +19,19 @@ export interface MwiNotifier {
     notify(box: VoicemailBox, counts: MwiCounts): void;
 }
 
+/** Sees every good count (convergence checks, externnotify); `notified`: the notifiers get it too. */
+export type CountObserver = (box: VoicemailBox, counts: MwiCounts, notified: boolean) => void;
+
+/** Request flags. EMIT: publish an mwi event (and notify) even if unchanged; PUSH: notify only. */
+export const EMIT = 1;
+export const PUSH = 2;
+
 export interface MwiServiceOptions {
     boxes: BoxDirectory;
     counter: BoxCounter;
     out: EventSink;
     notifiers?: MwiNotifier[];
+    observers?: CountObserver[];
     logger: Logger;
     /** Coalescing window per box (ms). */
     debounceMs?: number;
@@ -36,15 +44,20 @@ export class MwiService {
     private readonly scheduler: RecountScheduler;
 
     constructor(private readonly opts: MwiServiceOptions) {
-        this.scheduler = new RecountScheduler((id, emit) => this.recount(id, emit), {
+        this.scheduler = new RecountScheduler((id, flags) => this.recount(id, flags), {
             debounceMs: opts.debounceMs ?? DEFAULT_DEBOUNCE_MS,
             logger: opts.logger
         });
     }
 
-    /** Schedules recounts; `emit` publishes even when the counts did not change. */
-    request(boxes: VoicemailBox[], emit = false): void {
-        for (const b of boxes) this.scheduler.request(b.id, emit);
+    /** Schedules recounts; `emit` (true = EMIT) publishes even when the counts did not change. */
+    request(boxes: VoicemailBox[], emit: boolean | number = false): void {
+        const flags = emit === true ? EMIT : emit === false ? 0 : emit;
+        for (const b of boxes) this.scheduler.request(b.id, flags);
+    }
+
+    observe(observer: CountObserver): void {
+        (this.opts.observers ??= []).push(observer);
     }
 
     /** The last good counts of a box, if it was ever counted. */
@@ -68,7 +81,7 @@ export class MwiService {
         this.scheduler.stop();
     }
 
-    private async recount(id: string, emit: boolean): Promise<void> {
+    private async recount(id: string, flags: number): Promise<void> {
         const box = this.opts.boxes.get(id);
         if (!box) return;
         let counts: MwiCounts;
@@ -83,9 +96,11 @@ export class MwiService {
         const before = this.last.get(box.id.toLowerCase());
         this.last.set(box.id.toLowerCase(), counts);
         const changed = !before || before.new !== counts.new || before.old !== counts.old || before.urgent !== counts.urgent;
-        if (!changed && !emit) return;
+        // Observers first: a convergence check must know a notify is on its way.
+        for (const o of this.opts.observers ?? []) o(box, counts, changed || (flags & (EMIT | PUSH)) !== 0);
+        if (!changed && !flags) return;
         this.opts.logger.debug({ box: box.id, user: box.user, ...counts }, 'mwi');
-        this.opts.out.emit(mwiEvent(box, counts));
+        if (changed || flags & EMIT) this.opts.out.emit(mwiEvent(box, counts));
         for (const n of this.opts.notifiers ?? []) {
             try {
                 n.notify(box, counts);

@@ -1,17 +1,18 @@
 // Per-key coalescing of recounts. The first request after a quiet period runs at once; requests
 // while a run is in flight or within `debounceMs` of its start merge into ONE further run, which
 // starts no earlier than debounceMs after the previous start. Never two runs of one key at once.
+// Requests carry flag bits (what the caller wants done with the result); merged requests OR them.
 import type { Logger } from '../log.js';
 
-export type Job = (key: string, emit: boolean) => Promise<void>;
+export type Job = (key: string, flags: number) => Promise<void>;
 
 interface KeyState {
     running: boolean;
     timer?: NodeJS.Timeout;
     /** A request arrived during the run: run again after it. */
     dirty: boolean;
-    /** Some merged request asked for an mwi event even if nothing changed. */
-    emit: boolean;
+    /** The merged requests' flags, for the next run. */
+    flags: number;
     lastStart: number;
 }
 
@@ -24,11 +25,11 @@ export class RecountScheduler {
         private readonly opts: { debounceMs: number; logger: Logger }
     ) {}
 
-    request(key: string, emit = false): void {
+    request(key: string, flags = 0): void {
         if (this.stopped) return;
         let s = this.keys.get(key);
-        if (!s) this.keys.set(key, (s = { running: false, dirty: false, emit: false, lastStart: -Infinity }));
-        s.emit ||= emit;
+        if (!s) this.keys.set(key, (s = { running: false, dirty: false, flags: 0, lastStart: -Infinity }));
+        s.flags |= flags;
         if (s.running) {
             s.dirty = true;
             return;
@@ -56,15 +57,15 @@ export class RecountScheduler {
         s.running = true;
         s.dirty = false;
         s.lastStart = Date.now();
-        const emit = s.emit;
-        s.emit = false;
-        this.job(key, emit)
+        const flags = s.flags;
+        s.flags = 0;
+        this.job(key, flags)
             .catch(err => this.opts.logger.warn({ err: (err as Error).message, box: key }, 'mwi recount failed'))
             .finally(() => {
                 s.running = false;
                 if (s.dirty && !this.stopped) {
                     s.dirty = false;
-                    this.request(key, s.emit);
+                    this.request(key, s.flags);
                 }
             });
     }

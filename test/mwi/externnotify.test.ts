@@ -18,7 +18,7 @@ it('passes context, extension, new (without urgent), old, urgent as separate arg
     chmodSync(script, 0o755);
     const { logger } = captureLogger();
     // a context with shell metacharacters reaches the program as one plain argument
-    new ExternNotifier(script, logger).notify(makeBox({ mailbox: '1000', context: 'a b;$(x)', user: 'alice' }), { new: 3, old: 2, urgent: 1 });
+    new ExternNotifier(script, logger).observe(makeBox({ mailbox: '1000', context: 'a b;$(x)', user: 'alice' }), { new: 3, old: 2, urgent: 1 });
     const lines = await waitFor(() => {
         try {
             return readFileSync(out, 'utf8');

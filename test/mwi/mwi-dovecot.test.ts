@@ -260,7 +260,7 @@ describe('coalescing', () => {
         const boxes = new BoxDirectory();
         boxes.learn(makeEvent({ id: 'l', type: 'newmail', user: ALICE, mailbox: 'INBOX', class: 'voicemail', voicemail: vm1000 }));
         const service = new MwiService({ boxes, counter: new ImapCounter(pool), out: { emit: e => void events.push(e) }, logger, debounceMs: 20 });
-        const resync = new Resync(boxes, service, 150);
+        const resync = new Resync(boxes, service, { intervalMs: 150, ratePerSec: 100 });
         try {
             await append('r1', asteriskVoicemail({ mailbox: '1000', msgNum: 20 }));
             resync.start();
