@@ -1,7 +1,8 @@
 // The AMI client against a test server speaking the manager protocol: actions with the right
 // fields and ActionIDs, login failure reported once, reconnect after the server restarts.
 import { afterEach, describe, expect, it } from 'vitest';
-import { AmiClient, decodeAmi } from '../../src/mwi/ami.js';
+import { registry } from '../../src/metrics.js';
+import { AmiClient, decodeAmi, type AmiMessage } from '../../src/mwi/ami.js';
 import { AmiNotifier } from '../../src/mwi/ami-notifier.js';
 import { makeBox } from '../../src/mwi/boxes.js';
 import { waitFor } from '../helpers/net.js';
@@ -13,6 +14,12 @@ const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();
 });
+
+/** vmbridge_ami_actions_total{action,result} as /metrics shows it. */
+async function amiMetric(action: string, result: string): Promise<number | undefined> {
+    const m = (await registry.getSingleMetric('vmbridge_ami_actions_total')!.get()).values.find(v => v.labels.action === action && v.labels.result === result);
+    return m?.value;
+}
 
 async function setup(opts: { secret?: string } = {}) {
     const server = await new FakeAmi().start();
@@ -82,5 +89,47 @@ describe('AMI', () => {
         expect(restarted.actions).toEqual([{ Action: 'MWIUpdate', Mailbox: '1000@default', NewMessages: '3', OldMessages: '0', ActionID: rb.ActionID }]);
         expect(records.filter(r => /AMI unavailable/.test(r.msg))).toHaveLength(1);
         expect(records.some(r => /AMI connected/.test(r.msg))).toBe(true);
+    });
+
+    it('logs in for call-class events (never Events: off), logs one info line with the banner version, passes events on', async () => {
+        const { server, client, records } = await setup();
+        const events: AmiMessage[] = [];
+        client.onEvent(m => events.push(m));
+        client.start();
+        await waitFor(() => client.ready, 5000, 'login');
+        expect(server.logins).toEqual(['call']);
+        const connected = records.filter(r => r.level === 30 && /AMI connected/.test(r.msg));
+        expect(connected).toHaveLength(1);
+        expect(connected[0]).toMatchObject({ version: '9.0.0', msg: 'AMI connected (Asterisk Call Manager/9.0.0)' });
+        expect(client.status()).toEqual({ connected: true, version: '9.0.0' });
+        server.publish('1000@default', { new: 1, old: 2, urgent: 1 });
+        await waitFor(() => events.length === 1, 5000, 'MessageWaiting');
+        expect(events[0]).toMatchObject({ Event: 'MessageWaiting', Mailbox: '1000@default', Waiting: '0', New: '1', Old: '2' });
+    });
+
+    it('a refused action: warn log naming action, box and the manager.conf fix; metric; degraded until it works', async () => {
+        const { server, client, logger, records } = await setup();
+        const notifier = new AmiNotifier(client, 'refresh', logger);
+        expect(await amiMetric('MWIUpdate', 'refused')).toBe(0); // every known series starts at zero
+        const before = (await amiMetric('VoicemailRefresh', 'refused')) ?? 0;
+        server.refuse('VoicemailRefresh');
+        notifier.notify(box1000, { new: 1, old: 0, urgent: 0 });
+        const warn = await waitFor(() => records.find(r => r.level === 40 && /refused/.test(r.msg)), 5000, 'warning');
+        expect(warn).toMatchObject({ action: 'VoicemailRefresh', box: '1000@default', reason: 'Permission denied' });
+        expect(warn.msg).toMatch(/VoicemailRefresh for 1000@default refused: Permission denied; .*"user" write class .*write = system,call,reporting,user/);
+        expect(await amiMetric('VoicemailRefresh', 'refused')).toBe(before + 1);
+        expect(notifier.health()).toMatchObject({ status: 'degraded', connected: true, refused: [{ action: 'VoicemailRefresh', box: '1000@default', reason: 'Permission denied' }] });
+        server.allow('VoicemailRefresh');
+        notifier.notify(box1000, { new: 1, old: 0, urgent: 0 });
+        await waitFor(() => notifier.health().status === 'ok', 5000, 'healthy again');
+        expect(notifier.health()).toEqual({ status: 'ok', connected: true, version: '9.0.0' });
+    });
+
+    it('MWIUpdate without res_mwi_external_ami: the fix names the module or refresh mode', async () => {
+        const { server, client, logger, records } = await setup();
+        server.refuse('MWIUpdate', 'Invalid/unknown command');
+        new AmiNotifier(client, 'mwiupdate', logger).notify(box1000, { new: 1, old: 0, urgent: 0 });
+        const warn = await waitFor(() => records.find(r => r.level === 40 && /refused/.test(r.msg)), 5000, 'warning');
+        expect(warn.fix).toMatch(/res_mwi_external_ami.*--ami-mode refresh/);
     });
 });
