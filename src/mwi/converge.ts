@@ -49,6 +49,8 @@ export interface ConvergerOptions {
     windowMs?: number;
 }
 
+const STEADY = 'Asterisk keeps publishing this state; not correcting again until the counts change';
+
 const key = (a: Pick<AsteriskMwi, 'new' | 'old'>, c: MwiCounts) => `${a.new}/${a.old}|${c.new}/${c.old}/${c.urgent}`;
 
 export class Converger {
@@ -79,6 +81,8 @@ export class Converger {
             return;
         }
         if (this.timers.has(id)) return;
+        // Asterisk's steady answer to counts vmbridge still holds: not even a recount.
+        if (ours && this.corrected.get(id) === key(a, ours)) return this.suppress(id, key(a, ours), { box: box.id, asterisk: { new: a.new, old: a.old }, vmbridge: ours }, STEADY);
         const timer = setTimeout(() => {
             this.timers.delete(id);
             this.checking.add(id);
@@ -101,7 +105,7 @@ export class Converger {
         if (notified || !a || agrees(a, counts)) return;
         const k = key(a, counts);
         const log = { box: box.id, asterisk: { new: a.new, old: a.old }, vmbridge: counts };
-        if (this.corrected.get(id) === k) return this.suppress(id, k, log, 'Asterisk keeps publishing this state; not correcting again until the counts change');
+        if (this.corrected.get(id) === k) return this.suppress(id, k, log, STEADY);
         const now = Date.now();
         const window = this.opts.windowMs ?? 60_000;
         const recent = (this.recent.get(id) ?? []).filter(t => now - t < window);

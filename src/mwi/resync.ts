@@ -67,7 +67,7 @@ export class Resync {
     private drain(): void {
         this.tick = undefined;
         for (const [id, flags] of this.queue) {
-            if (this.credit < 1) break;
+            if (this.credit < 1 - 1e-9) break; // float sums of rate/10 may fall just short
             this.queue.delete(id);
             this.credit--;
             const box = this.boxes.get(id);
