@@ -92,6 +92,11 @@ export class Converger {
         this.timers.set(id, timer);
     }
 
+    /** A check is waiting for its settle time (its recount then keeps the service busy). */
+    busy(): boolean {
+        return this.timers.size > 0;
+    }
+
     stop(): void {
         for (const t of this.timers.values()) clearTimeout(t);
         this.timers.clear();

@@ -23,7 +23,10 @@ export interface Mwi {
     service: MwiService;
     boxes: BoxDirectory;
     resync: Resync;
+    ami?: AmiClient;
     start(): void;
+    /** Anything scheduled: recounts, paced resync, convergence checks (tests use it as a barrier). */
+    busy(): boolean;
     /** Recount every known box (paced) and push the counts: after an outage the event side saw. */
     resyncAll(reason: string): void;
     /** AMI's state for readiness; undefined without --ami. */
@@ -89,6 +92,8 @@ export function createMwi(cfg: MwiConfig, deps: { out: EventSink; logger: Logger
         service,
         boxes,
         resync,
+        ami,
+        busy: () => service.busy() || resync.pending > 0 || !!converger?.busy(),
         start() {
             ami?.start();
             resync.start();
