@@ -26,6 +26,11 @@ export class ExternNotifier {
         private readonly timeoutMs = 10_000
     ) {}
 
+    /** A run is in flight. */
+    get busy(): boolean {
+        return this.running.size > 0;
+    }
+
     /** A recount's result: runs the command unless it already has exactly these counts. */
     observe(box: VoicemailBox, counts: MwiCounts): void {
         const id = box.id.toLowerCase();

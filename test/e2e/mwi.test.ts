@@ -21,13 +21,20 @@ describe('message waiting from real IMAP actions', () => {
     let vmb: TestBridge;
     let sub: Subscriber;
     let ami: FakeAmi;
+    let adminPort: number;
+    const admin = async (p: string) => {
+        const res = await fetch(`http://127.0.0.1:${adminPort}${p}`);
+        return { status: res.status, text: await res.text() };
+    };
 
     const last = (box: string): VmEvent['mwi'] => sub.events.filter(e => e.mwi?.mailbox === box).at(-1)?.mwi;
-    const expectCounts = async (box: string, counts: { new: number; old: number; urgent: number }) => {
-        await waitFor(() => {
+    const expectCountsOnBus = (box: string, counts: { new: number; old: number; urgent: number }) =>
+        waitFor(() => {
             const m = last(box);
             return m && m.new === counts.new && m.old === counts.old && m.urgent === counts.urgent;
         }, 10_000, `mwi ${box} ${JSON.stringify(counts)}`);
+    const expectCounts = async (box: string, counts: { new: number; old: number; urgent: number }) => {
+        await expectCountsOnBus(box, counts);
         await waitFor(() => ami.actions.some(a => a.Action === 'MWIUpdate' && a.Mailbox === box && a.NewMessages === String(counts.new) && a.OldMessages === String(counts.old)), 10_000, 'MWIUpdate');
     };
     const imap = async (fn: (c: Awaited<ReturnType<TestDovecot['imap']>>) => Promise<unknown>) => {
@@ -44,7 +51,8 @@ describe('message waiting from real IMAP actions', () => {
         const ingest = `127.0.0.1:${await freePort()}`;
         const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN], { encoding: 'utf8' });
         dovecot = await startDovecot({ extraConfig: fragment });
-        vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, ami: ami.url, amiMode: 'mwiupdate', mwiDebounce: 50 });
+        adminPort = await freePort();
+        vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, ami: ami.url, amiMode: 'mwiupdate', mwiDebounce: 50, admin: `127.0.0.1:${adminPort}` });
         // (the delete prefix lets the readiness probe through; only mwi events are looked at)
         sub = new Subscriber(vmb.config.publish, [`${USER}\tmwi\t`, `${USER}\tdelete\t`]);
         await sub.ready(vmb.bridge, USER);
@@ -94,5 +102,27 @@ describe('message waiting from real IMAP actions', () => {
         });
         await expectCounts('1000@default', { new: 0, old: 1, urgent: 0 });
         expect(last('10001@default')).toMatchObject({ new: 1, old: 0, urgent: 0 });
+    });
+
+    it('MWIUpdate refused (no res_mwi_external_ami): /healthz stays 200 but says degraded with the AMI detail; the metric counts it', async () => {
+        const healthy = JSON.parse((await admin('/healthz')).text);
+        expect(healthy).toMatchObject({ ok: true, status: 'ok', ami: { status: 'ok', connected: true, version: '9.0.0' } });
+        expect((await admin('/metrics')).text).toMatch(/^vmbridge_ami_actions_total\{action="MWIUpdate",result="ok"\} [1-9]/m);
+        ami.refuse('MWIUpdate', 'Invalid/unknown command');
+        await imap(async c => {
+            await c.mailboxOpen('INBOX');
+            await c.messageFlagsRemove('1', ['\\Seen'], { uid: true });
+        });
+        await expectCountsOnBus('1000@default', { new: 1, old: 0, urgent: 0 });
+        const h = await waitFor(async () => {
+            const r = await admin('/healthz');
+            const j = JSON.parse(r.text);
+            return j.status === 'degraded' ? { ...r, j } : undefined;
+        }, 10_000, 'degraded health');
+        expect(h.status).toBe(200);
+        expect(h.j.ami).toMatchObject({ status: 'degraded', connected: true, refused: [{ action: 'MWIUpdate', box: '1000@default', reason: 'Invalid/unknown command' }] });
+        expect(h.j.ami.refused[0].fix).toMatch(/res_mwi_external_ami/);
+        expect((await admin('/metrics')).text).toMatch(/^vmbridge_ami_actions_total\{action="MWIUpdate",result="refused"\} 1$/m);
+        ami.allow('MWIUpdate');
     });
 });

@@ -28,3 +28,32 @@ it('passes context, extension, new (without urgent), old, urgent as separate arg
     }, 5000, 'externnotify output');
     expect(lines.split('\n').slice(0, 5)).toEqual(['a b;$(x)', '1000', '2', '2', '1']);
 });
+
+it('runs again when the counts it was last given are wrong: after a failed run, not after a good one', async () => {
+    const runs = path.join(dir, 'runs');
+    const fail = path.join(dir, 'fail-once');
+    writeFileSync(fail, '');
+    const script = path.join(dir, 'flaky.sh');
+    // records each run; exits 1 while the fail-once file exists (and removes it)
+    writeFileSync(script, `#!/bin/sh\necho "$*" >> '${runs}'\nif [ -e '${fail}' ]; then rm -f '${fail}'; exit 1; fi\n`);
+    chmodSync(script, 0o755);
+    const { logger, records } = captureLogger();
+    const n = new ExternNotifier(script, logger);
+    const box = makeBox({ mailbox: '1000', user: 'alice' });
+    const read = () => {
+        try {
+            return readFileSync(runs, 'utf8').trim().split('\n');
+        } catch {
+            return [];
+        }
+    };
+    n.observe(box, { new: 1, old: 0, urgent: 0 });
+    await waitFor(() => records.some(r => /externnotify failed/.test(r.msg)), 5000, 'failed run');
+    n.observe(box, { new: 1, old: 0, urgent: 0 }); // the next recount, same counts: the command did not take them
+    await waitFor(() => read().length === 2, 5000, 'second run');
+    await waitFor(() => !n.busy, 5000, 'run finished');
+    n.observe(box, { new: 1, old: 0, urgent: 0 }); // already given: nothing
+    n.observe(box, { new: 0, old: 1, urgent: 0 }); // changed: runs
+    await waitFor(() => read().length === 3, 5000, 'third run');
+    expect(read()).toEqual(['default 1000 1 0 0', 'default 1000 1 0 0', 'default 1000 0 1 0']);
+});
