@@ -59,7 +59,7 @@ export class AmiNotifier implements MwiNotifier {
                     const fix = amiFix(name, err.reason);
                     this.refused.set(name, { action: name, box: box.id, reason: err.reason, fix, at: new Date().toISOString() });
                     this.logger.warn({ action: name, box: box.id, reason: err.reason, fix }, `AMI ${name} for ${box.id} refused: ${err.reason}; ${fix}`);
-                } else {
+                } else if (!this.ami.stopped) {
                     // Unreachable Asterisk is logged once by the client; the action is queued again.
                     amiActions.inc({ action: name, result: 'failed' });
                     this.logger.debug({ err: (err as Error).message, action: name, box: box.id }, 'AMI action not delivered');

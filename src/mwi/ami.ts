@@ -111,6 +111,11 @@ export class AmiClient {
         return this.state === 'ready';
     }
 
+    /** close() was called: failures from now on are the shutdown's, not Asterisk's. */
+    get stopped(): boolean {
+        return this.closed;
+    }
+
     status(): AmiStatus {
         return { connected: this.ready, version: this.version, ...(this.reported && { problem: this.reported }) };
     }
