@@ -49,12 +49,12 @@ describe('examples/asterisk', () => {
         expect(general.get('greetingsfolder')).not.toBe(general.get('imapfolder'));
     });
 
-    it('manager.conf: loopback only, the vmbridge user may send VoicemailRefresh (class user) and reads nothing', () => {
+    it('manager.conf: loopback only, the vmbridge user may send VoicemailRefresh (class user) and reads only class call (MessageWaiting)', () => {
         const conf = sections('manager.conf');
         expect(conf.get('general')?.get('bindaddr')).toBe('127.0.0.1');
         const user = conf.get('vmbridge')!;
         expect(user.get('write')).toBe('user');
-        expect(user.has('read')).toBe(false);
+        expect(user.get('read')).toBe('call');
         expect(user.get('permit')).toBe('127.0.0.1/255.255.255.255');
         expect(user.get('deny')).toBe('0.0.0.0/0.0.0.0');
         expect(user.get('secret')?.length).toBeGreaterThanOrEqual(16);
