@@ -1,7 +1,10 @@
 // The PUB bus: every event, one frame each (`<user>\t<type>\t<json>`, see wire/frame.ts), so any
 // SUB socket can filter by user and type prefix. PUB never blocks a sender: when a subscriber's
 // buffer is full nanomsg drops frames for it — catch-up comes from the journal, not from PUB.
+import { chmodSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import nano, { type Socket } from 'nanomsg';
+import { ipcPath } from './bus-address.js';
 import type { VmEvent } from '../events/event.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
@@ -17,6 +20,8 @@ export class Bus implements EventSink {
 
     /** Binds the PUB socket; throws when the address cannot be bound. */
     start(): void {
+        const file = ipcPath(this.url);
+        if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o750 });
         const sock = nano.socket('pub', { sndbuf: SNDBUF });
         let bindError: Error | undefined;
         sock.on('error', (err: Error) => {
@@ -27,6 +32,8 @@ export class Bus implements EventSink {
             sock.close();
             throw new Error(`cannot bind the bus at ${this.url}: ${bindError?.message ?? 'unknown error'}`);
         }
+        // The socket file exists once bind returned: the vmbridge group may connect, no one else.
+        if (file) chmodSync(file, 0o660);
         this.sock = sock;
     }
 
