@@ -1,7 +1,8 @@
 // One PUSH socket per endpoint URL, reused across events. node-nanomsg's own send queue is
 // unbounded (and blocks or spins on a dead peer), so frames go through the raw non-blocking
 // nn_send with a bounded queue here: a frame that cannot leave within sendTimeoutMs is dropped
-// with the rest of the queue and the endpoint is skipped for a growing backoff. Nothing here
+// with the rest of the queue and the endpoint is skipped for a growing backoff; a full queue
+// drops its oldest frame (a subscriber sees the seq gap and fills it from the journal). Nothing here
 // ever blocks the event loop; every drop is counted in vmbridge_push_drops_total{reason}.
 import nano, { type Socket } from 'nanomsg';
 import type { Logger } from '../log.js';
@@ -41,8 +42,12 @@ export class PushEndpoint {
         if (this.closed) return false;
         this.touch();
         if (Date.now() < this.backoffUntil) return drop('backoff');
-        if (this.queue.length >= this.opts.queueLimit) return drop('queue_full');
         if (!this.open()) return drop('error');
+        // Full: the oldest frame goes, so the newest (whose seq reveals the gap) still arrives.
+        if (this.queue.length >= this.opts.queueLimit) {
+            this.queue.shift();
+            countDrop('queue_full');
+        }
         this.queue.push(frame);
         this.pump();
         return true;
@@ -86,6 +91,9 @@ export class PushEndpoint {
             if (rc >= 0) {
                 this.queue.shift();
                 this.failures = 0;
+                // Progress: a slow but live peer is not timed out (only one that takes nothing is).
+                clearTimeout(this.deadline);
+                this.deadline = undefined;
                 continue;
             }
             if (nn.Errno() !== nn.EAGAIN) {

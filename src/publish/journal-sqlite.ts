@@ -6,7 +6,8 @@
 // Counters are persisted with the events they number, in one transaction, before those events
 // are handed on; seqs allocated but never written were never seen, so reusing them is harmless.
 import type { VmEvent } from '../events/event.js';
-import { metaValue, openStateDb, yieldToLoop, type StateDb } from '../state/db.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { metaValue, openStateDb, type StateDb } from '../state/db.js';
 import { decodeEvent, encodeEvent } from '../wire/json.js';
 import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
 

@@ -15,7 +15,7 @@ export interface JournalLimits {
 
 export const DEFAULT_LIMITS: JournalLimits = { retentionSec: 3 * 3600, maxCount: 10_000 };
 
-export type ResetReason = 'cursor-too-old' | 'cursor-ahead' | 'journal-gap' | 'sequence-unavailable' | 'sequence-restarted' | 'replay-unavailable';
+export type ResetReason = 'cursor-too-old' | 'cursor-ahead' | 'journal-gap' | 'sequence-unavailable' | 'sequence-restarted' | 'replay-unavailable' | 'client-overflow';
 
 /** What a store has after a cursor: `events` are contiguous from since+1; `gap` says some are gone. */
 export interface ReadResult {

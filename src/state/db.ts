@@ -34,6 +34,3 @@ export function metaValue(db: StateDb, key: string, init: () => string): string 
     db.prepare('INSERT OR IGNORE INTO meta (k, v) VALUES (?, ?)').run(key, init());
     return (db.prepare('SELECT v FROM meta WHERE k = ?').get(key) as { v: string }).v;
 }
-
-/** Lets the event loop run between slices of long work (a 70,000-event batch must not stall it). */
-export const yieldToLoop = (): Promise<void> => new Promise(resolve => setImmediate(resolve));
