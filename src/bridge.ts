@@ -110,7 +110,7 @@ export class Bridge {
         await this.events.stop(); // hands on held events before the publishers close
         await this.pusher?.close();
         await this.resolver?.close();
-        this.bus.stop();
+        await this.bus.stop(); // after a short linger: the last events still reach subscribers
         await this.admin?.close(); // last: /healthz says 503 while draining
     }
 
