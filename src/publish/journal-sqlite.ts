@@ -2,14 +2,14 @@
 // directory's SQLite store (state/db.ts), so a restart continues every user's seq and a replay
 // across it finds the events. A new store (first start, or the directory was lost) numbers from
 // its creation time in ms, so its seqs are above any an earlier store gave out: an older cursor
-// then finds no events after it and gets a reset, never a silent skip into the new numbering.
+// (or 0) gets a reset to the store's start followed by what the store has, never a silent skip.
 // Counters are persisted with the events they number, in one transaction, before those events
 // are handed on; seqs allocated but never written were never seen, so reusing them is harmless.
 import type { VmEvent } from '../events/event.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { metaValue, openStateDb, type StateDb } from '../state/db.js';
 import { decodeEvent, encodeEvent } from '../wire/json.js';
-import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
+import { DEFAULT_LIMITS, resetEvent, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
 
 export interface SqliteJournalOptions extends Partial<JournalLimits> {
     /** Events kept over all users; the oldest go first (default 500 000). */
@@ -80,6 +80,12 @@ export class SqliteJournal implements JournalStore {
     }
 
     async read(user: string, since: number, limit = this.limits.maxCount): Promise<ReadResult> {
+        if (since < this.base) {
+            // A cursor from before this store (0, or a lost store's): resync to its start, then
+            // everything it has — if it still has everything, else the usual reset.
+            const r = await this.read(user, this.base, limit);
+            return r.gap ? r : { current: r.current, events: [resetEvent(user, 'cursor-too-old', this.base), ...r.events] };
+        }
         const current = this.current(user);
         if (since > current) return { current, events: [], gap: 'cursor-ahead' };
         if (since === current) return { current, events: [] };

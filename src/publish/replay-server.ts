@@ -55,7 +55,7 @@ export class ReplayServer {
             const limit = Math.min(q.data.limit ?? max, max);
             replay(q.data.user, q.data.since, limit).then(
                 events => {
-                    const more = events.length === limit && events[0]?.type !== 'reset';
+                    const more = events.filter(ev => ev.type !== 'reset').length >= limit;
                     res.writeHead(200, { 'content-type': 'application/x-ndjson', ...(more ? { 'x-vmbridge-more': '1' } : {}) });
                     res.end(events.map(ev => encodeEvent(ev) + '\n').join(''));
                 },

@@ -91,8 +91,9 @@ describe('SqliteJournal', () => {
         const fresh = await write(j, 'dave', 2);
         expect(fresh[0].seq).toBeGreaterThan(old[2].seq!);
         const answer = await replay(j, 'dave', old[1].seq!);
-        expect(answer).toHaveLength(1);
-        expect(answer[0]).toMatchObject({ type: 'reset', reason: 'cursor-too-old', seq: fresh[1].seq });
+        // A reset to the new store's start, then everything it has: nothing skipped silently.
+        expect(answer[0]).toMatchObject({ type: 'reset', reason: 'cursor-too-old', seq: fresh[0].seq! - 1 });
+        expect(answer.slice(1).map(e => e.id)).toEqual(fresh.map(e => e.id));
         await j.close();
     });
 
