@@ -69,7 +69,7 @@ export function register(program: Command): void {
     addConfigOptions(cmd).action(async () => {
         const config = configFrom(cmd);
         const log = createLogger(config.logLevel);
-        const bridge = new Bridge(config, log);
+        const bridge = construct(() => new Bridge(config, log)); // e.g. the state directory in use: 69
         try {
             await bridge.start();
         } catch (err) {
@@ -93,4 +93,12 @@ export function register(program: Command): void {
             });
         });
     });
+}
+
+function construct<T>(make: () => T): T {
+    try {
+        return make();
+    } catch (err) {
+        throw new ExitError(EX.UNAVAILABLE, (err as Error).message);
+    }
 }

@@ -2,7 +2,7 @@
 // in WAL mode. Why SQLite: one file, transactions that survive a crash (SIGKILL, power loss with
 // synchronous=FULL), tens of thousands of rows per second from one synchronous call, and no
 // server to run. Each store opens its own connection; WAL lets them share the file.
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -13,6 +13,7 @@ export function openStateDb(stateDir: string): StateDb {
     if (stateDir === ':memory:') return configure(new Database(':memory:'));
     const dir = path.resolve(stateDir);
     mkdirSync(dir, { recursive: true, mode: 0o750 });
+    claim(dir);
     const file = path.join(dir, 'state.db');
     const db = configure(new Database(file));
     chmodSync(file, 0o600);
@@ -33,4 +34,28 @@ function configure(db: StateDb): StateDb {
 export function metaValue(db: StateDb, key: string, init: () => string): string {
     db.prepare('INSERT OR IGNORE INTO meta (k, v) VALUES (?, ?)').run(key, init());
     return (db.prepare('SELECT v FROM meta WHERE k = ?').get(key) as { v: string }).v;
+}
+
+/** One bridge process per state directory: seq counters are cached in the process that owns them. */
+function claim(dir: string): void {
+    const lock = path.join(dir, 'serve.pid');
+    let holder = 0;
+    try {
+        holder = Number(readFileSync(lock, 'utf8'));
+    } catch {
+        // no lock yet
+    }
+    if (holder && holder !== process.pid && alive(holder)) {
+        throw new Error(`state directory ${dir} is in use by process ${holder} (another vmbridge serve?); give each bridge its own --state-dir`);
+    }
+    writeFileSync(lock, String(process.pid), { mode: 0o640 });
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
 }
