@@ -2,15 +2,18 @@
 // so flag/move/delete events after a restart still carry class, voicemail and Message-ID. Keyed
 // by the columns themselves (no joined string a user name could forge), bounded in rows: the
 // least recently written go first, and entries expire after `ttlSec` like the memcached index.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { IndexEntrySchema, type IndexEntry, type IndexStore, type MessageRef } from './index-store.js';
 
 const SWEEP_MS = 60_000;
+const PACE = 256;
 
 export class SqliteIndex implements IndexStore {
     private readonly db: StateDb;
     private readonly sweeper: NodeJS.Timeout;
     private readonly q;
+    private calls = 0;
 
     constructor(stateDir: string, private readonly maxRows = 1_000_000, private readonly ttlSec = 30 * 86400) {
         this.db = openStateDb(stateDir);
@@ -29,6 +32,7 @@ export class SqliteIndex implements IndexStore {
     }
 
     async get(ref: MessageRef): Promise<IndexEntry | undefined> {
+        await this.pace();
         const row = this.db.open ? this.q.get.get(ref.user, ref.mailbox, ref.uidValidity, ref.uid) : undefined;
         if (!row) return undefined;
         const parsed = IndexEntrySchema.safeParse(JSON.parse(row.entry));
@@ -36,6 +40,7 @@ export class SqliteIndex implements IndexStore {
     }
 
     async set(ref: MessageRef, entry: IndexEntry): Promise<void> {
+        await this.pace();
         if (this.db.open) this.q.set.run(ref.user, ref.mailbox, ref.uidValidity, ref.uid, Date.now(), JSON.stringify(entry));
     }
 
@@ -46,6 +51,12 @@ export class SqliteIndex implements IndexStore {
     async close(): Promise<void> {
         clearInterval(this.sweeper);
         if (this.db.open) this.db.close();
+    }
+
+    /** Every PACE-th call lets the event loop run: a caller awaiting lookups for a 70,000-event
+     * batch in one loop would otherwise hold it for the whole batch (synchronous SQLite calls). */
+    private async pace(): Promise<void> {
+        if (++this.calls % PACE === 0) await yieldToLoop();
     }
 
     private sweep(): void {
