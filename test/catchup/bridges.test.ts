@@ -8,8 +8,7 @@ import { createMemcachedClient, type MemcachedClient } from '../../src/resolve/c
 import { entryKey, seqKey } from '../../src/publish/journal-memcached.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
-import { freePort, waitFor } from '../helpers/net.js';
-import { REPLAY_TOKEN } from '../helpers/net.js';
+import { freePort, REPLAY_TOKEN, waitFor } from '../helpers/net.js';
 import { contiguous, flag, memcachedStats, take } from './util.js';
 
 describe('catch-up across two bridges sharing memcached', () => {
