@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Demo: starts `vmbridge serve` on its embedded defaults (LMTP 127.0.0.1:2424, maildir
-// ./var/mail, PUB bus tcp://127.0.0.1:5556), a `vmbridge listen`, sends the sample Asterisk
-// voicemail over LMTP and prints the event the listener got. Run: node examples/demo.mjs
-// (after npm install; nothing else may be listening on 2424, 5556, 8025 or 8026).
+// ./var/mail, PUB bus ipc://./var/bus.sock, state in ./var) plus its replay endpoint, a
+// `vmbridge listen`, sends the sample Asterisk voicemail over LMTP and prints the event the
+// listener got. Run: node examples/demo.mjs (after npm install; nothing else may be listening on
+// 2424, 8025 or 8026).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,16 +24,18 @@ const stopAll = () => children.forEach(c => c.kill('SIGTERM'));
 const lines = child => {
     let buf = '';
     const waiters = [];
+    const ready = []; // lines nobody waited for yet
     child.stdout.on('data', d => {
         buf += d;
         let i;
         while ((i = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, i);
             buf = buf.slice(i + 1);
-            waiters.shift()?.(line);
+            const w = waiters.shift();
+            w ? w(line) : ready.push(line);
         }
     });
-    return () => new Promise(r => waiters.push(r));
+    return () => (ready.length ? Promise.resolve(ready.shift()) : new Promise(r => waiters.push(r)));
 };
 
 function lmtp(port, message) {
@@ -71,14 +76,24 @@ async function waitForPort(port) {
 }
 
 try {
-    run('serve');
+    // --replay: listen --since catches up through it (token: <state-dir>/replay.token, read by
+    // listen). A fresh state directory, so the demo's journal holds only this run's events.
+    const state = mkdtempSync(path.join(tmpdir(), 'vmbridge-demo-'));
+    run('serve', '--replay', '127.0.0.1:8026', '--state-dir', state);
     await waitForPort(2424);
     // --since 0: the listener replays what it missed from the bridge's journal, so it does not
     // matter whether its SUB socket joined the bus before the voicemail arrived.
-    const next = lines(run('listen', '--user', 'alice@example.org', '--since', '0'));
+    const next = lines(run('listen', '--state-dir', state, '--user', 'alice@example.org', '--since', '0'));
     console.log('LMTP reply:', await lmtp(2424, readFileSync(new URL('sample-voicemail.eml', import.meta.url))));
-    const event = await Promise.race([next(), new Promise((_, rej) => setTimeout(() => rej(new Error('no event within 5 s')), 5000))]);
-    console.log('listener printed:', JSON.stringify(JSON.parse(event), null, 2));
+    const nextEvent = async () => {
+        // A reset first says where the journal stands (a fresh store numbers from its creation time).
+        for (;;) {
+            const ev = JSON.parse(await next());
+            if (ev.type !== 'reset') return ev;
+        }
+    };
+    const event = await Promise.race([nextEvent(), new Promise((_, rej) => setTimeout(() => rej(new Error('no event within 5 s')), 5000))]);
+    console.log('listener printed:', JSON.stringify(event, null, 2));
     console.log('stored under ./var/mail/alice@example.org/new/');
 } finally {
     stopAll();

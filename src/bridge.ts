@@ -17,6 +17,7 @@ import { ImapPool } from './mwi/imap-pool.js';
 import { IntakeServer } from './intake/server.js';
 import type { Logger } from './log.js';
 import { Bus } from './publish/bus.js';
+import { busUrl } from './publish/bus-address.js';
 import { Pusher } from './publish/push.js';
 import { createResolver, type Resolver } from './resolve/resolver.js';
 import { createMwi, type Mwi } from './mwi/index.js';
@@ -47,10 +48,10 @@ export class Bridge {
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new Catchup(config, log); // seq + journal + coalescing, before every publisher
         this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log });
-        this.bus = new Bus(config.publish, log);
+        this.bus = new Bus(busUrl(config), log);
         this.events.add(this.bus);
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
-        this.index = createIndex(config.resolver, log);
+        this.index = createIndex(config.resolver, log, config.stateDir);
         if (config.imap) this.imap = new ImapPool(config.imap, { logger: log, separator: config.imapMasterSeparator });
         this.correlator = new Correlator({
             out: this.events,
@@ -93,7 +94,7 @@ export class Bridge {
         const admin = await this.admin?.listen();
         const replay = await this.events.start();
         this.mwi?.start();
-        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp), publish: this.config.publish, ingest, admin: admin && fmt(admin), replay: replay && fmt(replay) };
+        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp), publish: busUrl(this.config), ingest, admin: admin && fmt(admin), replay: replay && fmt(replay) };
         this.log.info({ ...addrs, deliver: this.config.deliver }, 'vmbridge ready');
         return addrs;
     }
@@ -109,7 +110,7 @@ export class Bridge {
         await this.events.stop(); // hands on held events before the publishers close
         await this.pusher?.close();
         await this.resolver?.close();
-        this.bus.stop();
+        await this.bus.stop(); // after a short linger: the last events still reach subscribers
         await this.admin?.close(); // last: /healthz says 503 while draining
     }
 

@@ -32,14 +32,22 @@ export const ConfigSchema = z.object({
     backend: z.string().min(1).default('sogo'),
     separator: z.string().length(1).default('.'),
     openchangeEvents: bool.default(false),
-    publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').default('tcp://127.0.0.1:5556'),
+    // The PUB bus; default ipc://<state-dir>/bus.sock (mode 0660), see publish/bus-address.ts.
+    publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').optional(),
     // Catch-up (src/publish/catchup.ts): journal retention in seconds (memcached TTLs go up to 30 days),
     // events kept per user, burst coalescing window and cap in ms, replay endpoint (HTTP, loopback).
     journalRetention: positiveInt.max(30 * 86_400).default(3 * 3600),
     journalMax: positiveInt.default(10_000),
     coalesceWindow: z.coerce.number().int().nonnegative().max(10_000).default(100),
     coalesceMaxHold: positiveInt.max(60_000).default(1000),
-    replay: hostPort.default('127.0.0.1:8026'),
+    // Off unless given; authenticated (replay-token or <state-dir>/replay.token) and access-listed.
+    replay: hostPort.optional(),
+    replayToken: z.string().min(16, 'at least 16 characters').optional(),
+    replayAccess: accessList.optional(),
+    replayMax: positiveInt.max(100_000).default(1000),
+    // Token, bus socket and (embedded default) the journal and uid index: state/db.ts.
+    stateDir: z.string().min(1).default('./var'),
+    journalMaxTotal: positiveInt.default(500_000),
     // host:port (TCP) or unix:<path> (a stream socket the mail uid can reach; not under /tmp)
     ingest: z.string().refine(v => /^unix:.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket').default('127.0.0.1:8025'),
     ingestToken: z.string().min(16, 'at least 16 characters').optional(),

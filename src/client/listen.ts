@@ -9,11 +9,13 @@ import type { Logger } from '../log.js';
 import { decodeFrame, framePrefixes } from '../wire/frame.js';
 import { DEFAULT_REPLAY, httpReplay } from './replay.js';
 import { EventStream } from './stream.js';
+import { defaultBus } from '../publish/bus-address.js';
 
-export const DEFAULT_BUS = 'tcp://127.0.0.1:5556';
+/** serve's default bus: ipc://<./var>/bus.sock (publish/bus-address.ts). */
+export const DEFAULT_BUS = defaultBus();
 
 export interface ListenOptions {
-    /** The bus (serve's --publish), default tcp://127.0.0.1:5556; several = every bridge instance. */
+    /** The bus (serve's --publish), default ipc://./var/bus.sock resolved; several = every bridge instance. */
     connect?: string | string[];
     user?: string;
     types?: EventType[];
@@ -22,6 +24,8 @@ export interface ListenOptions {
     since?: number;
     /** The bridge's replay endpoint (serve --replay), default http://127.0.0.1:8026 when since is given. */
     replay?: string;
+    /** The replay endpoint's token (serve --replay-token or <state-dir>/replay.token). */
+    replayToken?: string;
     /** How long a seq gap may stay open before it is filled by a replay (default 1 s). */
     gapWaitMs?: number;
     /** While quiet, how often to ask the journal whether anything was missed (default 30 s). */
@@ -55,7 +59,7 @@ export function listen(opts: ListenOptions = {}): EventStream {
         {
             signal: opts.signal,
             cursor: catchUp
-                ? { user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, checkMs: opts.checkMs, logger: opts.logger, replay: httpReplay(opts.replay ?? DEFAULT_REPLAY, user) }
+                ? { user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, checkMs: opts.checkMs, logger: opts.logger, replay: httpReplay(opts.replay ?? DEFAULT_REPLAY, user, opts.replayToken) }
                 : undefined
         }
     );

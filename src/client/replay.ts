@@ -1,5 +1,6 @@
 // Where a client gets the events it missed: the bridge's replay endpoint (bus listeners) or the
 // memcached journal itself (subscribers, which already talk to memcached).
+import { readFileSync } from 'node:fs';
 import type { VmEvent } from '../events/event.js';
 import { replay } from '../publish/journal.js';
 import { MemcachedJournal } from '../publish/journal-memcached.js';
@@ -9,21 +10,39 @@ import { decodeEvent } from '../wire/json.js';
 export const DEFAULT_REPLAY = 'http://127.0.0.1:8026';
 const HTTP_TIMEOUT_MS = 10_000;
 
-/** `GET <base>/replay?user=&since=` on a bridge started with --replay (NDJSON, one event per line). */
-export function httpReplay(base: string, user: string): (since: number) => Promise<VmEvent[]> {
+/** `GET <base>/replay?user=&since=` on a bridge started with --replay (NDJSON, one event per line),
+ * with its token; pages of the bridge's --replay-max are fetched until the cursor is caught up. */
+export function httpReplay(base: string, user: string, token?: string): (since: number) => Promise<VmEvent[]> {
     return async since => {
-        const url = new URL('/replay', base);
-        url.searchParams.set('user', user);
-        url.searchParams.set('since', String(since));
-        const res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
-        if (!res.ok) throw new Error(`replay ${url}: HTTP ${res.status}`);
         const events: VmEvent[] = [];
-        for (const line of (await res.text()).split('\n')) {
-            const ev = line ? decodeEvent(line) : null;
-            if (ev) events.push(ev);
+        for (let from = since, more = true; more; ) {
+            const url = new URL('/replay', base);
+            url.searchParams.set('user', user);
+            url.searchParams.set('since', String(from));
+            const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+            const res = await fetch(url, { headers, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+            if (!res.ok) throw new Error(`replay ${url}: HTTP ${res.status}`);
+            const page: VmEvent[] = [];
+            for (const line of (await res.text()).split('\n')) {
+                const ev = line ? decodeEvent(line) : null;
+                if (ev) page.push(ev);
+            }
+            events.push(...page);
+            const last = page.at(-1)?.seq;
+            more = res.headers.get('x-vmbridge-more') === '1' && last !== undefined && last > from;
+            if (last !== undefined) from = last;
         }
         return events;
     };
+}
+
+/** The token `listen` presents: the given one, else <state-dir>/replay.token (serve's default). */
+export function readReplayToken(file: string): string | undefined {
+    try {
+        return readFileSync(file, 'utf8').trim() || undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 /** The journal read straight from memcached (limits as the bridge's, by default theirs). */

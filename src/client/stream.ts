@@ -1,15 +1,16 @@
 // An AsyncIterable of events over one receiving nanomsg socket (SUB or PULL). Frames that do not
 // decode are dropped, never thrown; the socket closes (and cleanup runs) when the iteration ends,
 // close() is called or the signal aborts. A bounded buffer protects a slow consumer's memory:
-// past `limit` waiting events, new ones are dropped and counted in `dropped`. With `cursor`, a
-// per-user stream hands events on in seq order and catches up from the journal (cursor.ts).
+// past `limit` waiting events the oldest are dropped (counted in `dropped`) behind a `reset`.
+// With `cursor`, a per-user stream hands events on in seq order and catches up from the journal (cursor.ts).
 import type { Socket } from 'nanomsg';
 import type { VmEvent } from '../events/event.js';
 import { CursorGate, type CursorOptions } from './cursor.js';
+import { resetEvent } from '../publish/journal.js';
 
 export interface StreamOptions {
     signal?: AbortSignal;
-    /** Events buffered for a slow consumer before new ones are dropped (default 10 000). */
+    /** Events buffered for a slow consumer before the oldest are dropped (default 10 000). */
     limit?: number;
     cleanup?: () => Promise<void>;
     cursor?: CursorOptions;
@@ -22,6 +23,7 @@ export class EventStream implements AsyncIterable<VmEvent> {
     /** Set with the cursor option; whoever builds the stream starts it once live events can arrive. */
     readonly gate?: CursorGate;
     private readonly queue: VmEvent[] = [];
+    private overflowMark?: VmEvent;
     private lastYielded?: number;
     private wake?: () => void;
     private ended = false;
@@ -94,9 +96,20 @@ export class EventStream implements AsyncIterable<VmEvent> {
 
     private enqueue(ev: VmEvent): void {
         if (this.ended) return;
-        if (this.queue.length >= (this.opts.limit ?? 10_000)) this.dropped++;
-        else this.queue.push(ev);
+        if (this.queue.length >= (this.opts.limit ?? 10_000)) this.overflow();
+        this.queue.push(ev);
         this.wakeUp();
+    }
+
+    /** Drops the oldest waiting event; the head becomes one `reset` (client-overflow) whose seq is
+     * the newest dropped one, so the consumer sees it must resync, and from where. */
+    private overflow(): void {
+        this.dropped++;
+        const head = this.queue[0];
+        const marked = this.overflowMark === head;
+        const gone = (marked && this.queue.splice(1, 1)[0]) || head;
+        const mark = resetEvent(this.opts.cursor?.user ?? gone.user, 'client-overflow', gone.seq ?? (marked ? head.seq : undefined));
+        this.queue[0] = this.overflowMark = mark;
     }
 
     private wakeUp(): void {

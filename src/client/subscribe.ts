@@ -34,6 +34,8 @@ export interface SubscribeOptions {
     checkMs?: number;
     /** serve's --journal-max, if changed: an older cursor gets a reset. */
     journalMax?: number;
+    /** Events waiting for a slow consumer; past it the oldest go, behind a reset (default 10 000). */
+    limit?: number;
 }
 
 export function subscribe(opts: SubscribeOptions): EventStream {
@@ -60,6 +62,7 @@ export function subscribe(opts: SubscribeOptions): EventStream {
     let started: Promise<void> = Promise.resolve();
     const stream = new EventStream(sock, frame => decodeEvent(frame.toString('utf8')), {
         signal: opts.signal,
+        limit: opts.limit,
         cursor: { user: opts.user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, checkMs: opts.checkMs, logger: opts.logger, replay: memcachedReplay(client, opts.user, opts.journalMax) },
         cleanup: async () => {
             try {

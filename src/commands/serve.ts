@@ -15,7 +15,13 @@ const HELP: Partial<Record<keyof Config, string>> = {
     backend: 'OpenChange backend name in newmail payloads',
     separator: 'mailbox hierarchy separator for OpenChange payloads',
     openchangeEvents: 'also push MAPI flag/move/delete notifications to OpenChange endpoints',
-    publish: 'nanomsg PUB bus url',
+    publish: 'nanomsg PUB bus url (default ipc://<state-dir>/bus.sock, mode 0660; tcp:// is unauthenticated: only on a trusted network)',
+    stateDir: 'state directory: tokens, the bus socket and (memory resolver) the journal and uid index in state.db',
+    replay: 'host:port of the replay endpoint for listen --since (off unless given)',
+    replayToken: 'token replay clients must present (default: generated in <state-dir>/replay.token, mode 0640)',
+    replayAccess: 'who may reach the replay endpoint (default: loopback only)',
+    replayMax: 'events per replay request at most (clients page)',
+    journalMaxTotal: 'journal events kept over all users (state.db)',
     ingest: "host:port or unix:/path where Dovecot's hook reaches vmbridge (stream or HTTP on one listener)",
     ingestToken: 'token the Dovecot hook must present (default: generated in --ingest-token-file)',
     ingestTokenFile: 'where the generated ingest token is kept',
@@ -66,7 +72,7 @@ export function register(program: Command): void {
     addConfigOptions(cmd).action(async () => {
         const config = configFrom(cmd);
         const log = createLogger(config.logLevel);
-        const bridge = new Bridge(config, log);
+        const bridge = construct(() => new Bridge(config, log)); // e.g. the state directory in use: 69
         try {
             await bridge.start();
         } catch (err) {
@@ -90,4 +96,12 @@ export function register(program: Command): void {
             });
         });
     });
+}
+
+function construct<T>(make: () => T): T {
+    try {
+        return make();
+    } catch (err) {
+        throw new ExitError(EX.UNAVAILABLE, (err as Error).message);
+    }
 }

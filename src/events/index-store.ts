@@ -6,6 +6,7 @@ import { MESSAGE_CLASSES, VoicemailSchema } from './event.js';
 import type { Logger } from '../log.js';
 import { bounded, createMemcachedClient, type MemcachedClient } from '../resolve/client.js';
 import { sanitizeKey } from '../resolve/key.js';
+import { SqliteIndex } from './index-sqlite.js';
 
 export const IndexEntrySchema = z.object({
     messageId: z.string().optional(),
@@ -82,6 +83,8 @@ export class MemcachedIndex implements IndexStore {
     }
 }
 
-export function createIndex(resolver: string, log: Logger): IndexStore {
-    return resolver.trim().toLowerCase() === 'memory' ? new MemoryIndex() : new MemcachedIndex(resolver, log);
+/** memcached for a memcached resolver; else the state directory's store (or memory without one). */
+export function createIndex(resolver: string, log: Logger, stateDir?: string): IndexStore {
+    if (resolver.trim().toLowerCase() !== 'memory') return new MemcachedIndex(resolver, log);
+    return stateDir ? new SqliteIndex(stateDir) : new MemoryIndex();
 }

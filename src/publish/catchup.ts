@@ -1,6 +1,10 @@
 // The catch-up stage the bridge puts in front of its publishers: every event entering
 // `bridge.events` is coalesced per user, given its seq, journaled, and only then handed to the
-// sinks added here (bus, pusher, …). It also serves replays (`--replay host:port`, optional).
+// sinks added here (bus, pusher, …). It also serves replays (`--replay host:port`, optional,
+// authenticated with --replay-token or the token generated in <state-dir>/replay.token, 0640 so
+// the vmbridge group's `listen` can read it).
+import { chmodSync } from 'node:fs';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
 import type { VmEvent } from '../events/event.js';
@@ -11,18 +15,22 @@ import { createMemcachedClient } from '../resolve/client.js';
 import { Coalescer } from './coalesce.js';
 import { replay, type JournalStore, type MwiProvider } from './journal.js';
 import { MemcachedJournal } from './journal-memcached.js';
-import { MemoryJournal } from './journal-memory.js';
+import { SqliteJournal } from './journal-sqlite.js';
+import { REPLAY_TOKEN_FILE } from './bus-address.js';
+import { loadOrCreateToken } from '../events/token.js';
 import { ReplayServer } from './replay-server.js';
 import { Sequencer } from './sequencer.js';
 
 const JOURNAL_TIMEOUT_MS = 1000;
 
-export type CatchupConfig = Pick<Config, 'resolver' | 'journalRetention' | 'journalMax' | 'coalesceWindow' | 'coalesceMaxHold' | 'replay'>;
+export type CatchupConfig = Pick<Config, 'resolver' | 'journalRetention' | 'journalMax' | 'coalesceWindow' | 'coalesceMaxHold' | 'replay'> &
+    Partial<Pick<Config, 'stateDir' | 'journalMaxTotal' | 'replayToken' | 'replayAccess' | 'replayMax'>>;
 
-/** The journal follows the resolver: `memory` in process, anything else in that memcached. */
+
+/** The journal follows the resolver: `memory` in the state directory, anything else in that memcached. */
 export function createJournalStore(config: CatchupConfig, log?: Logger): JournalStore {
     const limits = { retentionSec: config.journalRetention, maxCount: config.journalMax };
-    if (config.resolver.trim().toLowerCase() === 'memory') return new MemoryJournal(limits);
+    if (config.resolver.trim().toLowerCase() === 'memory') return new SqliteJournal(config.stateDir ?? './var', { ...limits, maxTotal: config.journalMaxTotal });
     // 1 s: a loaded event loop must not turn a fine memcached into unsequenced events; during an
     // outage only the first batch waits that long (the sequencer then stops asking for a while).
     return new MemcachedJournal(createMemcachedClient(config.resolver, { logger: log, timeoutMs: JOURNAL_TIMEOUT_MS }), { ...limits, timeoutMs: JOURNAL_TIMEOUT_MS });
@@ -42,7 +50,10 @@ export class Catchup implements EventSink {
         this.store = createJournalStore(config, log);
         this.sequencer = new Sequencer(this.store, this.out, { logger: log });
         this.coalescer = new Coalescer({ windowMs: config.coalesceWindow, maxHoldMs: config.coalesceMaxHold }, (user, evs) => this.sequencer.push(user, evs));
-        if (config.replay) this.server = new ReplayServer(config.replay, (user, since) => this.replay(user, since), log);
+        if (config.replay) {
+            const token = replayToken(config);
+            this.server = new ReplayServer({ listen: config.replay, token, access: config.replayAccess, maxEvents: config.replayMax, logger: log }, (user, since, limit) => this.replay(user, since, limit));
+        }
     }
 
     /** Adds a publisher after the stage (same as Fanout.add). */
@@ -55,8 +66,8 @@ export class Catchup implements EventSink {
         this.coalescer.emit(ev);
     }
 
-    replay(user: string, since: number): Promise<VmEvent[]> {
-        return replay(this.store, user, since, this.currentMwi);
+    replay(user: string, since: number, limit?: number): Promise<VmEvent[]> {
+        return replay(this.store, user, since, this.currentMwi, limit);
     }
 
     /** Binds the replay endpoint when configured; rejects when it cannot. */
@@ -71,4 +82,13 @@ export class Catchup implements EventSink {
         await this.server?.close();
         await this.store.close();
     }
+}
+
+/** --replay-token, else the one generated once in <state-dir>/replay.token (mode 0640). */
+export function replayToken(config: Pick<CatchupConfig, 'replayToken' | 'stateDir'>): string {
+    if (config.replayToken) return config.replayToken;
+    const file = path.join(config.stateDir ?? './var', REPLAY_TOKEN_FILE);
+    const token = loadOrCreateToken({ ingestTokenFile: file });
+    chmodSync(file, 0o640);
+    return token;
 }

@@ -1,7 +1,8 @@
 // One PUSH socket per endpoint URL, reused across events. node-nanomsg's own send queue is
 // unbounded (and blocks or spins on a dead peer), so frames go through the raw non-blocking
-// nn_send with a bounded queue here: a frame that cannot leave within sendTimeoutMs is dropped
-// with the rest of the queue and the endpoint is skipped for a growing backoff. Nothing here
+// nn_send with a bounded queue here: when nothing leaves for sendTimeoutMs the endpoint backs off
+// (growing) and retries then; a full queue drops its oldest frame, so what arrives is the newest
+// and a subscriber sees the seq gap (and fills it from the journal). Nothing here
 // ever blocks the event loop; every drop is counted in vmbridge_push_drops_total{reason}.
 import nano, { type Socket } from 'nanomsg';
 import type { Logger } from '../log.js';
@@ -31,6 +32,7 @@ export class PushEndpoint {
     private failures = 0;
     private backoffUntil = 0;
     private deadline?: NodeJS.Timeout;
+    private retry?: NodeJS.Timeout;
     private idle?: NodeJS.Timeout;
     private closed = false;
 
@@ -40,11 +42,15 @@ export class PushEndpoint {
     send(frame: Buffer): boolean {
         if (this.closed) return false;
         this.touch();
-        if (Date.now() < this.backoffUntil) return drop('backoff');
-        if (this.queue.length >= this.opts.queueLimit) return drop('queue_full');
         if (!this.open()) return drop('error');
+        const backingOff = Date.now() < this.backoffUntil;
+        // Full: the oldest frame goes, so the newest (whose seq reveals the gap) still arrives.
+        if (this.queue.length >= this.opts.queueLimit) {
+            this.queue.shift();
+            countDrop(backingOff ? 'backoff' : 'queue_full');
+        }
         this.queue.push(frame);
-        this.pump();
+        if (!backingOff) this.pump(); // else the retry timer sends what is queued then
         return true;
     }
 
@@ -54,6 +60,7 @@ export class PushEndpoint {
         countDrop('error', this.queue.length);
         this.queue.length = 0;
         this.stopWaiting();
+        clearTimeout(this.retry);
         clearTimeout(this.idle);
         this.sock?.close();
         this.sock = undefined;
@@ -86,6 +93,9 @@ export class PushEndpoint {
             if (rc >= 0) {
                 this.queue.shift();
                 this.failures = 0;
+                // Progress: a slow but live peer is not timed out (only one that takes nothing is).
+                clearTimeout(this.deadline);
+                this.deadline = undefined;
                 continue;
             }
             if (nn.Errno() !== nn.EAGAIN) {
@@ -116,12 +126,14 @@ export class PushEndpoint {
     private timedOut(): void {
         this.deadline = undefined;
         if (!this.queue.length) return;
-        countDrop('timeout', this.queue.length);
-        this.queue.length = 0;
+        // The queue (bounded, newest kept) is retried after the backoff, so a peer that comes
+        // back gets the newest events at once and sees the gap before them.
         this.stopWaiting();
         this.failures++;
         const wait = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** (this.failures - 1));
         this.backoffUntil = Date.now() + wait;
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.pump(), wait).unref();
         this.opts.logger?.warn({ url: this.url, failures: this.failures, backoffMs: wait }, 'push endpoint not accepting frames; skipping it for a while');
     }
 

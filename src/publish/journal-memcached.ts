@@ -52,19 +52,20 @@ export class MemcachedJournal implements JournalStore {
         if (failed) throw new Error(`memcached kept ${events.length - failed} of ${events.length} journal entries`);
     }
 
-    async read(user: string, since: number): Promise<ReadResult> {
+    async read(user: string, since: number, limit = this.limits.maxCount): Promise<ReadResult> {
         const raw = (await bounded(this.client.get(seqKey(user)), this.timeoutMs)).value;
         const current = raw ? Number(raw.toString('ascii')) : 0;
         if (since > current) return { current, events: [], gap: 'cursor-ahead' };
         if (since === current) return { current, events: [] };
         if (current - since > this.limits.maxCount) return { current, events: [], gap: 'cursor-too-old' };
-        let got = await this.fetch(user, since + 1, current);
+        const last = Math.min(current, since + limit);
+        let got = await this.fetch(user, since + 1, last);
         let missing = got.findIndex(ev => !ev);
         // Missing only at the tail may be a write still in flight on another instance: writes are
         // bounded by the op timeout, so look once more after it before calling it a gap.
         if (missing >= 0 && got.slice(missing).every(ev => !ev)) {
             await new Promise(r => setTimeout(r, this.timeoutMs + 50));
-            got = [...got.slice(0, missing), ...(await this.fetch(user, since + 1 + missing, current))];
+            got = [...got.slice(0, missing), ...(await this.fetch(user, since + 1 + missing, last))];
             missing = got.findIndex(ev => !ev);
         }
         if (missing >= 0) return { current, events: [], gap: missing === 0 ? 'cursor-too-old' : 'journal-gap' };
@@ -84,7 +85,8 @@ export class MemcachedJournal implements JournalStore {
                 Array.from({ length: end - start + 1 }, (_, i) =>
                     bounded(this.client.get(entryKey(user, start + i)), this.timeoutMs).then(r => {
                         const ev = r.value ? decodeEvent(r.value.toString('utf8')) : null;
-                        return ev?.seq === start + i ? ev : null;
+                        // The user is checked too: an entry written under another user's key is not this user's.
+                        return ev?.seq === start + i && ev.user === user ? ev : null;
                     })
                 )
             );

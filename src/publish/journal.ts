@@ -15,7 +15,7 @@ export interface JournalLimits {
 
 export const DEFAULT_LIMITS: JournalLimits = { retentionSec: 3 * 3600, maxCount: 10_000 };
 
-export type ResetReason = 'cursor-too-old' | 'cursor-ahead' | 'journal-gap' | 'sequence-unavailable' | 'sequence-restarted' | 'replay-unavailable';
+export type ResetReason = 'cursor-too-old' | 'cursor-ahead' | 'journal-gap' | 'sequence-unavailable' | 'sequence-restarted' | 'replay-unavailable' | 'client-overflow';
 
 /** What a store has after a cursor: `events` are contiguous from since+1; `gap` says some are gone. */
 export interface ReadResult {
@@ -30,7 +30,9 @@ export interface JournalStore {
     allocate(user: string, n: number): Promise<number>;
     /** Keeps sequenced events for the retention time. */
     append(events: VmEvent[]): Promise<void>;
-    read(user: string, since: number): Promise<ReadResult>;
+    /** At most `limit` events after `since` (default: the store's count bound); fewer than
+     * current - since without a gap means more can be read from the last one. */
+    read(user: string, since: number, limit?: number): Promise<ReadResult>;
     close(): Promise<void>;
 }
 
@@ -43,8 +45,8 @@ export function resetEvent(user: string, reason: ResetReason, seq?: number): VmE
 }
 
 /** The events after `since` in order, or [reset, ...current mwi] when the store lost some. */
-export async function replay(store: JournalStore, user: string, since: number, currentMwi?: MwiProvider): Promise<VmEvent[]> {
-    const r = await store.read(user, since);
+export async function replay(store: JournalStore, user: string, since: number, currentMwi?: MwiProvider, limit?: number): Promise<VmEvent[]> {
+    const r = await store.read(user, since, limit);
     if (!r.gap) return r.events;
     // The mwi snapshot carries no seq: it is state, not a journal entry.
     const mwi = currentMwi ? await Promise.resolve(currentMwi(user)).catch(() => []) : [];

@@ -40,8 +40,12 @@ export class Pusher implements EventSink {
         if (this.closed) return;
         const queued = this.pending.get(ev.user);
         if (queued) {
-            if (queued.length >= (this.opts.pendingLimit ?? 10_000)) countDrop('queue_full');
-            else queued.push(ev);
+            // Oldest first out: the newest event's seq lets the subscriber see (and fill) the gap.
+            if (queued.length >= (this.opts.pendingLimit ?? 10_000)) {
+                queued.shift();
+                countDrop('queue_full');
+            }
+            queued.push(ev);
             return;
         }
         this.pending.set(ev.user, [ev]);

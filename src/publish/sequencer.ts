@@ -16,6 +16,7 @@ import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
 import { journalErrors } from '../metrics.js';
 import { resetEvent, type JournalStore, type ResetReason } from './journal.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 export interface SequencerOptions {
     /** How long to publish without seq after the store failed (default 1 s). */
@@ -25,6 +26,7 @@ export interface SequencerOptions {
 
 const USERS_LIMIT = 100_000;
 const LOG_INTERVAL_MS = 30_000;
+const EMIT_SLICE = 1000;
 
 export class Sequencer {
     private readonly queues = new Map<string, VmEvent[]>();
@@ -62,7 +64,12 @@ export class Sequencer {
                 return;
             }
             const batch = queued.splice(0);
-            for (const ev of await this.sequence(user, batch)) this.out.emit(ev);
+            const stamped = await this.sequence(user, batch);
+            // In slices: a 70,000-event batch must not hold the event loop (LMTP, ingest) for long.
+            for (let i = 0; i < stamped.length; i += EMIT_SLICE) {
+                if (i) await yieldToLoop();
+                for (const ev of stamped.slice(i, i + EMIT_SLICE)) this.out.emit(ev);
+            }
         }
     }
 

@@ -8,7 +8,7 @@ import { createMemcachedClient, type MemcachedClient } from '../../src/resolve/c
 import { entryKey, seqKey } from '../../src/publish/journal-memcached.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
-import { freePort, waitFor } from '../helpers/net.js';
+import { freePort, REPLAY_TOKEN, waitFor } from '../helpers/net.js';
 import { contiguous, flag, memcachedStats, take } from './util.js';
 
 describe('catch-up across two bridges sharing memcached', () => {
@@ -74,7 +74,7 @@ describe('catch-up across two bridges sharing memcached', () => {
     it('listen(): resumes from a cursor through a bridge replay endpoint, then follows both buses live', async () => {
         through('bob', 'p', 5);
         await waitFor(async () => (await counter('bob')) === 5, 5000, 'bob sequenced');
-        const stream = listen({ connect: [a.config.publish, b.config.publish], user: 'bob', since: 2, replay: replayUrl, checkMs: 200, gapWaitMs: 300 });
+        const stream = listen({ connect: [a.config.publish, b.config.publish], user: 'bob', since: 2, replay: replayUrl, replayToken: REPLAY_TOKEN, checkMs: 200, gapWaitMs: 300 });
         try {
             const replayed = await take(stream, 3);
             expect(replayed.map(e => e.seq)).toEqual([3, 4, 5]);

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EventSchema, type VmEvent } from '../../src/events/event.js';
-import { waitFor } from '../helpers/net.js';
+import { freeStateDir, waitFor } from '../helpers/net.js';
 import { startProcess, type Started } from '../helpers/process.js';
 
 const BIN = path.resolve(__dirname, '../../bin/vmbridge.js');
@@ -16,6 +16,8 @@ export interface Serve extends Started {
 
 /** Runs `vmbridge serve <args>` and resolves once it logged `vmbridge ready`. */
 export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Serve> {
+    // Each serve its own state directory (journal, bus socket, tokens), as each deployment has.
+    if (!args.includes('--state-dir')) args = [...args, '--state-dir', freeStateDir()];
     const proc = startProcess(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env } });
     await waitFor(() => {
         if (proc.child.exitCode !== null) throw new Error(`vmbridge serve exited ${proc.child.exitCode}:\n${proc.output()}`);

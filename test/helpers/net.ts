@@ -1,5 +1,8 @@
 // Free loopback ports and readiness checks (no fixed ports, no fixed sleeps).
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export async function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -58,8 +61,17 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, w
 }
 
 /** serve's listeners on free loopback ports: a suite runs many bridges at once, so no defaults. */
-export async function freeListeners(lmtpPort?: number): Promise<{ lmtp: string; publish: string; ingest: string; replay: string; ingestToken: string }> {
+export const REPLAY_TOKEN = 'test-replay-token-0123456789';
+
+/** A fresh state directory per bridge: bridges of one suite never share a journal or bus socket. */
+export function freeStateDir(): string {
+    return mkdtempSync(path.join(tmpdir(), 'vmb-state-'));
+}
+
+export async function freeListeners(lmtpPort?: number): Promise<{ lmtp: string; publish: string; ingest: string; replay: string; ingestToken: string; replayToken: string; stateDir: string }> {
     return {
+        stateDir: freeStateDir(),
+        replayToken: REPLAY_TOKEN,
         lmtp: `127.0.0.1:${lmtpPort ?? (await freePort())}`,
         publish: `tcp://127.0.0.1:${await freePort()}`,
         ingest: `127.0.0.1:${await freePort()}`,
