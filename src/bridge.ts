@@ -57,6 +57,8 @@ export class Bridge {
             index: this.index,
             fetcher: this.imap && new HeaderFetcher(this.imap, log),
             logger: log,
+            hook: config.hook,
+            joinWaitMs: config.hookJoinWindow,
             onGap: user => this.resync(user)
         });
         const observer = this.correlator;
@@ -102,8 +104,9 @@ export class Bridge {
     async stop(): Promise<void> {
         await Promise.all(this.intakes.map(i => i.close()));
         await this.deliverer.close();
+        await this.correlator.settle(this.config.hookJoinWindow); // Dovecot's reports of the last copies
         await this.ingest.close();
-        this.correlator.close();
+        await this.correlator.close(); // anything still held goes out before the publishers stop
         await this.mwi?.stop();
         await Promise.all([this.index.close(), this.imap?.close()]);
         await this.events.stop(); // hands on held events before the publishers close

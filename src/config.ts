@@ -47,6 +47,11 @@ export const ConfigSchema = z.object({
     // who may post to the ingest endpoint (default: loopback only), and its body limit
     ingestAccess: accessList.optional(),
     ingestMaxBody: positiveInt.default(8 * 1024 * 1024),
+    // is Dovecot's hook installed? yes: every delivery's newmail waits for its MessageNew (uid);
+    // no: never waits; auto: as yes once the hook has been heard from since start
+    hook: z.enum(['yes', 'no', 'auto']).default('auto'),
+    // how long a stored delivery waits for Dovecot's MessageNew before looking its uid up (ms)
+    hookJoinWindow: positiveInt.default(2000),
     imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').optional(),
     ami: z.string().regex(/^ami:\/\//, 'expected ami://user:secret@host:port').optional(),
     usernameFormat: z.string().min(1).default('%Lu'),

@@ -66,3 +66,10 @@ export const journalErrors = new Counter({
     labelNames: ['op'] as const,
     registers: [registry]
 });
+
+export const hookGaps = new Counter({
+    name: 'vmbridge_hook_gaps_total',
+    help: "Dovecot hook reports that never came, by kind (delivery: a stored copy's MessageNew; batch: a hook sequence gap; stream: a batch cut short or refused)",
+    labelNames: ['kind'] as const,
+    registers: [registry]
+});

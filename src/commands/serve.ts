@@ -19,6 +19,8 @@ const HELP: Partial<Record<keyof Config, string>> = {
     ingest: "host:port or unix:/path where Dovecot's hook reaches vmbridge (stream or HTTP on one listener)",
     ingestToken: 'token the Dovecot hook must present (default: generated in --ingest-token-file)',
     ingestTokenFile: 'where the generated ingest token is kept',
+    hook: "Dovecot's hook installed: yes | no | auto (yes once it was heard from); with it each newmail waits for Dovecot's uid",
+    hookJoinWindow: "how long a delivery's newmail waits for Dovecot's MessageNew before an IMAP lookup, ms",
     imap: 'imap://master:password@host:port for recounts and header fetches',
     ami: 'ami://user:secret@host:port for message-waiting updates to Asterisk',
     usernameFormat: "Dovecot auth_username_format applied to RCPT addresses (e.g. %Lu, %Ln)",
