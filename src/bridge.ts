@@ -69,6 +69,7 @@ export class Bridge {
             access: config.ingestAccess,
             logger: log,
             onBatch: batch => this.correlator.onBatch(batch),
+            onHello: () => this.correlator.hookHeard(),
             onLost: user => this.resync(user)
         });
         const common = { deliverer: this.deliverer, observer, config, logger: log, hostname: hostname() };

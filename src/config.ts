@@ -50,6 +50,8 @@ export const ConfigSchema = z.object({
     // is Dovecot's hook installed? yes: every delivery's newmail waits for its MessageNew (uid);
     // no: never waits; auto: as yes once the hook has been heard from since start
     hook: z.enum(['yes', 'no', 'auto']).default('auto'),
+    // dovecot-config: the Dovecot include holding the hook's key (default: next to the token file)
+    dovecotKeyFile: z.string().optional(),
     // how long a stored delivery waits for Dovecot's MessageNew before looking its uid up (ms)
     hookJoinWindow: positiveInt.default(2000),
     imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').optional(),

@@ -20,6 +20,7 @@ const HELP: Partial<Record<keyof Config, string>> = {
     ingestToken: 'token the Dovecot hook must present (default: generated in --ingest-token-file)',
     ingestTokenFile: 'where the generated ingest token is kept',
     hook: "Dovecot's hook installed: yes | no | auto (yes once it was heard from); with it each newmail waits for Dovecot's uid",
+    dovecotKeyFile: "dovecot-config: where the Dovecot include with the hook's key goes (0640 root:dovecot; default next to --ingest-token-file)",
     hookJoinWindow: "how long a delivery's newmail waits for Dovecot's MessageNew before an IMAP lookup, ms",
     imap: 'imap://master:password@host:port for recounts and header fetches',
     ami: 'ami://user:secret@host:port for message-waiting updates to Asterisk',

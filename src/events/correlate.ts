@@ -50,7 +50,7 @@ export class Correlator implements DeliveryObserver {
             fetcher: opts.fetcher,
             logger: opts.logger,
             joinWaitMs: opts.joinWaitMs ?? 2000,
-            hookInstalled: () => this.hookInstalled,
+            hookInstalled: () => (this.hookInstalled ? 'yes' : this.opts.hook === 'no' ? 'no' : 'unknown'),
             orphan: (user, item, session, slot) => void this.newmail([{ user, item, id: `nm.${session}.${item.uid}`, slot }]),
             onGap: opts.onGap
         });

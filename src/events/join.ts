@@ -23,8 +23,8 @@ export interface JoinOptions {
     fetcher?: HeaderFetcher;
     logger: Logger;
     joinWaitMs: number;
-    /** Is Dovecot's hook installed (so a MessageNew will come)? */
-    hookInstalled(): boolean;
+    /** Is Dovecot's hook installed (so a MessageNew will come)? unknown: --hook auto, not heard yet. */
+    hookInstalled(): 'yes' | 'no' | 'unknown';
     /** A MessageNew the bridge's stored() never claimed: a copy stored all the same. */
     orphan(user: string, item: NewItem, session: string, slot: Slot): void;
     onGap?(user: string): void;
@@ -64,8 +64,14 @@ export class DeliveryJoin implements DeliveryObserver {
             return this.finish(rec, hit.slot, hit.item, true);
         }
         const slot = this.opts.gate.reserve(rec.user);
-        if (!this.opts.hookInstalled()) return this.finish(rec, slot, undefined, false); // nothing will report it
+        const hook = this.opts.hookInstalled();
+        if (hook === 'no') return this.finish(rec, slot, undefined, false); // nothing will report it
         const w: Waiting = { rec, slot };
+        if (hook === 'unknown') {
+            // Maybe nothing will report it: ask Dovecot at once (when --imap allows) rather than wait.
+            this.waiting.add(rec.user, w);
+            return void this.lookup(w, false);
+        }
         w.timer = setTimeout(() => void this.lookup(w), this.opts.joinWaitMs);
         this.waiting.add(rec.user, w);
     }
@@ -117,7 +123,7 @@ export class DeliveryJoin implements DeliveryObserver {
         const work: Promise<void>[] = [];
         for (const w of this.waiting.all()) {
             clearTimeout(w.timer);
-            work.push(w.looking ?? this.lookup(w));
+            work.push(w.looking ?? this.lookup(w, false));
         }
         for (const [user, a] of this.arrived.entries()) {
             clearTimeout(a.timer);
@@ -127,11 +133,13 @@ export class DeliveryJoin implements DeliveryObserver {
         await Promise.all(work);
     }
 
-    private lookup(w: Waiting): Promise<void> {
+    private lookup(w: Waiting, lost = true): Promise<void> {
         const { rec } = w;
-        hookGaps.inc({ kind: 'delivery' });
-        this.opts.logger.warn({ user: rec.user, messageId: rec.classification.messageId, downstreamId: rec.downstreamId }, "Dovecot's MessageNew did not come in time; looking the uid up");
-        this.opts.onGap?.(rec.user);
+        if (lost) {
+            hookGaps.inc({ kind: 'delivery' });
+            this.opts.logger.warn({ user: rec.user, messageId: rec.classification.messageId, downstreamId: rec.downstreamId }, "Dovecot's MessageNew did not come in time; looking the uid up");
+            this.opts.onGap?.(rec.user);
+        }
         w.looking = (async () => {
             const mailbox = rec.mailbox ?? 'INBOX';
             const messageId = rec.classification.messageId;

@@ -128,11 +128,17 @@ describe('Correlator joins', () => {
     });
 
     it('--hook auto waits only once the hook was heard; --hook no never waits', async () => {
-        const auto = make({ hook: 'auto' });
+        const findUid = vi.fn(async () => ({ uid: 1, uidValidity: 77 }));
+        const auto = make({ hook: 'auto', fetcher: { findUid } });
         const r1 = rec();
         auto.expect(r1);
         auto.stored(r1);
-        expect(newmails()).toHaveLength(1); // nothing heard yet: at once
+        await settle();
+        expect(newmails()).toMatchObject([{ uid: 1 }]); // nothing heard yet: asked over IMAP at once
+        auto.onBatch(batch('late', 1)); // its MessageNew, later: no second event
+        await settle();
+        expect(newmails()).toHaveLength(1);
+        findUid.mockClear();
         auto.hookHeard();
         const r2 = rec({ downstreamId: 'dsG' });
         auto.expect(r2);
@@ -141,6 +147,7 @@ describe('Correlator joins', () => {
         auto.onBatch(batch('dsG', 3));
         await settle();
         expect(newmails()).toHaveLength(2);
+        expect(findUid).not.toHaveBeenCalled();
         const no = make({ hook: 'no' });
         const r3 = rec({ downstreamId: 'dsH' });
         no.expect(r3);
