@@ -26,7 +26,7 @@
 --   vmbridge_timeout_msecs  longest wait per transaction: connect, or a full socket buffer (default 20)
 --   vmbridge_retry_msecs    after a failed connect, batches are dropped (and counted by seq) for this long (default 1000)
 
-local settings, client, conn, retry_at, proc
+local settings, client, conn, retry_at, proc, socket, unix
 local seq = 0
 
 -- Dovecot's Lua has no JSON encoder; this one covers what the events carry.
@@ -123,7 +123,8 @@ local function signed(body)
   return '{"mac":"' .. settings.mac(body) .. '",' .. body:sub(2)
 end
 
-local function now()
+-- Seconds since the epoch for `ts`: lua-socket's clock when loaded (sub-second), else os.time().
+local function epoch()
   return socket and socket.gettime() or os.time()
 end
 
@@ -147,7 +148,6 @@ local function http_send(body)
 end
 
 -- ---- transport: stream socket (TCP or unix), nothing waited for ----
-local socket, unix
 
 local function stream_connect(user)
   local now = socket.gettime()
@@ -163,7 +163,7 @@ local function stream_connect(user)
     ok = s:connect(settings.host, settings.port)
     if ok then s:setoption("tcp-nodelay", true) end
   end
-  if ok then ok = s:send(signed(json({ vmbridge = 2, proc = proc, user = user, ts = now() })) .. "\n") end
+  if ok then ok = s:send(signed(json({ vmbridge = 2, proc = proc, user = user, ts = epoch() })) .. "\n") end
   if not ok then
     s:close()
     retry_at = now + settings.retry / 1000
@@ -264,5 +264,5 @@ function dovecot_lua_notify_event_flags_clear(ctx, ev) add(ctx, "FlagsClear", ev
 function dovecot_lua_notify_end_txn(ctx)
   if #ctx.events == 0 or not settings then return end
   seq = seq + 1
-  pcall(settings.send, json({ proc = proc, seq = seq, ts = now(), user = ctx.user, session = ctx.session, events = ctx.events }), ctx.user)
+  pcall(settings.send, json({ proc = proc, seq = seq, ts = epoch(), user = ctx.user, session = ctx.session, events = ctx.events }), ctx.user)
 end
