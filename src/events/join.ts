@@ -61,7 +61,10 @@ export class DeliveryJoin implements DeliveryObserver {
         if (hit) {
             this.arrived.remove(rec.user, hit);
             clearTimeout(hit.timer);
-            return this.finish(rec, hit.slot, hit.item, true);
+            if (hit.item.uid > 0) return this.finish(rec, hit.slot, hit.item, true);
+            const w: Waiting = { rec, slot: hit.slot }; // reported without uid: ask IMAP
+            this.waiting.add(rec.user, w);
+            return void this.lookup(w, false);
         }
         const slot = this.opts.gate.reserve(rec.user);
         const hook = this.opts.hookInstalled();
@@ -79,6 +82,13 @@ export class DeliveryJoin implements DeliveryObserver {
     /** Dovecot's MessageNew: true when it belongs to a copy the bridge delivered (handled here). */
     onMessageNew(user: string, session: string, item: NewItem): boolean {
         const w = match(this.waiting, user, x => x.rec, session, item.messageId, x => !x.item);
+        if (w && item.uid <= 0) {
+            // Dovecot stored it but had no uid yet (maildir with its uid list locked by another
+            // delivery): the report is here, the uid must come from IMAP.
+            clearTimeout(w.timer);
+            if (!w.looking) void this.lookup(w, false);
+            return true;
+        }
         if (w) {
             w.item = item;
             if (!w.looking) {

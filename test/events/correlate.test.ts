@@ -200,3 +200,26 @@ describe('Correlator joins', () => {
         expect(newmails().map(e => e.messageId).sort()).toEqual(['<ap@x>', '<l@x>', vm.messageId].sort());
     });
 });
+
+describe('Correlator: a MessageNew without uid', () => {
+    it('(maildir uid list busy) is joined, and the uid comes from IMAP, no gap counted', async () => {
+        vi.useFakeTimers();
+        try {
+            const out: VmEvent[] = [];
+            const findUid = vi.fn(async () => ({ uid: 4, uidValidity: 77 }));
+            const c = new Correlator({ out: { emit: ev => void out.push(ev) }, index: new MemoryIndex(), logger: createLogger('silent'), joinWaitMs: JOIN, hook: 'yes', fetcher: { findUid } as unknown as HeaderFetcher });
+            const before = await gaps();
+            const r = rec();
+            c.expect(r);
+            c.onBatch(batch('lda1', 0));
+            await vi.advanceTimersByTimeAsync(0);
+            c.stored(r);
+            await vi.advanceTimersByTimeAsync(10 * JOIN);
+            expect(out.filter(e => e.type === 'newmail')).toMatchObject([{ uid: 4 }]);
+            expect(out).toHaveLength(1);
+            expect(await gaps()).toBe(before);
+        } finally {
+            vi.useRealTimers();
+        }
+    });
+});

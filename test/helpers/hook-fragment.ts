@@ -23,8 +23,8 @@ export function hookFragment(args: string[]): HookFragment {
     return { fragment, keyFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A TCP proxy on a free loopback port that hands every chunk on `delayMs` later, in order. */
-export async function delayingProxy(target: string, delayMs: number): Promise<{ address: string; close(): Promise<void> }> {
+/** A TCP proxy (on `listen`, else a free loopback port) that hands every chunk on `delayMs` later, in order. */
+export async function delayingProxy(target: string, delayMs: number, listen?: string): Promise<{ address: string; close(): Promise<void> }> {
     const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
     const socks = new Set<net.Socket>();
     const server = net.createServer(client => {
@@ -38,7 +38,8 @@ export async function delayingProxy(target: string, delayMs: number): Promise<{ 
         client.on('end', () => setTimeout(() => up.end(), delayMs));
         up.on('close', () => client.destroy());
     });
-    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    const port0 = listen ? Number(listen.slice(listen.lastIndexOf(':') + 1)) : 0;
+    await new Promise<void>(r => server.listen(port0, '127.0.0.1', r));
     const a = server.address() as net.AddressInfo;
     return {
         address: `127.0.0.1:${a.port}`,
