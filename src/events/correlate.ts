@@ -13,6 +13,7 @@ import { normalize, type Item } from './dovecot/normalize.js';
 import { makeEvent } from './event.js';
 import type { HeaderFetcher } from './header-fetch.js';
 import type { IndexEntry, IndexStore, MessageRef } from './index-store.js';
+import type { SharedJoin } from './join-share.js';
 import { DeliveryJoin, type NewItem } from './join.js';
 import { OrderGate, type Slot } from './order-gate.js';
 import type { EventSink } from './sink.js';
@@ -30,6 +31,8 @@ export interface CorrelatorOptions {
     joinWaitMs?: number;
     /** Is Dovecot's hook installed: yes, no, or auto (yes once a batch or hello came since start). */
     hook?: 'yes' | 'no' | 'auto';
+    /** Bridge instances sharing memcached: which one delivered a copy, and the uid for it. */
+    shared?: SharedJoin;
     /** A batch was lost (Dovecot posted while vmbridge was down): the user's state needs a recount. */
     onGap?(user: string): void;
 }
@@ -52,7 +55,8 @@ export class Correlator implements DeliveryObserver {
             joinWaitMs: opts.joinWaitMs ?? 2000,
             hookInstalled: () => (this.hookInstalled ? 'yes' : this.opts.hook === 'no' ? 'no' : 'unknown'),
             orphan: (user, item, session, slot) => void this.newmail([{ user, item, id: `nm.${session}.${item.uid}`, slot }]),
-            onGap: opts.onGap
+            onGap: opts.onGap,
+            shared: opts.shared
         });
     }
 
@@ -197,8 +201,14 @@ export class Correlator implements DeliveryObserver {
     /** MessageNew (LMTP/LDA): the bridge's own delivery, or one that bypassed the bridge. */
     private delivered(batch: Batch, item: NewItem, id: string): void {
         if (this.join.onMessageNew(batch.user, batch.session, item)) return;
-        // Classified over IMAP first: its place in the user's order is kept meanwhile.
-        void this.newmail([{ user: batch.user, item, id, slot: this.gate.reserve(batch.user) }]);
+        // Classified over IMAP first: its place in the user's order is kept meanwhile. A copy
+        // another bridge instance delivered is that one's newmail: it gets the uid instead.
+        const slot = this.gate.reserve(batch.user);
+        void (async () => {
+            const at = { mailbox: item.mailbox, uid: item.uid, uidValidity: item.uidValidity };
+            if (item.uid > 0 && (await this.opts.shared?.handOver(batch.user, item.messageId, at))) return this.gate.fill(batch.user, slot);
+            await this.newmail([{ user: batch.user, item, id, slot }]);
+        })().catch(err => this.opts.logger.error({ err, user: batch.user }, 'newmail failed'));
     }
 
     private emit(fields: Parameters<typeof makeEvent>[0]): void {

@@ -12,6 +12,7 @@ import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
 import type { Item } from './dovecot/normalize.js';
 import type { HeaderFetcher } from './header-fetch.js';
 import type { IndexEntry, IndexStore } from './index-store.js';
+import type { SharedJoin } from './join-share.js';
 import { newmailEvent, type StoredAt } from './newmail.js';
 import type { OrderGate, Slot } from './order-gate.js';
 
@@ -28,6 +29,8 @@ export interface JoinOptions {
     /** A MessageNew the bridge's stored() never claimed: a copy stored all the same. */
     orphan(user: string, item: NewItem, session: string, slot: Slot): void;
     onGap?(user: string): void;
+    /** The uid another bridge instance learnt for a copy this one delivered (memcached). */
+    shared?: SharedJoin;
     /** How long an emitted copy is remembered for a late MessageNew (ms). */
     rememberMs?: number;
 }
@@ -49,6 +52,7 @@ export class DeliveryJoin implements DeliveryObserver {
         const k = msgKey(rec.user, rec.classification.messageId);
         const l = this.expected.get(k);
         l ? l.push(rec) : this.expected.set(k, [rec]);
+        this.opts.shared?.expect(rec.user, rec.classification.messageId);
     }
 
     failed(rec: DeliveryRecord): void {
@@ -145,16 +149,18 @@ export class DeliveryJoin implements DeliveryObserver {
 
     private lookup(w: Waiting, lost = true): Promise<void> {
         const { rec } = w;
-        if (lost) {
-            hookGaps.inc({ kind: 'delivery' });
-            this.opts.logger.warn({ user: rec.user, messageId: rec.classification.messageId, downstreamId: rec.downstreamId }, "Dovecot's MessageNew did not come in time; looking the uid up");
-            this.opts.onGap?.(rec.user);
-        }
         w.looking = (async () => {
             const mailbox = rec.mailbox ?? 'INBOX';
             const messageId = rec.classification.messageId;
+            // Dovecot may have reported it to another bridge instance, which left the uid here.
+            const handed = await this.opts.shared?.uidFor(rec.user, messageId);
+            if (!handed && lost) {
+                hookGaps.inc({ kind: 'delivery' });
+                this.opts.logger.warn({ user: rec.user, messageId, downstreamId: rec.downstreamId }, "Dovecot's MessageNew did not come in time; looking the uid up");
+                this.opts.onGap?.(rec.user);
+            }
             const taken = new Set(this.done.list(rec.user).filter(d => d.messageId === messageId && d.uid !== undefined).map(d => d.uid as number));
-            const found = this.opts.fetcher && messageId ? await this.opts.fetcher.findUid(rec.user, mailbox, messageId, taken) : undefined;
+            const found = handed ?? (this.opts.fetcher && messageId ? await this.opts.fetcher.findUid(rec.user, mailbox, messageId, taken) : undefined);
             this.waiting.remove(rec.user, w);
             if (w.item) return this.finish(rec, w.slot, w.item, true); // it came while we looked
             this.finish(rec, w.slot, found && { mailbox, ...found }, false);
