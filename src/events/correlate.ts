@@ -186,8 +186,8 @@ export class Correlator implements DeliveryObserver {
             const c = classes.get(h.item.uid);
             const entry: IndexEntry = { messageId: h.item.messageId ?? c?.messageId, class: c?.class, voicemail: c?.voicemail };
             const ref = { user: h.user, mailbox: h.item.mailbox, uidValidity: h.item.uidValidity, uid: h.item.uid };
-            await this.opts.index.set(ref, entry);
-            const ev = makeEvent({ id: h.id, type: 'newmail', ...refFields(ref), ...entry });
+            if (ref.uid > 0) await this.opts.index.set(ref, entry);
+            const ev = makeEvent({ id: h.id, type: 'newmail', ...refFields(ref), ...(ref.uid > 0 ? {} : { uid: undefined }), ...entry });
             h.slot ? this.gate.fill(h.user, h.slot, ev) : this.gate.emit(ev);
         }
     }
@@ -206,8 +206,10 @@ export class Correlator implements DeliveryObserver {
         const slot = this.gate.reserve(batch.user);
         void (async () => {
             const at = { mailbox: item.mailbox, uid: item.uid, uidValidity: item.uidValidity };
-            if (item.uid > 0 && (await this.opts.shared?.handOver(batch.user, item.messageId, at))) return this.gate.fill(batch.user, slot);
-            await this.newmail([{ user: batch.user, item, id, slot }]);
+            if (await this.opts.shared?.handOver(batch.user, item.messageId, at)) return this.gate.fill(batch.user, slot);
+            // Reported without uid (maildir uid list busy): ask IMAP by Message-ID.
+            const found = item.uid > 0 || !item.messageId ? undefined : await this.opts.fetcher?.findUid(batch.user, item.mailbox, item.messageId);
+            await this.newmail([{ user: batch.user, item: found ? { ...item, ...found } : item, id, slot }]);
         })().catch(err => this.opts.logger.error({ err, user: batch.user }, 'newmail failed'));
     }
 

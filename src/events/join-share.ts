@@ -13,7 +13,7 @@ import type { StoredAt } from './newmail.js';
 export interface SharedJoin {
     /** This instance is delivering a copy of `messageId` to `user` (Dovecot has not committed yet). */
     expect(user: string, messageId: string | undefined): void;
-    /** Another instance delivered this copy: the uid is handed to it, and true means "do not publish". */
+    /** Another instance delivered this copy: the uid (when Dovecot gave one) is handed to it, and true means "do not publish". */
     handOver(user: string, messageId: string | undefined, at: Required<StoredAt>): Promise<boolean>;
     /** The uid another instance learnt from Dovecot for a copy this one delivered. */
     uidFor(user: string, messageId: string | undefined): Promise<Required<StoredAt> | undefined>;
@@ -33,8 +33,10 @@ export class MemcachedJoin implements SharedJoin {
     private readonly client: MemcachedClient;
     private readonly me = randomUUID();
 
-    constructor(servers: string, private readonly log: Logger, private readonly timeoutMs = 250) {
+    constructor(servers: string, private readonly log: Logger, private readonly timeoutMs = 250, private readonly graceMs = 150) {
         this.client = createMemcachedClient(servers, { logger: log, timeoutMs });
+        // Connect now: a mark must not wait for a connection while Dovecot commits the copy.
+        void bounded(this.client.get('vmbridge:warm'), timeoutMs).catch(() => undefined);
     }
 
     expect(user: string, messageId: string | undefined): void {
@@ -45,9 +47,11 @@ export class MemcachedJoin implements SharedJoin {
     async handOver(user: string, messageId: string | undefined, at: Required<StoredAt>): Promise<boolean> {
         if (!messageId) return false;
         try {
-            const { value } = await bounded(this.client.get(key('dlv', user, messageId)), this.timeoutMs);
-            if (!value || value.toString() === this.me) return false;
-            await bounded(this.client.set(key('uid', user, messageId), JSON.stringify(at), { expires: TTL_SEC }), this.timeoutMs);
+            const mark = async () => (await bounded(this.client.get(key('dlv', user, messageId)), this.timeoutMs)).value?.toString();
+            // The delivering instance's mark may still be on its way (it is sent as Dovecot commits): look twice.
+            const value = (await mark()) ?? (await new Promise(r => setTimeout(r, this.graceMs)), await mark());
+            if (!value || value === this.me) return false;
+            if (at.uid > 0) await bounded(this.client.set(key('uid', user, messageId), JSON.stringify(at), { expires: TTL_SEC }), this.timeoutMs);
             return true;
         } catch (err) {
             this.failed(err);

@@ -10,6 +10,7 @@ import type { VmEvent } from '../../src/events/event.js';
 import { hookGaps, ingestBatches } from '../../src/metrics.js';
 import { startBridge, type TestBridge } from '../helpers/bridge.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
+import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { delayingProxy, hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
@@ -181,3 +182,41 @@ async function delayingProxyOn(listen: string, target: string, delayMs: number) 
     const p = await delayingProxy(target, delayMs, listen);
     return p;
 }
+
+describe('two bridges sharing memcached, Dovecot reporting to one of them', () => {
+    let dovecot: TestDovecot;
+    let memcached: TestMemcached;
+    let frag: HookFragment;
+    let a: TestBridge; // Dovecot's hook reports here
+    let b: TestBridge; // delivers too; hears nothing from Dovecot
+
+    beforeAll(async () => {
+        memcached = await startMemcached();
+        const ingest = `127.0.0.1:${await freePort()}`;
+        frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN]);
+        dovecot = await startDovecot({ users: USERS.slice(0, 4), extraConfig: frag.fragment });
+        const common = { deliver: dovecot.lmtpUrl, ingestToken: TOKEN, hook: 'yes', resolver: memcached.resolver, hookJoinWindow: 500, imap: dovecot.imapUrl };
+        a = await startBridge({ ...common, ingest });
+        b = await startBridge({ ...common, ingest: `127.0.0.1:${await freePort()}` });
+    });
+    afterAll(async () => {
+        await a?.stop();
+        await b?.stop();
+        await dovecot?.destroy();
+        await memcached?.stop();
+        frag?.cleanup();
+    });
+
+    it('deliveries through either: one newmail per copy in all, each with its uid', async () => {
+        const stored = await snapshot(dovecot, USERS.slice(0, 4));
+        const evs = [...[a, b].map(collect)];
+        const before = await accepted();
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => send((i % 2 ? b : a).lmtpPort, 'pbx@example.net', [USERS[i % 4]], message())));
+        for (const r of results) expect(r.final.map(f => f.code)).toEqual([250]);
+        await waitFor(async () => (await accepted()) >= before + 8, 20_000, "Dovecot's 8 MessageNew");
+        await a.stop();
+        await b.stop();
+        await expectOnePerCopy(dovecot, evs.flat(), stored);
+        expect(evs[1].filter(e => e.type === 'newmail')).toHaveLength(4); // b's own deliveries are b's newmail
+    });
+});
