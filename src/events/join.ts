@@ -154,16 +154,17 @@ export class DeliveryJoin implements DeliveryObserver {
             const messageId = rec.classification.messageId;
             // Dovecot may have reported it to another bridge instance, which left the uid here.
             const handed = await this.opts.shared?.uidFor(rec.user, messageId);
-            if (!handed && lost) {
+            const gap = !handed && lost;
+            if (gap) {
                 hookGaps.inc({ kind: 'delivery' });
                 this.opts.logger.warn({ user: rec.user, messageId, downstreamId: rec.downstreamId }, "Dovecot's MessageNew did not come in time; looking the uid up");
-                this.opts.onGap?.(rec.user);
             }
             const taken = new Set(this.done.list(rec.user).filter(d => d.messageId === messageId && d.uid !== undefined).map(d => d.uid as number));
             const found = handed ?? (this.opts.fetcher && messageId ? await this.opts.fetcher.findUid(rec.user, mailbox, messageId, taken) : undefined);
             this.waiting.remove(rec.user, w);
-            if (w.item) return this.finish(rec, w.slot, w.item, true); // it came while we looked
-            this.finish(rec, w.slot, found && { mailbox, ...found }, false);
+            if (w.item) this.finish(rec, w.slot, w.item, true); // it came while we looked
+            else this.finish(rec, w.slot, found && { mailbox, ...found }, false);
+            if (gap) this.opts.onGap?.(rec.user); // recount after the newmail, so the mwi comes after it
         })();
         return w.looking;
     }
