@@ -41,7 +41,7 @@ export const resolverErrors = new Counter({
 
 export const ingestBatches = new Counter({
     name: 'vmbridge_ingest_batches_total',
-    help: 'Batches received from the Dovecot hook, by result (accepted, unauthorized, invalid, too_large, gap)',
+    help: 'Batches received from the Dovecot hook, by result (accepted, unauthorized, stale, invalid, too_large, rate_limited, gap; conn_limit, timeout, busy for connections refused before proving the key)',
     labelNames: ['result'] as const,
     registers: [registry]
 });
