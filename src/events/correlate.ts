@@ -54,7 +54,7 @@ export class Correlator implements DeliveryObserver {
             logger: opts.logger,
             joinWaitMs: opts.joinWaitMs ?? 2000,
             hookInstalled: () => (this.hookInstalled ? 'yes' : this.opts.hook === 'no' ? 'no' : 'unknown'),
-            orphan: (user, item, session, slot) => void this.newmail([{ user, item, id: `nm.${session}.${item.uid}`, slot }]),
+            orphan: (user, item, session, slot) => void this.track(this.newmail([{ user, item, id: `nm.${session}.${item.uid}`, slot }])),
             onGap: opts.onGap,
             shared: opts.shared
         });
@@ -103,7 +103,16 @@ export class Correlator implements DeliveryObserver {
         await Promise.all(this.chains.values());
         await this.join.flush();
         await Promise.all([...this.appends.keys()].map(s => this.flushAppends(s)));
-        await Promise.all(this.chains.values());
+        await Promise.all([...this.chains.values(), ...this.work]);
+    }
+
+    /** newmail still being classified or handed over: close() waits for them. */
+    private readonly work = new Set<Promise<void>>();
+    private track(p: Promise<void>): Promise<void> {
+        const safe = p.catch(err => this.opts.logger.error({ err }, 'newmail failed'));
+        this.work.add(safe);
+        void safe.then(() => this.work.delete(safe));
+        return safe;
     }
 
     // ---- Dovecot's batches ----
@@ -176,11 +185,20 @@ export class Correlator implements DeliveryObserver {
         if (!pending) return;
         clearTimeout(pending.timer);
         this.appends.delete(session);
-        await this.newmail(pending.held);
+        await this.track(this.newmail(pending.held));
     }
 
     /** newmail for messages the bridge has no record of: class from their headers over IMAP. */
     private async newmail(held: Held[]): Promise<void> {
+        try {
+            await this.newmailClassified(held);
+        } finally {
+            // Never leave a place in a user's order unfilled (that would hold their events forever).
+            for (const h of held) if (h.slot && !h.slot.done) this.gate.fill(h.user, h.slot, makeEvent({ id: h.id, type: 'newmail', user: h.user, mailbox: h.item.mailbox, uid: h.item.uid || undefined, uidValidity: h.item.uidValidity, messageId: h.item.messageId }));
+        }
+    }
+
+    private async newmailClassified(held: Held[]): Promise<void> {
         const classes = await this.classify(held);
         for (const h of held) {
             const c = classes.get(h.item.uid);
@@ -204,13 +222,16 @@ export class Correlator implements DeliveryObserver {
         // Classified over IMAP first: its place in the user's order is kept meanwhile. A copy
         // another bridge instance delivered is that one's newmail: it gets the uid instead.
         const slot = this.gate.reserve(batch.user);
-        void (async () => {
+        void this.track((async () => {
             const at = { mailbox: item.mailbox, uid: item.uid, uidValidity: item.uidValidity };
             if (await this.opts.shared?.handOver(batch.user, item.messageId, at)) return this.gate.fill(batch.user, slot);
             // Reported without uid (maildir uid list busy): ask IMAP by Message-ID.
             const found = item.uid > 0 || !item.messageId ? undefined : await this.opts.fetcher?.findUid(batch.user, item.mailbox, item.messageId);
             await this.newmail([{ user: batch.user, item: found ? { ...item, ...found } : item, id, slot }]);
-        })().catch(err => this.opts.logger.error({ err, user: batch.user }, 'newmail failed'));
+        })().catch(err => {
+            this.opts.logger.error({ err, user: batch.user }, 'newmail failed');
+            if (!slot.done) this.gate.fill(batch.user, slot);
+        }));
     }
 
     private emit(fields: Parameters<typeof makeEvent>[0]): void {
