@@ -1,12 +1,18 @@
 -- vmbridge: Dovecot push_notification Lua driver script (Dovecot 2.3, Lua 5.4).
 -- Collects each mail transaction's events and hands them to vmbridge as ONE JSON batch. Never
 -- makes Dovecot fail an operation: every error is caught and every wait is bounded. Each batch
--- carries a per-session id and an increasing sequence number, so the bridge sees a gap (a batch
--- lost while it was down) and recounts.
+-- carries an id unique to this Lua state (`proc`: random bytes, so no two states, processes or
+-- Dovecot restarts share one) and an increasing sequence number, so the bridge sees a gap (a
+-- batch lost while it was down) and recounts.
+--
+-- The key (the ingest token) never leaves Dovecot: every line and POST carries an HMAC-SHA256
+-- over its exact bytes, which include `proc`, `seq` and a timestamp `ts`. Whoever holds the
+-- ingest address while vmbridge is down learns the events, never the key, and cannot replay
+-- what it saw (vmbridge refuses stale timestamps and MACs it has seen).
 --
 -- Transports (vmbridge_url):
 --   tcp://127.0.0.1:8025 or unix:/path/to/ingest.sock  (default; needs Debian's lua-socket)
---       one connection per session, a hello line with the token, then one JSON line per batch.
+--       one connection per session, a signed hello line, then one signed JSON line per batch.
 --       Nothing is waited for: the batch goes into the kernel's socket buffer and the mail
 --       operation goes on (bench/dovecot-cost.md has the figures that chose this).
 --   http://127.0.0.1:8025/events  (no extra package) a synchronous POST per transaction; Dovecot
@@ -14,12 +20,13 @@
 --
 -- Settings (plugin { } block, see conf.d/95-vmbridge.conf):
 --   vmbridge_url            see above
---   vmbridge_token          the ingest token
+--   vmbridge_key            the ingest token (from the 0640 file `vmbridge dovecot-config` names with
+--                           !include_try; doveconf -n hides *_key settings)
+--   vmbridge_hmac           lua: use the pure Lua SHA-256 even when lua-luaossl is installed
 --   vmbridge_timeout_msecs  longest wait per transaction: connect, or a full socket buffer (default 20)
 --   vmbridge_retry_msecs    after a failed connect, batches are dropped (and counted by seq) for this long (default 1000)
 
-local settings, client, conn, retry_at
-local proc = string.format("%x-%x", os.time(), math.random(0, 0x7fffffff))
+local settings, client, conn, retry_at, proc, socket, unix
 local seq = 0
 
 -- Dovecot's Lua has no JSON encoder; this one covers what the events carry.
@@ -45,6 +52,82 @@ local function json(v)
   return "null"
 end
 
+-- ---- HMAC-SHA256: the token never leaves Dovecot, each batch carries a MAC over itself ----
+-- Debian's lua-luaossl when installed (C, ~µs per batch); else this pure Lua 5.4 SHA-256.
+local K = {
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+}
+local M32 = 0xffffffff
+local function rotr(x, n) return ((x >> n) | (x << (32 - n))) & M32 end
+
+local function sha256(msg)
+  local h0, h1, h2, h3 = 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a
+  local h4, h5, h6, h7 = 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+  local len = #msg
+  msg = msg .. "\128" .. string.rep("\0", (55 - len) % 64) .. string.pack(">I8", len * 8)
+  local w = {}
+  for i = 1, #msg, 64 do
+    for j = 1, 16 do w[j] = (string.unpack(">I4", msg, i + (j - 1) * 4)) end
+    for j = 17, 64 do
+      local a, b = w[j - 15], w[j - 2]
+      local s0 = rotr(a, 7) ~ rotr(a, 18) ~ (a >> 3)
+      local s1 = rotr(b, 17) ~ rotr(b, 19) ~ (b >> 10)
+      w[j] = (w[j - 16] + s0 + w[j - 7] + s1) & M32
+    end
+    local a, b, c, d, e, f, g, h = h0, h1, h2, h3, h4, h5, h6, h7
+    for j = 1, 64 do
+      local t1 = (h + (rotr(e, 6) ~ rotr(e, 11) ~ rotr(e, 25)) + ((e & f) ~ (~e & g)) + K[j] + w[j]) & M32
+      local t2 = ((rotr(a, 2) ~ rotr(a, 13) ~ rotr(a, 22)) + ((a & b) ~ (a & c) ~ (b & c))) & M32
+      h, g, f, e, d, c, b, a = g, f, e, (d + t1) & M32, c, b, a, (t1 + t2) & M32
+    end
+    h0, h1, h2, h3 = (h0 + a) & M32, (h1 + b) & M32, (h2 + c) & M32, (h3 + d) & M32
+    h4, h5, h6, h7 = (h4 + e) & M32, (h5 + f) & M32, (h6 + g) & M32, (h7 + h) & M32
+  end
+  return string.pack(">I4I4I4I4I4I4I4I4", h0, h1, h2, h3, h4, h5, h6, h7)
+end
+
+local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+
+-- Returns mac(data) → lowercase hex HMAC-SHA256 under `key`; impl "lua" forces the pure Lua one.
+local function hmac_with(key, impl)
+  local ok, ossl = false, nil
+  if impl ~= "lua" then ok, ossl = pcall(require, "openssl.hmac") end
+  if ok then return function(data) return hex(ossl.new(key, "sha256"):final(data)) end end
+  if #key > 64 then key = sha256(key) end
+  key = key .. string.rep("\0", 64 - #key)
+  local ikey = key:gsub(".", function(c) return string.char(c:byte() ~ 0x36) end)
+  local okey = key:gsub(".", function(c) return string.char(c:byte() ~ 0x5c) end)
+  return function(data) return hex(sha256(okey .. sha256(ikey .. data))) end
+end
+
+-- 128 random bits: unique across Lua states (one per LMTP recipient), processes and restarts.
+local function new_proc(user)
+  local f = io.open("/dev/urandom", "rb")
+  local r = f and f:read(16)
+  if f then f:close() end
+  if r and #r == 16 then return hex(r) end
+  -- No /dev/urandom (a chroot): the session id is unique per Dovecot session; the table's
+  -- address and the clocks tell apart states within one.
+  return string.format("%s-%s-%x-%s", user.session_id or "", tostring({}):match("0x(%x+)") or "", os.time(), os.clock())
+end
+
+-- `{"mac":"<hex>",` + the rest of the JSON object whose exact bytes the MAC covers.
+local function signed(body)
+  return '{"mac":"' .. settings.mac(body) .. '",' .. body:sub(2)
+end
+
+-- Seconds since the epoch for `ts`: lua-socket's clock when loaded (sub-second), else os.time().
+local function epoch()
+  return socket and socket.gettime() or os.time()
+end
+
 -- ---- transport: HTTP POST, Dovecot waits for the reply ----
 local function http_client()
   -- One client per session: connections are kept alive between transactions. Nothing is retried.
@@ -59,13 +142,12 @@ end
 local function http_send(body)
   local req = client:request({ url = settings.url, method = "POST" })
   req:add_header("Content-Type", "application/json")
-  req:add_header("X-Vmbridge-Token", settings.token)
+  req:add_header("X-Vmbridge-Mac", settings.mac(body))
   req:set_payload(body)
   req:submit()
 end
 
 -- ---- transport: stream socket (TCP or unix), nothing waited for ----
-local socket, unix
 
 local function stream_connect(user)
   local now = socket.gettime()
@@ -81,7 +163,7 @@ local function stream_connect(user)
     ok = s:connect(settings.host, settings.port)
     if ok then s:setoption("tcp-nodelay", true) end
   end
-  if ok then ok = s:send(json({ vmbridge = 1, token = settings.token, proc = proc, user = user }) .. "\n") end
+  if ok then ok = s:send(signed(json({ vmbridge = 2, proc = proc, user = user, ts = epoch() })) .. "\n") end
   if not ok then
     s:close()
     retry_at = now + settings.retry / 1000
@@ -119,22 +201,24 @@ local function setup(user)
   local url = user:plugin_getenv("vmbridge_url") or "tcp://127.0.0.1:8025"
   settings = {
     url = url,
-    token = user:plugin_getenv("vmbridge_token") or "",
+    mac = hmac_with(user:plugin_getenv("vmbridge_key") or "", user:plugin_getenv("vmbridge_hmac")),
     timeout = tonumber(user:plugin_getenv("vmbridge_timeout_msecs") or "") or 20,
     retry = tonumber(user:plugin_getenv("vmbridge_retry_msecs") or "") or 1000,
   }
+  -- The script, and all it requires, is loaded afresh for every LMTP recipient's session, and
+  -- closing that Lua state dlclose()s lua-socket and luaossl: measured 0.4 ms per delivery to map
+  -- lua-socket again. So: the C cores alone (no socket.lua), dropped from the state's list of
+  -- libraries to unload, which keeps them mapped for the process's life (the next dlopen() is a
+  -- refcount).
+  local clibs = debug and debug.getregistry()._CLIBS
+  if clibs then for i = #clibs, 1, -1 do clibs[i] = nil end end
   if url:match("^https?://") then
     client = http_client()
     settings.send = http_send
     return
   end
-  -- The script, and all it requires, is loaded afresh for every LMTP recipient's session, and
-  -- closing that Lua state dlclose()s lua-socket: measured 0.4 ms per delivery to map it again.
-  -- So: the C core alone (no socket.lua), and dropped from the state's list of libraries to
-  -- unload, which keeps it mapped for the process's life (the next dlopen() is a refcount).
   socket = require("socket.core")
   unix = url:match("^unix:") and require("socket.unix")
-  local clibs = debug and debug.getregistry()._CLIBS
   if clibs then for i = #clibs, 1, -1 do clibs[i] = nil end end
   settings.path = url:match("^unix:(.+)$")
   if not settings.path then
@@ -142,12 +226,13 @@ local function setup(user)
     settings.port = tonumber(settings.port)
     assert(settings.host and settings.port, "vmbridge_url: expected tcp://host:port, unix:/path or http://...")
   end
-  settings.send = function(body, u) stream_send(body .. "\n", u) end
+  settings.send = function(body, u) stream_send(signed(body) .. "\n", u) end
 end
 
 function dovecot_lua_notify_begin_txn(user)
   local ok, err = pcall(setup, user)
   if not ok then settings = nil; error(err) end
+  proc = proc or new_proc(user)
   return { user = user.username, session = user.session_id, events = {} }
 end
 
@@ -179,5 +264,5 @@ function dovecot_lua_notify_event_flags_clear(ctx, ev) add(ctx, "FlagsClear", ev
 function dovecot_lua_notify_end_txn(ctx)
   if #ctx.events == 0 or not settings then return end
   seq = seq + 1
-  pcall(settings.send, json({ proc = proc, seq = seq, user = ctx.user, session = ctx.session, events = ctx.events }), ctx.user)
+  pcall(settings.send, json({ proc = proc, seq = seq, ts = epoch(), user = ctx.user, session = ctx.session, events = ctx.events }), ctx.user)
 end

@@ -10,6 +10,7 @@ import type { Deliverer } from './deliver/deliverer.js';
 import { Catchup } from './publish/catchup.js';
 import { Correlator } from './events/correlate.js';
 import { HeaderFetcher } from './events/header-fetch.js';
+import { createSharedJoin, type SharedJoin } from './events/join-share.js';
 import { createIndex, type IndexStore } from './events/index-store.js';
 import { IngestServer } from './events/ingest.js';
 import { loadOrCreateToken } from './events/token.js';
@@ -43,6 +44,7 @@ export class Bridge {
     private readonly correlator: Correlator;
     private readonly ingest: IngestServer;
     private readonly index: IndexStore;
+    private readonly sharedJoin: SharedJoin;
     private readonly imap?: ImapPool;
 
     constructor(private readonly config: Config, private readonly log: Logger) {
@@ -52,12 +54,16 @@ export class Bridge {
         this.events.add(this.bus);
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
         this.index = createIndex(config.resolver, log, config.stateDir);
+        this.sharedJoin = createSharedJoin(config.resolver, log);
         if (config.imap) this.imap = new ImapPool(config.imap, { logger: log, separator: config.imapMasterSeparator });
         this.correlator = new Correlator({
             out: this.events,
             index: this.index,
             fetcher: this.imap && new HeaderFetcher(this.imap, log),
             logger: log,
+            hook: config.hook,
+            shared: this.sharedJoin,
+            joinWaitMs: config.hookJoinWindow,
             onGap: user => this.resync(user)
         });
         const observer = this.correlator;
@@ -68,6 +74,7 @@ export class Bridge {
             access: config.ingestAccess,
             logger: log,
             onBatch: batch => this.correlator.onBatch(batch),
+            onHello: () => this.correlator.hookHeard(),
             onLost: user => this.resync(user)
         });
         const common = { deliverer: this.deliverer, observer, config, logger: log, hostname: hostname() };
@@ -103,10 +110,11 @@ export class Bridge {
     async stop(): Promise<void> {
         await Promise.all(this.intakes.map(i => i.close()));
         await this.deliverer.close();
+        await this.correlator.settle(this.config.hookJoinWindow); // Dovecot's reports of the last copies
         await this.ingest.close();
-        this.correlator.close();
+        await this.correlator.close(); // anything still held goes out before the publishers stop
         await this.mwi?.stop();
-        await Promise.all([this.index.close(), this.imap?.close()]);
+        await Promise.all([this.index.close(), this.imap?.close(), this.sharedJoin.close()]);
         await this.events.stop(); // hands on held events before the publishers close
         await this.pusher?.close();
         await this.resolver?.close();

@@ -1,6 +1,7 @@
 // One zod schema for serve's configuration. Sources, strongest first: flags, env
 // (VMBRIDGE_<FLAG_NAME>), a JSON file (--config, keys = long flags in camelCase), defaults.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { parseAccessList } from './intake/access.js';
 import { MwiConfigShape } from './mwi/config.js';
@@ -51,10 +52,17 @@ export const ConfigSchema = z.object({
     // host:port (TCP) or unix:<path> (a stream socket the mail uid can reach; not under /tmp)
     ingest: z.string().refine(v => /^unix:.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket').default('127.0.0.1:8025'),
     ingestToken: z.string().min(16, 'at least 16 characters').optional(),
-    ingestTokenFile: z.string().default('./var/ingest.token'),
+    ingestTokenFile: z.string().optional(), // default <state-dir>/ingest.token (loadConfig)
     // who may post to the ingest endpoint (default: loopback only), and its body limit
     ingestAccess: accessList.optional(),
     ingestMaxBody: positiveInt.default(8 * 1024 * 1024),
+    // is Dovecot's hook installed? yes: every delivery's newmail waits for its MessageNew (uid);
+    // no: never waits; auto: as yes once the hook has been heard from since start
+    hook: z.enum(['yes', 'no', 'auto']).default('auto'),
+    // dovecot-config: the Dovecot include holding the hook's key (default: next to the token file)
+    dovecotKeyFile: z.string().optional(),
+    // how long a stored delivery waits for Dovecot's MessageNew before looking its uid up (ms)
+    hookJoinWindow: positiveInt.default(2000),
     imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').optional(),
     ami: z.string().regex(/^ami:\/\//, 'expected ami://user:secret@host:port').optional(),
     usernameFormat: z.string().min(1).default('%Lu'),
@@ -86,7 +94,7 @@ export const ConfigSchema = z.object({
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ...MwiConfigShape
 });
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = Omit<z.infer<typeof ConfigSchema>, 'ingestTokenFile'> & { ingestTokenFile: string };
 
 /** Bad configuration: the CLI turns it into exit code 64 with this message. */
 export class ConfigError extends Error {
@@ -129,5 +137,6 @@ export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEn
         const key = String(issue.path[0] ?? (issue as { keys?: string[] }).keys?.[0] ?? '');
         throw new ConfigError(`invalid option --${camelToFlag(key)}: ${issue.message}`);
     }
-    return parsed.data;
+    // Defaults that follow another option.
+    return { ...parsed.data, ingestTokenFile: parsed.data.ingestTokenFile ?? path.join(parsed.data.stateDir, 'ingest.token') };
 }

@@ -41,7 +41,7 @@ export const resolverErrors = new Counter({
 
 export const ingestBatches = new Counter({
     name: 'vmbridge_ingest_batches_total',
-    help: 'Batches received from the Dovecot hook, by result (accepted, unauthorized, invalid, too_large, gap)',
+    help: 'Batches received from the Dovecot hook, by result (accepted, unauthorized, stale, invalid, too_large, rate_limited, gap; conn_limit, timeout, busy for connections refused before proving the key)',
     labelNames: ['result'] as const,
     registers: [registry]
 });
@@ -85,3 +85,10 @@ export const mwiCorrections = new Counter({
     registers: [registry]
 });
 for (const result of ['sent', 'suppressed']) mwiCorrections.inc({ result }, 0);
+
+export const hookGaps = new Counter({
+    name: 'vmbridge_hook_gaps_total',
+    help: "Dovecot hook reports that never came, by kind (delivery: a stored copy's MessageNew; batch: a hook sequence gap; stream: a batch cut short or refused)",
+    labelNames: ['kind'] as const,
+    registers: [registry]
+});

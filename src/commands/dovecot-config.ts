@@ -4,12 +4,14 @@
 // The hook's transport follows --ingest: host:port → tcp://host:port, unix:<path> → that socket
 // (both the fire-and-forget stream; Debian package lua-socket); --hook-transport http keeps the
 // synchronous POST (no extra package, but every IMAP command and delivery waits for vmbridge).
+// The token never appears in the output: it goes into --dovecot-key-file (0640 root:dovecot),
+// which the fragment pulls in with !include_try (events/token.ts).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { loadOrCreateToken } from '../events/token.js';
+import { dovecotKeyFile, loadOrCreateToken, writeDovecotKeyFile } from '../events/token.js';
 import { EX, ExitError } from './exit.js';
 import { addConfigOptions, configFrom } from './serve.js';
 
@@ -29,10 +31,12 @@ export function register(program: Command): void {
         const version = dovecotVersion();
         if (version && !version.startsWith('2.3')) process.stderr.write(`vmbridge: this fragment uses Dovecot 2.3 syntax; the installed Dovecot is ${version}\n`);
         const http = hookTransport === 'http';
+        const keyFile = dovecotKeyFile(config);
+        writeDovecotKeyFile(keyFile, loadOrCreateToken(config));
         const values: Record<string, string> = {
             SCRIPT: script,
             URL: hookUrl(config.ingest, http),
-            TOKEN: loadOrCreateToken(config),
+            KEYFILE: keyFile,
             TIMEOUT: String(Number(hookTimeout) || (http ? 500 : 20))
         };
         const template = readFileSync(`${DOVECOT_DIR}conf.d/95-vmbridge.conf`, 'utf8');

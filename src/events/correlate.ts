@@ -2,21 +2,23 @@
 // MessageAppend in the destination's transaction then a MessageExpunge in the source's (same
 // session, no shared id) and becomes ONE move; a MessageNew from a delivery the bridge made is
 // joined with the bridge's record (Dovecot's LMTP session id = the Lua session_id) into ONE
-// newmail with the uid; the uid index gives later events their class and voicemail metadata.
+// newmail with the uid (events/join.ts); the uid index gives later events their class and
+// voicemail metadata. Everything goes out through a per-user order gate (events/order-gate.ts).
 import type { Classification } from '../classify/classify.js';
 import type { Logger } from '../log.js';
-import { ingestBatches } from '../metrics.js';
+import { hookGaps, ingestBatches } from '../metrics.js';
 import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
 import type { Batch } from './dovecot/batch.js';
 import { normalize, type Item } from './dovecot/normalize.js';
 import { makeEvent } from './event.js';
 import type { HeaderFetcher } from './header-fetch.js';
 import type { IndexEntry, IndexStore, MessageRef } from './index-store.js';
-import { newmailEvent } from './newmail.js';
+import type { SharedJoin } from './join-share.js';
+import { DeliveryJoin, type NewItem } from './join.js';
+import { OrderGate, type Slot } from './order-gate.js';
 import type { EventSink } from './sink.js';
 
-type NewItem = Item & { kind: 'new' | 'append' };
-interface Held { user: string; item: NewItem; id: string }
+interface Held { user: string; item: NewItem; id: string; slot?: Slot }
 
 export interface CorrelatorOptions {
     out: EventSink;
@@ -27,6 +29,10 @@ export interface CorrelatorOptions {
     pairWindowMs?: number;
     /** How long a stored delivery waits for Dovecot's MessageNew to learn the uid (ms). */
     joinWaitMs?: number;
+    /** Is Dovecot's hook installed: yes, no, or auto (yes once a batch or hello came since start). */
+    hook?: 'yes' | 'no' | 'auto';
+    /** Bridge instances sharing memcached: which one delivered a copy, and the uid for it. */
+    shared?: SharedJoin;
     /** A batch was lost (Dovecot posted while vmbridge was down): the user's state needs a recount. */
     onGap?(user: string): void;
 }
@@ -34,16 +40,38 @@ export interface CorrelatorOptions {
 export class Correlator implements DeliveryObserver {
     private readonly chains = new Map<string, Promise<void>>();
     private readonly lastSeq = new Map<string, number>();
-    private readonly expected = new Map<string, number>();
-    private readonly arrived = new Map<string, Held & { session: string; timer: NodeJS.Timeout }>();
-    private readonly waiting = new Map<string, { rec: DeliveryRecord; timer: NodeJS.Timeout }>();
     private readonly appends = new Map<string, { held: Held[]; timer: NodeJS.Timeout }>();
-    private lastBatchAt = 0;
+    private readonly gate: OrderGate;
+    private readonly join: DeliveryJoin;
+    private heard = false;
 
-    constructor(private readonly opts: CorrelatorOptions) {}
+    constructor(private readonly opts: CorrelatorOptions) {
+        this.gate = new OrderGate(opts.out);
+        this.join = new DeliveryJoin({
+            gate: this.gate,
+            index: opts.index,
+            fetcher: opts.fetcher,
+            logger: opts.logger,
+            joinWaitMs: opts.joinWaitMs ?? 2000,
+            hookInstalled: () => (this.hookInstalled ? 'yes' : this.opts.hook === 'no' ? 'no' : 'unknown'),
+            orphan: (user, item, session, slot) => void this.track(this.newmail([{ user, item, id: `nm.${session}.${item.uid}`, slot }])),
+            onGap: opts.onGap,
+            shared: opts.shared
+        });
+    }
+
+    /** The hook said hello (or sent a batch): with --hook auto, deliveries now wait for it. */
+    hookHeard(): void {
+        this.heard = true;
+    }
+
+    get hookInstalled(): boolean {
+        const hook = this.opts.hook ?? 'auto';
+        return hook === 'yes' || (hook === 'auto' && this.heard);
+    }
 
     onBatch(batch: Batch): void {
-        this.lastBatchAt = Date.now();
+        this.heard = true;
         if (!this.inSequence(batch)) return;
         const prev = this.chains.get(batch.user) ?? Promise.resolve();
         const next = prev.then(() => this.process(batch)).catch(err => this.opts.logger.error({ err, user: batch.user }, 'event correlation failed'));
@@ -53,29 +81,38 @@ export class Correlator implements DeliveryObserver {
 
     // ---- deliveries the bridge makes (DeliveryObserver) ----
     expect(rec: DeliveryRecord): void {
-        const k = msgKey(rec.user, rec.classification.messageId);
-        this.expected.set(k, (this.expected.get(k) ?? 0) + 1);
+        this.join.expect(rec);
     }
 
     failed(rec: DeliveryRecord): void {
-        this.unexpect(rec);
+        this.join.failed(rec);
     }
 
     stored(rec: DeliveryRecord): void {
-        this.unexpect(rec);
-        const hit = this.takeArrived(rec);
-        if (hit) return this.emitNew(rec, hit.item);
-        if (Date.now() - this.lastBatchAt > HOOK_IDLE_MS) return this.emitNew(rec); // no hook: no uid to wait for
-        const key = rec.downstreamId ?? msgKey(rec.user, rec.classification.messageId);
-        const timer = setTimeout(() => {
-            this.waiting.delete(key);
-            this.emitNew(rec);
-        }, this.opts.joinWaitMs ?? 2000);
-        this.waiting.set(key, { rec, timer });
+        this.join.stored(rec);
     }
 
-    close(): void {
-        for (const m of [this.arrived, this.waiting, this.appends] as Map<string, { timer: NodeJS.Timeout }>[]) for (const v of m.values()) clearTimeout(v.timer);
+    /** Stop: give copies still waiting up to `settleMs` for Dovecot's report (call before ingest closes). */
+    async settle(settleMs: number): Promise<void> {
+        const until = Date.now() + settleMs;
+        while (this.join.pending > 0 && Date.now() < until) await new Promise(r => setTimeout(r, 20));
+    }
+
+    /** Stop: everything held (pending joins, unpaired APPENDs) is emitted, none dropped. */
+    async close(): Promise<void> {
+        await Promise.all(this.chains.values());
+        await this.join.flush();
+        await Promise.all([...this.appends.keys()].map(s => this.flushAppends(s)));
+        await Promise.all([...this.chains.values(), ...this.work]);
+    }
+
+    /** newmail still being classified or handed over: close() waits for them. */
+    private readonly work = new Set<Promise<void>>();
+    private track(p: Promise<void>): Promise<void> {
+        const safe = p.catch(err => this.opts.logger.error({ err }, 'newmail failed'));
+        this.work.add(safe);
+        void safe.then(() => this.work.delete(safe));
+        return safe;
     }
 
     // ---- Dovecot's batches ----
@@ -84,6 +121,7 @@ export class Correlator implements DeliveryObserver {
         if (last !== undefined && batch.seq <= last) return false; // a repeat: already handled
         if (batch.seq !== (last ?? 0) + 1) {
             ingestBatches.inc({ result: 'gap' });
+            hookGaps.inc({ kind: 'batch' });
             this.opts.logger.warn({ user: batch.user, proc: batch.proc, after: last ?? 0, got: batch.seq }, 'Dovecot batches lost; resyncing the user');
             this.opts.onGap?.(batch.user);
         }
@@ -123,6 +161,7 @@ export class Correlator implements DeliveryObserver {
             return;
         }
         const [dest] = pending.held.splice(i, 1);
+        if (dest.slot) this.gate.fill(dest.user, dest.slot); // it is a move, not a newmail
         if (!pending.held.length) {
             clearTimeout(pending.timer);
             this.appends.delete(batch.session);
@@ -136,7 +175,7 @@ export class Correlator implements DeliveryObserver {
 
     private holdAppend(batch: Batch, item: NewItem, id: string): void {
         const pending = this.appends.get(batch.session) ?? { held: [], timer: setTimeout(() => void this.flushAppends(batch.session), this.opts.pairWindowMs ?? 150) };
-        pending.held.push({ user: batch.user, item, id });
+        pending.held.push({ user: batch.user, item, id, slot: this.gate.reserve(batch.user) });
         this.appends.set(batch.session, pending);
     }
 
@@ -146,18 +185,28 @@ export class Correlator implements DeliveryObserver {
         if (!pending) return;
         clearTimeout(pending.timer);
         this.appends.delete(session);
-        await this.newmail(pending.held);
+        await this.track(this.newmail(pending.held));
     }
 
     /** newmail for messages the bridge has no record of: class from their headers over IMAP. */
     private async newmail(held: Held[]): Promise<void> {
+        try {
+            await this.newmailClassified(held);
+        } finally {
+            // Never leave a place in a user's order unfilled (that would hold their events forever).
+            for (const h of held) if (h.slot && !h.slot.done) this.gate.fill(h.user, h.slot, makeEvent({ id: h.id, type: 'newmail', user: h.user, mailbox: h.item.mailbox, uid: h.item.uid || undefined, uidValidity: h.item.uidValidity, messageId: h.item.messageId }));
+        }
+    }
+
+    private async newmailClassified(held: Held[]): Promise<void> {
         const classes = await this.classify(held);
         for (const h of held) {
             const c = classes.get(h.item.uid);
             const entry: IndexEntry = { messageId: h.item.messageId ?? c?.messageId, class: c?.class, voicemail: c?.voicemail };
             const ref = { user: h.user, mailbox: h.item.mailbox, uidValidity: h.item.uidValidity, uid: h.item.uid };
-            await this.opts.index.set(ref, entry);
-            this.emit({ id: h.id, type: 'newmail', ...refFields(ref), ...entry });
+            if (ref.uid > 0) await this.opts.index.set(ref, entry);
+            const ev = makeEvent({ id: h.id, type: 'newmail', ...refFields(ref), ...(ref.uid > 0 ? {} : { uid: undefined }), ...entry });
+            h.slot ? this.gate.fill(h.user, h.slot, ev) : this.gate.emit(ev);
         }
     }
 
@@ -169,53 +218,25 @@ export class Correlator implements DeliveryObserver {
 
     /** MessageNew (LMTP/LDA): the bridge's own delivery, or one that bypassed the bridge. */
     private delivered(batch: Batch, item: NewItem, id: string): void {
-        const held = { user: batch.user, item, id, session: batch.session };
-        const w = this.waiting.get(batch.session) ?? this.waiting.get(msgKey(batch.user, item.messageId));
-        if (w && w.rec.user === batch.user) {
-            clearTimeout(w.timer);
-            this.waiting.delete(w.rec.downstreamId ?? msgKey(w.rec.user, w.rec.classification.messageId));
-            return this.emitNew(w.rec, item);
-        }
-        if (this.expected.has(msgKey(batch.user, item.messageId))) {
-            // Dovecot reports before it replies 250: keep it for the bridge's stored() (bounded).
-            const timer = setTimeout(() => {
-                this.arrived.delete(batch.session);
-                void this.newmail([held]);
-            }, (this.opts.joinWaitMs ?? 2000) * 2);
-            this.arrived.set(batch.session, { ...held, timer });
-            return;
-        }
-        void this.newmail([held]);
-    }
-
-    private takeArrived(rec: DeliveryRecord): (Held & { timer: NodeJS.Timeout }) | undefined {
-        let key = rec.downstreamId && this.arrived.has(rec.downstreamId) ? rec.downstreamId : undefined;
-        if (!key) for (const [k, a] of this.arrived) if (a.user === rec.user && a.item.messageId === rec.classification.messageId) key = k;
-        const hit = key ? this.arrived.get(key) : undefined;
-        if (key && hit) {
-            clearTimeout(hit.timer);
-            this.arrived.delete(key);
-        }
-        return hit;
-    }
-
-    private unexpect(rec: DeliveryRecord): void {
-        const k = msgKey(rec.user, rec.classification.messageId);
-        const n = (this.expected.get(k) ?? 0) - 1;
-        n > 0 ? this.expected.set(k, n) : this.expected.delete(k);
-    }
-
-    private emitNew(rec: DeliveryRecord, at?: NewItem): void {
-        const ev = newmailEvent(rec, at && { mailbox: at.mailbox, uid: at.uid, uidValidity: at.uidValidity });
-        if (at) void this.opts.index.set({ user: rec.user, mailbox: at.mailbox, uidValidity: at.uidValidity, uid: at.uid }, { messageId: ev.messageId, class: ev.class, voicemail: ev.voicemail });
-        this.opts.out.emit(ev);
+        if (this.join.onMessageNew(batch.user, batch.session, item)) return;
+        // Classified over IMAP first: its place in the user's order is kept meanwhile. A copy
+        // another bridge instance delivered is that one's newmail: it gets the uid instead.
+        const slot = this.gate.reserve(batch.user);
+        void this.track((async () => {
+            const at = { mailbox: item.mailbox, uid: item.uid, uidValidity: item.uidValidity };
+            if (await this.opts.shared?.handOver(batch.user, item.messageId, at)) return this.gate.fill(batch.user, slot);
+            // Reported without uid (maildir uid list busy): ask IMAP by Message-ID.
+            const found = item.uid > 0 || !item.messageId ? undefined : await this.opts.fetcher?.findUid(batch.user, item.mailbox, item.messageId);
+            await this.newmail([{ user: batch.user, item: found ? { ...item, ...found } : item, id, slot }]);
+        })().catch(err => {
+            this.opts.logger.error({ err, user: batch.user }, 'newmail failed');
+            if (!slot.done) this.gate.fill(batch.user, slot);
+        }));
     }
 
     private emit(fields: Parameters<typeof makeEvent>[0]): void {
-        this.opts.out.emit(makeEvent(fields));
+        this.gate.emit(makeEvent(fields));
     }
 }
 
-const HOOK_IDLE_MS = 10 * 60_000;
-const msgKey = (user: string, messageId?: string) => `${user}\0${messageId ?? ''}`;
 const refFields = (r: MessageRef) => ({ user: r.user, mailbox: r.mailbox, uid: r.uid, uidValidity: r.uidValidity });

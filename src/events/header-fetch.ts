@@ -29,4 +29,25 @@ export class HeaderFetcher {
         }
         return out;
     }
+
+    /** Dovecot's uid of a message by its Message-ID (the newest copy not in `taken`), when the hook did not report it. */
+    async findUid(user: string, mailbox: string, messageId: string, taken: ReadonlySet<number> = new Set()): Promise<{ uid: number; uidValidity: number } | undefined> {
+        try {
+            return await this.pool.with(user, async client => {
+                const lock = await client.getMailboxLock(mailbox, { readOnly: true });
+                try {
+                    await client.noop();
+                    const uids = (await client.search({ header: { 'message-id': messageId } }, { uid: true })) || [];
+                    const uid = uids.filter(u => !taken.has(u)).sort((a, b) => b - a)[0];
+                    const validity = client.mailbox ? Number(client.mailbox.uidValidity) : 0;
+                    return uid && validity ? { uid, uidValidity: validity } : undefined;
+                } finally {
+                    lock.release();
+                }
+            });
+        } catch (err) {
+            this.log.warn({ err: (err as Error).message, user, mailbox }, 'uid lookup failed; newmail goes out without uid');
+            return undefined;
+        }
+    }
 }

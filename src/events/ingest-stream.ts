@@ -1,26 +1,33 @@
 // The stream transport of the ingest endpoint (dovecot/vmbridge.lua with a tcp:// or unix: url):
-// Dovecot's hook opens one connection per session, writes a hello line
-// {"vmbridge":1,"token","proc","user"} and then one JSON batch per line, and never waits for an
-// answer — so nothing here can slow a mail operation down. Nothing is ever written back: the
-// hook reads "readable" as "the bridge closed". A line cut short by the hook (the bridge stalled
-// until its socket buffer filled) or refused here is a lost batch: reported through onLost.
+// Dovecot's hook opens one connection per session, writes a signed hello line
+// {"mac","vmbridge":2,"proc","user","ts"} and then one signed JSON batch per line (hook-auth.ts),
+// and never waits for an answer — so nothing here can slow a mail operation down. Nothing is
+// ever written back: the hook reads "readable" as "the bridge closed". Before the hello is
+// verified a line may hold 1 KB; a line with a wrong MAC closes the connection. A line cut short
+// by the hook (the bridge stalled until its socket buffer filled) or refused here is a lost
+// batch: reported through onLost.
 import type { Socket } from 'node:net';
 import { z } from 'zod';
-import { ingestBatches } from '../metrics.js';
+import { hookGaps, ingestBatches } from '../metrics.js';
 import { BatchSchema, type Batch } from './dovecot/batch.js';
+import { HookAuth } from './hook-auth.js';
+
+export const HELLO_MAX = 1024;
 
 export const HelloSchema = z.object({
-    vmbridge: z.literal(1),
-    token: z.string(),
+    vmbridge: z.literal(2),
     proc: z.string().max(200),
-    user: z.string().min(1).max(1000)
+    user: z.string().min(1).max(300),
+    ts: z.number()
 });
 
 export interface StreamHandlers {
     maxLine: number;
-    authorized(token: string): boolean;
+    auth: HookAuth;
     /** Per-batch admission (rate limit); a refused batch is a lost one. */
     admit(): boolean;
+    /** The hello proved the key: the connection is the hook's. */
+    onHello(): void;
     onBatch(batch: Batch): void;
     onLost(user: string): void;
 }
@@ -32,18 +39,34 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
     let size = 0;
     const lost = (result: string) => {
         ingestBatches.inc({ result });
-        if (hello) h.onLost(hello.user);
+        if (!hello) return;
+        hookGaps.inc({ kind: 'stream' });
+        h.onLost(hello.user);
+    };
+    const signedObject = (buf: Buffer) => {
+        const s = HookAuth.split(buf);
+        return s && h.auth.verify(s.body, s.mac) ? { raw: parseJson(s.body), mac: s.mac } : undefined;
     };
     const line = (buf: Buffer): boolean => {
-        const raw = parseJson(buf);
+        const signed = signedObject(buf);
         if (!hello) {
-            const r = HelloSchema.safeParse(raw);
-            if (r.success && h.authorized(r.data.token)) return Boolean((hello = r.data));
-            ingestBatches.inc({ result: r.success ? 'unauthorized' : 'invalid' });
+            const r = signed && HelloSchema.safeParse(signed.raw);
+            if (!signed || !r?.success) ingestBatches.inc({ result: signed ? 'invalid' : 'unauthorized' });
+            else if (!h.auth.fresh(r.data.ts, signed.mac)) ingestBatches.inc({ result: 'stale' });
+            else {
+                hello = r.data;
+                h.onHello();
+                return true;
+            }
             return false;
         }
-        const r = BatchSchema.safeParse(raw);
+        if (!signed) {
+            lost('unauthorized'); // not the hook's line: nothing more from this connection is trusted
+            return false;
+        }
+        const r = BatchSchema.safeParse(signed.raw);
         if (!r.success) lost('invalid');
+        else if (!h.auth.fresh(r.data.ts, signed.mac)) ingestBatches.inc({ result: 'stale' }); // a replay, not a loss
         else if (!h.admit()) lost('rate_limited');
         else {
             ingestBatches.inc({ result: 'accepted' });
@@ -64,7 +87,7 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
         if (start < chunk.length) {
             parts.push(chunk.subarray(start));
             size += chunk.length - start;
-            if (size > h.maxLine) {
+            if (size > (hello ? h.maxLine : HELLO_MAX)) {
                 lost('too_large');
                 sock.destroy();
             }

@@ -2,10 +2,11 @@
 // unix:/path. One listener, two transports told apart by the first byte: the hook's stream
 // ('{', ingest-stream.ts: no reply, Dovecot never waits) and HTTP POST (Dovecot waits for the
 // reply, so it answers as soon as a batch is validated and queued; normalisation runs after).
-// Token compared in constant time; loopback-only unless --ingest-access says otherwise (a unix
-// socket is reachable as its directory's permissions allow); per-source rate limit; bodies over
-// --ingest-max-body get 413.
-import { timingSafeEqual } from 'node:crypto';
+// The hook proves the token with a MAC and never sends it (hook-auth.ts); loopback-only unless
+// --ingest-access says otherwise (a unix socket is reachable as its directory's permissions
+// allow); per-source rate limit; bodies over --ingest-max-body get 413. Before a connection has
+// proved the key it is limited (ingest-limits.ts): a few seconds, a 1 KB hello, a cap on such
+// connections in total and per peer, and a budget for unverified POST bodies.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -16,6 +17,8 @@ import { listenOn } from '../net.js';
 import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
 import { BatchSchema, type Batch } from './dovecot/batch.js';
+import { HookAuth } from './hook-auth.js';
+import { ConnectionLimits, type IngestLimits } from './ingest-limits.js';
 import { readStream } from './ingest-stream.js';
 
 export interface IngestOptions {
@@ -28,18 +31,23 @@ export interface IngestOptions {
     onBatch(batch: Batch): void;
     /** A stream batch of this user's was cut short or refused: its state needs a recount. */
     onLost?(user: string): void;
+    /** The hook proved the key (a stream hello or a verified POST). */
+    onHello?(): void;
     rate?: { perSecond: number; burst: number };
+    limits?: Partial<IngestLimits>;
 }
 
 export class IngestServer {
     private readonly front: net.Server;
     private readonly server: http.Server;
-    private readonly token: Buffer;
+    private readonly auth: HookAuth;
     private readonly access?: AccessList;
     private readonly limiter: RateLimiter;
+    private readonly limits: ConnectionLimits;
 
     constructor(private readonly opts: IngestOptions) {
-        this.token = Buffer.from(opts.token);
+        this.auth = new HookAuth(opts.token);
+        this.limits = new ConnectionLimits(opts.limits);
         this.access = opts.access ? new AccessList(opts.access) : undefined;
         this.limiter = new RateLimiter(opts.rate ?? { perSecond: 5000, burst: 10000 });
         this.server = http.createServer((req, res) => this.handle(req, res));
@@ -80,6 +88,7 @@ export class IngestServer {
     private readonly sockets = new Set<net.Socket>();
 
     private sniff(sock: net.Socket): void {
+        if (!this.limits.admit(sock, this.sockets.size)) return void sock.destroy();
         this.sockets.add(sock);
         sock.on('close', () => this.sockets.delete(sock));
         if (sock.remoteAddress) sock.setNoDelay(true); // the 204 goes out at once (Dovecot sets it too)
@@ -97,7 +106,11 @@ export class IngestServer {
             }
             readStream(sock, first, {
                 maxLine: this.opts.maxBody,
-                authorized: token => this.authorized(token),
+                auth: this.auth,
+                onHello: () => {
+                    this.limits.proved(sock);
+                    this.opts.onHello?.();
+                },
                 admit: () => this.limiter.take(peer),
                 onBatch: batch => this.deliver(batch),
                 onLost: user => this.opts.onLost?.(user)
@@ -114,32 +127,53 @@ export class IngestServer {
         const peer = req.socket.remoteAddress ?? '';
         const answer = (code: number, result?: string, headers: http.OutgoingHttpHeaders = {}) => {
             if (result) ingestBatches.inc({ result });
-            res.writeHead(code, { 'content-length': 0, ...headers }).end();
+            if (!res.headersSent) res.writeHead(code, { 'content-length': 0, ...headers }).end();
         };
         if (req.socket.remoteAddress !== undefined && !this.allowed(peer)) return answer(403, 'forbidden');
         if (req.method !== 'POST') return answer(405, undefined, { allow: 'POST' });
-        if (!this.authorized(req.headers['x-vmbridge-token'])) return answer(401, 'unauthorized');
+        const mac = req.headers['x-vmbridge-mac'];
+        if (typeof mac !== 'string' || !/^[0-9a-f]{64}$/.test(mac)) return answer(401, 'unauthorized');
         if (!this.limiter.take(peer)) return answer(429, 'rate_limited', { 'retry-after': String(this.limiter.retryAfter(peer)) });
         if (Number(req.headers['content-length'] ?? 0) > this.opts.maxBody) {
             answer(413, 'too_large', { connection: 'close' });
             return void req.destroy();
         }
+        // The MAC covers the body, so the body is read before it is verified: unverified bytes
+        // held at once, all connections together, are capped.
         const chunks: Buffer[] = [];
         let size = 0;
+        const release = () => {
+            this.limits.releaseBody(size);
+            size = 0;
+        };
         req.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > this.opts.maxBody) {
+            if (size + c.length > this.opts.maxBody) {
+                release();
                 answer(413, 'too_large', { connection: 'close' });
-                req.destroy();
-            } else chunks.push(c);
+                return void req.destroy();
+            }
+            if (!this.limits.takeBody(c.length)) {
+                release();
+                answer(503, 'busy', { connection: 'close', 'retry-after': '1' });
+                return void req.destroy();
+            }
+            size += c.length;
+            chunks.push(c);
         });
         req.on('end', () => {
-            const batch = parse(Buffer.concat(chunks));
+            const body = Buffer.concat(chunks);
+            release();
+            if (!this.auth.verify(body, mac)) return answer(401, 'unauthorized');
+            this.limits.proved(req.socket);
+            this.opts.onHello?.();
+            const batch = parse(body);
             if (!batch) return answer(400, 'invalid');
+            if (!this.auth.fresh(batch.ts, mac)) return answer(401, 'stale');
             answer(204, 'accepted');
             setImmediate(() => this.deliver(batch));
         });
-        req.on('error', () => undefined);
+        req.on('error', release);
+        req.on('close', release);
     }
 
     private deliver(batch: Batch): void {
@@ -148,12 +182,6 @@ export class IngestServer {
         } catch (err) {
             this.opts.logger.error({ err, user: batch.user }, 'ingest batch handling failed');
         }
-    }
-
-    private authorized(header: string | string[] | undefined): boolean {
-        if (typeof header !== 'string') return false;
-        const given = Buffer.from(header);
-        return given.length === this.token.length && timingSafeEqual(given, this.token);
     }
 }
 

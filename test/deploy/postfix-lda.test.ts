@@ -10,9 +10,10 @@
 // - /etc/postfix/ → the instance's own config directory (test/helpers/postfix.ts).
 // The test Dovecot gets what any Dovecot needs when dovecot-lda runs as vmail (docs/deploy.md):
 // a log vmail may write (the helper's log file belongs to root; Debian logs to syslog) and the
-// stats-writer socket open to vmail.
+// stats-writer socket open to vmail, and the hook's key file readable by vmail's group (dovecot-lda
+// run as vmail reads the configuration itself; docs/deploy.md).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,10 +91,14 @@ describe('Postfix virtual_transport = dovecot (dovecot-lda pipe) → Dovecot, ev
             '--publish', `tcp://127.0.0.1:${await freePort()}`,
             '--ingest', `127.0.0.1:${await freePort()}`,
             '--ingest-token', 'deploy-test-token-0123456789abcdef',
+            '--dovecot-key-file', path.join(maildir, 'dovecot-ingest-key.conf'),
             '--replay', `127.0.0.1:${await freePort()}`
         ];
         serve = await startServe(flags);
-        dovecot = await startDovecot({ extraConfig: LDA_AS_VMAIL + (await dovecotConfig(flags)) });
+        const fragment = await dovecotConfig(flags);
+        chmodSync(maildir, 0o755);
+        chownSync(path.join(maildir, 'dovecot-ingest-key.conf'), 0, MAIL_UID); // group vmail (MAIL_UID)
+        dovecot = await startDovecot({ extraConfig: LDA_AS_VMAIL + fragment });
         postfix = await startPostfix({
             mainCf: postfixExample('lda/main.cf'),
             masterCf: substitute(postfixExample('lda/master.cf'), [[`argv=${LDA} `, `argv=${LDA} -c ${dovecot.conf} `]])

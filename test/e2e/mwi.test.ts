@@ -1,11 +1,11 @@
 // Message waiting end to end: LMTP deliveries through the bridge and IMAP actions on a real
 // Dovecot (with the hook installed by `vmbridge dovecot-config`) give exact counts on the bus and
 // MWIUpdate actions at an AMI server, for 1000@default, while 10001@default stays untouched.
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmEvent } from '../../src/events/event.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
+import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
@@ -46,11 +46,12 @@ describe('message waiting from real IMAP actions', () => {
         }
     };
 
+    let frag: HookFragment | undefined;
     beforeAll(async () => {
         ami = await new FakeAmi().start();
         const ingest = `127.0.0.1:${await freePort()}`;
-        const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN], { encoding: 'utf8' });
-        dovecot = await startDovecot({ extraConfig: fragment });
+        frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN]); // key file in a temp dir of its own
+        dovecot = await startDovecot({ extraConfig: frag.fragment });
         adminPort = await freePort();
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, ami: ami.url, amiMode: 'mwiupdate', mwiDebounce: 50, admin: `127.0.0.1:${adminPort}` });
         // (the delete prefix lets the readiness probe through; only mwi events are looked at)
@@ -62,6 +63,7 @@ describe('message waiting from real IMAP actions', () => {
         sub?.close();
         await vmb?.stop();
         await dovecot?.destroy();
+        frag?.cleanup();
         await ami?.stop();
     });
 

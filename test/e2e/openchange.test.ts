@@ -2,7 +2,6 @@
 // An OpenChange-format resolver record (bytes written here from the documented layout, not with
 // the codec under test) gets the byte-exact NDR newmail payload for an LMTP delivery; a vmbridge
 // subscriber registered in the same memcached gets every event type from LMTP and IMAP actions.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import memjs from 'memjs';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscribe } from '../../src/client/subscribe.js';
 import type { VmEvent } from '../../src/events/event.js';
 import { startBridge, type TestBridge } from '../helpers/bridge.js';
+import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { send } from '../helpers/lmtp-client.js';
@@ -39,11 +39,12 @@ describe('OpenChange-compatible push and vmbridge subscribers, end to end', () =
     const events: VmEvent[] = [];
     const abort = new AbortController();
 
+    let frag: HookFragment | undefined;
     beforeAll(async () => {
         memcached = await startMemcached();
         const ingest = `127.0.0.1:${await freePort()}`;
-        const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN], { encoding: 'utf8' });
-        dovecot = await startDovecot({ extraConfig: fragment });
+        frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN]); // key file in a temp dir of its own
+        dovecot = await startDovecot({ extraConfig: frag.fragment });
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, resolver: memcached.resolver, resolverCn: 'username' });
 
         // An OpenChange session: binds PULL and registers its URL under resolver:<cn>.
@@ -68,6 +69,7 @@ describe('OpenChange-compatible push and vmbridge subscribers, end to end', () =
         pull?.close();
         await vmb?.stop();
         await dovecot?.destroy();
+        frag?.cleanup();
         await memcached?.stop();
     });
 

@@ -1,11 +1,13 @@
 // Dovecot-side events end to end: a real Dovecot with the dovecot-config fragment installed as
 // an administrator would, its Lua hook posting to the bridge's ingest, events on the bus.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
-import { startDovecot, MASTER, type TestDovecot } from '../helpers/dovecot.js';
+import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
+import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
+import { nowTs, postHeaders } from '../helpers/hook-sign.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort } from '../helpers/net.js';
 
@@ -20,13 +22,15 @@ describe('Dovecot-side events through the Lua hook', () => {
     let vmb: TestBridge;
     let sub: Subscriber;
     let ingest = '';
+    let frag: HookFragment;
 
     beforeAll(async () => {
         ingest = `127.0.0.1:${await freePort()}`;
         // Exactly what the README tells an administrator: append `vmbridge dovecot-config` output.
-        const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN], { encoding: 'utf8' });
-        dovecot = await startDovecot({ extraConfig: fragment });
-        vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl });
+        frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN]);
+        expect(frag.fragment).not.toContain(TOKEN);
+        dovecot = await startDovecot({ extraConfig: frag.fragment });
+        vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, hook: 'yes' });
         // mwi events (the bridge recounts voicemail boxes here too) are test/mwi's business.
         sub = new Subscriber(vmb.config.publish, ['newmail', 'flag', 'move', 'delete'].map(t => `${USER}\t${t}\t`));
         await sub.ready(vmb.bridge, USER);
@@ -36,6 +40,7 @@ describe('Dovecot-side events through the Lua hook', () => {
         sub?.close();
         await vmb?.stop();
         await dovecot?.destroy();
+        frag?.cleanup();
     });
 
     const next = async (n: number, what: string) => {
@@ -113,28 +118,24 @@ describe('Dovecot-side events through the Lua hook', () => {
         expect(evs[0].uid).toBeGreaterThan(0);
     });
 
-    it('answers 401 without the token, 400 for junk, 413 for oversized bodies', async () => {
+    it('answers 401 without a valid MAC, 400 for junk, 413 for oversized bodies', async () => {
         const url = `http://${ingest}/events`;
-        const post = (body: string, token?: string) => fetch(url, { method: 'POST', body, headers: token ? { 'x-vmbridge-token': token } : {} }).then(r => r.status);
+        const post = (body: string, key?: string) => fetch(url, { method: 'POST', body, headers: key ? postHeaders(key, body) : {} }).then(r => r.status);
         expect(await post('{}')).toBe(401);
         expect(await post('{}', 'wrong-token-0123456789abcdef-xxxx')).toBe(401);
         expect(await post('{not json', TOKEN)).toBe(400);
         expect(await post(JSON.stringify({ proc: 'p', seq: 1, user: 'u', events: [{ name: 'Bogus' }] }), TOKEN)).toBe(400);
         expect(await post('x'.repeat(9 * 1024 * 1024), TOKEN)).toBe(413);
-        expect(await post(JSON.stringify({ proc: 'p', seq: 1, user: 'u', session: 's', events: [] }), TOKEN)).toBe(204);
+        expect(await post(JSON.stringify({ proc: 'p', seq: 1, ts: nowTs(), user: 'u', session: 's', events: [] }), TOKEN)).toBe(204);
     });
 
-    it('with the bridge stopped, IMAP and LMTP still work, quickly', async () => {
+    it('with the bridge stopped, IMAP and LMTP still work (how fast: bench/dovecot-cost)', async () => {
         await vmb.stop();
         const c = await dovecot.imap(USER);
         await c.mailboxOpen('INBOX');
-        const t0 = Date.now();
         for (let i = 0; i < 5; i++) await c.messageFlagsAdd('1:*', ['\\Seen'], { uid: true });
-        const storeMs = (Date.now() - t0) / 5;
         await c.logout();
         const r = await send(dovecot.lmtpPort, 'x@example.org', [USER], PLAIN);
         expect(r.final.map(f => f.code)).toEqual([250]);
-        expect(storeMs).toBeLessThan(1000); // the hook's connect fails fast; never blocks Dovecot for long
-        expect(MASTER.user).toBeTruthy();
     });
 });

@@ -1,7 +1,6 @@
 // The hook's transports against a real Dovecot: the unix-socket stream, a gap (bridge down, then
 // up) detected and resynced, IMAP staying fast while the bridge is down, and the HTTP fallback.
 // (tcp:// — the default — is what test/events/dovecot-events.test.ts runs every event kind over.)
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,16 +9,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestBatches } from '../../src/metrics.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
+import { hookFragment } from '../helpers/hook-fragment.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 const TOKEN = 'transport-test-token-0123456789abcdef';
 const USER = 'alice@example.org';
 const MSG = Buffer.from('From: a@example.net\r\nSubject: t\r\nMessage-ID: <t@example.net>\r\n\r\nhi\r\n');
 
-const fragment = (...args: string[]) =>
-    execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest-token', TOKEN, ...args], { encoding: 'utf8' });
+const cleanups: (() => void)[] = [];
+afterAll(() => cleanups.forEach(c => c()));
+const fragment = (...args: string[]) => {
+    const f = hookFragment(['--ingest-token', TOKEN, ...args]);
+    cleanups.push(f.cleanup);
+    return f.fragment;
+};
 const counted = async (result: string) => (await ingestBatches.get()).values.find(v => v.labels.result === result)?.value ?? 0;
 
 /** A bridge on `ingest` and a bus subscriber for USER's flag events. */
@@ -70,15 +74,9 @@ describe('hook over a unix socket', () => {
         b!.sub.close();
         await b!.vmb.stop();
         b = undefined;
-        const times: number[] = [];
-        for (let i = 0; i < 20; i++) {
-            const t0 = performance.now();
-            await store(); // each one's batch is lost: its seq is gone for good
-            times.push(performance.now() - t0);
-        }
-        times.sort((x, y) => x - y);
-        expect(times[10]).toBeLessThan(20);
-        expect(times[19]).toBeLessThan(200);
+        // Each one's batch is lost: its seq is gone for good. (How fast IMAP stays meanwhile is
+        // bench/dovecot-cost's `tcp-down` row, not a test.)
+        for (let i = 0; i < 20; i++) await store();
 
         const gaps = await counted('gap');
         b = await bridgeOn(ingest);
@@ -93,12 +91,11 @@ describe('hook over a unix socket', () => {
 });
 
 describe('hook over HTTP (--hook-transport http)', () => {
-    it('still carries events, synchronously', async () => {
+    it('still carries events, synchronously, signed by the pure Lua HMAC (no lua-luaossl needed)', async () => {
         const ingest = `127.0.0.1:${await freePort()}`;
-        const dovecot = await startDovecot({ extraConfig: fragment('--ingest', ingest, '--hook-transport', 'http') });
+        const dovecot = await startDovecot({ extraConfig: fragment('--ingest', ingest, '--hook-transport', 'http') + 'plugin {\n  vmbridge_hmac = lua\n}\n' });
         const { vmb, sub } = await bridgeOn(ingest);
         try {
-            expect(dovecot.conf).toBeTruthy();
             await send(dovecot.lmtpPort, 'a@example.net', [USER], MSG);
             const c = await dovecot.imap(USER);
             await c.mailboxOpen('INBOX');

@@ -3,6 +3,7 @@
 // valid batch afterwards still becomes an event.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { helloLine, nowTs, postHeaders, signedLine } from '../helpers/hook-sign.js';
 import { waitFor } from '../helpers/net.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { generateCorpus } from '../fixtures/badinput/generate.js';
@@ -51,7 +52,7 @@ describe('ingest endpoint against bad input', () => {
         const rss0 = process.memoryUsage().rss;
         const seen = new Map<number, number>();
         for (const [i, body] of bodies.entries()) {
-            const headers = i % 10 === 0 ? {} : { 'x-vmbridge-token': TOKEN, 'content-type': 'application/json' };
+            const headers = i % 10 === 0 ? {} : postHeaders(TOKEN, body); // signed: the parser sees it
             const status = await fetch(url, { method: 'POST', body, headers, signal: AbortSignal.timeout(5000) }).then(r => r.status);
             seen.set(status, (seen.get(status) ?? 0) + 1);
             expect([204, 400, 401, 413], `case ${i}`).toContain(status);
@@ -61,8 +62,8 @@ describe('ingest endpoint against bad input', () => {
         expect(seen.get(401)).toBeGreaterThan(90);
         expect(process.memoryUsage().rss - rss0).toBeLessThan(300 * 1024 * 1024);
 
-        const ok = { proc: 'corpus', seq: 1, user: 'corpus@example.org', session: 's1', events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: 5, uid_validity: 9, flags: ['\\Seen'] }] };
-        const status = await fetch(url, { method: 'POST', body: JSON.stringify(ok), headers: { 'x-vmbridge-token': TOKEN } }).then(r => r.status);
+        const ok = JSON.stringify({ proc: 'corpus', seq: 1, ts: nowTs(), user: 'corpus@example.org', session: 's1', events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: 5, uid_validity: 9, flags: ['\\Seen'] }] });
+        const status = await fetch(url, { method: 'POST', body: ok, headers: postHeaders(TOKEN, ok) }).then(r => r.status);
         expect(status).toBe(204);
         await sub.waitFor(e => e.some(x => x.type === 'flag' && x.uid === 5), 'flag event after the corpus');
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -72,15 +73,17 @@ describe('ingest endpoint against bad input', () => {
         const [host, port] = vmb.config.ingest.split(':');
         const sock = net.connect(Number(port), host);
         await new Promise(r => sock.once('connect', r));
-        sock.write(JSON.stringify({ vmbridge: 1, token: TOKEN, proc: 'stream-corpus', user: 'corpus@example.org' }) + '\n');
-        for (const c of generateCorpus()) sock.write(Buffer.concat([(c.kind === 'message' ? c.bytes : Buffer.concat(c.chunks)).subarray(0, 100_000), Buffer.from('\n')]));
-        for (const b of jsonNasties()) sock.write(Buffer.concat([b.subarray(0, 100_000), Buffer.from('\n')]));
-        const ok = { proc: 'stream-corpus', seq: 1, user: 'corpus@example.org', session: 's2', events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: 6, uid_validity: 9, flags: ['\\Seen'] }] };
+        sock.write(helloLine(TOKEN, 'stream-corpus', 'corpus@example.org'));
+        // Signed, newline-free: each line reaches the parser (a wrong MAC would just close).
+        const line = (b: Buffer) => signedLine(TOKEN, Buffer.concat([Buffer.from('{'), b.subarray(0, 100_000).filter(x => x !== 10)]));
+        for (const c of generateCorpus()) sock.write(line(c.kind === 'message' ? c.bytes : Buffer.concat(c.chunks)));
+        for (const b of jsonNasties()) sock.write(line(b));
+        const ok = { proc: 'stream-corpus', seq: 1, ts: nowTs(), user: 'corpus@example.org', session: 's2', events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: 6, uid_validity: 9, flags: ['\\Seen'] }] };
         // The connection may have been dropped for garbage; a fresh one must work either way.
         sock.destroy();
         const again = net.connect(Number(port), host);
         await new Promise(r => again.once('connect', r));
-        again.write(JSON.stringify({ vmbridge: 1, token: TOKEN, proc: 'stream-corpus-2', user: 'corpus@example.org' }) + '\n' + JSON.stringify({ ...ok, proc: 'stream-corpus-2' }) + '\n');
+        again.write(helloLine(TOKEN, 'stream-corpus-2', 'corpus@example.org') + signedLine(TOKEN, { ...ok, proc: 'stream-corpus-2' }));
         await waitFor(() => sub.events.some(x => x.type === 'flag' && x.uid === 6), 10_000, 'flag event over the stream');
         again.destroy();
     });

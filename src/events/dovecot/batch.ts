@@ -16,9 +16,11 @@ export const DovecotEventSchema = z.object({
 export type DovecotEvent = z.infer<typeof DovecotEventSchema>;
 
 export const BatchSchema = z.object({
-    /** Unique per Dovecot session (script load); with seq it reveals lost batches. */
+    /** Unique per Lua state (random bytes): never shared by two sessions, processes or restarts; with seq it reveals lost batches. */
     proc: z.string().min(1).max(200),
     seq: z.number().int().positive(),
+    /** When the hook sent it (seconds since the epoch): signed, so stale or replayed batches are refused. */
+    ts: z.number().optional(),
     user: z.string().min(1).max(1000),
     session: z.string().max(1000).default(''),
     events: z.array(DovecotEventSchema).max(100_000)
