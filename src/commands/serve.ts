@@ -4,6 +4,7 @@ import { Bridge } from '../bridge.js';
 import { camelToFlag, ConfigSchema, loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { EX, ExitError } from './exit.js';
+import { installProcessGuard } from './guard.js';
 
 const HELP: Partial<Record<keyof Config, string>> = {
     lmtp: 'LMTP listener host:port (default 127.0.0.1:2424)',
@@ -64,6 +65,7 @@ export function register(program: Command): void {
         const config = configFrom(cmd);
         const log = createLogger(config.logLevel);
         const bridge = new Bridge(config, log);
+        installProcessGuard(log, () => bridge.stop());
         try {
             await bridge.start();
         } catch (err) {
