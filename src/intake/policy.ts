@@ -53,10 +53,15 @@ export class ListenerPolicy {
         return { trust: 'untrusted' };
     }
 
-    /** Commands a session may use: trusted clients never AUTH; STARTTLS only when TLS is on. */
-    disabledCommands(trust: Trust): string[] {
+    /**
+     * Commands a session may use: trusted clients never AUTH; STARTTLS only when TLS is on; with
+     * TLS required, AUTH is neither offered nor taken before STARTTLS (RFC 3207: credentials
+     * never travel, nor are invited, in clear text). Asked again once the session is secure.
+     */
+    disabledCommands(trust: Trust, secure = false): string[] {
         const off = this.tls === 'disabled' ? ['STARTTLS'] : [];
-        return trust === 'trusted' ? ['AUTH', ...off] : off;
+        if (trust === 'trusted' || (this.tls === 'required' && !secure)) off.push('AUTH');
+        return off;
     }
 }
 

@@ -24,7 +24,7 @@ import { SmtpError, tempFail, type Deliverer, type Outcome } from '../deliver/de
 import type { DeliveryObserver, DeliveryRecord } from '../events/delivery.js';
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
-import { ImapAuthenticator, type Authenticator } from './auth.js';
+import { ImapAuthenticator, type Authenticator, type AuthResult } from './auth.js';
 import { ConnectionLimiter } from './connections.js';
 import { keepEnhancedCodes } from './enhanced-codes.js';
 import { Handling, type HandlingConfig } from './handling.js';
@@ -112,6 +112,11 @@ export class IntakeServer {
             closeTimeout: 2000, // only idle connections remain when close() gets there
             logger: false,
             onConnect: (session, cb) => cb(this.connect(session) ?? undefined),
+            onSecure: (_socket, session, cb) => {
+                const s = this.sessions.get(session.id);
+                if (s) session.disabledCommands = this.policy.disabledCommands(s.trust, true);
+                cb();
+            },
             onAuth: (auth, session, cb) => void this.auth(auth, session).then(r => cb(null, r), cb),
             onMailFrom: (address, session, cb) => void this.mailFrom(address.address, session).then(() => cb(), cb),
             onRcptTo: (address, session, cb) => void this.rcptTo(address.address, session).then(() => cb(), cb),
@@ -218,16 +223,26 @@ export class IntakeServer {
         };
         if (!s || !this.authenticator) throw new SmtpError(503, '5.5.1', 'AUTH not available');
         if (this.policy.tls === 'required' && !session.secure) throw fail('tls', new SmtpError(538, '5.7.11', 'Encryption required: issue STARTTLS first'));
-        if (this.authFailures.retryAfter(s.ip) > 0) throw fail('auth', new SmtpError(421, '4.7.0', 'Too many failed authentications, try again later'));
         // PLAIN may name someone else as authorization identity: never act on another's behalf
-        if (auth.authzid && auth.authcid && auth.authzid !== auth.authcid) throw fail('auth', new SmtpError(535, '5.7.8', 'Authorization identity not permitted'));
-        const result = await this.authenticator.verify(auth.username ?? '', auth.password ?? '');
+        if (auth.authzid && auth.authcid && auth.authzid !== auth.authcid) {
+            if (!this.authFailures.take(s.ip)) throw fail('auth', tooMany());
+            throw fail('auth', new SmtpError(535, '5.7.8', 'Authorization identity not permitted'));
+        }
+        // reserve the attempt before asking Dovecot: parallel guesses (one per connection) each
+        // take a token first, so at most `burst` of them are ever checked; a success refunds it
+        if (!this.authFailures.take(s.ip)) throw fail('auth', tooMany());
+        let result: AuthResult;
+        try {
+            result = await this.authenticator.verify(auth.username ?? '', auth.password ?? '', { ip: s.ip, port: session.remotePort });
+        } catch {
+            result = 'unavailable';
+        }
+        if (result !== 'invalid') this.authFailures.refund(s.ip);
         if (result === 'ok') {
             this.log.info({ session: session.id, ip: s.ip, user: auth.username }, 'authenticated');
             return { user: auth.username };
         }
         if (result === 'unavailable') throw fail('auth', new SmtpError(454, '4.7.0', 'Temporary authentication failure'));
-        this.authFailures.take(s.ip);
         throw fail('auth', new SmtpError(535, '5.7.8', 'Authentication credentials invalid'));
     }
 
@@ -388,6 +403,8 @@ class SizeGuard extends Transform {
         cb(null, chunk);
     }
 }
+
+const tooMany = () => new SmtpError(421, '4.7.0', 'Too many failed authentications, try again later');
 
 function replyFor(o: Outcome): string | Error {
     return o.ok ? o.text : o.error;

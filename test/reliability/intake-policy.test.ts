@@ -203,18 +203,42 @@ describe('STARTTLS for untrusted clients', () => {
         return { sock, cn: String(sock.getPeerCertificate().subject.CN) };
     }
 
+    /** Line-at-a-time commands over the TLS socket; resolves with the whole reply. */
+    async function secureLines(sock: tls.TLSSocket): Promise<(cmd: string) => Promise<string>> {
+        let buf = '';
+        let waiter: (() => void) | undefined;
+        sock.on('data', d => {
+            buf += d.toString('latin1');
+            waiter?.();
+        });
+        return async cmd => {
+            buf = '';
+            sock.write(cmd + '\r\n');
+            while (!/(^|\n)\d{3} [^\n]*\r\n$/.test(buf)) await new Promise<void>(r => (waiter = r));
+            return buf;
+        };
+    }
+
     it('requires STARTTLS before AUTH and MAIL, and serves the reloaded certificate after SIGHUP', async () => {
+        fakeAuth.calls = 0;
         useCert(first);
         intake = await startIntake(
             { smtpAccess: 'allow 127.0.0.2', untrusted: 'auth', imap: 'imap://127.0.0.1:1', tlsCert: live.cert, tlsKey: live.key },
             { lmtp: false, authenticator: fakeAuth }
         );
         const { c } = await connect(intake.port);
-        expect((await c.command('EHLO x.example')).text).toMatch(/^STARTTLS$/m);
-        expect(await c.command(`AUTH PLAIN ${plain('alice@example.org', 'right')}`)).toEqual({ code: 538, text: '5.7.11 Encryption required: issue STARTTLS first' });
+        const ehlo = (await c.command('EHLO x.example')).text;
+        expect(ehlo).toMatch(/^STARTTLS$/m);
+        expect(ehlo).not.toMatch(/AUTH/); // not even invited before TLS
+        expect((await c.command(`AUTH PLAIN ${plain('alice@example.org', 'right')}`)).code).toBe(500);
+        expect(fakeAuth.calls).toBe(0);
         expect(await c.command('MAIL FROM:<alice@example.org>')).toEqual({ code: 530, text: '5.7.0 Must issue a STARTTLS command first' });
         const t = await starttls(c);
         expect(t.cn).toBe('first.test');
+        // after STARTTLS: AUTH offered and taken
+        const secure = await secureLines(t.sock);
+        expect(await secure('EHLO x.example')).toMatch(/^250-AUTH PLAIN LOGIN$/m);
+        expect(await secure(`AUTH PLAIN ${plain('alice@example.org', 'right')}`)).toMatch(/^235 /);
         t.sock.destroy();
 
         useCert(second);
