@@ -46,7 +46,8 @@ export class Bridge {
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new Catchup(config, log); // seq + journal + coalescing, before every publisher
-        this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log });
+        this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log,
+            dataDoneTimeoutMs: config.deliverDataDoneTimeout });
         this.bus = new Bus(config.publish, log);
         this.events.add(this.bus);
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).

@@ -27,6 +27,8 @@ export const ConfigSchema = z.object({
         .regex(/^(lmtp:\/\/[^/]+|lmtp:\/.+|lda:.+|maildir:.+)$/, 'expected lmtp://host:port, lmtp:/socket, lda:<path> or maildir:<dir>')
         .default('maildir:./var/mail'),
     deliverTimeout: positiveInt.default(30_000),
+    // LMTP: wait for Dovecot's replies after the final dot (Postfix: lmtp_data_done_timeout, 600 s)
+    deliverDataDoneTimeout: positiveInt.default(540_000),
     resolver: z.string().default('memory'),
     resolverCn: z.enum(['username', 'email']).default('username'),
     backend: z.string().min(1).default('sogo'),

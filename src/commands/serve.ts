@@ -11,6 +11,7 @@ const HELP: Partial<Record<keyof Config, string>> = {
     smtp: 'optional SMTP listener host:port',
     deliver: 'onward target: lmtp://host:port | lmtp:/socket | lda:/usr/lib/dovecot/dovecot-lda[?args] | maildir:<dir>',
     deliverTimeout: 'downstream timeout per phase, ms',
+    deliverDataDoneTimeout: "LMTP downstream: wait for the replies after the final dot, ms (as Postfix's lmtp_data_done_timeout)",
     resolver: "memory | libmemcached string, e.g. '--SERVER=127.0.0.1:11211'",
     resolverCn: 'OpenChange resolver key: username | email',
     backend: 'OpenChange backend name in newmail payloads',
