@@ -94,7 +94,7 @@ export class Bridge {
         const admin = await this.admin?.listen();
         const replay = await this.events.start();
         this.mwi?.start();
-        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp), publish: this.config.publish, ingest, admin: admin && fmt(admin), replay: replay && fmt(replay) };
+        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp as AddressInfo), publish: this.config.publish, ingest, admin: admin && fmt(admin), replay: replay && fmt(replay) };
         this.log.info({ ...addrs, deliver: this.config.deliver }, 'vmbridge ready');
         return addrs;
     }
@@ -130,6 +130,7 @@ export class Bridge {
     }
 }
 
-function fmt(a: AddressInfo): string {
+function fmt(a: AddressInfo | string): string {
+    if (typeof a === 'string') return `unix:${a}`;
     return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }

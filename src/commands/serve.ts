@@ -7,7 +7,9 @@ import { EX, ExitError } from './exit.js';
 import { installProcessGuard } from './guard.js';
 
 const HELP: Partial<Record<keyof Config, string>> = {
-    lmtp: 'LMTP listener host:port (default 127.0.0.1:2424)',
+    lmtp: 'LMTP listener host:port (default 127.0.0.1:2424) or unix:/path (for Postfix lmtp:unix:)',
+    lmtpSocketMode: 'mode of the --lmtp unix socket (default 0660; see docs/policy.md)',
+    helloTimeout: 'close a client that has not sent LHLO/EHLO within this many ms (421)',
     smtp: 'optional SMTP listener host:port',
     deliver: 'onward target: lmtp://host:port | lmtp:/socket | lda:/usr/lib/dovecot/dovecot-lda[?args] | maildir:<dir>',
     deliverTimeout: 'downstream timeout per phase, ms',

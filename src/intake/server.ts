@@ -28,10 +28,12 @@ import { ImapAuthenticator, type Authenticator, type AuthResult } from './auth.j
 import { ConnectionLimiter } from './connections.js';
 import { keepEnhancedCodes } from './enhanced-codes.js';
 import { Handling, type HandlingConfig } from './handling.js';
-import { ListenerPolicy, senderAllowed, type Trust } from './policy.js';
+import { listenerCap } from './fd-budget.js';
+import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
 import { RateLimiter } from './ratelimit.js';
 import { planRoutes, safeClassify, sendCopies, type Plan } from './routing.js';
 import { loadTlsPair } from './tls.js';
+import { listenUnix, unixPath } from './unix-listen.js';
 import { IntakeTransaction } from './transaction.js';
 
 /** Keys intake reads; the policy, limit and handling keys fall back to the schema defaults when absent. */
@@ -41,6 +43,7 @@ export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecip
             Config,
             | 'lmtpAccess' | 'smtpAccess' | 'untrusted' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'authCacheTtl'
             | 'maxConnections' | 'maxConnectionsPerIp' | 'commandTimeout' | 'dataTimeout' | 'shutdownTimeout'
+            | 'helloTimeout' | 'lmtpSocketMode'
         >
     > &
     Partial<HandlingConfig>;
@@ -50,12 +53,15 @@ type FullIntakeConfig = Required<Pick<IntakeConfig, Exclude<keyof IntakeConfig, 
 /** The per-connection handle smtp-server keeps (its type is not exported by name). */
 interface Connection {
     id: string;
+    /** Set by LHLO/EHLO/HELO. */
+    hostNameAppearsAs?: string | false;
+    secure?: boolean;
     send(code: number, data?: string, context?: string | false): void;
     close(): void;
 }
 
 export interface IntakeOptions {
-    /** host:port to listen on. */
+    /** host:port, or unix:/path, to listen on. */
     listen: string;
     /** true: LMTP (one reply per recipient after DATA); false: SMTP. */
     lmtp: boolean;
@@ -74,6 +80,10 @@ export class IntakeServer {
     private readonly txns = new Map<string, IntakeTransaction>();
     /** Sessions admitted by onConnect: their address (for the limiter) and trust. */
     private readonly sessions = new Map<string, { ip: string; trust: Trust }>();
+    /** Sessions that have not said LHLO/EHLO yet: closed when the hello timeout fires. */
+    private readonly helloTimers = new Map<string, NodeJS.Timeout>();
+    /** `--lmtp unix:/path`: file permissions are the access control. */
+    private readonly socketFile?: string;
     private readonly log: Logger;
     private readonly limiter: ConnectionLimiter;
     /** Failed AUTH attempts per client address: 10 at once, then one every 6 s. */
@@ -92,7 +102,8 @@ export class IntakeServer {
         this.authenticator = this.makeAuthenticator(this.config);
         this.handling = Handling.create(this.config, this.log);
         const tls = this.policy.tls === 'disabled' ? {} : loadTlsPair(this.config.tlsCert!, this.config.tlsKey!);
-        this.limiter = new ConnectionLimiter(this.config.maxConnections, this.config.maxConnectionsPerIp);
+        this.socketFile = unixPath(opts.listen);
+        this.limiter = new ConnectionLimiter(listenerCap(this.config.maxConnections), this.config.maxConnectionsPerIp);
         this.server = new SMTPServer({
             ...tls,
             lmtp: opts.lmtp,
@@ -137,7 +148,8 @@ export class IntakeServer {
             this.authenticator = this.opts.authenticator ?? this.makeAuthenticator(next);
             this.policy = policy;
             this.config = next;
-            this.limiter.maxTotal = next.maxConnections;
+            this.limiter.maxTotal = listenerCap(next.maxConnections);
+            this.server.server.maxConnections = this.limiter.maxTotal + REFUSAL_ROOM;
             this.limiter.maxPerIp = next.maxConnectionsPerIp;
             this.handling.close(handling);
             this.handling = handling;
@@ -156,7 +168,15 @@ export class IntakeServer {
         return config.imap ? new ImapAuthenticator({ url: config.imap, cacheTtlMs: config.authCacheTtl }) : undefined;
     }
 
-    async listen(): Promise<AddressInfo> {
+    /** The bound address; a string (the socket path) for a unix socket. */
+    async listen(): Promise<AddressInfo | string> {
+        // beyond the listener's cap (and a few it can still tell "421"), Node closes new
+        // connections at once: the fds stay for the other listeners and the downstream
+        this.server.server.maxConnections = this.limiter.maxTotal + REFUSAL_ROOM;
+        if (this.socketFile) {
+            await listenUnix(this.server.server, this.socketFile, parseInt(this.config.lmtpSocketMode, 8));
+            return this.socketFile;
+        }
         const { host, port } = splitHostPort(this.opts.listen);
         await new Promise<void>((resolve, reject) => {
             this.server.server.once('error', reject);
@@ -193,24 +213,42 @@ export class IntakeServer {
 
     /** onConnect: access list, untrusted policy, connection limits. Returns a refusal or nothing. */
     private connect(session: SMTPServerSession): SmtpError | undefined {
-        const ip = session.remoteAddress;
+        const ip = this.socketFile ? 'unix' : session.remoteAddress;
         const refuse = (reason: string, err: SmtpError, rule?: string) => {
             metrics.intakeRefusals.inc({ reason });
             this.log.warn({ session: session.id, ip, reason, rule, reply: `${err.responseCode} ${err.message}` }, 'connection refused');
             return err;
         };
         if (this.draining) return refuse('draining', new SmtpError(421, '4.3.2', 'Service shutting down, try again later'));
-        const admission = this.policy.admit(ip);
+        // on the unix socket the file's permissions decided who could connect
+        const admission: Admission = this.socketFile ? { trust: 'trusted', rule: 'unix socket' } : this.policy.admit(ip);
         if ('refused' in admission) {
             return refuse(admission.rule ? 'access' : 'untrusted', new SmtpError(554, '5.7.1', admission.refused), admission.rule);
         }
-        const over = this.limiter.acquire(ip);
+        const over = this.limiter.acquire(ip, !this.socketFile && this.policy.perAddressCapped(ip, admission));
         if (over) {
             const text = over === 'total' ? 'Too many connections, try again later' : 'Too many connections from your address, try again later';
             return refuse('limit', new SmtpError(421, '4.7.0', text));
         }
         this.sessions.set(session.id, { ip, trust: admission.trust });
         session.disabledCommands = this.policy.disabledCommands(admission.trust);
+        this.helloTimers.set(session.id, setTimeout(() => this.helloTimeout(session.id), this.config.helloTimeout).unref());
+        return undefined;
+    }
+
+    /** A client still silent (no LHLO/EHLO) after --hello-timeout: 421 and close. */
+    private helloTimeout(sessionId: string): void {
+        this.helloTimers.delete(sessionId);
+        const conn = this.connection(sessionId);
+        if (!conn || conn.hostNameAppearsAs || conn.secure) return; // after STARTTLS the name is asked again
+        metrics.intakeRefusals.inc({ reason: 'timeout' });
+        this.log.info({ session: sessionId, ip: this.sessions.get(sessionId)?.ip }, 'no LHLO/EHLO within the hello timeout: closed');
+        conn.send(421, '4.4.2 Timeout waiting for LHLO/EHLO, closing connection');
+        conn.close();
+    }
+
+    private connection(sessionId: string): Connection | undefined {
+        for (const c of this.server.connections as Set<unknown> as Set<Connection>) if (c.id === sessionId) return c;
         return undefined;
     }
 
@@ -369,12 +407,14 @@ export class IntakeServer {
         this.log.warn({ session: txn.id }, 'DATA timeout: transaction abandoned');
         txn.abort();
         this.txns.delete(sessionId);
-        const conn = [...(this.server.connections as Set<unknown> as Set<Connection>)].find(c => c.id === sessionId);
+        const conn = this.connection(sessionId);
         conn?.send(421, '4.4.2 DATA timeout, closing connection');
         conn?.close();
     }
 
     private closed(sessionId: string): void {
+        clearTimeout(this.helloTimers.get(sessionId));
+        this.helloTimers.delete(sessionId);
         this.drop(sessionId);
         const s = this.sessions.get(sessionId);
         if (s) this.limiter.release(s.ip);
@@ -403,6 +443,9 @@ class SizeGuard extends Transform {
         cb(null, chunk);
     }
 }
+
+/** Connections past the cap that still get a "421 too many" before Node starts dropping them silently. */
+const REFUSAL_ROOM = 32;
 
 const tooMany = () => new SmtpError(421, '4.7.0', 'Too many failed authentications, try again later');
 
