@@ -26,8 +26,14 @@ describe('Postfix lmtp:unix: → vmbridge --lmtp unix:/path → Dovecot', () => 
         dovecot = await startDovecot();
         postfix = await startPostfix({
             mainCf: postfixExample('main.cf'),
-            // relative to Postfix's queue directory, where its (chrooted) lmtp client runs
-            maps: { transport: substitute(postfixExample('transport'), [['example.org                 lmtp:inet:127.0.0.1:2424', 'example.org lmtp:unix:vmbridge/lmtp']]) }
+            // the example's unix-socket line, enabled instead of its inet line (the path is relative
+            // to Postfix's queue directory, where its chrooted lmtp client runs)
+            maps: {
+                transport: substitute(postfixExample('transport'), [
+                    ['\nexample.org                 lmtp:inet:127.0.0.1:2424', '\n'],
+                    ['#example.org                lmtp:unix:vmbridge/lmtp', 'example.org lmtp:unix:vmbridge/lmtp']
+                ])
+            }
         });
         const dir = path.join(postfix.dir, 'queue', 'vmbridge');
         mkdirSync(dir);
