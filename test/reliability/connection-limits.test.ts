@@ -8,27 +8,27 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { dataPayload, LineClient, send } from '../helpers/lmtp-client.js';
+import { send, type LineClient } from '../helpers/lmtp-client.js';
 import { freeListeners, freePort, toArgs, waitForPort } from '../helpers/net.js';
 import { startProcess, type Started } from '../helpers/process.js';
 import { ensureBuilt, ROOT } from './child-bridge.js';
-import { startIntake, type TestIntake } from './intake-harness.js';
+import { ClientPool, startIntake, type TestIntake } from './intake-harness.js';
 
 const MSG = Buffer.from('Subject: t\r\n\r\nhi\r\n');
 let intake: TestIntake | undefined;
-const clients: LineClient[] = [];
+const pool = new ClientPool();
 afterEach(async () => {
-    for (const c of clients.splice(0)) c.sock.destroy();
+    pool.closeAll();
     await intake?.server.close();
     intake = undefined;
 });
 
+/** A connection from `from` that says LHLO (unless hello is false) and then stays idle. */
 async function open(port: number, from?: string, hello = true): Promise<{ c: LineClient; greeting: number }> {
-    const c = await LineClient.connect(port, '127.0.0.1', from);
-    clients.push(c);
-    const greeting = (await c.reply()).code;
-    if (hello && greeting === 220) await c.command('LHLO idle.example');
-    return { c, greeting };
+    const { c, greeting } = await pool.connect(port, from);
+    const code = Number(greeting.slice(0, 3));
+    if (hello && code === 220) await c.command('LHLO idle.example');
+    return { c, greeting: code };
 }
 
 describe('per-address cap and the MTA', () => {

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { IntakeServer } from '../../src/intake/server.js';
 import type { Authenticator } from '../../src/intake/auth.js';
 import type { Deliverer } from '../../src/deliver/deliverer.js';
+import { LineClient } from '../helpers/lmtp-client.js';
 import { freePort } from '../helpers/net.js';
 import { MemoryDeliverer, nullObserver } from './fake-deliverer.js';
 
@@ -33,4 +34,20 @@ export async function startIntake<D extends Deliverer = MemoryDeliverer>(
     });
     await server.listen();
     return { server, port, deliverer, config };
+}
+
+/** Test clients closed together at teardown; connect() reads the greeting. */
+export class ClientPool {
+    private readonly clients: LineClient[] = [];
+
+    async connect(port: number, from?: string): Promise<{ c: LineClient; greeting: string }> {
+        const c = await LineClient.connect(port, '127.0.0.1', from);
+        this.clients.push(c);
+        const g = await c.reply();
+        return { c, greeting: `${g.code} ${g.text}` };
+    }
+
+    closeAll(): void {
+        for (const c of this.clients.splice(0)) c.sock.destroy();
+    }
 }

@@ -9,25 +9,19 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Authenticator } from '../../src/intake/auth.js';
 import { dataPayload, LineClient, send, transaction } from '../helpers/lmtp-client.js';
 import { waitFor } from '../helpers/net.js';
-import { startIntake, type TestIntake } from './intake-harness.js';
+import { ClientPool, startIntake, type TestIntake } from './intake-harness.js';
 import { makeCert } from './tls-cert.js';
 
 const MSG = Buffer.from('From: a@example.org\r\nTo: b@example.org\r\nSubject: t\r\n\r\nhello\r\n');
 let intake: TestIntake | undefined;
-const clients: LineClient[] = [];
+const pool = new ClientPool();
+const connect = (port: number) => pool.connect(port);
 
 afterEach(async () => {
-    for (const c of clients.splice(0)) c.sock.destroy();
+    pool.closeAll();
     await intake?.server.close();
     intake = undefined;
 });
-
-async function connect(port: number): Promise<{ c: LineClient; greeting: string }> {
-    const c = await LineClient.connect(port);
-    clients.push(c);
-    const g = await c.reply();
-    return { c, greeting: `${g.code} ${g.text}` };
-}
 
 const closedSoon = (c: LineClient) => waitFor(async () => (await c.line()).startsWith('421 connection closed'), 3000, 'close');
 
