@@ -399,7 +399,8 @@ export class IntakeServer {
 
     private received(session: SMTPServerSession, txn: IntakeTransaction): string {
         const host = this.opts.hostname ?? 'vmbridge';
-        return `Received: from ${session.hostNameAppearsAs || 'unknown'} ([${session.remoteAddress}])\r\n\tby ${host} (vmbridge) with ${this.opts.lmtp ? 'LMTP' : 'ESMTP'} id ${txn.id};\r\n\t${new Date().toUTCString()}\r\n`;
+        const peer = session.remoteAddress ? `([${session.remoteAddress}])` : '(unix socket)';
+        return `Received: from ${session.hostNameAppearsAs || 'unknown'} ${peer}\r\n\tby ${host} (vmbridge) with ${this.opts.lmtp ? 'LMTP' : 'ESMTP'} id ${txn.id};\r\n\t${new Date().toUTCString()}\r\n`;
     }
 
     private timeout(sessionId: string, txn: IntakeTransaction): void {
