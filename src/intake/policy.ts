@@ -74,9 +74,8 @@ export class ListenerPolicy {
      * never travel, nor are invited, in clear text). Asked again once the session is secure.
      */
     disabledCommands(trust: Trust, secure = false): string[] {
-        const off = this.tls === 'disabled' ? ['STARTTLS'] : [];
-        if (trust === 'trusted' || (this.tls === 'required' && !secure)) off.push('AUTH');
-        return off;
+        const noAuth = trust === 'trusted' || (this.tls === 'required' && !secure);
+        return [...(noAuth ? ['AUTH'] : []), ...(this.tls === 'disabled' ? ['STARTTLS'] : [])];
     }
 }
 
