@@ -24,13 +24,13 @@ import { SmtpError, tempFail, type Deliverer, type Outcome } from '../deliver/de
 import type { DeliveryObserver, DeliveryRecord } from '../events/delivery.js';
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
-import { ImapAuthenticator, type Authenticator, type AuthResult } from './auth.js';
+import { ImapAuthenticator, type Authenticator } from './auth.js';
+import { AuthGate } from './auth-gate.js';
 import { ConnectionLimiter } from './connections.js';
 import { keepEnhancedCodes } from './enhanced-codes.js';
 import { Handling, type HandlingConfig } from './handling.js';
 import { listenerCap } from './fd-budget.js';
 import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
-import { RateLimiter } from './ratelimit.js';
 import { planRoutes, safeClassify, sendCopies, type Plan } from './routing.js';
 import { loadTlsPair } from './tls.js';
 import { listenUnix, unixPath } from './unix-listen.js';
@@ -86,8 +86,7 @@ export class IntakeServer {
     private readonly socketFile?: string;
     private readonly log: Logger;
     private readonly limiter: ConnectionLimiter;
-    /** Failed AUTH attempts per client address: 10 at once, then one every 6 s. */
-    private readonly authFailures = new RateLimiter({ perSecond: 1 / 6, burst: 10 });
+    private readonly authGate: AuthGate;
     private config: FullIntakeConfig;
     private policy: ListenerPolicy;
     private authenticator?: Authenticator;
@@ -97,6 +96,7 @@ export class IntakeServer {
     constructor(private readonly opts: IntakeOptions) {
         keepEnhancedCodes();
         this.log = opts.logger.child({ stage: 'intake', proto: opts.lmtp ? 'lmtp' : 'smtp' });
+        this.authGate = new AuthGate(this.log);
         this.config = withDefaults(opts.config);
         this.policy = this.makePolicy(this.config);
         this.authenticator = this.makeAuthenticator(this.config);
@@ -254,34 +254,8 @@ export class IntakeServer {
 
     private async auth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> {
         const s = this.sessions.get(session.id);
-        const fail = (reason: string, err: SmtpError) => {
-            metrics.intakeRefusals.inc({ reason });
-            this.log.warn({ session: session.id, ip: s?.ip, user: auth.username, reason }, 'authentication refused');
-            return err;
-        };
         if (!s || !this.authenticator) throw new SmtpError(503, '5.5.1', 'AUTH not available');
-        if (this.policy.tls === 'required' && !session.secure) throw fail('tls', new SmtpError(538, '5.7.11', 'Encryption required: issue STARTTLS first'));
-        // PLAIN may name someone else as authorization identity: never act on another's behalf
-        if (auth.authzid && auth.authcid && auth.authzid !== auth.authcid) {
-            if (!this.authFailures.take(s.ip)) throw fail('auth', tooMany());
-            throw fail('auth', new SmtpError(535, '5.7.8', 'Authorization identity not permitted'));
-        }
-        // reserve the attempt before asking Dovecot: parallel guesses (one per connection) each
-        // take a token first, so at most `burst` of them are ever checked; a success refunds it
-        if (!this.authFailures.take(s.ip)) throw fail('auth', tooMany());
-        let result: AuthResult;
-        try {
-            result = await this.authenticator.verify(auth.username ?? '', auth.password ?? '', { ip: s.ip, port: session.remotePort });
-        } catch {
-            result = 'unavailable';
-        }
-        if (result !== 'invalid') this.authFailures.refund(s.ip);
-        if (result === 'ok') {
-            this.log.info({ session: session.id, ip: s.ip, user: auth.username }, 'authenticated');
-            return { user: auth.username };
-        }
-        if (result === 'unavailable') throw fail('auth', new SmtpError(454, '4.7.0', 'Temporary authentication failure'));
-        throw fail('auth', new SmtpError(535, '5.7.8', 'Authentication credentials invalid'));
+        return this.authGate.check(auth, session, { ip: s.ip, tlsRequired: this.policy.tls === 'required' }, this.authenticator);
     }
 
     /** Untrusted clients must have TLS (when required) and AUTH, and send as themselves. */
@@ -447,8 +421,6 @@ class SizeGuard extends Transform {
 
 /** Connections past the cap that still get a "421 too many" before Node starts dropping them silently. */
 const REFUSAL_ROOM = 32;
-
-const tooMany = () => new SmtpError(421, '4.7.0', 'Too many failed authentications, try again later');
 
 function replyFor(o: Outcome): string | Error {
     return o.ok ? o.text : o.error;
