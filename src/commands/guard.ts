@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
 import { EX } from './exit.js';
 
-export function installProcessGuard(log: Logger, drain: () => Promise<void>): () => void {
+/** deadlineMs: exit even when the drain hangs (the state is suspect after all). */
+export function installProcessGuard(log: Logger, drain: () => Promise<void>, deadlineMs = 60_000): () => void {
     const onRejection = (reason: unknown) => {
         metrics.processFaults.inc({ kind: 'unhandled_rejection' });
         log.error({ err: describe(reason) }, 'unhandled promise rejection (bug): logged, process kept running');
@@ -19,6 +20,7 @@ export function installProcessGuard(log: Logger, drain: () => Promise<void>): ()
         if (exiting) return;
         exiting = true;
         const exit = () => process.exit(EX.SOFTWARE);
+        setTimeout(exit, deadlineMs);
         drain().then(exit, exit);
     };
     process.on('unhandledRejection', onRejection);

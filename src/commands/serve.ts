@@ -68,7 +68,7 @@ export function register(program: Command): void {
         const config = configFrom(cmd);
         const log = createLogger(config.logLevel);
         const bridge = new Bridge(config, log);
-        installProcessGuard(log, () => bridge.stop());
+        installProcessGuard(log, () => bridge.stop(), config.shutdownTimeout + 10_000);
         try {
             await bridge.start();
         } catch (err) {

@@ -137,4 +137,16 @@ describe('process guard', () => {
         expect(r.status).toBe(70);
         expect(r.stdout).toContain('drained');
     });
+
+    it('exits 70 at the deadline when the drain hangs', () => {
+        ensureBuilt();
+        const script = `
+            const { installProcessGuard } = await import('./dist/commands/guard.js');
+            const { createLogger } = await import('./dist/log.js');
+            installProcessGuard(createLogger('silent'), () => new Promise(() => {}), 100);
+            setTimeout(() => { throw new Error('corrupt state'); }, 1);
+            setInterval(() => {}, 1000);`;
+        const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+        expect(r.status).toBe(70);
+    });
 });
