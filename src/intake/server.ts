@@ -103,6 +103,7 @@ export class IntakeServer {
         this.handling = Handling.create(this.config, this.log);
         const tls = this.policy.tls === 'disabled' ? {} : loadTlsPair(this.config.tlsCert!, this.config.tlsKey!);
         this.socketFile = unixPath(opts.listen);
+        if (this.socketFile && this.config.lmtpAccess) this.log.warn({ socket: this.socketFile }, '--lmtp-access does not apply to a unix socket: its file mode decides');
         this.limiter = new ConnectionLimiter(listenerCap(this.config.maxConnections), this.config.maxConnectionsPerIp);
         this.server = new SMTPServer({
             ...tls,
