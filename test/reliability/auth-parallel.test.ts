@@ -97,4 +97,14 @@ describe('the client address reaches Dovecot', () => {
         }, 10_000, 'Dovecot log lines with the client addresses');
         expect(log).not.toMatch(/user=<(alice|bob)@example\.org>.*rip=127\.0\.0\.1,/);
     });
+
+    it('50 concurrent guesses cost Dovecot 10 password checks', async () => {
+        const codes = await Promise.all(Array.from({ length: 50 }, (_, i) => attempt(intake.port, 'carol@example.org', `guess${i}`, '127.0.0.11')));
+        expect(codes.filter(c => c === 535)).toHaveLength(10);
+        expect(codes.filter(c => c === 421)).toHaveLength(40);
+        // every check has answered (all 50 replies are in): Dovecot logged each one it made
+        const checked = () => dovecot.log.split('\n').filter(l => /user=<carol@example\.org>.*rip=127\.0\.0\.11\b/.test(l) && /auth failed/i.test(l));
+        await waitFor(() => checked().length >= 10, 10_000, 'Dovecot auth failures logged');
+        expect(checked()).toHaveLength(10);
+    });
 });
