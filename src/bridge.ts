@@ -49,7 +49,8 @@ export class Bridge {
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new Catchup(config, log); // seq + journal + coalescing, before every publisher
-        this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log });
+        this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log,
+            dataDoneTimeoutMs: config.deliverDataDoneTimeout });
         this.bus = new Bus(busUrl(config), log);
         this.events.add(this.bus);
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
@@ -101,7 +102,7 @@ export class Bridge {
         const admin = await this.admin?.listen();
         const replay = await this.events.start();
         this.mwi?.start();
-        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp), publish: busUrl(this.config), ingest, admin: admin && fmt(admin), replay: replay && fmt(replay) };
+        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp as AddressInfo), publish: busUrl(this.config), ingest, admin: admin && fmt(admin), replay: replay && fmt(replay) };
         this.log.info({ ...addrs, deliver: this.config.deliver }, 'vmbridge ready');
         return addrs;
     }
@@ -145,6 +146,7 @@ export class Bridge {
     }
 }
 
-function fmt(a: AddressInfo): string {
+function fmt(a: AddressInfo | string): string {
+    if (typeof a === 'string') return `unix:${a}`;
     return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }

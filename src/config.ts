@@ -21,13 +21,17 @@ const accessList = z.union([z.string(), z.array(z.string())]).superRefine((v, ct
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform(v => ['true', '1', 'yes'].includes(v))]);
 
 export const ConfigSchema = z.object({
-    lmtp: hostPort.default('127.0.0.1:2424'),
+    // host:port, or unix:/path for Postfix's lmtp:unix: (file permissions decide who may connect)
+    lmtp: z.string().refine(v => /^unix:\/.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket').default('127.0.0.1:2424'),
+    lmtpSocketMode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as 0660').default('0660'),
     smtp: hostPort.optional(),
     deliver: z
         .string()
         .regex(/^(lmtp:\/\/[^/]+|lmtp:\/.+|lda:.+|maildir:.+)$/, 'expected lmtp://host:port, lmtp:/socket, lda:<path> or maildir:<dir>')
         .default('maildir:./var/mail'),
     deliverTimeout: positiveInt.default(30_000),
+    // LMTP: wait for Dovecot's replies after the final dot (Postfix: lmtp_data_done_timeout, 600 s)
+    deliverDataDoneTimeout: positiveInt.default(540_000),
     resolver: z.string().default('memory'),
     resolverCn: z.enum(['username', 'email']).default('username'),
     backend: z.string().min(1).default('sogo'),
@@ -80,6 +84,8 @@ export const ConfigSchema = z.object({
     maxConnections: positiveInt.default(1000),
     maxConnectionsPerIp: positiveInt.default(100),
     commandTimeout: positiveInt.default(300_000),
+    // a client that has not said LHLO/EHLO by then is closed (421): idle connections cost nothing to open
+    helloTimeout: positiveInt.default(10_000),
     dataTimeout: positiveInt.default(600_000),
     shutdownTimeout: positiveInt.default(30_000),
     // Message handling (intake/handling.ts), off by default: recipient map (file, memcached),

@@ -92,3 +92,10 @@ export const hookGaps = new Counter({
     labelNames: ['kind'] as const,
     registers: [registry]
 });
+
+export const processFaults = new Counter({
+    name: 'vmbridge_process_faults_total',
+    help: 'Unhandled promise rejections (logged, process kept) and uncaught exceptions (drain, exit 70), by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry]
+});

@@ -7,7 +7,7 @@ import { isGreeting } from './greeting.js';
 import { contentType, first, parseHeaders, type HeaderMap } from './headers.js';
 import type { PartInfo } from './mime-scan.js';
 import { isReceipt } from './receipt.js';
-import { asteriskStorage, otherVoicemail, withAudio } from './voicemail.js';
+import { announcedVoicemail, asteriskStorage, otherVoicemail, withAudio } from './voicemail.js';
 
 export interface Classification {
     class: MessageClass;
@@ -41,6 +41,9 @@ function byHeaders(h: HeaderMap): { class: MessageClass; voicemail?: VoicemailMe
     const stored = asteriskStorage(h);
     if (stored) return { class: isGreeting(stored) ? 'greeting' : 'voicemail', voicemail: stored };
     if (isFaxByHeaders(h)) return { class: 'fax' };
+    // a mail announcing a voicemail is not a second voicemail: it keeps the metadata, not the class
+    const announced = announcedVoicemail(h);
+    if (announced) return { class: 'notification', voicemail: announced };
     const voicemail = otherVoicemail(h);
     return voicemail ? { class: 'voicemail', voicemail } : { class: 'email' };
 }

@@ -29,18 +29,29 @@ const asterisk: Format = h => {
     };
 };
 
-// make_email's Message-ID is <Asterisk-msgnum-rand-mailbox-pid@host> (older builds: no rand); the
-// mailbox is the one field it names reliably (msgnum is 0-based in some versions, 1-based in none).
-const ASTERISK_MESSAGE_ID = /^<Asterisk-\d+-(?:\d+-)?(.+)-\d+@[^>]*>$/;
+// make_email's Message-ID is <Asterisk-msgnum-rand-mailbox-pid@host> (older builds: no rand), with
+// the 0-based message number (as the msg0000 attachment names) of the voicemail it announces.
+const ASTERISK_MESSAGE_ID = /^<Asterisk-(\d+)-(?:\d+-)?(.+)-\d+@[^>]*>$/;
 
-/** Asterisk notification e-mail (attach=yes mails, pager mails): caller id headers and Message-ID. */
+/**
+ * Asterisk notification e-mail (mailcmd mails with or without attachment, pager mails): it
+ * announces a voicemail stored elsewhere (IMAP storage or the spool), so its class is
+ * `notification`, never `voicemail`. It carries caller id headers (when there was one) and the
+ * Message-ID naming box and message number; no context.
+ */
 const asteriskNotify: Format = h => {
     const callerIdNum = value(h, 'x-asterisk-callerid');
     const callerIdName = value(h, 'x-asterisk-calleridname');
-    const mailbox = ASTERISK_MESSAGE_ID.exec((first(h, 'message-id') ?? '').trim())?.[1];
-    if (!callerIdNum && !callerIdName && !mailbox) return undefined;
-    return { format: 'asterisk-notify', mailbox, callerIdNum, callerIdName };
+    const id = ASTERISK_MESSAGE_ID.exec((first(h, 'message-id') ?? '').trim());
+    if (!callerIdNum && !callerIdName && !id) return undefined;
+    const msgNum = id ? Number(id[1]) + 1 : undefined; // X-Asterisk-VM-Message-Num counts from 1
+    return { format: 'asterisk-notify', mailbox: id?.[2], msgNum, callerIdNum, callerIdName };
 };
+
+/** The voicemail a notification e-mail announces (class `notification`), or undefined. */
+export function announcedVoicemail(h: HeaderMap): VoicemailMeta | undefined {
+    return compact(asteriskNotify(h));
+}
 
 /** FreeSWITCH mod_voicemail appends X-Voicemail-Length (seconds) to its e-mail headers. */
 const freeswitch: Format = h => {
@@ -67,7 +78,7 @@ export function asteriskStorage(h: HeaderMap): VoicemailMeta | undefined {
 }
 
 /** Most specific first: VPIM also sets Message-Context, Exchange UM fax shares the calling number. */
-const OTHER_FORMATS: Format[] = [asteriskNotify, exchangeUm, freeswitch, vpim, rfc3458];
+const OTHER_FORMATS: Format[] = [exchangeUm, freeswitch, vpim, rfc3458];
 
 /** Voicemail in any format other than Asterisk's stored copy, with absent fields dropped. */
 export function otherVoicemail(h: HeaderMap): VoicemailMeta | undefined {

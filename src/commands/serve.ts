@@ -4,12 +4,16 @@ import { Bridge } from '../bridge.js';
 import { camelToFlag, ConfigSchema, loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { EX, ExitError } from './exit.js';
+import { installProcessGuard } from './guard.js';
 
 const HELP: Partial<Record<keyof Config, string>> = {
-    lmtp: 'LMTP listener host:port (default 127.0.0.1:2424)',
+    lmtp: 'LMTP listener host:port (default 127.0.0.1:2424) or unix:/path (for Postfix lmtp:unix:)',
+    lmtpSocketMode: 'mode of the --lmtp unix socket (default 0660; see docs/policy.md)',
+    helloTimeout: 'close a client that has not sent LHLO/EHLO within this many ms (421)',
     smtp: 'optional SMTP listener host:port',
     deliver: 'onward target: lmtp://host:port | lmtp:/socket | lda:/usr/lib/dovecot/dovecot-lda[?args] | maildir:<dir>',
     deliverTimeout: 'downstream timeout per phase, ms',
+    deliverDataDoneTimeout: "LMTP downstream: wait for the replies after the final dot, ms (as Postfix's lmtp_data_done_timeout)",
     resolver: "memory | libmemcached string, e.g. '--SERVER=127.0.0.1:11211'",
     resolverCn: 'OpenChange resolver key: username | email',
     backend: 'OpenChange backend name in newmail payloads',
@@ -76,6 +80,7 @@ export function register(program: Command): void {
         const config = configFrom(cmd);
         const log = createLogger(config.logLevel);
         const bridge = construct(() => new Bridge(config, log)); // e.g. the state directory in use: 69
+        installProcessGuard(log, () => bridge.stop(), config.shutdownTimeout + 10_000);
         try {
             await bridge.start();
         } catch (err) {

@@ -8,6 +8,8 @@ import { MaildirDeliverer } from './maildir.js';
 export interface DelivererOptions {
     /** Per phase (LMTP) or per stalled/finishing child (lda), ms; default 30 s. */
     timeoutMs?: number;
+    /** LMTP: silence allowed after the final dot, ms (lmtp.ts). */
+    dataDoneTimeoutMs?: number;
     logger?: Logger;
 }
 

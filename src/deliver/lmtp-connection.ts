@@ -45,6 +45,8 @@ export function replyError(r: Reply): SmtpError {
 interface Waiter {
     resolve(r: Reply): void;
     reject(err: Error): void;
+    /** Silence allowed before this reply, when not the connection's phase timeout. */
+    timeoutMs?: number;
 }
 
 export class LmtpConnection {
@@ -118,11 +120,15 @@ export class LmtpConnection {
         return p;
     }
 
-    /** The next reply from the server (LMTP sends one per recipient after DATA). */
-    reply(): Promise<Reply> {
+    /**
+     * The next reply from the server (LMTP sends one per recipient after DATA). timeoutMs: the
+     * silence allowed before it, when longer than the phase timeout (the replies after the final
+     * dot, while Dovecot stores many copies).
+     */
+    reply(timeoutMs?: number): Promise<Reply> {
         if (this.failure) return Promise.reject(this.failure);
         return new Promise<Reply>((resolve, reject) => {
-            this.waiters.push({ resolve, reject });
+            this.waiters.push({ resolve, reject, timeoutMs });
             this.arm();
             this.dispatch();
         });
@@ -225,7 +231,8 @@ export class LmtpConnection {
         clearTimeout(this.timer);
         this.timer = undefined;
         if (this.waiters.length > 0 && !this.failure) {
-            this.timer = setTimeout(() => this.destroy(`timeout waiting for reply (${this.timeoutMs} ms)`), this.timeoutMs);
+            const ms = this.waiters[0].timeoutMs ?? this.timeoutMs;
+            this.timer = setTimeout(() => this.destroy(`timeout waiting for reply (${ms} ms)`), ms);
         }
     }
 

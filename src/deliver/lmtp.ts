@@ -16,6 +16,12 @@ export interface LmtpOptions {
     /** Per phase (connect, each reply, a stalled write), ms. */
     timeoutMs?: number;
     logger?: Logger;
+    /**
+     * Silence allowed after the final dot, ms (as Postfix's lmtp_data_done_timeout): Dovecot
+     * answers only after storing the copies, minutes for thousands of recipients. Default: the
+     * phase timeout or 540 s, whichever is longer.
+     */
+    dataDoneTimeoutMs?: number;
     /** Connections open at once. */
     poolSize?: number;
     /** Idle connections close after this long; 0 = a fresh connection per transaction. */
@@ -33,15 +39,18 @@ export function parseLmtpTarget(target: string): LmtpAddress {
 export class LmtpDeliverer implements Deliverer {
     readonly pool: LmtpPool;
     private readonly log: Logger;
+    private readonly dataDoneMs: number;
 
     constructor(readonly target: string, opts: LmtpOptions = {}) {
         const addr = parseLmtpTarget(target);
-        this.pool = new LmtpPool(addr, { max: opts.poolSize ?? 16, idleMs: opts.idleMs ?? 30_000, timeoutMs: opts.timeoutMs ?? 30_000 });
+        const timeoutMs = opts.timeoutMs ?? 30_000;
+        this.pool = new LmtpPool(addr, { max: opts.poolSize ?? 16, idleMs: opts.idleMs ?? 30_000, timeoutMs });
+        this.dataDoneMs = Math.max(timeoutMs, opts.dataDoneTimeoutMs ?? 540_000);
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: describe(addr) });
     }
 
     async begin(envelope: Envelope): Promise<DeliveryTransaction> {
-        return new LmtpTransaction(this.pool, envelope, this.log);
+        return new LmtpTransaction(this.pool, envelope, this.log, this.dataDoneMs);
     }
 
     close(): Promise<void> {
@@ -59,7 +68,12 @@ class LmtpTransaction implements DeliveryTransaction {
     private state: State = 'open';
     private readonly stop = new AbortController();
 
-    constructor(private readonly pool: LmtpPool, private readonly envelope: Envelope, private readonly log: Logger) {
+    constructor(
+        private readonly pool: LmtpPool,
+        private readonly envelope: Envelope,
+        private readonly log: Logger,
+        private readonly dataDoneMs: number
+    ) {
         this.ready = this.mail();
         this.ready.catch(() => undefined); // reported to addRecipient / data
     }
@@ -96,7 +110,9 @@ class LmtpTransaction implements DeliveryTransaction {
             }
             await this.send(conn, message);
             this.state = 'done'; // the final dot is out: Dovecot commits, abort() no longer can
-            for (const _ of rcpts) outcomes.push(outcome(await conn.reply()));
+            // giving up now would 451 copies Dovecot is still storing: duplicates at every
+            // retry. So the wait for these replies is the long data-done timeout.
+            for (const _ of rcpts) outcomes.push(outcome(await conn.reply(this.dataDoneMs)));
             this.release(conn, true);
         } catch (err) {
             drain(message);

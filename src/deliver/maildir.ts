@@ -10,16 +10,23 @@ import type { Readable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from '../log.js';
 import { SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
-import { newName, safeUser, uniqueName } from './maildir-name.js';
+import { newName, safeUser, uniqueName, unstorableUser } from './maildir-name.js';
+import { sweepTmp } from './maildir-sweep.js';
 import { drain, tee } from './tee.js';
 
 export class MaildirDeliverer implements Deliverer {
     readonly root: string;
+    /** The start-up sweep of stale tmp/ files (maildir-sweep.ts); resolves with the count removed. */
+    readonly swept: Promise<number>;
     private readonly log: Logger;
 
     constructor(readonly target: string, opts: { logger?: Logger } = {}) {
         this.root = path.resolve(target.replace(/^maildir:/, ''));
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: 'maildir' });
+        this.swept = sweepTmp(this.root).then(
+            n => (n > 0 && this.log.warn({ removed: n }, 'removed partial files a previous run left in tmp/'), n),
+            err => (this.log.warn({ err: (err as Error).message }, 'tmp/ sweep failed'), 0)
+        );
     }
 
     async begin(envelope: Envelope): Promise<DeliveryTransaction> {
@@ -33,7 +40,11 @@ interface Copy {
     dir: string;
     unique: string;
     error?: SmtpError;
+    /** Renamed into new/: nothing of it is left in tmp/. */
+    stored?: boolean;
 }
+
+const tmpOf = (c: Copy) => path.join(c.dir, 'tmp', c.unique);
 
 class MaildirTransaction implements DeliveryTransaction {
     private readonly rcpts: Recipient[] = [];
@@ -44,6 +55,9 @@ class MaildirTransaction implements DeliveryTransaction {
 
     async addRecipient(rcpt: Recipient): Promise<void> {
         if (!rcpt.user) throw new SmtpError(550, '5.1.3', 'Bad recipient: empty username');
+        // refused now: accepted, it would fail with ENAMETOOLONG at every retry for days
+        const why = unstorableUser(this.root, rcpt.user);
+        if (why) throw new SmtpError(550, '5.1.3', `Bad recipient address syntax: ${why}`);
         this.rcpts.push(rcpt);
     }
 
@@ -53,25 +67,32 @@ class MaildirTransaction implements DeliveryTransaction {
             return this.rcpts.map(() => ({ ok: false, error: tempFail('transaction aborted', '4.3.0') }));
         }
         const copies: Copy[] = this.rcpts.map(r => ({ dir: path.join(this.root, safeUser(r.user)), unique: uniqueName() }));
-        const tmp = (c: Copy) => path.join(c.dir, 'tmp', c.unique);
+        try {
+            return await this.store(copies, message);
+        } finally {
+            // every copy not renamed into new/ (a failure at any step, an abort) leaves no tmp/ file
+            await Promise.all(copies.filter(c => !c.stored).map(c => unlink(tmpOf(c)).catch(() => undefined)));
+        }
+    }
+
+    private async store(copies: Copy[], message: Readable): Promise<Outcome[]> {
         let size: number;
         try {
             await Promise.all([...new Set(copies.map(c => c.dir))].map(makeMaildir));
-            size = await this.write(tmp(copies[0]), message);
+            size = await this.write(tmpOf(copies[0]), message);
         } catch (err) {
             drain(message);
-            await unlink(tmp(copies[0])).catch(() => undefined);
             const error = this.diskError(err);
             return copies.map(() => ({ ok: false, error }));
         }
         // every copy into tmp/ first: renaming the first one moves the file the others link to
-        for (const c of copies.slice(1)) await linkOrCopy(tmp(copies[0]), tmp(c)).catch(err => (c.error = this.diskError(err)));
-        if (this.aborted) {
-            await Promise.all(copies.map(c => unlink(tmp(c)).catch(() => undefined)));
-            return copies.map(() => ({ ok: false, error: tempFail('transaction aborted', '4.3.0') }));
-        }
-        const stored = copies.filter(c => !c.error);
-        await Promise.all(stored.map(c => rename(tmp(c), path.join(c.dir, 'new', newName(c.unique, size))).catch(err => (c.error = this.diskError(err)))));
+        for (const c of copies.slice(1)) await linkOrCopy(tmpOf(copies[0]), tmpOf(c)).catch(err => (c.error = this.diskError(err)));
+        if (this.aborted) return copies.map(() => ({ ok: false, error: tempFail('transaction aborted', '4.3.0') }));
+        const renames = copies.filter(c => !c.error).map(async c => {
+            await rename(tmpOf(c), path.join(c.dir, 'new', newName(c.unique, size))).catch(err => (c.error = this.diskError(err)));
+            if (!c.error) c.stored = true;
+        });
+        await Promise.all(renames);
         const newDirs = [...new Set(copies.filter(c => !c.error).map(c => path.join(c.dir, 'new')))];
         await Promise.all(newDirs.map(d => fsyncPath(d).catch(err => {
             for (const c of copies) if (path.join(c.dir, 'new') === d) c.error = this.diskError(err);
@@ -87,10 +108,11 @@ class MaildirTransaction implements DeliveryTransaction {
     /** Streams the message into a new file, fsynced before it closes; returns its size. */
     private async write(file: string, message: Readable): Promise<number> {
         const out = createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true });
-        const closed = new Promise<void>((resolve, reject) => {
-            out.once('error', reject);
-            out.once('close', resolve);
-        });
+        // settled (and handled) from the start: ENOSPC/EDQUOT may come while tee() still runs,
+        // and a rejection nobody awaits yet would take the whole process down
+        let failure: Error | undefined;
+        out.on('error', err => (failure ??= err));
+        const closed = new Promise<void>(resolve => out.once('close', resolve));
         const onAbort = () => out.destroy(new Error('transaction aborted'));
         this.stop.signal.addEventListener('abort', onAbort, { once: true });
         try {
@@ -101,6 +123,7 @@ class MaildirTransaction implements DeliveryTransaction {
             this.stop.signal.removeEventListener('abort', onAbort);
         }
         await closed;
+        if (failure) throw failure;
         if (this.aborted) throw new Error('transaction aborted');
         return out.bytesWritten;
     }

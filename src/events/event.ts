@@ -5,7 +5,7 @@ import { z } from 'zod';
 export const EVENT_TYPES = ['newmail', 'flag', 'move', 'delete', 'mwi', 'reset'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export const MESSAGE_CLASSES = ['voicemail', 'greeting', 'fax', 'receipt', 'email'] as const;
+export const MESSAGE_CLASSES = ['voicemail', 'greeting', 'fax', 'receipt', 'email', 'notification'] as const;
 export type MessageClass = (typeof MESSAGE_CLASSES)[number];
 
 export const AudioSchema = z.object({

@@ -18,7 +18,8 @@ import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
 import { BatchSchema, type Batch } from './dovecot/batch.js';
 import { HookAuth } from './hook-auth.js';
-import { ConnectionLimits, type IngestLimits } from './ingest-limits.js';
+import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest-limits.js';
+import { listenerCap } from '../intake/fd-budget.js';
 import { readStream } from './ingest-stream.js';
 
 export interface IngestOptions {
@@ -53,6 +54,9 @@ export class IngestServer {
         this.server = http.createServer((req, res) => this.handle(req, res));
         this.server.keepAliveTimeout = 60_000; // Dovecot's http-client reuses connections
         this.front = net.createServer(sock => this.sniff(sock));
+        // The ingest's share of the process's file descriptors (intake/fd-budget.ts): idle hook
+        // connections never starve the MTA's LMTP connections.
+        this.front.maxConnections = listenerCap(opts.limits?.maxConnections ?? DEFAULT_INGEST_LIMITS.maxConnections);
     }
 
     /** Resolves with the address as printed: host:port or unix:/absolute/path. */

@@ -1,5 +1,5 @@
 // Per-class message actions, as Unity Connection's Message Actions page: for each class
-// (voicemail, greeting, fax, receipt, email), by default and per user, accept (deliver), relay to an
+// (voicemail, greeting, fax, receipt, email, notification), by default and per user, accept (deliver), relay to an
 // alternate address through the smart host, or reject with a 5xx that says why. Messages marked
 // private (Sensitivity: Private, or a configured header) are relayed only when relayPrivate allows
 // it. With no configuration every message is accepted.

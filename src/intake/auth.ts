@@ -1,14 +1,22 @@
 // SMTP AUTH checked against Dovecot's own authentication: an IMAP LOGIN with the client's
 // credentials on --imap's host and port (imap:// or imaps://), never a user list of our own.
 // Successes are cached briefly (keyed by a salted hash of user and password, never the password)
-// so a client that sends a message per connection does not cost an IMAP login each time.
+// so a client that sends a message per connection does not cost an IMAP login each time. The
+// client's own address goes along in IMAP ID (x-originating-ip), so Dovecot's auth penalty and
+// its logs hit the guessing client, not every user behind vmbridge's address.
 import { createHash, randomBytes } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 
 export type AuthResult = 'ok' | 'invalid' | 'unavailable';
 
+/** The SMTP client's address, passed on to Dovecot so its auth penalty and logs name the client. */
+export interface AuthClient {
+    ip: string;
+    port?: number;
+}
+
 export interface Authenticator {
-    verify(user: string, password: string): Promise<AuthResult>;
+    verify(user: string, password: string, client?: AuthClient): Promise<AuthResult>;
 }
 
 export interface ImapAuthOptions {
@@ -34,13 +42,13 @@ export class ImapAuthenticator implements Authenticator {
         this.port = Number(u.port) || (this.secure ? 993 : 143);
     }
 
-    async verify(user: string, password: string): Promise<AuthResult> {
+    async verify(user: string, password: string, client?: AuthClient): Promise<AuthResult> {
         if (!user || !password) return 'invalid';
         const key = createHash('sha256').update(this.salt).update(user).update('\0').update(password).digest('base64');
         const until = this.cache.get(key);
         if (until !== undefined && until > Date.now()) return 'ok';
         this.cache.delete(key);
-        const result = await this.login(user, password);
+        const result = await this.login(user, password, client);
         if (result === 'ok' && this.opts.cacheTtlMs > 0) this.remember(key);
         return result;
     }
@@ -50,7 +58,7 @@ export class ImapAuthenticator implements Authenticator {
         this.cache.set(key, Date.now() + this.opts.cacheTtlMs);
     }
 
-    private async login(user: string, pass: string): Promise<AuthResult> {
+    private async login(user: string, pass: string, from?: AuthClient): Promise<AuthResult> {
         const timeout = this.opts.timeoutMs ?? 10_000;
         const client = new ImapFlow({
             host: this.host,
@@ -61,7 +69,10 @@ export class ImapAuthenticator implements Authenticator {
             connectionTimeout: timeout,
             greetingTimeout: timeout,
             socketTimeout: timeout,
-            disableAutoIdle: true
+            disableAutoIdle: true,
+            // IMAP ID before LOGIN: Dovecot takes the client's address from it when vmbridge's
+            // address is in its login_trusted_networks (else it ignores it and sees vmbridge)
+            clientInfo: from && { name: 'vmbridge', 'x-originating-ip': from.ip, ...(from.port ? { 'x-originating-port': String(from.port) } : {}) }
         });
         client.on('error', () => undefined); // reported through connect()'s rejection
         try {

@@ -10,12 +10,15 @@ export class ConnectionLimiter {
 
     constructor(public maxTotal: number, public maxPerIp: number) {}
 
-    /** Counts the connection, or says which limit it would exceed (and counts nothing). */
-    acquire(address: string): Refusal | undefined {
+    /**
+     * Counts the connection, or says which limit it would exceed (and counts nothing). perIp
+     * false: only the total applies (exempt clients: policy.ts perAddressCapped).
+     */
+    acquire(address: string, perIp = true): Refusal | undefined {
         const key = keyOf(address);
         const n = this.perIp.get(key) ?? 0;
         if (this.total >= this.maxTotal) return 'total';
-        if (n >= this.maxPerIp) return 'per-ip';
+        if (perIp && n >= this.maxPerIp) return 'per-ip';
         this.perIp.set(key, n + 1);
         this.total++;
         return undefined;

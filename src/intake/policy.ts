@@ -10,7 +10,7 @@ import { formatUsername } from './username.js';
 
 export type TlsMode = 'disabled' | 'optional' | 'required';
 export type Trust = 'trusted' | 'untrusted';
-export type Admission = { trust: Trust; rule?: string } | { refused: string; rule?: string };
+export type Admission = { trust: Trust; rule?: string; named?: boolean } | { refused: string; rule?: string };
 
 export type PolicyConfig = Pick<
     Config,
@@ -24,11 +24,14 @@ export class ListenerPolicy {
     readonly accessSpec: string | readonly string[];
     readonly untrusted: 'refuse' | 'auth';
     readonly tls: TlsMode;
+    /** No access list was given: the listener's default applies. */
+    readonly defaultAccess: boolean;
 
     /** Throws ConfigError for combinations an administrator would regret (see docs/policy.md). */
     constructor(config: PolicyConfig, kind: 'lmtp' | 'smtp', listenHost: string) {
         const given = kind === 'lmtp' ? config.lmtpAccess : config.smtpAccess;
         this.accessSpec = given ?? (isLoopback(listenHost) ? 'allow *' : LOOPBACK_ONLY);
+        this.defaultAccess = given === undefined;
         this.access = new AccessList(this.accessSpec);
         this.untrusted = config.untrusted;
         const hasPair = Boolean(config.tlsCert && config.tlsKey);
@@ -48,15 +51,31 @@ export class ListenerPolicy {
     admit(address: string): Admission {
         const entry = this.access.match(address);
         if (entry?.verdict === 'deny') return { refused: 'access denied', rule: entry.source };
-        if (entry) return { trust: 'trusted', rule: entry.source };
+        if (entry) return { trust: 'trusted', rule: entry.source, named: entry.prefix > 0 };
         if (this.untrusted === 'refuse') return { refused: 'access denied (untrusted address)' };
         return { trust: 'untrusted' };
     }
 
-    /** Commands a session may use: trusted clients never AUTH; STARTTLS only when TLS is on. */
-    disabledCommands(trust: Trust): string[] {
-        const off = this.tls === 'disabled' ? ['STARTTLS'] : [];
-        return trust === 'trusted' ? ['AUTH', ...off] : off;
+    /**
+     * Whether the per-address connection cap applies. Not to clients an allow entry names (the
+     * MTAs), nor to loopback peers under the default access list (every local process, the MTA
+     * among them, has the same address: a cap there lets any local user lock the MTA out). Those
+     * are bounded by the listener's total cap and the hello timeout; an explicit `allow *` keeps
+     * the cap for everyone. A unix socket never gets here.
+     */
+    perAddressCapped(address: string, admission: Admission): boolean {
+        if ('refused' in admission || admission.trust !== 'trusted') return true;
+        return !(admission.named || (this.defaultAccess && isLoopback(address)));
+    }
+
+    /**
+     * Commands a session may use: trusted clients never AUTH; STARTTLS only when TLS is on; with
+     * TLS required, AUTH is neither offered nor taken before STARTTLS (RFC 3207: credentials
+     * never travel, nor are invited, in clear text). Asked again once the session is secure.
+     */
+    disabledCommands(trust: Trust, secure = false): string[] {
+        const noAuth = trust === 'trusted' || (this.tls === 'required' && !secure);
+        return [...(noAuth ? ['AUTH'] : []), ...(this.tls === 'disabled' ? ['STARTTLS'] : [])];
     }
 }
 

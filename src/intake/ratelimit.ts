@@ -26,6 +26,12 @@ export class RateLimiter {
         return true;
     }
 
+    /** Gives back tokens taken for an attempt that turned out not to count (e.g. a success). */
+    refund(key: string, cost = 1): void {
+        const b = this.refill(key);
+        b.tokens = Math.min(this.opts.burst, b.tokens + cost);
+    }
+
     /** Seconds until `cost` tokens are available (for a Retry-After header). */
     retryAfter(key: string, cost = 1): number {
         const b = this.refill(key);

@@ -25,13 +25,15 @@ import type { DeliveryObserver, DeliveryRecord } from '../events/delivery.js';
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
 import { ImapAuthenticator, type Authenticator } from './auth.js';
+import { AuthGate } from './auth-gate.js';
 import { ConnectionLimiter } from './connections.js';
 import { keepEnhancedCodes } from './enhanced-codes.js';
 import { Handling, type HandlingConfig } from './handling.js';
-import { ListenerPolicy, senderAllowed, type Trust } from './policy.js';
-import { RateLimiter } from './ratelimit.js';
+import { listenerCap } from './fd-budget.js';
+import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
 import { planRoutes, safeClassify, sendCopies, type Plan } from './routing.js';
 import { loadTlsPair } from './tls.js';
+import { listenUnix, unixPath } from './unix-listen.js';
 import { IntakeTransaction } from './transaction.js';
 
 /** Keys intake reads; the policy, limit and handling keys fall back to the schema defaults when absent. */
@@ -41,6 +43,7 @@ export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecip
             Config,
             | 'lmtpAccess' | 'smtpAccess' | 'untrusted' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'authCacheTtl'
             | 'maxConnections' | 'maxConnectionsPerIp' | 'commandTimeout' | 'dataTimeout' | 'shutdownTimeout'
+            | 'helloTimeout' | 'lmtpSocketMode'
         >
     > &
     Partial<HandlingConfig>;
@@ -50,12 +53,15 @@ type FullIntakeConfig = Required<Pick<IntakeConfig, Exclude<keyof IntakeConfig, 
 /** The per-connection handle smtp-server keeps (its type is not exported by name). */
 interface Connection {
     id: string;
+    /** Set by LHLO/EHLO/HELO. */
+    hostNameAppearsAs?: string | false;
+    secure?: boolean;
     send(code: number, data?: string, context?: string | false): void;
     close(): void;
 }
 
 export interface IntakeOptions {
-    /** host:port to listen on. */
+    /** host:port, or unix:/path, to listen on. */
     listen: string;
     /** true: LMTP (one reply per recipient after DATA); false: SMTP. */
     lmtp: boolean;
@@ -74,10 +80,13 @@ export class IntakeServer {
     private readonly txns = new Map<string, IntakeTransaction>();
     /** Sessions admitted by onConnect: their address (for the limiter) and trust. */
     private readonly sessions = new Map<string, { ip: string; trust: Trust }>();
+    /** Sessions that have not said LHLO/EHLO yet: closed when the hello timeout fires. */
+    private readonly helloTimers = new Map<string, NodeJS.Timeout>();
+    /** `--lmtp unix:/path`: file permissions are the access control. */
+    private readonly socketFile?: string;
     private readonly log: Logger;
     private readonly limiter: ConnectionLimiter;
-    /** Failed AUTH attempts per client address: 10 at once, then one every 6 s. */
-    private readonly authFailures = new RateLimiter({ perSecond: 1 / 6, burst: 10 });
+    private readonly authGate: AuthGate;
     private config: FullIntakeConfig;
     private policy: ListenerPolicy;
     private authenticator?: Authenticator;
@@ -87,12 +96,15 @@ export class IntakeServer {
     constructor(private readonly opts: IntakeOptions) {
         keepEnhancedCodes();
         this.log = opts.logger.child({ stage: 'intake', proto: opts.lmtp ? 'lmtp' : 'smtp' });
+        this.authGate = new AuthGate(this.log);
         this.config = withDefaults(opts.config);
         this.policy = this.makePolicy(this.config);
         this.authenticator = this.makeAuthenticator(this.config);
         this.handling = Handling.create(this.config, this.log);
         const tls = this.policy.tls === 'disabled' ? {} : loadTlsPair(this.config.tlsCert!, this.config.tlsKey!);
-        this.limiter = new ConnectionLimiter(this.config.maxConnections, this.config.maxConnectionsPerIp);
+        this.socketFile = unixPath(opts.listen);
+        if (this.socketFile && this.config.lmtpAccess) this.log.warn({ socket: this.socketFile }, '--lmtp-access does not apply to a unix socket: its file mode decides');
+        this.limiter = new ConnectionLimiter(listenerCap(this.config.maxConnections), this.config.maxConnectionsPerIp);
         this.server = new SMTPServer({
             ...tls,
             lmtp: opts.lmtp,
@@ -112,6 +124,11 @@ export class IntakeServer {
             closeTimeout: 2000, // only idle connections remain when close() gets there
             logger: false,
             onConnect: (session, cb) => cb(this.connect(session) ?? undefined),
+            onSecure: (_socket, session, cb) => {
+                const s = this.sessions.get(session.id);
+                if (s) session.disabledCommands = this.policy.disabledCommands(s.trust, true);
+                cb();
+            },
             onAuth: (auth, session, cb) => void this.auth(auth, session).then(r => cb(null, r), cb),
             onMailFrom: (address, session, cb) => void this.mailFrom(address.address, session).then(() => cb(), cb),
             onRcptTo: (address, session, cb) => void this.rcptTo(address.address, session).then(() => cb(), cb),
@@ -132,7 +149,8 @@ export class IntakeServer {
             this.authenticator = this.opts.authenticator ?? this.makeAuthenticator(next);
             this.policy = policy;
             this.config = next;
-            this.limiter.maxTotal = next.maxConnections;
+            this.limiter.maxTotal = listenerCap(next.maxConnections);
+            this.server.server.maxConnections = this.limiter.maxTotal + REFUSAL_ROOM;
             this.limiter.maxPerIp = next.maxConnectionsPerIp;
             this.handling.close(handling);
             this.handling = handling;
@@ -151,7 +169,15 @@ export class IntakeServer {
         return config.imap ? new ImapAuthenticator({ url: config.imap, cacheTtlMs: config.authCacheTtl }) : undefined;
     }
 
-    async listen(): Promise<AddressInfo> {
+    /** The bound address; a string (the socket path) for a unix socket. */
+    async listen(): Promise<AddressInfo | string> {
+        // beyond the listener's cap (and a few it can still tell "421"), Node closes new
+        // connections at once: the fds stay for the other listeners and the downstream
+        this.server.server.maxConnections = this.limiter.maxTotal + REFUSAL_ROOM;
+        if (this.socketFile) {
+            await listenUnix(this.server.server, this.socketFile, parseInt(this.config.lmtpSocketMode, 8));
+            return this.socketFile;
+        }
         const { host, port } = splitHostPort(this.opts.listen);
         await new Promise<void>((resolve, reject) => {
             this.server.server.once('error', reject);
@@ -188,47 +214,49 @@ export class IntakeServer {
 
     /** onConnect: access list, untrusted policy, connection limits. Returns a refusal or nothing. */
     private connect(session: SMTPServerSession): SmtpError | undefined {
-        const ip = session.remoteAddress;
+        const ip = this.socketFile ? 'unix' : session.remoteAddress;
         const refuse = (reason: string, err: SmtpError, rule?: string) => {
             metrics.intakeRefusals.inc({ reason });
             this.log.warn({ session: session.id, ip, reason, rule, reply: `${err.responseCode} ${err.message}` }, 'connection refused');
             return err;
         };
         if (this.draining) return refuse('draining', new SmtpError(421, '4.3.2', 'Service shutting down, try again later'));
-        const admission = this.policy.admit(ip);
+        // on the unix socket the file's permissions decided who could connect
+        const admission: Admission = this.socketFile ? { trust: 'trusted', rule: 'unix socket' } : this.policy.admit(ip);
         if ('refused' in admission) {
             return refuse(admission.rule ? 'access' : 'untrusted', new SmtpError(554, '5.7.1', admission.refused), admission.rule);
         }
-        const over = this.limiter.acquire(ip);
+        const over = this.limiter.acquire(ip, !this.socketFile && this.policy.perAddressCapped(ip, admission));
         if (over) {
             const text = over === 'total' ? 'Too many connections, try again later' : 'Too many connections from your address, try again later';
             return refuse('limit', new SmtpError(421, '4.7.0', text));
         }
         this.sessions.set(session.id, { ip, trust: admission.trust });
         session.disabledCommands = this.policy.disabledCommands(admission.trust);
+        this.helloTimers.set(session.id, setTimeout(() => this.helloTimeout(session.id), this.config.helloTimeout).unref());
+        return undefined;
+    }
+
+    /** A client still silent (no LHLO/EHLO) after --hello-timeout: 421 and close. */
+    private helloTimeout(sessionId: string): void {
+        this.helloTimers.delete(sessionId);
+        const conn = this.connection(sessionId);
+        if (!conn || conn.hostNameAppearsAs || conn.secure) return; // after STARTTLS the name is asked again
+        metrics.intakeRefusals.inc({ reason: 'timeout' });
+        this.log.info({ session: sessionId, ip: this.sessions.get(sessionId)?.ip }, 'no LHLO/EHLO within the hello timeout: closed');
+        conn.send(421, '4.4.2 Timeout waiting for LHLO/EHLO, closing connection');
+        conn.close();
+    }
+
+    private connection(sessionId: string): Connection | undefined {
+        for (const c of this.server.connections as Set<unknown> as Set<Connection>) if (c.id === sessionId) return c;
         return undefined;
     }
 
     private async auth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> {
         const s = this.sessions.get(session.id);
-        const fail = (reason: string, err: SmtpError) => {
-            metrics.intakeRefusals.inc({ reason });
-            this.log.warn({ session: session.id, ip: s?.ip, user: auth.username, reason }, 'authentication refused');
-            return err;
-        };
         if (!s || !this.authenticator) throw new SmtpError(503, '5.5.1', 'AUTH not available');
-        if (this.policy.tls === 'required' && !session.secure) throw fail('tls', new SmtpError(538, '5.7.11', 'Encryption required: issue STARTTLS first'));
-        if (this.authFailures.retryAfter(s.ip) > 0) throw fail('auth', new SmtpError(421, '4.7.0', 'Too many failed authentications, try again later'));
-        // PLAIN may name someone else as authorization identity: never act on another's behalf
-        if (auth.authzid && auth.authcid && auth.authzid !== auth.authcid) throw fail('auth', new SmtpError(535, '5.7.8', 'Authorization identity not permitted'));
-        const result = await this.authenticator.verify(auth.username ?? '', auth.password ?? '');
-        if (result === 'ok') {
-            this.log.info({ session: session.id, ip: s.ip, user: auth.username }, 'authenticated');
-            return { user: auth.username };
-        }
-        if (result === 'unavailable') throw fail('auth', new SmtpError(454, '4.7.0', 'Temporary authentication failure'));
-        this.authFailures.take(s.ip);
-        throw fail('auth', new SmtpError(535, '5.7.8', 'Authentication credentials invalid'));
+        return this.authGate.check(auth, session, { ip: s.ip, tlsRequired: this.policy.tls === 'required' }, this.authenticator);
     }
 
     /** Untrusted clients must have TLS (when required) and AUTH, and send as themselves. */
@@ -346,7 +374,8 @@ export class IntakeServer {
 
     private received(session: SMTPServerSession, txn: IntakeTransaction): string {
         const host = this.opts.hostname ?? 'vmbridge';
-        return `Received: from ${session.hostNameAppearsAs || 'unknown'} ([${session.remoteAddress}])\r\n\tby ${host} (vmbridge) with ${this.opts.lmtp ? 'LMTP' : 'ESMTP'} id ${txn.id};\r\n\t${new Date().toUTCString()}\r\n`;
+        const peer = session.remoteAddress ? `([${session.remoteAddress}])` : '(unix socket)';
+        return `Received: from ${session.hostNameAppearsAs || 'unknown'} ${peer}\r\n\tby ${host} (vmbridge) with ${this.opts.lmtp ? 'LMTP' : 'ESMTP'} id ${txn.id};\r\n\t${new Date().toUTCString()}\r\n`;
     }
 
     private timeout(sessionId: string, txn: IntakeTransaction): void {
@@ -354,12 +383,14 @@ export class IntakeServer {
         this.log.warn({ session: txn.id }, 'DATA timeout: transaction abandoned');
         txn.abort();
         this.txns.delete(sessionId);
-        const conn = [...(this.server.connections as Set<unknown> as Set<Connection>)].find(c => c.id === sessionId);
+        const conn = this.connection(sessionId);
         conn?.send(421, '4.4.2 DATA timeout, closing connection');
         conn?.close();
     }
 
     private closed(sessionId: string): void {
+        clearTimeout(this.helloTimers.get(sessionId));
+        this.helloTimers.delete(sessionId);
         this.drop(sessionId);
         const s = this.sessions.get(sessionId);
         if (s) this.limiter.release(s.ip);
@@ -388,6 +419,9 @@ class SizeGuard extends Transform {
         cb(null, chunk);
     }
 }
+
+/** Connections past the cap that still get a "421 too many" before Node starts dropping them silently. */
+const REFUSAL_ROOM = 32;
 
 function replyFor(o: Outcome): string | Error {
     return o.ok ? o.text : o.error;

@@ -12,7 +12,7 @@ describe('classification corpus', () => {
     it('has at least 30 messages covering every class and format', () => {
         expect(corpus.length).toBeGreaterThanOrEqual(30);
         const expected = corpus.map(f => f.expected as { class: string; voicemail?: { format: string } });
-        expect(new Set(expected.map(e => e.class))).toEqual(new Set(['voicemail', 'greeting', 'fax', 'receipt', 'email']));
+        expect(new Set(expected.map(e => e.class))).toEqual(new Set(['voicemail', 'greeting', 'fax', 'receipt', 'email', 'notification']));
         expect(new Set(expected.flatMap(e => (e.voicemail ? [e.voicemail.format] : [])))).toEqual(
             new Set(['asterisk', 'asterisk-notify', 'freeswitch', 'exchange-um', 'rfc3458', 'vpim'])
         );

@@ -40,8 +40,9 @@ export class LineClient {
         sock.on('error', fail);
     }
 
-    static async connect(port: number, host = '127.0.0.1'): Promise<LineClient> {
-        const sock = net.connect(port, host);
+    /** localAddress: the client's source address (e.g. 127.0.0.9, to be told apart from others). */
+    static async connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<LineClient> {
+        const sock = net.connect({ port, host, localAddress });
         await new Promise<void>((resolve, reject) => {
             sock.once('connect', resolve);
             sock.once('error', reject);

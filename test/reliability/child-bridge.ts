@@ -2,6 +2,7 @@
 // Ports are chosen once and kept across restarts, as an MTA's transport map would keep them.
 // dist/ must be current: run `npx tsc -p .` (npm test's pretest does) before these tests.
 import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeListeners, freePort, toArgs, waitForPort } from '../helpers/net.js';
@@ -10,12 +11,30 @@ import { startProcess, type Started } from '../helpers/process.js';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let built = false;
 
-/** Compiles once per test file so the child runs the code under test. */
+/**
+ * Compiles once per test file so the child runs the code under test — only when some source is
+ * newer than its output: tsc rewriting dist/ while another test file's child loads it (a full run
+ * after pretest's build) would hand that child a half-written module.
+ */
 export function ensureBuilt(): void {
     if (built) return;
+    if (distCurrent()) {
+        built = true;
+        return;
+    }
     const r = spawnSync('npx', ['tsc', '-p', '.'], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout}${r.stderr}`);
     built = true;
+}
+
+function distCurrent(): boolean {
+    const src = path.join(ROOT, 'src');
+    for (const rel of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
+        if (!rel.endsWith('.ts') || rel.endsWith('.d.ts')) continue;
+        const out = statSync(path.join(ROOT, 'dist', rel.replace(/\.ts$/, '.js')), { throwIfNoEntry: false });
+        if (!out || out.mtimeMs < statSync(path.join(src, rel)).mtimeMs) return false;
+    }
+    return true;
 }
 
 export class ChildBridge {

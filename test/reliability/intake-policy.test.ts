@@ -9,25 +9,19 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Authenticator } from '../../src/intake/auth.js';
 import { dataPayload, LineClient, send, transaction } from '../helpers/lmtp-client.js';
 import { waitFor } from '../helpers/net.js';
-import { startIntake, type TestIntake } from './intake-harness.js';
+import { ClientPool, startIntake, type TestIntake } from './intake-harness.js';
 import { makeCert } from './tls-cert.js';
 
 const MSG = Buffer.from('From: a@example.org\r\nTo: b@example.org\r\nSubject: t\r\n\r\nhello\r\n');
 let intake: TestIntake | undefined;
-const clients: LineClient[] = [];
+const pool = new ClientPool();
+const connect = (port: number) => pool.connect(port);
 
 afterEach(async () => {
-    for (const c of clients.splice(0)) c.sock.destroy();
+    pool.closeAll();
     await intake?.server.close();
     intake = undefined;
 });
-
-async function connect(port: number): Promise<{ c: LineClient; greeting: string }> {
-    const c = await LineClient.connect(port);
-    clients.push(c);
-    const g = await c.reply();
-    return { c, greeting: `${g.code} ${g.text}` };
-}
 
 const closedSoon = (c: LineClient) => waitFor(async () => (await c.line()).startsWith('421 connection closed'), 3000, 'close');
 
@@ -66,7 +60,7 @@ describe('access list at the greeting', () => {
 
 describe('connection limits', () => {
     it('answers 421 4.7.0 over the per-address limit and admits again after a close', async () => {
-        intake = await startIntake({ maxConnectionsPerIp: 2 });
+        intake = await startIntake({ lmtpAccess: 'allow *', maxConnectionsPerIp: 2 }); // `*` names no MTA: capped
         const a = await connect(intake.port);
         await connect(intake.port);
         const third = await connect(intake.port);
@@ -203,18 +197,42 @@ describe('STARTTLS for untrusted clients', () => {
         return { sock, cn: String(sock.getPeerCertificate().subject.CN) };
     }
 
+    /** Line-at-a-time commands over the TLS socket; resolves with the whole reply. */
+    async function secureLines(sock: tls.TLSSocket): Promise<(cmd: string) => Promise<string>> {
+        let buf = '';
+        let waiter: (() => void) | undefined;
+        sock.on('data', d => {
+            buf += d.toString('latin1');
+            waiter?.();
+        });
+        return async cmd => {
+            buf = '';
+            sock.write(cmd + '\r\n');
+            while (!/(^|\n)\d{3} [^\n]*\r\n$/.test(buf)) await new Promise<void>(r => (waiter = r));
+            return buf;
+        };
+    }
+
     it('requires STARTTLS before AUTH and MAIL, and serves the reloaded certificate after SIGHUP', async () => {
+        fakeAuth.calls = 0;
         useCert(first);
         intake = await startIntake(
             { smtpAccess: 'allow 127.0.0.2', untrusted: 'auth', imap: 'imap://127.0.0.1:1', tlsCert: live.cert, tlsKey: live.key },
             { lmtp: false, authenticator: fakeAuth }
         );
         const { c } = await connect(intake.port);
-        expect((await c.command('EHLO x.example')).text).toMatch(/^STARTTLS$/m);
-        expect(await c.command(`AUTH PLAIN ${plain('alice@example.org', 'right')}`)).toEqual({ code: 538, text: '5.7.11 Encryption required: issue STARTTLS first' });
+        const ehlo = (await c.command('EHLO x.example')).text;
+        expect(ehlo).toMatch(/^STARTTLS$/m);
+        expect(ehlo).not.toMatch(/AUTH/); // not even invited before TLS
+        expect((await c.command(`AUTH PLAIN ${plain('alice@example.org', 'right')}`)).code).toBe(500);
+        expect(fakeAuth.calls).toBe(0);
         expect(await c.command('MAIL FROM:<alice@example.org>')).toEqual({ code: 530, text: '5.7.0 Must issue a STARTTLS command first' });
         const t = await starttls(c);
         expect(t.cn).toBe('first.test');
+        // after STARTTLS: AUTH offered and taken
+        const secure = await secureLines(t.sock);
+        expect(await secure('EHLO x.example')).toMatch(/^250-AUTH PLAIN LOGIN$/m);
+        expect(await secure(`AUTH PLAIN ${plain('alice@example.org', 'right')}`)).toMatch(/^235 /);
         t.sock.destroy();
 
         useCert(second);

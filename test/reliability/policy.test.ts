@@ -87,7 +87,8 @@ describe('listener policy', () => {
     it('defaults TLS to required for untrusted clients once a certificate is given', () => {
         const p = new ListenerPolicy(loadConfig({ tlsCert: '/c', tlsKey: '/k' }, {}), 'smtp', '0.0.0.0');
         expect(p.tls).toBe('required');
-        expect(p.disabledCommands('untrusted')).toEqual([]);
+        expect(p.disabledCommands('untrusted')).toEqual(['AUTH']); // not offered before STARTTLS
+        expect(p.disabledCommands('untrusted', true)).toEqual([]);
     });
 });
 
