@@ -14,6 +14,7 @@ import { createIndex, type IndexStore } from './events/index-store.js';
 import { IngestServer } from './events/ingest.js';
 import { loadOrCreateToken } from './events/token.js';
 import { ImapPool } from './mwi/imap-pool.js';
+import { FolderNames } from './publish/folders.js';
 import { IntakeServer } from './intake/server.js';
 import type { Logger } from './log.js';
 import { Bus } from './publish/bus.js';
@@ -43,6 +44,7 @@ export class Bridge {
     private readonly ingest: IngestServer;
     private readonly index: IndexStore;
     private readonly imap?: ImapPool;
+    private readonly folders: FolderNames;
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new Catchup(config, log); // seq + journal + coalescing, before every publisher
@@ -52,6 +54,7 @@ export class Bridge {
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
         this.index = createIndex(config.resolver, log);
         if (config.imap) this.imap = new ImapPool(config.imap, { logger: log, separator: config.imapMasterSeparator });
+        this.folders = new FolderNames({ imap: this.imap, logger: log }); // OpenChange folder/separator, from Dovecot
         this.correlator = new Correlator({
             out: this.events,
             index: this.index,
@@ -66,7 +69,10 @@ export class Bridge {
             maxBody: config.ingestMaxBody,
             access: config.ingestAccess,
             logger: log,
-            onBatch: batch => this.correlator.onBatch(batch),
+            onBatch: batch => {
+                this.folders.learn(batch); // before the correlator emits the batch's newmail events
+                this.correlator.onBatch(batch);
+            },
             onLost: user => this.resync(user)
         });
         const common = { deliverer: this.deliverer, observer, config, logger: log, hostname: hostname() };
@@ -86,7 +92,7 @@ export class Bridge {
         this.bus.start();
         const config = this.config;
         this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: 250 });
-        this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, separator: config.separator, openchangeEvents: config.openchangeEvents, logger: this.log });
+        this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, folders: this.folders, logger: this.log });
         this.events.add(this.pusher);
         const ingest = await this.ingest.listen();
         const [lmtp, smtp] = await Promise.all(this.intakes.map(i => i.listen()));

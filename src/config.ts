@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseAccessList } from './intake/access.js';
 import { MwiConfigShape } from './mwi/config.js';
+import { resolverIssue } from './resolve/servers.js';
 
 const hostPort = z
     .string()
@@ -27,11 +28,10 @@ export const ConfigSchema = z.object({
         .regex(/^(lmtp:\/\/[^/]+|lmtp:\/.+|lda:.+|maildir:.+)$/, 'expected lmtp://host:port, lmtp:/socket, lda:<path> or maildir:<dir>')
         .default('maildir:./var/mail'),
     deliverTimeout: positiveInt.default(30_000),
-    resolver: z.string().default('memory'),
+    // A libmemcached string must place keys as OpenChange's libmemcached does, else exit 64 naming the option.
+    resolver: z.string().superRefine(resolverIssue).default('memory'),
     resolverCn: z.enum(['username', 'email']).default('username'),
     backend: z.string().min(1).default('sogo'),
-    separator: z.string().length(1).default('.'),
-    openchangeEvents: bool.default(false),
     publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').default('tcp://127.0.0.1:5556'),
     // Catch-up (src/publish/catchup.ts): journal retention in seconds (memcached TTLs go up to 30 days),
     // events kept per user, burst coalescing window and cap in ms, replay endpoint (HTTP, loopback).

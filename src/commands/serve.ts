@@ -13,8 +13,6 @@ const HELP: Partial<Record<keyof Config, string>> = {
     resolver: "memory | libmemcached string, e.g. '--SERVER=127.0.0.1:11211'",
     resolverCn: 'OpenChange resolver key: username | email',
     backend: 'OpenChange backend name in newmail payloads',
-    separator: 'mailbox hierarchy separator for OpenChange payloads',
-    openchangeEvents: 'also push MAPI flag/move/delete notifications to OpenChange endpoints',
     publish: 'nanomsg PUB bus url',
     ingest: "host:port or unix:/path where Dovecot's hook reaches vmbridge (stream or HTTP on one listener)",
     ingestToken: 'token the Dovecot hook must present (default: generated in --ingest-token-file)',
@@ -36,7 +34,7 @@ const HELP: Partial<Record<keyof Config, string>> = {
     logLevel: 'fatal | error | warn | info | debug | trace | silent'
 };
 
-const BOOLEAN_KEYS = new Set<keyof Config>(['openchangeEvents', 'receivedHeader']);
+const BOOLEAN_KEYS = new Set<keyof Config>(['receivedHeader']);
 
 /** Adds every config key as a long flag (values are validated by the zod schema, not here). */
 export function addConfigOptions(cmd: Command): Command {

@@ -7,17 +7,23 @@ import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
 import type { Endpoint, Resolver } from '../resolve/resolver.js';
 import { PushEndpoint, countDrop, type EndpointOptions } from './endpoint.js';
-import { frameFor, type OpenChangeOptions } from './payload.js';
+import { FolderNames, type FolderName } from './folders.js';
+import { forOpenChange, frameFor, type OpenChangeOptions } from './payload.js';
 
 export interface PusherOptions extends Partial<OpenChangeOptions>, Partial<Omit<EndpointOptions, 'logger'>> {
     resolver: Resolver;
     logger?: Logger;
+    /** Where folder names and separators for OpenChange payloads come from (default: none learned). */
+    folders?: FolderNames;
     /** Events waiting for one user's lookup before new ones are dropped (default 10 000). */
     pendingLimit?: number;
 }
 
+const NO_FOLDER: FolderName = { folder: '', separator: '.' };
+
 export class Pusher implements EventSink {
     private readonly oc: OpenChangeOptions;
+    private readonly folders: FolderNames;
     private readonly epOpts: EndpointOptions;
     private readonly endpoints = new Map<string, PushEndpoint>();
     private readonly pending = new Map<string, VmEvent[]>();
@@ -25,7 +31,8 @@ export class Pusher implements EventSink {
     private closed = false;
 
     constructor(private readonly opts: PusherOptions) {
-        this.oc = { backend: opts.backend ?? 'sogo', separator: opts.separator ?? '.', openchangeEvents: opts.openchangeEvents ?? false };
+        this.oc = { backend: opts.backend ?? 'sogo' };
+        this.folders = opts.folders ?? new FolderNames();
         this.epOpts = {
             queueLimit: opts.queueLimit ?? 1000,
             sendTimeoutMs: opts.sendTimeoutMs ?? 200,
@@ -70,7 +77,11 @@ export class Pusher implements EventSink {
             }
             const batch = queued.splice(0);
             const eps = await this.resolve(user);
-            for (const ev of batch) for (const ep of eps) this.sendTo(ep, ev);
+            const oc = eps.some(e => e.kind === 'openchange');
+            for (const ev of batch) {
+                const folder = oc && forOpenChange(ev) ? await this.folders.resolve(user, ev.mailbox ?? 'INBOX') : NO_FOLDER;
+                for (const ep of eps) this.sendTo(ep, ev, folder);
+            }
         }
     }
 
@@ -84,8 +95,8 @@ export class Pusher implements EventSink {
         }
     }
 
-    private sendTo(ep: Endpoint, ev: VmEvent): void {
-        const frame = frameFor(ep, ev, this.oc);
+    private sendTo(ep: Endpoint, ev: VmEvent, folder: FolderName): void {
+        const frame = frameFor(ep, ev, this.oc, folder);
         if (frame === 'skip') return;
         if (frame === 'no_uid') {
             countDrop('no_uid');

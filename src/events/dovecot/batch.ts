@@ -10,6 +10,9 @@ export const DovecotEventSchema = z.object({
     uid: num,
     uid_validity: num,
     message_id: z.string().optional(),
+    /** MessageNew/MessageAppend: Dovecot's mailbox_get_name() and, when the hook can tell, the list's hierarchy separator (OpenChange payloads). */
+    storage_name: z.string().max(1000).optional(),
+    storage_sep: z.string().length(1).optional(),
     flags: strList,
     keywords: strList
 });
