@@ -16,6 +16,8 @@ export interface DovecotOptions {
     users?: string[];
     /** Appended to dovecot.conf (e.g. the vmbridge conf.d snippet). */
     extraConfig?: string;
+    /** The inbox namespace's hierarchy separator (default '.'; the Maildir++ list's stays '.'). */
+    namespaceSeparator?: string;
 }
 
 export class TestDovecot {
@@ -100,7 +102,7 @@ first_valid_uid = 1000
 lda_mailbox_autocreate = yes
 namespace inbox {
   inbox = yes
-  separator = .
+  separator = ${this.opts.namespaceSeparator ?? '.'}
   mailbox Trash {
     special_use = \\Trash
     auto = create
