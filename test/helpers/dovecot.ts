@@ -18,6 +18,8 @@ export interface DovecotOptions {
     extraConfig?: string;
     /** The inbox namespace's hierarchy separator (default '.'; the Maildir++ list's stays '.'). */
     namespaceSeparator?: string;
+    /** Appended to mail_location, e.g. ':LAYOUT=fs' (the mailbox list's separator becomes '/'). */
+    mailLocationOptions?: string;
 }
 
 export class TestDovecot {
@@ -95,7 +97,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = *
-mail_location = maildir:${d}/mail/%u
+mail_location = maildir:${d}/mail/%u${this.opts.mailLocationOptions ?? ''}
 mail_uid = ${MAIL_UID}
 mail_gid = ${MAIL_UID}
 first_valid_uid = 1000
