@@ -69,7 +69,7 @@ export const ConfigSchema = z.object({
     // Message handling (intake/handling.ts), off by default: recipient map (file, memcached),
     // unknown-recipient policy, per-class actions, smart host for relays.
     recipientMap: z.string().min(1).optional(),
-    recipientMapServers: z.string().min(1).optional(),
+    recipientMapServers: z.string().min(1).superRefine(resolverIssue).optional(),
     recipientMapTimeout: positiveInt.max(10_000).default(250),
     unknownRecipient: z.enum(['pass', 'reject', 'relay']).default('pass'),
     smartHost: z.string().regex(/^smtps?:\/\/.+/, 'expected smtp://[user:pass@]host:port or smtps://...').optional(),

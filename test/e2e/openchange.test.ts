@@ -81,7 +81,7 @@ describe('OpenChange-compatible push and vmbridge subscribers, end to end', () =
         expect(events.find(e => e.type === 'newmail')).toMatchObject({ user: USER, uid: 1, class: 'voicemail' });
     });
 
-    it('delivers flag, move and delete from IMAP actions to the vmbridge subscriber (not to OpenChange by default)', async () => {
+    it('delivers flag, move and delete from IMAP actions to the vmbridge subscriber (never to OpenChange)', async () => {
         const c = await dovecot.imap(USER);
         await c.mailboxOpen('INBOX');
         await c.messageFlagsAdd('1', ['\\Seen'], { uid: true });
@@ -95,6 +95,6 @@ describe('OpenChange-compatible push and vmbridge subscribers, end to end', () =
         expect(types.indexOf('move')).toBeLessThan(types.indexOf('delete'));
         const seqs = events.map(e => e.seq ?? 0);
         expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-        expect(frames).toHaveLength(1); // --openchange-events is off: OpenChange gets newmail only
+        expect(frames).toHaveLength(1); // OpenChange acts on NewMail only: nothing else is pushed to it
     });
 });

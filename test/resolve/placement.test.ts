@@ -1,7 +1,8 @@
 // Server choice: vmbridge's distribution.ts against libmemcached itself (a C program built from
 // test/openchange/placement.c on Debian's libmemcached), for every distribution and hash vmbridge
 // supports, over 2, 3 and 5 servers; and the options it refuses.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooser } from '../../src/resolve/distribution.js';
 import { HASHES } from '../../src/resolve/hashes.js';
@@ -60,5 +61,14 @@ describe('options that would move keys are refused, naming the option', () => {
     ])('%s', (config, message) => {
         expect(() => parseServers(config)).toThrow(ResolverConfigError);
         expect(() => parseServers(config)).toThrow(message);
+    });
+});
+
+describe('serve refuses them at start', () => {
+    it('exits 64 naming the option, before listening on anything', () => {
+        const bin = path.resolve(__dirname, '../../bin/vmbridge.js');
+        const r = spawnSync(process.execPath, [bin, 'serve', '--resolver', '--SERVER=127.0.0.1:11211 --HASH=JENKINS', '--lmtp', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20_000 });
+        expect(r.status).toBe(64);
+        expect(r.stderr).toMatch(/--resolver.*--HASH=JENKINS/s);
     });
 });
