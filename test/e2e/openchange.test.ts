@@ -10,7 +10,7 @@ import nano, { type Socket } from 'nanomsg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscribe } from '../../src/client/subscribe.js';
 import type { VmEvent } from '../../src/events/event.js';
-import { startBridge, type TestBridge } from '../helpers/bridge.js';
+import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { send } from '../helpers/lmtp-client.js';
@@ -45,6 +45,13 @@ describe('OpenChange-compatible push and vmbridge subscribers, end to end', () =
         const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN], { encoding: 'utf8' });
         dovecot = await startDovecot({ extraConfig: fragment });
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, resolver: memcached.resolver, resolverCn: 'username' });
+        // The bridge waits for Dovecot's uid of its deliveries once it has heard from the hook: let it hear once (bob).
+        const warm = new Subscriber(vmb.config.publish, ['bob@example.org\t']);
+        await warm.ready(vmb.bridge, 'bob@example.org');
+        const bob = await dovecot.imap('bob@example.org');
+        await bob.append('INBOX', VOICEMAIL).finally(() => bob.logout().catch(() => undefined));
+        await warm.waitFor(evs => evs.some(e => e.type === 'newmail'), 'hook heard');
+        warm.close();
 
         // An OpenChange session: binds PULL and registers its URL under resolver:<cn>.
         const url = `tcp://127.0.0.1:${await freePort()}`;
