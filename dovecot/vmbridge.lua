@@ -174,7 +174,8 @@ local function storage_of(user, vname)
     local after_slash = storage_name(user, vname .. "/x"):sub(#name + 1, #name + 1)
     local after_dot = storage_name(user, vname .. ".x"):sub(#name + 1, #name + 1)
     local sep
-    if after_slash ~= "/" then sep = after_slash elseif after_dot ~= "." then sep = after_dot end
+    if #after_slash == 1 and after_slash ~= "/" then sep = after_slash
+    elseif #after_dot == 1 and after_dot ~= "." then sep = after_dot end
     return { name = name, sep = sep }
   end)
   if not ok then return nil end

@@ -11,8 +11,9 @@ export const DovecotEventSchema = z.object({
     uid_validity: num,
     message_id: z.string().optional(),
     /** MessageNew/MessageAppend: Dovecot's mailbox_get_name() and, when the hook can tell, the list's hierarchy separator (OpenChange payloads). */
-    storage_name: z.string().max(1000).optional(),
-    storage_sep: z.string().length(1).optional(),
+    // Never a reason to drop the batch: an odd value is just not used.
+    storage_name: z.string().max(10_000).optional().catch(undefined),
+    storage_sep: z.string().length(1).optional().catch(undefined),
     flags: strList,
     keywords: strList
 });
