@@ -170,9 +170,12 @@ local function storage_of(user, vname)
   local hit = storage_names[key]
   if hit then return hit end
   local ok, st = pcall(function()
-    local name = storage_name(user, vname)
-    local after_slash = storage_name(user, vname .. "/x"):sub(#name + 1, #name + 1)
-    local after_dot = storage_name(user, vname .. ".x"):sub(#name + 1, #name + 1)
+    -- Two allocations (never opened): each part is converted on its own, so a probe's storage
+    -- name is the mailbox's own plus <separator or literal>x.
+    local slash, dot = storage_name(user, vname .. "/x"), storage_name(user, vname .. ".x")
+    local name = slash:sub(-1) == "x" and slash:sub(1, -3) or storage_name(user, vname)
+    local after_slash = slash:sub(#name + 1, #name + 1)
+    local after_dot = dot:sub(#name + 1, #name + 1)
     local sep
     if #after_slash == 1 and after_slash ~= "/" then sep = after_slash
     elseif #after_dot == 1 and after_dot ~= "." then sep = after_dot end

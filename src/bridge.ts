@@ -15,6 +15,7 @@ import { IngestServer } from './events/ingest.js';
 import { loadOrCreateToken } from './events/token.js';
 import { ImapPool } from './mwi/imap-pool.js';
 import { FolderNames } from './publish/folders.js';
+import { UidLookup } from './publish/uid-lookup.js';
 import { IntakeServer } from './intake/server.js';
 import type { Logger } from './log.js';
 import { Bus } from './publish/bus.js';
@@ -92,7 +93,8 @@ export class Bridge {
         this.bus.start();
         const config = this.config;
         this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: 250 });
-        this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, folders: this.folders, logger: this.log });
+        const uids = this.imap && new UidLookup(this.imap, { logger: this.log });
+        this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, folders: this.folders, uids, logger: this.log });
         this.events.add(this.pusher);
         const ingest = await this.ingest.listen();
         const [lmtp, smtp] = await Promise.all(this.intakes.map(i => i.listen()));

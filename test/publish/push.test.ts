@@ -7,6 +7,8 @@ import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { pushDrops } from '../../src/metrics.js';
 import { FolderNames } from '../../src/publish/folders.js';
 import { Pusher } from '../../src/publish/push.js';
+import type { UidLookup } from '../../src/publish/uid-lookup.js';
+import { decodeNotification } from '../../src/wire/ndr.js';
 import { MemcachedResolver } from '../../src/resolve/memcached.js';
 import { MemoryResolver } from '../../src/resolve/memory.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
@@ -101,6 +103,28 @@ describe('Pusher with OpenChange records in memcached', () => {
                 '\x01\x02\x00ocsmanager\x0010.eml\x00Anrufe.&AMQ-rger\x00.',
                 '\x01\x02\x00ocsmanager\x0011.eml\x00Notizen/&ANw-\x00.'
             ]);
+        } finally {
+            await pusher.close();
+            await resolver.close();
+        }
+    });
+
+    it('finds a missing uid by Message-ID and tells OpenChange once per stored copy', async () => {
+        const oc = await pull();
+        await raw.set('resolver:dora', ocRecord([oc.url]), {});
+        const resolver = MemcachedResolver.fromConfig(mc.resolver);
+        const asked: string[] = [];
+        const uids = { find: async (_u: string, mailbox: string, id: string) => (asked.push(`${mailbox} ${id}`), { uid: 5, uidValidity: 9 }) } as unknown as UidLookup;
+        const pusher = new Pusher({ resolver, uids });
+        const nm = (id: string, uid?: number) => makeEvent({ id, type: 'newmail', user: 'dora', mailbox: 'INBOX', messageId: '<m5@x>', ...(uid ? { uid, uidValidity: 9 } : {}) });
+        try {
+            pusher.emit(nm('a')); // left the correlator without uid
+            pusher.emit(nm('b', 5)); // the late MessageNew of the same copy
+            pusher.emit(nm('c', 6));
+            await waitFor(() => oc.frames.length >= 2, 3000, 'two payloads');
+            await pusher.flush();
+            expect(asked).toEqual(['INBOX <m5@x>']);
+            expect(oc.frames.map(f => decodeNotification(f))).toMatchObject([{ value: { eml: '5.eml' } }, { value: { eml: '6.eml' } }]);
         } finally {
             await pusher.close();
             await resolver.close();
