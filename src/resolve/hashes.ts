@@ -2,11 +2,11 @@
 // `--HASH=` in the resolver string picks the same server as OpenChange's libmemcached. libhashkit
 // reads key bytes through `const char *` (signed on x86/ARM Linux builds): where a function
 // widens a byte before mixing, bytes ≥ 0x80 enter sign-extended, and we do the same.
-// JENKINS and HSIEH are not implemented (servers.ts refuses them).
+// HSIEH is refused (servers.ts): Debian's libmemcached is built without it and refuses it too.
 import { createHash } from 'node:crypto';
 
-export type HashName = 'DEFAULT' | 'MD5' | 'CRC' | 'FNV1_64' | 'FNV1A_64' | 'FNV1_32' | 'FNV1A_32' | 'MURMUR';
-export const HASHES: readonly HashName[] = ['DEFAULT', 'MD5', 'CRC', 'FNV1_64', 'FNV1A_64', 'FNV1_32', 'FNV1A_32', 'MURMUR'];
+export type HashName = 'DEFAULT' | 'MD5' | 'CRC' | 'FNV1_64' | 'FNV1A_64' | 'FNV1_32' | 'FNV1A_32' | 'MURMUR' | 'JENKINS';
+export const HASHES: readonly HashName[] = ['DEFAULT', 'MD5', 'CRC', 'FNV1_64', 'FNV1A_64', 'FNV1_32', 'FNV1A_32', 'MURMUR', 'JENKINS'];
 
 const signed = (b: number) => (b >= 0x80 ? b - 0x100 : b);
 
@@ -96,6 +96,46 @@ export function murmur(bytes: Buffer): number {
     return (h ^ (h >>> 15)) >>> 0;
 }
 
+const rot = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+
+/** Bob Jenkins' lookup3 hashlittle with initval 13 (hashkit_jenkins; its word reads are little-endian). */
+export function jenkins(bytes: Buffer): number {
+    let len = bytes.length;
+    let a = (0xdeadbeef + len + 13) >>> 0;
+    let b = a;
+    let c = a;
+    if (len === 0) return c;
+    const padded = Buffer.alloc(Math.ceil(len / 12) * 12);
+    bytes.copy(padded);
+    const word = (i: number) => padded.readUInt32LE(i);
+    let i = 0;
+    while (len > 12) {
+        a = (a + word(i)) >>> 0;
+        b = (b + word(i + 4)) >>> 0;
+        c = (c + word(i + 8)) >>> 0;
+        a = (a - c) >>> 0; a = (a ^ rot(c, 4)) >>> 0; c = (c + b) >>> 0;
+        b = (b - a) >>> 0; b = (b ^ rot(a, 6)) >>> 0; a = (a + c) >>> 0;
+        c = (c - b) >>> 0; c = (c ^ rot(b, 8)) >>> 0; b = (b + a) >>> 0;
+        a = (a - c) >>> 0; a = (a ^ rot(c, 16)) >>> 0; c = (c + b) >>> 0;
+        b = (b - a) >>> 0; b = (b ^ rot(a, 19)) >>> 0; a = (a + c) >>> 0;
+        c = (c - b) >>> 0; c = (c ^ rot(b, 4)) >>> 0; b = (b + a) >>> 0;
+        len -= 12;
+        i += 12;
+    }
+    // the last 1..12 bytes, zero-padded (what the masked word reads amount to)
+    a = (a + word(i)) >>> 0;
+    if (len > 4) b = (b + word(i + 4)) >>> 0;
+    if (len > 8) c = (c + word(i + 8)) >>> 0;
+    c = (c ^ b) >>> 0; c = (c - rot(b, 14)) >>> 0;
+    a = (a ^ c) >>> 0; a = (a - rot(c, 11)) >>> 0;
+    b = (b ^ a) >>> 0; b = (b - rot(a, 25)) >>> 0;
+    c = (c ^ b) >>> 0; c = (c - rot(b, 16)) >>> 0;
+    a = (a ^ c) >>> 0; a = (a - rot(c, 4)) >>> 0;
+    b = (b ^ a) >>> 0; b = (b - rot(a, 14)) >>> 0;
+    c = (c ^ b) >>> 0; c = (c - rot(b, 24)) >>> 0;
+    return c;
+}
+
 const FUNCTIONS: Record<HashName, (b: Buffer) => number> = {
     DEFAULT: oneAtATime,
     MD5: md5,
@@ -104,7 +144,8 @@ const FUNCTIONS: Record<HashName, (b: Buffer) => number> = {
     FNV1A_64: fnv1a_64,
     FNV1_32: fnv1_32,
     FNV1A_32: fnv1a_32,
-    MURMUR: murmur
+    MURMUR: murmur,
+    JENKINS: jenkins
 };
 
 export function hashKey(name: HashName, key: Buffer | string): number {

@@ -45,8 +45,7 @@ export const REFUSED: Record<string, string> = {
     '--SOCKET': 'unix-socket servers',
     '--CONFIGURE-FILE': 'reads further options from a file',
     '--DISTRIBUTION=random': 'puts each write on a random server',
-    '--HASH=JENKINS': 'not implemented',
-    '--HASH=HSIEH': 'not implemented'
+    '--HASH=HSIEH': "Debian's libmemcached is built without it"
 };
 
 export function parseServers(config: string): ParsedServers {

@@ -12,7 +12,7 @@ import { buildC, type Built } from '../openchange/build.js';
 const KEYS = [
     ...Array.from({ length: 60 }, (_, i) => `resolver:user${i}`),
     'resolver:alice', 'resolver:bob@example.org', 'resolver:jürgen', 'resolver:émilie@exämple.org',
-    'vmbridge:sub:alice:0', 'resolver:' + 'x'.repeat(200)
+    'vmbridge:sub:alice:0', 'resolver:' + 'x'.repeat(200), 'resolver:abc', 'resolver:abcdefghijklmno', 'resolver:abcdefghijklmnopqrstuvwxyz0'
 ];
 const HOSTS = ['127.0.0.1:11211', '127.0.0.1:11212', 'cache-b.example:11211', '10.1.2.3:22122', 'cache-a.example:4000'];
 
@@ -49,7 +49,6 @@ describe('server choice matches libmemcached', () => {
 describe('options that would move keys are refused, naming the option', () => {
     it.each([
         ['--SERVER=127.0.0.1:1 --DISTRIBUTION=random', /--DISTRIBUTION=random/],
-        ['--SERVER=127.0.0.1:1 --HASH=JENKINS', /--HASH=JENKINS/],
         ['--SERVER=127.0.0.1:1 --HASH=hsieh', /--HASH=HSIEH/],
         ['--SERVER=127.0.0.1:1 --NAMESPACE=oc', /--NAMESPACE/],
         ['--SERVER=127.0.0.1:1 --NUMBER-OF-REPLICAS=2', /--NUMBER-OF-REPLICAS/],
@@ -67,8 +66,8 @@ describe('options that would move keys are refused, naming the option', () => {
 describe('serve refuses them at start', () => {
     it('exits 64 naming the option, before listening on anything', () => {
         const bin = path.resolve(__dirname, '../../bin/vmbridge.js');
-        const r = spawnSync(process.execPath, [bin, 'serve', '--resolver', '--SERVER=127.0.0.1:11211 --HASH=JENKINS', '--lmtp', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20_000 });
+        const r = spawnSync(process.execPath, [bin, 'serve', '--resolver', '--SERVER=127.0.0.1:11211 --HASH=HSIEH', '--lmtp', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20_000 });
         expect(r.status).toBe(64);
-        expect(r.stderr).toMatch(/--resolver.*--HASH=JENKINS/s);
+        expect(r.stderr).toMatch(/--resolver.*--HASH=HSIEH/s);
     });
 });
