@@ -11,6 +11,7 @@
 // not at --HASH — so with `--DISTRIBUTION=consistent --HASH=MD5` the points are one-at-a-time
 // (servers.ts tracks this as `pointsHash`).
 // `--SORT-HOSTS` sorts the servers by host name (strcmp) then port before either.
+import { createHash } from 'node:crypto';
 import { hashKey, oneAtATime as oaat, type HashName } from './hashes.js';
 import type { ServerSpec } from './servers.js';
 
@@ -21,6 +22,8 @@ export interface Placement {
     hash: HashName;
     /** consistent: the hash the continuum's points were computed with. */
     pointsHash: HashName;
+    /** consistent: libmemcached's weighted ketama (a server with weight > 1 added after --DISTRIBUTION=consistent). */
+    weighted?: boolean;
     sortHosts: boolean;
 }
 
@@ -50,9 +53,22 @@ export function chooser(servers: ServerSpec[], p: Placement): (key: string) => n
     if (servers.length <= 1) return () => 0;
     if (p.distribution === 'modula') return key => hashKey(p.hash, key) % servers.length;
     const points: { value: number; index: number }[] = [];
+    const total = servers.reduce((t, s) => t + (s.weight ?? 1), 0);
     servers.forEach((s, index) => {
         const name = s.port === DEFAULT_PORT ? s.host : `${s.host}:${s.port}`;
-        for (let i = 0; i < POINTS_PER_SERVER; i++) points.push({ value: hashKey(p.pointsHash, `${name}-${i}`), index });
+        if (!p.weighted) {
+            for (let i = 0; i < POINTS_PER_SERVER; i++) points.push({ value: hashKey(p.pointsHash, `${name}-${i}`), index });
+            return;
+        }
+        // Weighted: 160 points per server scaled by weight, in single-precision float as the C code
+        // computes it, four per MD5 digest of "<name>-<i>".
+        const f = Math.fround;
+        const pct = f(f(s.weight ?? 1) / f(total));
+        const count = Math.floor(f(f(f(f(pct * 160) / 4) * f(servers.length)) + f(1e-10))) * 4;
+        for (let i = 0; i < count / 4; i++) {
+            const digest = createHash('md5').update(`${name}-${i}`).digest();
+            for (let x = 0; x < 4; x++) points.push({ value: digest.readUInt32LE(4 * x), index });
+        }
     });
     points.sort((a, b) => a.value - b.value || a.index - b.index);
     return key => {

@@ -65,6 +65,7 @@ export function parseServers(config: string): ParsedServers {
             const spec = value === undefined ? null : parseServer(value);
             if (!spec) throw new ResolverConfigError(`bad --SERVER value '${value ?? ''}' (expected host:port or host:port/?weight)`);
             servers.push(spec);
+            if ((spec.weight ?? 1) > 1 && distribution === 'consistent') placement.weighted = true;
             rebuilt();
         } else if (name === '--DISTRIBUTION') {
             const [dist, extra] = (value ?? '').split(',');
@@ -75,6 +76,7 @@ export function parseServers(config: string): ParsedServers {
             // `consistent,<hash>` sets libmemcached's distribution hash, which 1.1 never uses to place a key.
             if (extra !== undefined) checkHash(extra);
             distribution = d;
+            if (d === 'consistent') placement.weighted = false;
             rebuilt();
         } else if (name === '--HASH') {
             if (hash) throw new ResolverConfigError('--HASH can only be given once');
@@ -95,11 +97,7 @@ export function parseServers(config: string): ParsedServers {
     if (!servers.length) servers.push({ host: '127.0.0.1', port: DEFAULT_PORT });
     placement.distribution = distribution ?? 'modula';
     placement.hash = hash ?? 'DEFAULT';
-    // With ketama, a weight > 1 switches libmemcached to its weighted (MD5, 160-point) continuum
-    // depending on option order; vmbridge does not reproduce that.
-    if (placement.distribution === 'consistent' && servers.some(s => (s.weight ?? 1) > 1)) {
-        throw new ResolverConfigError('resolver option --SERVER=…/?weight with --DISTRIBUTION=consistent (weighted ketama) is not supported; refused');
-    }
+    if (!placement.weighted) delete placement.weighted;
     return { servers: orderServers(servers, placement), placement, ignored };
 }
 
