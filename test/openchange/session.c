@@ -73,9 +73,15 @@ static int update(const char *url, int add) {
         count = parse_record(value, len, urls, 255);
         if (count < 0) count = 0;
     }
-    int w = 0;
-    for (int i = 0; i < count; i++) /* duplicate check, by prefix as OpenChange does */
+    int w = 0, dup = 0;
+    for (int i = 0; i < count; i++) { /* duplicate check, by prefix as OpenChange does */
         if (strncmp(urls[i], url, strlen(url)) != 0) urls[w++] = urls[i];
+        else dup = 1;
+    }
+    if (add && dup) { /* already registered: OpenChange leaves the record alone */
+        free(value);
+        return 0;
+    }
     if (add) urls[w++] = url;
     int rc = (w == 0 && exists) ? (memcached_delete(memc, key, strlen(key), 0) == MEMCACHED_SUCCESS ? 0 : -1)
                                 : (w == 0 ? 0 : store(urls, w, exists));
