@@ -233,16 +233,53 @@ function dovecot_lua_notify_begin_txn(user)
   local ok, err = pcall(setup, user)
   if not ok then settings = nil; error(err) end
   proc = proc or new_proc(user)
-  return { user = user.username, session = user.session_id, events = {} }
+  return { user = user.username, session = user.session_id, events = {}, mail_user = user }
+end
+
+-- What OpenChange's Dovecot plugin sends as folder and separator: mailbox_get_name() (the storage
+-- name: namespace prefix cut, the list's separator, mUTF-7 unless the layout stores UTF-8) and
+-- mailbox_list_get_hierarchy_sep(). Lua offers the first as mailbox.name, not the second: a child
+-- probed with '/' and '.' shows the list separator where that is not also the namespace one
+-- (e.g. Maildir++ under `separator = /`); otherwise (list separator = namespace separator) it is
+-- left out and vmbridge takes the namespace separator from IMAP NAMESPACE. Per mailbox, cached.
+local storage_names = {}
+local function storage_name(user, vname)
+  local box = user:mailbox(vname)
+  local name = box.name
+  box:free()
+  return name
+end
+local function storage_of(user, vname)
+  if not user or not vname then return nil end
+  local key = user.username .. "\0" .. vname
+  local hit = storage_names[key]
+  if hit then return hit end
+  local ok, st = pcall(function()
+    -- Two allocations (never opened): each part is converted on its own, so a probe's storage
+    -- name is the mailbox's own plus <separator or literal>x.
+    local slash, dot = storage_name(user, vname .. "/x"), storage_name(user, vname .. ".x")
+    local name = slash:sub(-1) == "x" and slash:sub(1, -3) or storage_name(user, vname)
+    local after_slash = slash:sub(#name + 1, #name + 1)
+    local after_dot = dot:sub(#name + 1, #name + 1)
+    local sep
+    if #after_slash == 1 and after_slash ~= "/" then sep = after_slash
+    elseif #after_dot == 1 and after_dot ~= "." then sep = after_dot end
+    return { name = name, sep = sep }
+  end)
+  if not ok then return nil end
+  storage_names[key] = st
+  return st
 end
 
 local function add(ctx, name, ev, extra)
   local e = { name = name, mailbox = ev.mailbox, uid = ev.uid, uid_validity = ev.uid_validity }
-  if extra then extra(e, ev) end
+  if extra then extra(e, ev, ctx) end
   ctx.events[#ctx.events + 1] = e
 end
 
-local function message(e, ev)
+local function message(e, ev, ctx)
+  local st = storage_of(ctx.mail_user, ev.mailbox)
+  if st then e.storage_name = st.name; e.storage_sep = st.sep end
   e.message_id = ev.message_id
   e.flags = ev.flags
   e.keywords = ev.keywords

@@ -15,6 +15,8 @@ import { createIndex, type IndexStore } from './events/index-store.js';
 import { IngestServer } from './events/ingest.js';
 import { loadOrCreateToken } from './events/token.js';
 import { ImapPool } from './mwi/imap-pool.js';
+import { FolderNames } from './publish/folders.js';
+import { UidLookup } from './publish/uid-lookup.js';
 import { IntakeServer } from './intake/server.js';
 import type { Logger } from './log.js';
 import { Bus } from './publish/bus.js';
@@ -46,6 +48,7 @@ export class Bridge {
     private readonly index: IndexStore;
     private readonly sharedJoin: SharedJoin;
     private readonly imap?: ImapPool;
+    private readonly folders: FolderNames;
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new Catchup(config, log); // seq + journal + coalescing, before every publisher
@@ -57,6 +60,7 @@ export class Bridge {
         this.index = createIndex(config.resolver, log, config.stateDir);
         this.sharedJoin = createSharedJoin(config.resolver, log);
         if (config.imap) this.imap = new ImapPool(config.imap, { logger: log, separator: config.imapMasterSeparator });
+        this.folders = new FolderNames({ imap: this.imap, logger: log }); // OpenChange folder/separator, from Dovecot
         this.correlator = new Correlator({
             out: this.events,
             index: this.index,
@@ -74,7 +78,10 @@ export class Bridge {
             maxBody: config.ingestMaxBody,
             access: config.ingestAccess,
             logger: log,
-            onBatch: batch => this.correlator.onBatch(batch),
+            onBatch: batch => {
+                this.folders.learn(batch); // before the correlator emits the batch's newmail events
+                this.correlator.onBatch(batch);
+            },
             onHello: () => this.correlator.hookHeard(),
             onLost: user => this.resync(user)
         });
@@ -95,7 +102,8 @@ export class Bridge {
         this.bus.start();
         const config = this.config;
         this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: 250 });
-        this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, separator: config.separator, openchangeEvents: config.openchangeEvents, logger: this.log });
+        const uids = this.imap && new UidLookup(this.imap, { logger: this.log });
+        this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, folders: this.folders, uids, logger: this.log });
         this.events.add(this.pusher);
         const ingest = await this.ingest.listen();
         const [lmtp, smtp] = await Promise.all(this.intakes.map(i => i.listen()));

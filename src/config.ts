@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseAccessList } from './intake/access.js';
 import { MwiConfigShape } from './mwi/config.js';
+import { resolverIssue } from './resolve/servers.js';
 
 const hostPort = z
     .string()
@@ -32,11 +33,10 @@ export const ConfigSchema = z.object({
     deliverTimeout: positiveInt.default(30_000),
     // LMTP: wait for Dovecot's replies after the final dot (Postfix: lmtp_data_done_timeout, 600 s)
     deliverDataDoneTimeout: positiveInt.default(540_000),
-    resolver: z.string().default('memory'),
+    // A libmemcached string must place keys as OpenChange's libmemcached does, else exit 64 naming the option.
+    resolver: z.string().superRefine(resolverIssue).default('memory'),
     resolverCn: z.enum(['username', 'email']).default('username'),
     backend: z.string().min(1).default('sogo'),
-    separator: z.string().length(1).default('.'),
-    openchangeEvents: bool.default(false),
     // The PUB bus; default ipc://<state-dir>/bus.sock (mode 0660), see publish/bus-address.ts.
     publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').optional(),
     // Catch-up (src/publish/catchup.ts): journal retention in seconds (memcached TTLs go up to 30 days),
@@ -91,7 +91,7 @@ export const ConfigSchema = z.object({
     // Message handling (intake/handling.ts), off by default: recipient map (file, memcached),
     // unknown-recipient policy, per-class actions, smart host for relays.
     recipientMap: z.string().min(1).optional(),
-    recipientMapServers: z.string().min(1).optional(),
+    recipientMapServers: z.string().min(1).superRefine(resolverIssue).optional(),
     recipientMapTimeout: positiveInt.max(10_000).default(250),
     unknownRecipient: z.enum(['pass', 'reject', 'relay']).default('pass'),
     smartHost: z.string().regex(/^smtps?:\/\/.+/, 'expected smtp://[user:pass@]host:port or smtps://...').optional(),

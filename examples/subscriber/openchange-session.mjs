@@ -3,7 +3,10 @@
 // `resolver:<cn>` NDR list in memcached (the record OpenChange writes, read unchanged by both
 // OpenChange's Dovecot plugin and vmbridge) and prints each notification it receives.
 //   node examples/subscriber/openchange-session.mjs alice tcp://127.0.0.1:5555 [--SERVER=127.0.0.1:11211] [username|email]
-// Unlike OpenChange, it removes its URL again on exit.
+// Unlike OpenChange, it removes its URL again on exit. Payloads are NewMail only; the folder is
+// Dovecot's storage name (mailbox_get_name(): modified UTF-7, the mailbox list's separator) and the
+// separator the list's, as OpenChange's Dovecot plugin sends them. test/openchange/session.c is the
+// same in C on libnanomsg and libmemcached.
 import nano from 'nanomsg';
 import { createMemcachedClient, decodeNotification, decodeResolverValue, encodeResolverValue, resolverKey } from 'vmbridge';
 

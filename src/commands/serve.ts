@@ -17,8 +17,6 @@ const HELP: Partial<Record<keyof Config, string>> = {
     resolver: "memory | libmemcached string, e.g. '--SERVER=127.0.0.1:11211'",
     resolverCn: 'OpenChange resolver key: username | email',
     backend: 'OpenChange backend name in newmail payloads',
-    separator: 'mailbox hierarchy separator for OpenChange payloads',
-    openchangeEvents: 'also push MAPI flag/move/delete notifications to OpenChange endpoints',
     publish: 'nanomsg PUB bus url (default ipc://<state-dir>/bus.sock, mode 0660; tcp:// is unauthenticated: only on a trusted network)',
     stateDir: 'state directory: tokens, the bus socket and (memory resolver) the journal and uid index in state.db',
     replay: 'host:port of the replay endpoint for listen --since (off unless given)',
@@ -52,7 +50,7 @@ const HELP: Partial<Record<keyof Config, string>> = {
     logLevel: 'fatal | error | warn | info | debug | trace | silent'
 };
 
-const BOOLEAN_KEYS = new Set<keyof Config>(['openchangeEvents', 'receivedHeader']);
+const BOOLEAN_KEYS = new Set<keyof Config>(['receivedHeader']);
 
 /** Adds every config key as a long flag (values are validated by the zod schema, not here). */
 export function addConfigOptions(cmd: Command): Command {

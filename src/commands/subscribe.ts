@@ -6,7 +6,7 @@ import { printEvents } from '../client/print.js';
 import { subscribe } from '../client/subscribe.js';
 import type { EventType } from '../events/event.js';
 import { createLogger } from '../log.js';
-import { DEFAULT_RESOLVER } from '../resolve/servers.js';
+import { DEFAULT_RESOLVER, parseServers } from '../resolve/servers.js';
 import { encodeEvent } from '../wire/json.js';
 import { EX, ExitError, parseFlag } from './exit.js';
 
@@ -39,6 +39,7 @@ export function register(program: Command): void {
             if (opts.resolver.trim().toLowerCase() === 'memory') {
                 throw new ExitError(EX.USAGE, 'invalid option --resolver: subscribe needs memcached (--SERVER=host:port); the memory resolver lives inside serve');
             }
+            parseFlag('--resolver', () => parseServers(opts.resolver)); // refused libmemcached options: exit 64
             let stream;
             try {
                 stream = subscribe({ ...opts, types, since, ttlSec, signal: signalOnTermination(), logger: createLogger() });

@@ -7,17 +7,27 @@ import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
 import type { Endpoint, Resolver } from '../resolve/resolver.js';
 import { PushEndpoint, countDrop, type EndpointOptions } from './endpoint.js';
-import { frameFor, type OpenChangeOptions } from './payload.js';
+import { FolderNames, type FolderName } from './folders.js';
+import { forOpenChange, frameFor, type OpenChangeOptions } from './payload.js';
+import { SentCopies, type UidLookup } from './uid-lookup.js';
 
 export interface PusherOptions extends Partial<OpenChangeOptions>, Partial<Omit<EndpointOptions, 'logger'>> {
     resolver: Resolver;
     logger?: Logger;
+    /** Where folder names and separators for OpenChange payloads come from (default: none learned). */
+    folders?: FolderNames;
+    /** Finds Dovecot's uid over IMAP for a newmail that came without it (OpenChange needs it). */
+    uids?: UidLookup;
     /** Events waiting for one user's lookup before new ones are dropped (default 10 000). */
     pendingLimit?: number;
 }
 
+const NO_FOLDER: FolderName = { folder: '', separator: '.' };
+
 export class Pusher implements EventSink {
     private readonly oc: OpenChangeOptions;
+    private readonly folders: FolderNames;
+    private readonly sentCopies = new SentCopies();
     private readonly epOpts: EndpointOptions;
     private readonly endpoints = new Map<string, PushEndpoint>();
     private readonly pending = new Map<string, VmEvent[]>();
@@ -25,7 +35,8 @@ export class Pusher implements EventSink {
     private closed = false;
 
     constructor(private readonly opts: PusherOptions) {
-        this.oc = { backend: opts.backend ?? 'sogo', separator: opts.separator ?? '.', openchangeEvents: opts.openchangeEvents ?? false };
+        this.oc = { backend: opts.backend ?? 'sogo' };
+        this.folders = opts.folders ?? new FolderNames();
         this.epOpts = {
             queueLimit: opts.queueLimit ?? 1000,
             sendTimeoutMs: opts.sendTimeoutMs ?? 200,
@@ -74,8 +85,29 @@ export class Pusher implements EventSink {
             }
             const batch = queued.splice(0);
             const eps = await this.resolve(user);
-            for (const ev of batch) for (const ep of eps) this.sendTo(ep, ev);
+            const oc = eps.some(e => e.kind === 'openchange');
+            for (const ev of batch) {
+                if (!oc || !forOpenChange(ev)) {
+                    for (const ep of eps) this.sendTo(ep, ev, NO_FOLDER);
+                    continue;
+                }
+                const mailbox = ev.mailbox ?? 'INBOX';
+                const [folder, at] = await Promise.all([this.folders.resolve(user, mailbox), this.uidOf(ev, mailbox)]);
+                // One NewMail per stored copy for OpenChange, whichever event brought its uid first.
+                const once = !at || this.sentCopies.first(user, mailbox, at.uid, at.uidValidity);
+                const forOc = at && at.uid !== ev.uid ? { ...ev, uid: at.uid } : ev;
+                for (const ep of eps) {
+                    if (ep.kind === 'vmbridge') this.sendTo(ep, ev, folder);
+                    else if (once) this.sendTo(ep, forOc, folder);
+                }
+            }
         }
+    }
+
+    private async uidOf(ev: VmEvent, mailbox: string): Promise<{ uid: number; uidValidity?: number } | undefined> {
+        if (ev.uid !== undefined) return { uid: ev.uid, uidValidity: ev.uidValidity };
+        if (!ev.messageId || !this.opts.uids) return undefined;
+        return this.opts.uids.find(ev.user, mailbox, ev.messageId);
     }
 
     private async resolve(user: string): Promise<Endpoint[]> {
@@ -88,8 +120,8 @@ export class Pusher implements EventSink {
         }
     }
 
-    private sendTo(ep: Endpoint, ev: VmEvent): void {
-        const frame = frameFor(ep, ev, this.oc);
+    private sendTo(ep: Endpoint, ev: VmEvent, folder: FolderName): void {
+        const frame = frameFor(ep, ev, this.oc, folder);
         if (frame === 'skip') return;
         if (frame === 'no_uid') {
             countDrop('no_uid');

@@ -1,8 +1,9 @@
 // A memjs client for a libmemcached configuration string: servers chosen libmemcached's way
-// (distribution.ts), short timeouts and no retries, because every caller bounds its wait anyway.
+// (distribution.ts, with the string's --DISTRIBUTION/--HASH/--SORT-HOSTS), short timeouts and no
+// retries, because every caller bounds its wait anyway.
 import memjs from 'memjs';
 import type { Logger } from '../log.js';
-import { serverIndex } from './distribution.js';
+import { chooser } from './distribution.js';
 import { parseServers } from './servers.js';
 
 export type MemcachedClient = memjs.Client;
@@ -14,13 +15,8 @@ export interface ClientOptions {
 }
 
 export function createMemcachedClient(config: string, opts: ClientOptions = {}): MemcachedClient {
-    const { servers, unsupported } = parseServers(config);
-    if (unsupported.length) {
-        opts.logger?.warn(
-            { unsupported, resolver: config },
-            'resolver: these libmemcached options are not supported and are ignored (servers are chosen modula over one-at-a-time, as libmemcached does by default)'
-        );
-    }
+    const { servers, placement, ignored } = parseServers(config);
+    if (ignored.length) opts.logger?.debug({ ignored }, 'resolver: libmemcached options without effect on key placement, ignored');
     const timeout = (opts.timeoutMs ?? 250) / 1000;
     const logger = { log: (...args: unknown[]) => opts.logger?.debug({ memjs: args.map(String).join(' ') }, 'memjs') };
     const client = new memjs.Client(
@@ -28,7 +24,7 @@ export function createMemcachedClient(config: string, opts: ClientOptions = {}):
         { retries: 1, failover: false, logger }
     );
     // memjs lets the server choice be overridden; its typings say string, the code wants an index.
-    (client as unknown as { getServer: (key: string) => number }).getServer = key => serverIndex(key, servers.length);
+    (client as unknown as { getServer: (key: string) => number }).getServer = chooser(servers, placement);
     return client;
 }
 

@@ -16,6 +16,10 @@ export interface DovecotOptions {
     users?: string[];
     /** Appended to dovecot.conf (e.g. the vmbridge conf.d snippet). */
     extraConfig?: string;
+    /** The inbox namespace's hierarchy separator (default '.'; the Maildir++ list's stays '.'). */
+    namespaceSeparator?: string;
+    /** Appended to mail_location, e.g. ':LAYOUT=fs' (the mailbox list's separator becomes '/'). */
+    mailLocationOptions?: string;
 }
 
 export class TestDovecot {
@@ -93,14 +97,14 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = *
-mail_location = maildir:${d}/mail/%u
+mail_location = maildir:${d}/mail/%u${this.opts.mailLocationOptions ?? ''}
 mail_uid = ${MAIL_UID}
 mail_gid = ${MAIL_UID}
 first_valid_uid = 1000
 lda_mailbox_autocreate = yes
 namespace inbox {
   inbox = yes
-  separator = .
+  separator = ${this.opts.namespaceSeparator ?? '.'}
   mailbox Trash {
     special_use = \\Trash
     auto = create

@@ -5,7 +5,10 @@ import nano, { type Socket } from 'nanomsg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { pushDrops } from '../../src/metrics.js';
+import { FolderNames } from '../../src/publish/folders.js';
 import { Pusher } from '../../src/publish/push.js';
+import type { UidLookup } from '../../src/publish/uid-lookup.js';
+import { decodeNotification } from '../../src/wire/ndr.js';
 import { MemcachedResolver } from '../../src/resolve/memcached.js';
 import { MemoryResolver } from '../../src/resolve/memory.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
@@ -74,30 +77,56 @@ describe('Pusher with OpenChange records in memcached', () => {
         }
     });
 
-    it('with an email cn finds the record under the full address; flag/move/delete only with openchangeEvents', async () => {
+    it('with an email cn finds the record under the full address; folder and separator as Dovecot reported them; NewMail only', async () => {
         const oc = await pull();
         await raw.set('resolver:bob@example.com', ocRecord([oc.url]), {});
         const resolver = MemcachedResolver.fromConfig(mc.resolver, { cn: 'email' });
-        const plain = new Pusher({ resolver, backend: 'ocsmanager', separator: '/' });
-        const events = new Pusher({ resolver, openchangeEvents: true });
+        const folders = new FolderNames();
         const user = 'Bob@Example.com';
+        // what the hook reports for a Maildir++ sub-folder under `separator = /` and a non-ASCII one
+        folders.learn({ proc: 'p', seq: 1, user, session: 's', events: [
+            { name: 'MessageAppend', mailbox: 'Work/Calls', uid: 9, uid_validity: 1, storage_name: 'Work.Calls', storage_sep: '.' },
+            { name: 'MessageNew', mailbox: 'Anrufe/Ärger', uid: 10, uid_validity: 1, storage_name: 'Anrufe.&AMQ-rger', storage_sep: '.' }
+        ] });
+        const pusher = new Pusher({ resolver, backend: 'ocsmanager', folders });
         try {
-            plain.emit(makeEvent({ id: 'f1', type: 'flag', user, mailbox: 'INBOX', uid: 7, flags: { set: ['\\Seen'], cleared: [] } }));
-            plain.emit(makeEvent({ id: 'n1', type: 'newmail', user, mailbox: 'Work/Calls', uid: 9 }));
-            await waitFor(() => oc.frames.length >= 1, 3000, 'newmail');
-            expect(oc.frames[0].equals(Buffer.from('\x01\x02\x00ocsmanager\x009.eml\x00Work/Calls\x00/', 'latin1'))).toBe(true);
-            events.emit(makeEvent({ id: 'f2', type: 'flag', user, mailbox: 'INBOX', uid: 7, flags: { set: ['\\Seen'], cleared: [] } }));
-            events.emit(makeEvent({ id: 'm1', type: 'move', user, mailbox: 'Old', uid: 3, from: { mailbox: 'INBOX', uid: 7 }, to: { mailbox: 'Old', uid: 3 } }));
-            events.emit(makeEvent({ id: 'd1', type: 'delete', user, mailbox: 'Old', uid: 3 }));
-            events.emit(makeEvent({ id: 'w1', type: 'mwi', user, mwi: { mailbox: '1000@default', new: 0, old: 1, urgent: 0 } }));
-            await waitFor(() => oc.frames.length >= 4, 3000, 'flag, move, delete');
-            await events.flush();
-            expect(oc.frames.slice(1).map(f => f.readUInt16LE(1))).toEqual([0x0010, 0x0020, 0x0008]);
-            expect(oc.frames[2].equals(Buffer.from('\x01\x20\x00sogo\x003.eml\x00Old\x00.', 'latin1'))).toBe(true);
-            expect(oc.frames).toHaveLength(4);
+            pusher.emit(makeEvent({ id: 'f1', type: 'flag', user, mailbox: 'INBOX', uid: 7, flags: { set: ['\\Seen'], cleared: [] } }));
+            pusher.emit(makeEvent({ id: 'm1', type: 'move', user, mailbox: 'Old', uid: 3, from: { mailbox: 'INBOX', uid: 7 }, to: { mailbox: 'Old', uid: 3 } }));
+            pusher.emit(makeEvent({ id: 'd1', type: 'delete', user, mailbox: 'Old', uid: 3 }));
+            pusher.emit(makeEvent({ id: 'n1', type: 'newmail', user, mailbox: 'Work/Calls', uid: 9 }));
+            pusher.emit(makeEvent({ id: 'n2', type: 'newmail', user, mailbox: 'Anrufe/Ärger', uid: 10 }));
+            pusher.emit(makeEvent({ id: 'n3', type: 'newmail', user, mailbox: 'Notizen/Ü', uid: 11 })); // never reported
+            await waitFor(() => oc.frames.length >= 3, 3000, 'newmail');
+            await pusher.flush();
+            expect(oc.frames.map(f => f.toString('latin1'))).toEqual([
+                '\x01\x02\x00ocsmanager\x009.eml\x00Work.Calls\x00.',
+                '\x01\x02\x00ocsmanager\x0010.eml\x00Anrufe.&AMQ-rger\x00.',
+                '\x01\x02\x00ocsmanager\x0011.eml\x00Notizen/&ANw-\x00.'
+            ]);
         } finally {
-            await plain.close();
-            await events.close();
+            await pusher.close();
+            await resolver.close();
+        }
+    });
+
+    it('finds a missing uid by Message-ID and tells OpenChange once per stored copy', async () => {
+        const oc = await pull();
+        await raw.set('resolver:dora', ocRecord([oc.url]), {});
+        const resolver = MemcachedResolver.fromConfig(mc.resolver);
+        const asked: string[] = [];
+        const uids = { find: async (_u: string, mailbox: string, id: string) => (asked.push(`${mailbox} ${id}`), { uid: 5, uidValidity: 9 }) } as unknown as UidLookup;
+        const pusher = new Pusher({ resolver, uids });
+        const nm = (id: string, uid?: number) => makeEvent({ id, type: 'newmail', user: 'dora', mailbox: 'INBOX', messageId: '<m5@x>', ...(uid ? { uid, uidValidity: 9 } : {}) });
+        try {
+            pusher.emit(nm('a')); // left the correlator without uid
+            pusher.emit(nm('b', 5)); // the late MessageNew of the same copy
+            pusher.emit(nm('c', 6));
+            await waitFor(() => oc.frames.length >= 2, 3000, 'two payloads');
+            await pusher.flush();
+            expect(asked).toEqual(['INBOX <m5@x>']);
+            expect(oc.frames.map(f => decodeNotification(f))).toMatchObject([{ value: { eml: '5.eml' } }, { value: { eml: '6.eml' } }]);
+        } finally {
+            await pusher.close();
             await resolver.close();
         }
     });

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { hookFragment } from '../helpers/hook-fragment.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../src/client/listen.js';
 import { httpReplay } from '../../src/client/replay.js';
@@ -18,6 +19,7 @@ import { freePort, REPLAY_TOKEN, waitFor } from '../helpers/net.js';
 import { take } from '../catchup/util.js';
 import { ChildBridge, ROOT } from './child-bridge.js';
 
+const cleanups: (() => void)[] = []; // key files of hookFragment()
 const USER = 'alice@example.org';
 const TOKEN = 'restart-test-token-0123456789abcdef';
 const VOICEMAIL = readFileSync(path.join(ROOT, 'test/fixtures/messages/asterisk-voicemail.eml'));
@@ -39,7 +41,9 @@ describe('restarts of the embedded default', () => {
         replayUrl = `http://127.0.0.1:${replayPort}`;
         stateDir = mkdtempSync(path.join(tmpdir(), 'vmb-restart-'));
         publish = `ipc://${stateDir}/bus.sock`;
-        const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN], { encoding: 'utf8' });
+        const frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN]); // key file in a temp dir of its own
+        cleanups.push(frag.cleanup);
+        const fragment = frag.fragment;
         dovecot = await startDovecot({ extraConfig: fragment });
         // A long coalescing window: events after the first of a burst are held (SIGTERM test).
         vmb = await new ChildBridge({
@@ -53,6 +57,7 @@ describe('restarts of the embedded default', () => {
         for (const s of streams) await s.close();
         await vmb?.stop();
         await dovecot?.destroy();
+        for (const done of cleanups.splice(0)) done();
         rmSync(stateDir, { recursive: true, force: true });
     });
 

@@ -4,15 +4,18 @@ import { oneAtATime, serverIndex } from '../../src/resolve/distribution.js';
 import { parseServers } from '../../src/resolve/servers.js';
 
 describe('parseServers', () => {
-    it('reads several --SERVER options, weights, default port and reports the rest', () => {
-        expect(parseServers('--SERVER=10.0.0.1:11211 --SERVER=cache-2.example:11212/?3,--server=[::1]:5 --BINARY-PROTOCOL --HASH=MD5')).toEqual({
+    it('reads several --SERVER options, weights, default port, placement options and harmless ones', () => {
+        expect(parseServers('--SERVER=10.0.0.1:11211 --SERVER=cache-2.example:11212/?3 --server=[::1]:5 --BINARY-PROTOCOL --HASH=MD5')).toEqual({
             servers: [
                 { host: '10.0.0.1', port: 11211 },
                 { host: 'cache-2.example', port: 11212, weight: 3 },
                 { host: '::1', port: 5 }
             ],
-            unsupported: ['--BINARY-PROTOCOL', '--HASH=MD5']
+            placement: { distribution: 'modula', hash: 'MD5', pointsHash: 'DEFAULT', sortHosts: false },
+            ignored: ['--BINARY-PROTOCOL']
         });
+        // libmemcached separates options by spaces only
+        expect(() => parseServers('--SERVER=10.0.0.1:11211,--SERVER=10.0.0.2:11211')).toThrow(/bad --SERVER/);
         expect(parseServers('--SERVER=cache').servers).toEqual([{ host: 'cache', port: 11211 }]);
         expect(parseServers('--TCP-NODELAY').servers).toEqual([{ host: '127.0.0.1', port: 11211 }]);
         expect(() => parseServers('127.0.0.1:11211')).toThrow(/not an option/);

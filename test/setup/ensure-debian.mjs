@@ -4,7 +4,7 @@
 // names the packages, so no test is ever skipped silently for a missing service.
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const PACKAGES = ['dovecot-core', 'dovecot-lmtpd', 'dovecot-imapd', 'dovecot-auth-lua', 'memcached', 'lua-socket', 'lua-luaossl', 'postfix', 'swaks', 'systemd'];
+const PACKAGES = ['dovecot-core', 'dovecot-lmtpd', 'dovecot-imapd', 'dovecot-auth-lua', 'memcached', 'lua-socket', 'lua-luaossl', 'postfix', 'swaks', 'systemd', 'libnanomsg-dev', 'libmemcached-dev', 'gcc'];
 
 function installed(pkg) {
     const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });

@@ -10,6 +10,10 @@ export const DovecotEventSchema = z.object({
     uid: num,
     uid_validity: num,
     message_id: z.string().optional(),
+    /** MessageNew/MessageAppend: Dovecot's mailbox_get_name() and, when the hook can tell, the list's hierarchy separator (OpenChange payloads). */
+    // Never a reason to drop the batch: an odd value is just not used.
+    storage_name: z.string().max(10_000).optional().catch(undefined),
+    storage_sep: z.string().length(1).optional().catch(undefined),
     flags: strList,
     keywords: strList
 });
