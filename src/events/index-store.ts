@@ -29,7 +29,9 @@ export interface IndexStore {
     close(): Promise<void>;
 }
 
-const keyOf = (r: MessageRef) => `vmbridge:idx:${r.user}:${r.uidValidity}:${r.uid}:${r.mailbox}`;
+// Each part escaped (':' included), so two refs never share a key: user `a:1` + mailbox `M` and
+// user `a` + mailbox `1:…` used to.
+const keyOf = (r: MessageRef) => `vmbridge:idx:${encodeURIComponent(r.user)}:${r.uidValidity}:${r.uid}:${encodeURIComponent(r.mailbox)}`;
 
 export class MemoryIndex implements IndexStore {
     private readonly map = new Map<string, IndexEntry>();

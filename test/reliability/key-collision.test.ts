@@ -3,6 +3,7 @@
 // clean one, and journal reads check the event's user — against a real memcached.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
+import { MemcachedIndex } from '../../src/events/index-store.js';
 import { entryKey, MemcachedJournal, seqKey } from '../../src/publish/journal-memcached.js';
 import { createMemcachedClient, type MemcachedClient } from '../../src/resolve/client.js';
 import { resolverKey, sanitizeKey } from '../../src/resolve/key.js';
@@ -60,5 +61,20 @@ describe('key collisions', () => {
         const r = await j.read('erin', 0);
         expect(r.events.map(e => e.id)).not.toContain('forged');
         expect(r.gap).toBeDefined();
+    });
+
+    it('uid index entries of refs whose parts join alike stay apart (memcached)', async () => {
+        const log = { debug: () => undefined } as never;
+        const index = new MemcachedIndex(mc.resolver, log, 60, 1000);
+        try {
+            const a = { user: 'a:1', uidValidity: 2, uid: 3, mailbox: 'M' };
+            const b = { user: 'a', uidValidity: 1, uid: 2, mailbox: '3:M' };
+            await index.set(a, { messageId: '<a@x>' });
+            await index.set(b, { messageId: '<b@x>' });
+            expect(await index.get(a)).toEqual({ messageId: '<a@x>' });
+            expect(await index.get(b)).toEqual({ messageId: '<b@x>' });
+        } finally {
+            await index.close();
+        }
     });
 });
