@@ -119,7 +119,8 @@ export class Bridge {
     async stop(): Promise<void> {
         await Promise.all(this.intakes.map(i => i.close()));
         await this.deliverer.close();
-        await this.correlator.settle(this.config.hookJoinWindow); // Dovecot's reports of the last copies
+        // Dovecot's reports of the last copies: a short wait, bounded however long the join window is.
+        await this.correlator.settle(Math.min(this.config.hookJoinWindow, STOP_SETTLE_MS));
         await this.ingest.close();
         await this.correlator.close(); // anything still held goes out before the publishers stop
         await this.mwi?.stop();
@@ -153,6 +154,9 @@ export class Bridge {
         return { ok, status: !ok ? 'draining' : ami?.status === 'degraded' ? 'degraded' : 'ok', ...(ami && { ami }) };
     }
 }
+
+/** Longest a stop waits for Dovecot to report copies just stored before emitting them without. */
+const STOP_SETTLE_MS = 2000;
 
 function fmt(a: AddressInfo | string): string {
     if (typeof a === 'string') return `unix:${a}`;
