@@ -121,6 +121,10 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s: Dovecot-side events through the Lua
         expect(evs[0].uid).toBeGreaterThan(0);
     });
 
+    it('Dovecot logged no error, fatal or panic (the hook never fails an operation)', () => {
+        expect(dovecot.log).not.toMatch(/Error:|Fatal:|Panic:/);
+    });
+
     it('answers 401 without a valid MAC, 400 for junk, 413 for oversized bodies', async () => {
         const url = `http://${ingest}/events`;
         const post = (body: string, key?: string) => fetch(url, { method: 'POST', body, headers: key ? postHeaders(key, body) : {} }).then(r => r.status);
