@@ -145,10 +145,18 @@ end
 local function http_client()
   -- One client per session: connections are kept alive between transactions. Nothing is retried.
   local t = settings.timeout
-  return dovecot.http.client({
+  -- 2.3 reads these names and ignores others; 2.4 refuses them and wants its http_client_*
+  -- setting names (without the prefix) as strings: the error tells the two apart.
+  local ok, c = pcall(dovecot.http.client, {
     request_absolute_timeout_msecs = t, request_timeout_msecs = t, connect_timeout_msecs = t,
     max_attempts = 1, max_connect_attempts = 1, no_auto_retry = true, max_redirects = 0,
     max_idle_time_msecs = 60000,
+  })
+  if ok then return c end
+  local ms = tostring(math.tointeger(t) or t) .. "ms"
+  return dovecot.http.client({
+    request_absolute_timeout = ms, request_timeout = ms, connect_timeout = ms,
+    request_max_attempts = "1", max_connect_attempts = "1", auto_retry = "no", request_max_redirects = "0",
   })
 end
 

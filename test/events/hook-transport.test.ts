@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestBatches } from '../../src/metrics.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
+import { DOVECOT_VERSIONS, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT } from '../helpers/dovecot24.js';
 import { hookFragment } from '../helpers/hook-fragment.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
@@ -90,10 +91,14 @@ describe('hook over a unix socket', () => {
     });
 });
 
-describe('hook over HTTP (--hook-transport http)', () => {
+// Dovecot 2.4's Lua HTTP client takes other setting names than 2.3's (vmbridge.lua tells them apart).
+describe.each(DOVECOT_VERSIONS)('Dovecot %s: hook over HTTP (--hook-transport http)', version => {
     it('still carries events, synchronously, signed by the pure Lua HMAC (no lua-luaossl needed)', async () => {
         const ingest = `127.0.0.1:${await freePort()}`;
-        const dovecot = await startDovecot({ extraConfig: fragment('--ingest', ingest, '--hook-transport', 'http') + 'plugin {\n  vmbridge_hmac = lua\n}\n' });
+        const f = await hookFragmentFor(version, ['--ingest-token', TOKEN, '--ingest', ingest, '--hook-transport', 'http']);
+        cleanups.push(f.cleanup);
+        const pureLua = version === '2.4' ? 'push_notification lua {\n  lua_settings {\n    vmbridge_hmac = lua\n  }\n}\n' : 'plugin {\n  vmbridge_hmac = lua\n}\n';
+        const dovecot = await dovecotOf(version, { extraConfig: f.fragment + pureLua }).start();
         const { vmb, sub } = await bridgeOn(ingest);
         try {
             await send(dovecot.lmtpPort, 'a@example.net', [USER], MSG);
@@ -108,5 +113,5 @@ describe('hook over HTTP (--hook-transport http)', () => {
             await vmb.stop();
             await dovecot.destroy();
         }
-    });
+    }, ROOT_BUILD_TIMEOUT);
 });
