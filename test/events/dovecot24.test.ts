@@ -74,6 +74,18 @@ describe('dovecot-config for Dovecot 2.4', () => {
     });
 });
 
+describe('TestDovecot24', () => {
+    it('a config 2.4 refuses fails start() at once and leaves no master running', async () => {
+        const d = new TestDovecot24({ extraConfig: 'no_such_setting = 1\n' });
+        try {
+            await expect(d.start()).rejects.toThrow(/did not start[\s\S]*no_such_setting/);
+            expect(d.pid).toBeUndefined();
+        } finally {
+            await d.destroy();
+        }
+    }, ROOT_BUILD_TIMEOUT);
+});
+
 describe('dovecot-config picks the form from `dovecot --version`', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vmb-dcver-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -35,9 +35,22 @@ export class TestDovecot24 extends TestDovecot {
 
     override async start(): Promise<this> {
         if (!this.dir) await this.prepare();
+        // chroot execs dovecot: the child is the master, and stop() ends exactly it (and its children).
         this.proc = startProcess('chroot', [this.root, '/usr/sbin/dovecot', '-F', '-c', this.inside(this.conf)]);
-        await waitForPort(this.lmtpPort, { greeting: /^220 /m });
-        await waitForPort(this.imapPort, { greeting: /^\* OK/m });
+        const child = this.proc.child;
+        const exited = new Promise<never>((_, reject) => child.once('exit', code => reject(new Error(`the master exited (${code})`))));
+        exited.catch(() => undefined); // also when it is stopped later on purpose
+        try {
+            await Promise.race([exited, (async () => {
+                await waitForPort(this.lmtpPort, { greeting: /^220 /m });
+                await waitForPort(this.imapPort, { greeting: /^\* OK/m });
+            })()]);
+        } catch (err) {
+            // The caller never gets this instance to destroy: stop the master here.
+            const out = this.proc.output();
+            await this.stop();
+            throw new Error(`Dovecot 2.4 did not start: ${(err as Error).message}\n${out}\n${this.log}`);
+        }
         return this;
     }
 

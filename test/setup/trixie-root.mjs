@@ -31,7 +31,7 @@ export function ensureTrixieRoot() {
     // build into .partial, the completion mark, and an atomic rename.
     const script = `set -e
 if [ -e "$1/${DONE}" ]; then exit 0; fi
-rm -rf "$1" "$2"
+rm -rf --one-file-system "$1" "$2"
 mmdebstrap --quiet --variant=apt --include=${PACKAGES.join(',')} ${SUITE} "$2"
 touch "$2/${DONE}"
 mv "$2" "$1"`;
