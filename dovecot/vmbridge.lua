@@ -1,4 +1,4 @@
--- vmbridge: Dovecot push_notification Lua driver script (Dovecot 2.3, Lua 5.4).
+-- vmbridge: Dovecot push_notification Lua driver script (Dovecot 2.3 and 2.4, Lua 5.3/5.4).
 -- Collects each mail transaction's events and hands them to vmbridge as ONE JSON batch. Never
 -- makes Dovecot fail an operation: every error is caught and every wait is bounded. Each batch
 -- carries an id unique to this Lua state (`proc`: random bytes, so no two states, processes or
@@ -18,7 +18,9 @@
 --   http://127.0.0.1:8025/events  (no extra package) a synchronous POST per transaction; Dovecot
 --       waits for the 204, which costs every IMAP command and LMTP delivery a round trip.
 --
--- Settings (plugin { } block, see conf.d/95-vmbridge.conf):
+-- Settings: Dovecot 2.3 reads them from the plugin { } block (conf.d/95-vmbridge.conf, asked per
+-- user with user:plugin_getenv); Dovecot 2.4 hands `push_notification lua { lua_settings { } }`
+-- to script_init() as a table (conf.d/95-vmbridge-2.4.conf). Detected by what arrives, not by version:
 --   vmbridge_url            see above
 --   vmbridge_key            the ingest token (from the 0640 file `vmbridge dovecot-config` names with
 --                           !include_try; doveconf -n hides *_key settings)
@@ -26,8 +28,19 @@
 --   vmbridge_timeout_msecs  longest wait per transaction: connect, or a full socket buffer (default 20)
 --   vmbridge_retry_msecs    after a failed connect, batches are dropped (and counted by seq) for this long (default 1000)
 
-local settings, client, conn, retry_at, proc, socket, unix
+local settings, client, conn, retry_at, proc, socket, unix, init_args
 local seq = 0
+
+-- 2.4 calls script_init(lua_settings) (return value ignored); 2.3 calls script_init() and wants 0.
+function script_init(args)
+  if type(args) == "table" then init_args = args end
+  return 0
+end
+
+local function getenv(user, key)
+  if init_args then return init_args[key] end
+  return user:plugin_getenv(key)
+end
 
 -- Dovecot's Lua has no JSON encoder; this one covers what the events carry.
 local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
@@ -132,10 +145,18 @@ end
 local function http_client()
   -- One client per session: connections are kept alive between transactions. Nothing is retried.
   local t = settings.timeout
-  return dovecot.http.client({
+  -- 2.3 reads these names and ignores others; 2.4 refuses them and wants its http_client_*
+  -- setting names (without the prefix) as strings: the error tells the two apart.
+  local ok, c = pcall(dovecot.http.client, {
     request_absolute_timeout_msecs = t, request_timeout_msecs = t, connect_timeout_msecs = t,
     max_attempts = 1, max_connect_attempts = 1, no_auto_retry = true, max_redirects = 0,
     max_idle_time_msecs = 60000,
+  })
+  if ok then return c end
+  local ms = tostring(math.tointeger(t) or t) .. "ms"
+  return dovecot.http.client({
+    request_absolute_timeout = ms, request_timeout = ms, connect_timeout = ms,
+    request_max_attempts = "1", max_connect_attempts = "1", auto_retry = "no", request_max_redirects = "0",
   })
 end
 
@@ -198,12 +219,12 @@ end
 
 local function setup(user)
   if settings then return end
-  local url = user:plugin_getenv("vmbridge_url") or "tcp://127.0.0.1:8025"
+  local url = getenv(user, "vmbridge_url") or "tcp://127.0.0.1:8025"
   settings = {
     url = url,
-    mac = hmac_with(user:plugin_getenv("vmbridge_key") or "", user:plugin_getenv("vmbridge_hmac")),
-    timeout = tonumber(user:plugin_getenv("vmbridge_timeout_msecs") or "") or 20,
-    retry = tonumber(user:plugin_getenv("vmbridge_retry_msecs") or "") or 1000,
+    mac = hmac_with(getenv(user, "vmbridge_key") or "", getenv(user, "vmbridge_hmac")),
+    timeout = tonumber(getenv(user, "vmbridge_timeout_msecs") or "") or 20,
+    retry = tonumber(getenv(user, "vmbridge_retry_msecs") or "") or 1000,
   }
   -- The script, and all it requires, is loaded afresh for every LMTP recipient's session, and
   -- closing that Lua state dlclose()s lua-socket and luaossl: measured 0.4 ms per delivery to map

@@ -6,6 +6,8 @@
 // synchronous POST (no extra package, but every IMAP command and delivery waits for vmbridge).
 // The token never appears in the output: it goes into --dovecot-key-file (0640 root:dovecot),
 // which the fragment pulls in with !include_try (events/token.ts).
+// Dovecot 2.3 and 2.4 differ in syntax (2.4: mail_plugins { x = yes }, push_notification lua
+// { lua_settings { } }): the form follows `dovecot --version`, or --dovecot-version.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,23 +25,23 @@ export function register(program: Command): void {
         .description('print the Dovecot configuration fragment (push_notification + Lua hook) for these settings')
         .option('--script <path>', 'the Lua script as Dovecot should load it (readable by the mail uid, not under /tmp)', `${DOVECOT_DIR}vmbridge.lua`)
         .option('--hook-transport <stream|http>', 'stream: fire-and-forget over --ingest (needs lua-socket); http: synchronous POST', 'stream')
-        .option('--hook-timeout <ms>', 'longest wait per transaction inside Dovecot (default: stream 20, http 500)');
+        .option('--hook-timeout <ms>', 'longest wait per transaction inside Dovecot (default: stream 20, http 500)')
+        .option('--dovecot-version <2.3|2.4>', 'the Dovecot syntax to write (default: from `dovecot --version`, else 2.3)');
     addConfigOptions(cmd).action(() => {
         const config = configFrom(cmd);
-        const { script, hookTransport, hookTimeout } = cmd.opts<{ script: string; hookTransport: string; hookTimeout?: string }>();
+        const { script, hookTransport, hookTimeout, dovecotVersion: wanted } = cmd.opts<{ script: string; hookTransport: string; hookTimeout?: string; dovecotVersion?: string }>();
         if (hookTransport !== 'stream' && hookTransport !== 'http') throw new ExitError(EX.USAGE, 'invalid option --hook-transport: expected stream or http');
-        const version = dovecotVersion();
-        if (version && !version.startsWith('2.3')) process.stderr.write(`vmbridge: this fragment uses Dovecot 2.3 syntax; the installed Dovecot is ${version}\n`);
+        const form = syntaxFor(wanted);
         const http = hookTransport === 'http';
         const keyFile = dovecotKeyFile(config);
-        writeDovecotKeyFile(keyFile, loadOrCreateToken(config));
+        writeDovecotKeyFile(keyFile, loadOrCreateToken(config), form);
         const values: Record<string, string> = {
             SCRIPT: script,
             URL: hookUrl(config.ingest, http),
             KEYFILE: keyFile,
             TIMEOUT: String(Number(hookTimeout) || (http ? 500 : 20))
         };
-        const template = readFileSync(`${DOVECOT_DIR}conf.d/95-vmbridge.conf`, 'utf8');
+        const template = readFileSync(`${DOVECOT_DIR}conf.d/${form === '2.4' ? '95-vmbridge-2.4.conf' : '95-vmbridge.conf'}`, 'utf8');
         process.stdout.write(template.replace(/@(\w+)@/g, (m, k: string) => values[k] ?? m));
     });
 }
@@ -51,6 +53,20 @@ function hookUrl(ingest: string, http: boolean): string {
     }
     const host = ingest.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:');
     return http ? `http://${host}/events` : `tcp://${host}`;
+}
+
+/** 2.3 or 2.4 syntax: the flag, else the installed Dovecot (2.4 and later share 2.4's), else 2.3. */
+function syntaxFor(wanted: string | undefined): '2.3' | '2.4' {
+    if (wanted !== undefined) {
+        if (wanted !== '2.3' && wanted !== '2.4') throw new ExitError(EX.USAGE, 'invalid option --dovecot-version: expected 2.3 or 2.4');
+        return wanted;
+    }
+    const version = dovecotVersion();
+    const m = version?.match(/^(\d+)\.(\d+)/);
+    if (!m) return '2.3';
+    const [major, minor] = [Number(m[1]), Number(m[2])];
+    if (major === 2 && minor < 3) process.stderr.write(`vmbridge: Dovecot ${version} is older than 2.3; writing 2.3 syntax\n`);
+    return major > 2 || (major === 2 && minor >= 4) ? '2.4' : '2.3';
 }
 
 function dovecotVersion(): string | undefined {

@@ -33,9 +33,11 @@ export function dovecotKeyFile(config: Pick<Config, 'ingestTokenFile'> & { dovec
 }
 
 /** Writes the Dovecot include (0640, group dovecot when it exists): read by Dovecot's config process. */
-export function writeDovecotKeyFile(file: string, token: string): void {
+export function writeDovecotKeyFile(file: string, token: string, dovecot: '2.3' | '2.4' = '2.3'): void {
     if (/[\s"\\{}#]/.test(token)) throw new Error('ingest token: only characters without spaces, quotes, braces or # can go into a Dovecot setting');
-    writeSecret(file, `# vmbridge ingest key, written by \`vmbridge dovecot-config\`; keep it 0640 root:dovecot\nplugin {\n  vmbridge_key = ${token}\n}\n`, 0o640, groupId('dovecot'));
+    // 2.4 has no plugin { } block: the key joins the Lua driver's lua_settings (script_init's table).
+    const setting = dovecot === '2.4' ? `push_notification lua {\n  lua_settings {\n    vmbridge_key = ${token}\n  }\n}\n` : `plugin {\n  vmbridge_key = ${token}\n}\n`;
+    writeSecret(file, `# vmbridge ingest key, written by \`vmbridge dovecot-config\`; keep it 0640 root:dovecot\n${setting}`, 0o640, groupId('dovecot'));
 }
 
 /** New content in place atomically, with exactly `mode` whatever the umask or the old file's mode. */

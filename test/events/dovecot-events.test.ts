@@ -1,12 +1,14 @@
 // Dovecot-side events end to end: a real Dovecot with the dovecot-config fragment installed as
 // an administrator would, its Lua hook posting to the bridge's ingest, events on the bus.
+// Runs against the machine's Dovecot 2.3 and against 2.4.1 in a trixie root (helpers/dovecot24.ts).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
-import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
-import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
+import { type TestDovecot } from '../helpers/dovecot.js';
+import { DOVECOT_VERSIONS, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT } from '../helpers/dovecot24.js';
+import { type HookFragment } from '../helpers/hook-fragment.js';
 import { nowTs, postHeaders } from '../helpers/hook-sign.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort } from '../helpers/net.js';
@@ -17,7 +19,7 @@ const PLAIN = readFileSync(path.join(ROOT, 'test/fixtures/messages/plain.eml'));
 const TOKEN = 'events-test-token-0123456789abcdef';
 const USER = 'alice@example.org';
 
-describe('Dovecot-side events through the Lua hook', () => {
+describe.each(DOVECOT_VERSIONS)('Dovecot %s: Dovecot-side events through the Lua hook', version => {
     let dovecot: TestDovecot;
     let vmb: TestBridge;
     let sub: Subscriber;
@@ -27,14 +29,14 @@ describe('Dovecot-side events through the Lua hook', () => {
     beforeAll(async () => {
         ingest = `127.0.0.1:${await freePort()}`;
         // Exactly what the README tells an administrator: append `vmbridge dovecot-config` output.
-        frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN]);
+        frag = await hookFragmentFor(version, ['--ingest', ingest, '--ingest-token', TOKEN]);
         expect(frag.fragment).not.toContain(TOKEN);
-        dovecot = await startDovecot({ extraConfig: frag.fragment });
+        dovecot = await dovecotOf(version, { extraConfig: frag.fragment }).start();
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, hook: 'yes' });
         // mwi events (the bridge recounts voicemail boxes here too) are test/mwi's business.
         sub = new Subscriber(vmb.config.publish, ['newmail', 'flag', 'move', 'delete'].map(t => `${USER}\t${t}\t`));
         await sub.ready(vmb.bridge, USER);
-    });
+    }, ROOT_BUILD_TIMEOUT);
 
     afterAll(async () => {
         sub?.close();
@@ -108,7 +110,8 @@ describe('Dovecot-side events through the Lua hook', () => {
     it('a dovecot-lda delivery that bypasses the bridge gives newmail', async () => {
         // Asynchronously: the bridge in this process must answer the hook while dovecot-lda runs.
         const status = await new Promise(resolve => {
-            const lda = spawn('/usr/lib/dovecot/dovecot-lda', ['-c', dovecot.conf, '-d', USER]);
+            const [cmd, ...args] = dovecot.ldaCommand(USER);
+            const lda = spawn(cmd!, args);
             lda.on('exit', resolve);
             lda.stdin.end(PLAIN);
         });
@@ -116,6 +119,10 @@ describe('Dovecot-side events through the Lua hook', () => {
         const evs = await next(1, 'lda newmail');
         expect(evs[0]).toMatchObject({ type: 'newmail', mailbox: 'INBOX', class: 'email', messageId: '<plain-1@example.org>' });
         expect(evs[0].uid).toBeGreaterThan(0);
+    });
+
+    it('Dovecot logged no error, fatal or panic (the hook never fails an operation)', () => {
+        expect(dovecot.log).not.toMatch(/Error:|Fatal:|Panic:/);
     });
 
     it('answers 401 without a valid MAC, 400 for junk, 413 for oversized bodies', async () => {

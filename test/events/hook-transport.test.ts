@@ -8,8 +8,8 @@ import type { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestBatches } from '../../src/metrics.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
-import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
-import { hookFragment } from '../helpers/hook-fragment.js';
+import { type TestDovecot } from '../helpers/dovecot.js';
+import { DOVECOT_VERSIONS, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT, trixieRoot } from '../helpers/dovecot24.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
 
@@ -19,11 +19,6 @@ const MSG = Buffer.from('From: a@example.net\r\nSubject: t\r\nMessage-ID: <t@exa
 
 const cleanups: (() => void)[] = [];
 afterAll(() => cleanups.forEach(c => c()));
-const fragment = (...args: string[]) => {
-    const f = hookFragment(['--ingest-token', TOKEN, ...args]);
-    cleanups.push(f.cleanup);
-    return f.fragment;
-};
 const counted = async (result: string) => (await ingestBatches.get()).values.find(v => v.labels.result === result)?.value ?? 0;
 
 /** A bridge on `ingest` and a bus subscriber for USER's flag events. */
@@ -34,7 +29,7 @@ async function bridgeOn(ingest: string): Promise<{ vmb: TestBridge; sub: Subscri
     return { vmb, sub };
 }
 
-describe('hook over a unix socket', () => {
+describe.each(DOVECOT_VERSIONS)('Dovecot %s: hook over a unix socket', version => {
     let dir: string;
     let dovecot: TestDovecot;
     let b: { vmb: TestBridge; sub: Subscriber } | undefined;
@@ -45,15 +40,18 @@ describe('hook over a unix socket', () => {
     const store = () => imap.messageFlagsAdd('1', [`$k${++flagNo}`], { uid: true });
 
     beforeAll(async () => {
-        dir = mkdtempSync(path.join(tmpdir(), 'vmb-hook-'));
+        // 2.4 runs in the trixie root: the socket must be inside it (the fragment names it from there).
+        dir = mkdtempSync(version === '2.4' ? path.join(await trixieRoot(), 'srv', 'vmb-sock-') : path.join(tmpdir(), 'vmb-hook-'));
         chmodSync(dir, 0o755); // the mail uid (5000) must reach the socket
         ingest = `unix:${dir}/run/ingest.sock`;
-        dovecot = await startDovecot({ extraConfig: fragment('--ingest', ingest) });
+        const f = await hookFragmentFor(version, ['--ingest-token', TOKEN, '--ingest', ingest]);
+        cleanups.push(f.cleanup);
+        dovecot = await dovecotOf(version, { extraConfig: f.fragment }).start();
         b = await bridgeOn(ingest);
         await send(dovecot.lmtpPort, 'a@example.net', [USER], MSG);
         imap = await dovecot.imap(USER);
         await imap.mailboxOpen('INBOX');
-    });
+    }, ROOT_BUILD_TIMEOUT);
 
     afterAll(async () => {
         await imap?.logout().catch(() => undefined);
@@ -90,10 +88,14 @@ describe('hook over a unix socket', () => {
     });
 });
 
-describe('hook over HTTP (--hook-transport http)', () => {
+// Dovecot 2.4's Lua HTTP client takes other setting names than 2.3's (vmbridge.lua tells them apart).
+describe.each(DOVECOT_VERSIONS)('Dovecot %s: hook over HTTP (--hook-transport http)', version => {
     it('still carries events, synchronously, signed by the pure Lua HMAC (no lua-luaossl needed)', async () => {
         const ingest = `127.0.0.1:${await freePort()}`;
-        const dovecot = await startDovecot({ extraConfig: fragment('--ingest', ingest, '--hook-transport', 'http') + 'plugin {\n  vmbridge_hmac = lua\n}\n' });
+        const f = await hookFragmentFor(version, ['--ingest-token', TOKEN, '--ingest', ingest, '--hook-transport', 'http']);
+        cleanups.push(f.cleanup);
+        const pureLua = version === '2.4' ? 'push_notification lua {\n  lua_settings {\n    vmbridge_hmac = lua\n  }\n}\n' : 'plugin {\n  vmbridge_hmac = lua\n}\n';
+        const dovecot = await dovecotOf(version, { extraConfig: f.fragment + pureLua }).start();
         const { vmb, sub } = await bridgeOn(ingest);
         try {
             await send(dovecot.lmtpPort, 'a@example.net', [USER], MSG);
@@ -108,5 +110,5 @@ describe('hook over HTTP (--hook-transport http)', () => {
             await vmb.stop();
             await dovecot.destroy();
         }
-    });
+    }, ROOT_BUILD_TIMEOUT);
 });

@@ -11,6 +11,7 @@ import { hookGaps, ingestBatches } from '../../src/metrics.js';
 import { startBridge, type TestBridge } from '../helpers/bridge.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
+import { DOVECOT_VERSIONS, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT } from '../helpers/dovecot24.js';
 import { delayingProxy, hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
@@ -49,7 +50,7 @@ async function expectOnePerCopy(dovecot: TestDovecot, evs: VmEvent[], before: Sn
     for (const e of newmail) expect(e.uidValidity).toBeGreaterThan(0);
 }
 
-describe('one newmail per stored copy, with uid (real Dovecot, hook installed)', () => {
+describe.each(DOVECOT_VERSIONS)('Dovecot %s: one newmail per stored copy, with uid (real Dovecot, hook installed)', version => {
     let dovecot: TestDovecot;
     let frag: HookFragment;
     let ingest = '';
@@ -58,9 +59,9 @@ describe('one newmail per stored copy, with uid (real Dovecot, hook installed)',
     beforeAll(async () => {
         // Dovecot's hook talks to a port that is either the bridge's ingest or a delaying proxy in front.
         ingest = `127.0.0.1:${await freePort()}`;
-        frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN]);
-        dovecot = await startDovecot({ users: USERS, extraConfig: frag.fragment });
-    });
+        frag = await hookFragmentFor(version, ['--ingest', ingest, '--ingest-token', TOKEN]);
+        dovecot = await dovecotOf(version, { users: USERS, extraConfig: frag.fragment }).start();
+    }, ROOT_BUILD_TIMEOUT);
     afterAll(async () => {
         await proxy?.close();
         await dovecot?.destroy();

@@ -28,9 +28,9 @@ export class TestDovecot {
     lmtpPort = 0;
     imapPort = 0;
     lmtpSocket = '';
-    private proc?: Started;
+    protected proc?: Started;
 
-    constructor(private readonly opts: DovecotOptions = {}) {}
+    constructor(protected readonly opts: DovecotOptions = {}) {}
 
     get users(): string[] {
         return this.opts.users ?? DEFAULT_USERS;
@@ -43,6 +43,10 @@ export class TestDovecot {
     }
     get ldaTarget(): string {
         return `lda:/usr/lib/dovecot/dovecot-lda?-c ${this.conf}`;
+    }
+    /** dovecot-lda for `user` against this instance, as argv. */
+    ldaCommand(user: string): string[] {
+        return ['/usr/lib/dovecot/dovecot-lda', '-c', this.conf, '-d', user];
     }
     get log(): string {
         try {
@@ -75,7 +79,7 @@ export class TestDovecot {
         if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     }
 
-    private async prepare(): Promise<void> {
+    protected async prepare(): Promise<void> {
         this.dir = mkdtempSync(path.join(tmpdir(), 'vmb-dovecot-'));
         chmodSync(this.dir, 0o755);
         for (const d of ['run', 'state', 'mail']) mkdirSync(path.join(this.dir, d), { mode: 0o755 });

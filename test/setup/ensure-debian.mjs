@@ -3,8 +3,9 @@
 // tests, Postfix and swaks) from Debian. Installs what is missing when root; otherwise stops and
 // names the packages, so no test is ever skipped silently for a missing service.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { ensureTrixieRoot } from './trixie-root.mjs';
 
-const PACKAGES = ['dovecot-core', 'dovecot-lmtpd', 'dovecot-imapd', 'dovecot-auth-lua', 'memcached', 'lua-socket', 'lua-luaossl', 'postfix', 'swaks', 'systemd', 'libnanomsg-dev', 'libmemcached-dev', 'gcc'];
+const PACKAGES = ['dovecot-core', 'dovecot-lmtpd', 'dovecot-imapd', 'dovecot-auth-lua', 'memcached', 'lua-socket', 'lua-luaossl', 'postfix', 'swaks', 'systemd', 'libnanomsg-dev', 'libmemcached-dev', 'gcc', 'mmdebstrap'];
 
 function installed(pkg) {
     const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
@@ -12,7 +13,12 @@ function installed(pkg) {
 }
 
 const missing = PACKAGES.filter(p => !installed(p));
-if (missing.length === 0) process.exit(0);
+// Dovecot 2.4 for the tests that run against both versions: a trixie root (trixie-root.mjs).
+const trixieRoot = () => process.getuid?.() === 0 && ensureTrixieRoot();
+if (missing.length === 0) {
+    trixieRoot();
+    process.exit(0);
+}
 
 if (process.getuid?.() !== 0) {
     console.error(`vmbridge tests need these Debian packages: ${missing.join(' ')}\nInstall them (as root: apt-get install -y ${missing.join(' ')}) and run npm test again.`);
@@ -26,3 +32,4 @@ run('debconf-set-selections', [], 'postfix postfix/main_mailer_type select No co
 run('apt-get', ['update', '-qq']);
 // policy-rc.d-style environments refuse to start services; the tests start their own instances.
 run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing]);
+trixieRoot();
