@@ -11,6 +11,7 @@ import { DotStuffer } from './dot-stuff.js';
 import { LinkError, describe, replyError, type LmtpAddress, type LmtpConnection, type Reply } from './lmtp-connection.js';
 import { LmtpPool } from './lmtp-pool.js';
 import { drain, tee } from './tee.js';
+import { reply } from '../smtp/replies.js';
 
 export interface LmtpOptions {
     /** Per phase (connect, each reply, a stalled write), ms. */
@@ -94,7 +95,7 @@ class LmtpTransaction implements DeliveryTransaction {
         const rcpts = [...this.accepted];
         if (this.state !== 'open' || rcpts.length === 0) {
             drain(message);
-            return rcpts.map(() => ({ ok: false, error: tempFail('transaction aborted', '4.3.0') }));
+            return rcpts.map(() => ({ ok: false, error: reply.aborted() }));
         }
         this.state = 'data';
         const outcomes: Outcome[] = [];
@@ -199,7 +200,7 @@ class LmtpTransaction implements DeliveryTransaction {
         if (err instanceof SmtpError) return err;
         const reason = (err as Error).message;
         this.log.warn({ session: this.envelope.sessionId, rcpt, reason }, 'LMTP downstream failed');
-        return tempFail(`Downstream unavailable, try again later (${reason})`, err instanceof LinkError ? err.enhanced : '4.3.0');
+        return reply.downstreamUnavailable(reason, err instanceof LinkError ? err.enhanced : '4.3.0');
     }
 }
 

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { ConfigError } from '../config.js';
 import { SmtpError, tempFail, type Outcome } from './deliverer.js';
+import { reply } from '../smtp/replies.js';
 
 export interface SmartHost {
     host: string;
@@ -103,7 +104,7 @@ export async function relay(smartHost: SmartHost, envelope: RelayEnvelope, messa
 function toSmtpError(err: SMTPConnection.SMTPError | undefined): SmtpError {
     const code = err?.responseCode;
     const response = (err?.response ?? err?.message ?? 'unknown error').replace(/\s+/g, ' ').trim();
-    if (!code || code < 400) return new SmtpError(451, '4.4.1', `Smart host unavailable: ${response}`);
+    if (!code || code < 400) return reply.smartHostUnavailable(response);
     const enhanced = /\b([45])\.\d{1,3}\.\d{1,3}\b/.exec(response);
     const cls = String(code)[0];
     return new SmtpError(code, enhanced && enhanced[1] === cls ? enhanced[0] : `${cls}.0.0`, `Smart host refused: ${response}`);

@@ -9,9 +9,10 @@ import { readFileSync } from 'node:fs';
 import memjs from 'memjs';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
-import { noUser, SmtpError } from '../deliver/deliverer.js';
+import { noUser } from '../deliver/deliverer.js';
 import type { Logger } from '../log.js';
 import { formatUsername } from './username.js';
+import { reply } from '../smtp/replies.js';
 
 export const UNKNOWN_RECIPIENT = ['pass', 'reject', 'relay'] as const;
 export type UnknownRecipientPolicy = (typeof UNKNOWN_RECIPIENT)[number];
@@ -93,7 +94,7 @@ export class RecipientMap {
                 remote = await this.opts.remote.get(key);
             } catch (err) {
                 this.opts.logger?.warn({ err, rcpt: address }, 'recipient map unavailable');
-                throw new SmtpError(451, '4.4.3', 'Recipient map temporarily unavailable, try again later');
+                throw reply.recipientMapUnavailable();
             }
             const user = User.safeParse(remote);
             if (remote !== undefined && user.success) return { kind: 'user', user: user.data, mapped: true };

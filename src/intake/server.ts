@@ -20,14 +20,14 @@ import {
 import type { Classification } from '../classify/classify.js';
 import { HeaderTap } from '../classify/header-tap.js';
 import { ConfigSchema, type Config } from '../config.js';
-import { SmtpError, tempFail, type Deliverer, type Outcome } from '../deliver/deliverer.js';
+import { SmtpError, type Deliverer, type Outcome } from '../deliver/deliverer.js';
 import type { DeliveryObserver, DeliveryRecord } from '../events/delivery.js';
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
 import { ImapAuthenticator, type Authenticator } from './auth.js';
 import { AuthGate } from './auth-gate.js';
 import { ConnectionLimiter } from './connections.js';
-import { keepEnhancedCodes } from './enhanced-codes.js';
+import { keepEnhancedCodes } from '../smtp/enhanced-codes.js';
 import { Handling, type HandlingConfig } from './handling.js';
 import { listenerCap } from './fd-budget.js';
 import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
@@ -35,6 +35,7 @@ import { planRoutes, safeClassify, sendCopies, type Plan } from './routing.js';
 import { loadTlsPair } from './tls.js';
 import { listenUnix, unixPath } from './unix-listen.js';
 import { IntakeTransaction } from './transaction.js';
+import { reply } from '../smtp/replies.js';
 
 /** Keys intake reads; the policy, limit and handling keys fall back to the schema defaults when absent. */
 export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecipients' | 'receivedHeader'> &
@@ -205,7 +206,7 @@ export class IntakeServer {
         if (this.txns.size > 0) this.log.warn({ open: this.txns.size }, 'shutdown timeout: abandoning open transactions (the MTA retries them)');
         const closed = new Promise<void>(resolve => this.server.close(() => resolve()));
         for (const c of this.server.connections as Set<unknown> as Set<Connection>) {
-            c.send(421, '4.3.2 Service shutting down, try again later');
+            c.send(421, reply.shuttingDown().message);
             c.close();
         }
         await closed;
@@ -220,16 +221,16 @@ export class IntakeServer {
             this.log.warn({ session: session.id, ip, reason, rule, reply: `${err.responseCode} ${err.message}` }, 'connection refused');
             return err;
         };
-        if (this.draining) return refuse('draining', new SmtpError(421, '4.3.2', 'Service shutting down, try again later'));
+        if (this.draining) return refuse('draining', reply.shuttingDown());
         // on the unix socket the file's permissions decided who could connect
         const admission: Admission = this.socketFile ? { trust: 'trusted', rule: 'unix socket' } : this.policy.admit(ip);
         if ('refused' in admission) {
-            return refuse(admission.rule ? 'access' : 'untrusted', new SmtpError(554, '5.7.1', admission.refused), admission.rule);
+            return refuse(admission.rule ? 'access' : 'untrusted', reply.connectionRefused(admission.refused), admission.rule);
         }
         const over = this.limiter.acquire(ip, !this.socketFile && this.policy.perAddressCapped(ip, admission));
         if (over) {
             const text = over === 'total' ? 'Too many connections, try again later' : 'Too many connections from your address, try again later';
-            return refuse('limit', new SmtpError(421, '4.7.0', text));
+            return refuse('limit', reply.connectionLimit(text));
         }
         this.sessions.set(session.id, { ip, trust: admission.trust });
         session.disabledCommands = this.policy.disabledCommands(admission.trust);
@@ -255,7 +256,7 @@ export class IntakeServer {
 
     private async auth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> {
         const s = this.sessions.get(session.id);
-        if (!s || !this.authenticator) throw new SmtpError(503, '5.5.1', 'AUTH not available');
+        if (!s || !this.authenticator) throw reply.authNotAvailable();
         return this.authGate.check(auth, session, { ip: s.ip, tlsRequired: this.policy.tls === 'required' }, this.authenticator);
     }
 
@@ -267,16 +268,16 @@ export class IntakeServer {
             this.log.warn({ session: session.id, ip: session.remoteAddress, from, user: session.user, reason }, 'sender refused');
             return err;
         };
-        if (this.policy.tls === 'required' && !session.secure) throw refuse('tls', new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first'));
-        if (!session.user) throw refuse('auth', new SmtpError(530, '5.7.0', 'Authentication required'));
+        if (this.policy.tls === 'required' && !session.secure) throw refuse('tls', reply.startTlsFirst());
+        if (!session.user) throw refuse('auth', reply.authRequired());
         if (!senderAllowed(this.config.usernameFormat, String(session.user), from)) {
-            throw refuse('sender', new SmtpError(553, '5.7.1', `Sender address rejected: not owned by user ${String(session.user)}`));
+            throw refuse('sender', reply.senderNotOwned(String(session.user)));
         }
     }
 
     private async mailFrom(from: string, session: SMTPServerSession): Promise<void> {
         this.drop(session.id); // a new MAIL FROM (after RSET or a finished DATA) starts afresh
-        if (this.draining) throw new SmtpError(421, '4.3.2', 'Service shutting down, try again later');
+        if (this.draining) throw reply.shuttingDown();
         this.checkSender(from, session);
         const id = `${session.id}.${session.transaction}`;
         const downstream = await this.opts.deliverer.begin({ from, sessionId: id });
@@ -286,7 +287,7 @@ export class IntakeServer {
     /** Maps the address (recipients.ts: 550/451 refusals thrown there); a relayed one stays out of the downstream. */
     private async rcptTo(address: string, session: SMTPServerSession): Promise<void> {
         const txn = this.txns.get(session.id);
-        if (!txn) throw new SmtpError(503, '5.5.1', 'Error: need MAIL command');
+        if (!txn) throw reply.needMail();
         if (txn.has(address)) return;
         const to = await this.handling.recipients.resolve(address);
         if (to.kind === 'relay') txn.addRelay(address);
@@ -295,7 +296,7 @@ export class IntakeServer {
 
     private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<(string | Error)[] | string> {
         const txn = this.txns.get(session.id);
-        if (!txn) throw new SmtpError(503, '5.5.1', 'Error: need RCPT command');
+        if (!txn) throw reply.needRcpt();
         const tap = new HeaderTap();
         const guard = new SizeGuard(stream, () => txn.abort());
         // a client trickling bytes under the idle timeout must not hold a transaction forever
@@ -360,7 +361,7 @@ export class IntakeServer {
 
     private report(recs: DeliveryRecord[], outcomes: Outcome[]): void {
         recs.forEach((rec, i) => {
-            const o = outcomes[i] ?? { ok: false, error: tempFail('no reply') };
+            const o = outcomes[i] ?? { ok: false, error: reply.noReply() };
             metrics.messages.inc({ class: rec.classification.class, outcome: o.ok ? 'stored' : o.error.permanent ? 'refused' : 'deferred' });
             if (o.ok) {
                 this.log.info({ session: rec.sessionId, rcpt: rec.rcpt, user: rec.user, class: rec.classification.class, size: rec.size, downstream: o.downstreamId }, 'stored');
