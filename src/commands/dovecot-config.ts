@@ -5,13 +5,13 @@
 // (both the fire-and-forget stream; Debian package lua-socket); --hook-transport http keeps the
 // synchronous POST (no extra package, but every IMAP command and delivery waits for vmbridge).
 // The token never appears in the output: it goes into --dovecot-key-file (0640 root:dovecot),
-// which the fragment pulls in with !include_try (events/token.ts).
+// which the fragment pulls in with !include_try (state/token.ts).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { dovecotKeyFile, loadOrCreateToken, writeDovecotKeyFile } from '../events/token.js';
+import { dovecotKeyFile, loadOrCreateToken, writeDovecotKeyFile } from '../state/token.js';
 import { EX, ExitError } from './exit.js';
 import { addConfigOptions, configFrom } from './serve.js';
 

@@ -17,7 +17,7 @@ import { replay, type JournalStore, type MwiProvider } from './journal.js';
 import { MemcachedJournal } from './journal-memcached.js';
 import { SqliteJournal } from './journal-sqlite.js';
 import { REPLAY_TOKEN_FILE } from './bus-address.js';
-import { loadOrCreateToken } from '../events/token.js';
+import { loadOrCreateToken } from '../state/token.js';
 import { ReplayServer } from './replay-server.js';
 import { Sequencer } from './sequencer.js';
 

@@ -7,7 +7,7 @@
 // the list and namespace separators are the same, and the namespace's comes from IMAP NAMESPACE
 // over --imap (cached per user). Without the hook's report: the vname in modified UTF-7.
 // Without --imap and no report of the separator: '.', Dovecot's Maildir++ default.
-import type { Batch } from '../events/dovecot/batch.js';
+import type { Batch } from '../hook/batch.js';
 import type { Logger } from '../log.js';
 import type { ImapPool } from '../mwi/imap-pool.js';
 

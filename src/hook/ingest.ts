@@ -1,11 +1,11 @@
 // The endpoint Dovecot's hook reaches (dovecot/vmbridge.lua), on --ingest host:port or
 // unix:/path. One listener, two transports told apart by the first byte: the hook's stream
-// ('{', ingest-stream.ts: no reply, Dovecot never waits) and HTTP POST (Dovecot waits for the
+// ('{', hook/stream.ts: no reply, Dovecot never waits) and HTTP POST (Dovecot waits for the
 // reply, so it answers as soon as a batch is validated and queued; normalisation runs after).
-// The hook proves the token with a MAC and never sends it (hook-auth.ts); loopback-only unless
+// The hook proves the token with a MAC and never sends it (hook/auth.ts); loopback-only unless
 // --ingest-access says otherwise (a unix socket is reachable as its directory's permissions
 // allow); per-source rate limit; bodies over --ingest-max-body get 413. Before a connection has
-// proved the key it is limited (ingest-limits.ts): a few seconds, a 1 KB hello, a cap on such
+// proved the key it is limited (hook/limits.ts): a few seconds, a 1 KB hello, a cap on such
 // connections in total and per peer, and a budget for unverified POST bodies.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
@@ -16,11 +16,11 @@ import { RateLimiter } from '../intake/ratelimit.js';
 import { listenOn } from '../net.js';
 import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
-import { BatchSchema, type Batch } from './dovecot/batch.js';
-import { HookAuth } from './hook-auth.js';
-import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest-limits.js';
+import { BatchSchema, type Batch } from './batch.js';
+import { HookAuth } from './auth.js';
+import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './limits.js';
 import { listenerCap } from '../intake/fd-budget.js';
-import { readStream } from './ingest-stream.js';
+import { readStream } from './stream.js';
 
 export interface IngestOptions {
     listen: string;
