@@ -14,7 +14,7 @@ import { createSharedJoin, type SharedJoin } from './events/join-share.js';
 import { createIndex, type IndexStore } from './events/index-store.js';
 import { IngestServer } from './hook/ingest.js';
 import { loadOrCreateToken } from './state/token.js';
-import { ImapPool } from './mwi/imap-pool.js';
+import { createImapPool, type ImapPool } from './imap/pool.js';
 import { FolderNames } from './publish/folders.js';
 import { UidLookup } from './publish/uid-lookup.js';
 import { IntakeServer } from './intake/server.js';
@@ -59,7 +59,7 @@ export class Bridge {
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
         this.index = createIndex(config.resolver, log, config.stateDir);
         this.sharedJoin = createSharedJoin(config.resolver, log);
-        if (config.imap) this.imap = new ImapPool(config.imap, { logger: log, separator: config.imapMasterSeparator });
+        if (config.imap) this.imap = createImapPool(config.imap, config.imapMasterSeparator, log); // one pool: MWI, headers, uids, folders
         this.folders = new FolderNames({ imap: this.imap, logger: log }); // OpenChange folder/separator, from Dovecot
         this.correlator = new Correlator({
             out: this.events,
@@ -89,7 +89,7 @@ export class Bridge {
         this.intakes.push(new IntakeServer({ ...common, listen: config.lmtp, lmtp: true }));
         if (config.smtp) this.intakes.push(new IntakeServer({ ...common, listen: config.smtp, lmtp: false }));
         // MWI recounts are triggered by every event and publish their own `mwi` events back in.
-        this.mwi = createMwi(config, { out: this.events, logger: log });
+        this.mwi = createMwi(config, { out: this.events, logger: log, imap: this.imap });
         if (this.mwi) {
             this.events.add(this.mwi.trigger);
             const service = this.mwi.service;

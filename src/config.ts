@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseAccessList } from './intake/access.js';
+import { parseAccessList } from './net/access.js';
+import { parseImapUrl } from './imap/target.js';
 import { MwiConfigShape } from './mwi/config.js';
 import { resolverIssue } from './resolve/servers.js';
 
@@ -19,6 +20,14 @@ const accessList = z.union([z.string(), z.array(z.string())]).superRefine((v, ct
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
     }
 });
+// A refinement that reports why `parse` refuses the value (the option is named by loadConfig).
+const parsedBy = (parse: (v: string) => unknown) => (v: string, ctx: z.RefinementCtx) => {
+    try {
+        parse(v);
+    } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+};
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform(v => ['true', '1', 'yes'].includes(v))]);
 
 export const ConfigSchema = z.object({
@@ -67,7 +76,7 @@ export const ConfigSchema = z.object({
     dovecotKeyFile: z.string().optional(),
     // how long a stored delivery waits for Dovecot's MessageNew before looking its uid up (ms)
     hookJoinWindow: positiveInt.default(2000),
-    imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').optional(),
+    imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').superRefine(parsedBy(parseImapUrl)).optional(),
     ami: z.string().regex(/^ami:\/\//, 'expected ami://user:secret@host:port').optional(),
     usernameFormat: z.string().min(1).default('%Lu'),
     maxSize: positiveInt.default(10 * 1024 * 1024),

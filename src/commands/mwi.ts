@@ -4,7 +4,7 @@ import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { makeBox, parseBoxId } from '../mwi/boxes.js';
 import { ImapCounter } from '../mwi/count.js';
-import { ImapPool } from '../mwi/imap-pool.js';
+import { ImapPool } from '../imap/pool.js';
 import { EX, ExitError } from './exit.js';
 
 interface Opts {

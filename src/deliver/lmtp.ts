@@ -12,6 +12,7 @@ import { LinkError, describe, replyError, type LmtpAddress, type LmtpConnection,
 import { LmtpPool } from './lmtp-pool.js';
 import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
+import { stripBrackets } from '../net/address.js';
 
 export interface LmtpOptions {
     /** Per phase (connect, each reply, a stalled write), ms. */
@@ -31,7 +32,7 @@ export interface LmtpOptions {
 
 export function parseLmtpTarget(target: string): LmtpAddress {
     const tcp = /^lmtp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(target);
-    if (tcp) return { host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
+    if (tcp) return { host: stripBrackets(tcp[1]), port: Number(tcp[2]) };
     const unix = /^lmtp:(\/[^/].*)$/.exec(target);
     if (unix) return { path: unix[1] };
     throw new Error(`bad LMTP target ${target}: expected lmtp://host:port or lmtp:/path/to/socket`);

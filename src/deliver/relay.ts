@@ -7,6 +7,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { ConfigError } from '../config.js';
 import { SmtpError, tempFail, type Outcome } from './deliverer.js';
 import { reply } from '../smtp/replies.js';
+import { stripBrackets } from '../net/address.js';
 
 export interface SmartHost {
     host: string;
@@ -32,7 +33,7 @@ export function parseSmartHost(url: string, timeoutMs = 30_000): SmartHost {
         throw new ConfigError(`invalid option --smart-host: expected smtp://[user:pass@]host:port or smtps://..., got "${url}"`);
     }
     const secure = u.protocol === 'smtps:';
-    const host: SmartHost = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (secure ? 465 : 25)), secure, timeoutMs };
+    const host: SmartHost = { host: stripBrackets(u.hostname), port: Number(u.port || (secure ? 465 : 25)), secure, timeoutMs };
     if (u.username) host.auth = { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) };
     return host;
 }

@@ -11,16 +11,17 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { AccessList, isLoopback } from '../intake/access.js';
-import { RateLimiter } from '../intake/ratelimit.js';
-import { listenOn } from '../net.js';
+import { AccessList, isLoopback } from '../net/access.js';
+import { RateLimiter } from '../net/ratelimit.js';
+import { listenOn } from '../net/address.js';
 import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
 import { BatchSchema, type Batch } from './batch.js';
 import { HookAuth } from './auth.js';
 import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './limits.js';
-import { listenerCap } from '../intake/fd-budget.js';
+import { listenerCap } from '../net/fd-budget.js';
 import { readStream } from './stream.js';
+import { unixPath } from '../net/unix-listen.js';
 
 export interface IngestOptions {
     listen: string;
@@ -190,7 +191,8 @@ export class IngestServer {
 }
 
 function socketPath(listen: string): string | undefined {
-    return listen.startsWith('unix:') ? path.resolve(listen.slice(5)) : undefined;
+    const file = unixPath(listen);
+    return file === undefined ? undefined : path.resolve(file);
 }
 
 function parse(body: Buffer): Batch | undefined {

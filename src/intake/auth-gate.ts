@@ -7,7 +7,7 @@ import { SmtpError } from '../deliver/deliverer.js';
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
 import type { Authenticator, AuthResult } from './auth.js';
-import { RateLimiter } from './ratelimit.js';
+import { RateLimiter } from '../net/ratelimit.js';
 import { reply } from '../smtp/replies.js';
 
 const tooMany = reply.tooManyAuthFailures;

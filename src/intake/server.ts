@@ -7,7 +7,7 @@
 // listener; close() drains: new clients get 421, open transactions finish. Message handling
 // (handling.ts, routing.ts): RCPT addresses are mapped to users or relayed, and per-class
 // actions send a recipient's copy to the smart host or refuse it.
-import { splitHostPort } from '../net.js';
+import { splitHostPort } from '../net/address.js';
 import type { AddressInfo } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import {
@@ -29,11 +29,11 @@ import { AuthGate } from './auth-gate.js';
 import { ConnectionLimiter } from './connections.js';
 import { keepEnhancedCodes } from '../smtp/enhanced-codes.js';
 import { Handling, type HandlingConfig } from './handling.js';
-import { listenerCap } from './fd-budget.js';
+import { listenerCap } from '../net/fd-budget.js';
 import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
 import { planRoutes, safeClassify, sendCopies, type Plan } from './routing.js';
 import { loadTlsPair } from './tls.js';
-import { listenUnix, unixPath } from './unix-listen.js';
+import { listenUnix, unixPath } from '../net/unix-listen.js';
 import { IntakeTransaction } from './transaction.js';
 import { reply } from '../smtp/replies.js';
 

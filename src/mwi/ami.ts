@@ -5,6 +5,7 @@
 // (a box), so a long outage leaves only the latest state to send.
 import net from 'node:net';
 import type { Logger } from '../log.js';
+import { stripBrackets } from '../net/address.js';
 
 export type AmiMessage = Record<string, string>;
 
@@ -21,7 +22,7 @@ export function parseAmiUrl(url: string): AmiTarget {
     if (u.protocol !== 'ami:') throw new Error('expected ami://user:secret@host:port');
     if (!u.username) throw new Error('the AMI url needs a user: ami://user:secret@host:port');
     return {
-        host: u.hostname.replace(/^\[|\]$/g, ''),
+        host: stripBrackets(u.hostname),
         port: u.port ? Number(u.port) : 5038,
         username: decodeURIComponent(u.username),
         secret: decodeURIComponent(u.password)

@@ -9,7 +9,7 @@
 // Without --imap and no report of the separator: '.', Dovecot's Maildir++ default.
 import type { Batch } from '../hook/batch.js';
 import type { Logger } from '../log.js';
-import type { ImapPool } from '../mwi/imap-pool.js';
+import type { ImapPool } from '../imap/pool.js';
 
 export interface FolderName {
     folder: string;

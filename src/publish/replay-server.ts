@@ -9,9 +9,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { z } from 'zod';
-import { listenOn } from '../net.js';
+import { listenOn } from '../net/address.js';
 import type { VmEvent } from '../events/event.js';
-import { AccessList, isLoopback } from '../intake/access.js';
+import { AccessList, isLoopback } from '../net/access.js';
 import type { Logger } from '../log.js';
 import { encodeEvent } from '../wire/json.js';
 

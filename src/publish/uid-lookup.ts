@@ -3,7 +3,7 @@
 // --imap, bounded; and each stored copy is announced to OpenChange once, whichever path found its
 // uid first (a late MessageNew may still bring a second newmail for the same copy).
 import type { Logger } from '../log.js';
-import type { ImapPool } from '../mwi/imap-pool.js';
+import type { ImapPool } from '../imap/pool.js';
 import { bounded } from '../resolve/client.js';
 
 const SENT_MAX = 20_000;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatchSchema } from '../../src/hook/batch.js';
 import { FolderNames, toModifiedUtf7 } from '../../src/publish/folders.js';
-import type { ImapPool } from '../../src/mwi/imap-pool.js';
+import type { ImapPool } from '../../src/imap/pool.js';
 
 describe('toModifiedUtf7 (RFC 3501 5.1.3)', () => {
     it.each([

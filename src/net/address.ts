@@ -4,7 +4,7 @@ import type { AddressInfo, Server } from 'node:net';
 
 export function splitHostPort(hp: string): { host: string; port: number } {
     const i = hp.lastIndexOf(':');
-    return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+    return { host: stripBrackets(hp.slice(0, i)), port: Number(hp.slice(i + 1)) };
 }
 
 export function listenOn(server: Server, hostPort: string): Promise<AddressInfo> {
@@ -16,4 +16,9 @@ export function listenOn(server: Server, hostPort: string): Promise<AddressInfo>
             resolve(server.address() as AddressInfo);
         });
     });
+}
+
+/** `[::1]` → `::1`: URL.hostname and host:port strings keep IPv6 brackets; sockets want none. */
+export function stripBrackets(host: string): string {
+    return host.replace(/^\[|\]$/g, '');
 }

@@ -2,29 +2,9 @@
 // and reused: a recount is a NOOP + SEARCH + FETCH on a warm session instead of a new login.
 import { ImapFlow } from 'imapflow';
 import type { Logger } from '../log.js';
+import { parseImapUrl, type ImapTarget } from './target.js';
+import { ConfigError } from '../config.js';
 
-export interface ImapTarget {
-    host: string;
-    port: number;
-    secure: boolean;
-    master: string;
-    password: string;
-}
-
-/** `imap://master:pw@host:port` (imaps:// for TLS on connect). */
-export function parseImapUrl(url: string): ImapTarget {
-    const u = new URL(url);
-    if (u.protocol !== 'imap:' && u.protocol !== 'imaps:') throw new Error('expected imap://master:password@host:port');
-    if (!u.username) throw new Error('the IMAP url needs the master user: imap://master:password@host:port');
-    const secure = u.protocol === 'imaps:';
-    return {
-        host: u.hostname.replace(/^\[|\]$/g, ''),
-        port: u.port ? Number(u.port) : secure ? 993 : 143,
-        secure,
-        master: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password)
-    };
-}
 
 export interface ImapPoolOptions {
     logger: Logger;
@@ -148,5 +128,14 @@ export class ImapPool {
         client.on('error', (err: Error) => this.opts.logger.debug({ err: err.message, user }, 'imap session error'));
         await client.connect();
         return client;
+    }
+}
+
+/** The pool for --imap; a value it cannot use is a ConfigError naming the option (exit 64). */
+export function createImapPool(url: string, separator: string | undefined, logger: Logger): ImapPool {
+    try {
+        return new ImapPool(url, { logger, separator });
+    } catch (err) {
+        throw new ConfigError(`invalid option --imap: ${(err as Error).message}`);
     }
 }
