@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseAccessList } from './net/access.js';
-import { parseImapUrl } from './imap/target.js';
 import { MwiConfigShape } from './mwi/config.js';
 import { resolverIssue } from './resolve/servers.js';
 
@@ -76,7 +75,7 @@ export const ConfigSchema = z.object({
     dovecotKeyFile: z.string().optional(),
     // how long a stored delivery waits for Dovecot's MessageNew before looking its uid up (ms)
     hookJoinWindow: positiveInt.default(2000),
-    imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').superRefine(parsedBy(parseImapUrl)).optional(),
+    imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').superRefine(parsedBy(v => new URL(v))).optional(), // the pool also needs the master user (imap/pool.ts)
     ami: z.string().regex(/^ami:\/\//, 'expected ami://user:secret@host:port').optional(),
     usernameFormat: z.string().min(1).default('%Lu'),
     maxSize: positiveInt.default(10 * 1024 * 1024),

@@ -1,7 +1,7 @@
 // `vmbridge serve`: run the bridge until SIGTERM/SIGINT.
 import { Command, Option } from 'commander';
 import { Bridge } from '../bridge.js';
-import { camelToFlag, ConfigSchema, loadConfig, type Config } from '../config.js';
+import { camelToFlag, ConfigError, ConfigSchema, loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { EX, ExitError } from './exit.js';
 import { installProcessGuard } from './guard.js';
@@ -108,6 +108,7 @@ function construct<T>(make: () => T): T {
     try {
         return make();
     } catch (err) {
+        if (err instanceof ConfigError) throw err; // a value only the stage could judge: 64, named
         throw new ExitError(EX.UNAVAILABLE, (err as Error).message);
     }
 }
