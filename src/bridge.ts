@@ -7,7 +7,7 @@ import { AdminServer, type Health } from './admin/server.js';
 import type { Config } from './config.js';
 import { createDeliverer } from './deliver/index.js';
 import type { Deliverer } from './deliver/deliverer.js';
-import { Catchup } from './publish/catchup.js';
+import { EventFront } from './publish/front.js';
 import { Correlator } from './events/correlate.js';
 import { HeaderFetcher } from './events/header-fetch.js';
 import { createSharedJoin, type SharedJoin } from './events/join-share.js';
@@ -35,7 +35,7 @@ export interface BridgeAddresses {
 }
 
 export class Bridge {
-    readonly events: Catchup;
+    readonly events: EventFront;
     private readonly deliverer: Deliverer;
     private readonly bus: Bus;
     private readonly intakes: IntakeServer[] = [];
@@ -51,7 +51,7 @@ export class Bridge {
     private readonly folders: FolderNames;
 
     constructor(private readonly config: Config, private readonly log: Logger) {
-        this.events = new Catchup(config, log); // seq + journal + coalescing, before every publisher
+        this.events = new EventFront(config, log); // seq + journal + coalescing, before every publisher
         this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log,
             dataDoneTimeoutMs: config.deliverDataDoneTimeout });
         this.bus = new Bus(busUrl(config), log);

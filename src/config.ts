@@ -47,7 +47,7 @@ export const ConfigSchema = z.object({
     backend: z.string().min(1).default('sogo'),
     // The PUB bus; default ipc://<state-dir>/bus.sock (mode 0660), see publish/bus-address.ts.
     publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').optional(),
-    // Catch-up (src/publish/catchup.ts): journal retention in seconds (memcached TTLs go up to 30 days),
+    // Catch-up (src/publish/front.ts): journal retention in seconds (memcached TTLs go up to 30 days),
     // events kept per user, burst coalescing window and cap in ms, replay endpoint (HTTP, loopback).
     journalRetention: positiveInt.max(30 * 86_400).default(3 * 3600),
     journalMax: positiveInt.default(10_000),
@@ -96,7 +96,7 @@ export const ConfigSchema = z.object({
     helloTimeout: positiveInt.default(10_000),
     dataTimeout: positiveInt.default(600_000),
     shutdownTimeout: positiveInt.default(30_000),
-    // Message handling (intake/handling.ts), off by default: recipient map (file, memcached),
+    // Message handling (intake/rules.ts), off by default: recipient map (file, memcached),
     // unknown-recipient policy, per-class actions, smart host for relays.
     recipientMap: z.string().min(1).optional(),
     recipientMapServers: z.string().min(1).superRefine(resolverIssue).optional(),

@@ -14,7 +14,7 @@ import { SmtpError, type Deliverer, type Outcome, type Recipient } from '../deli
 import { relay } from '../deliver/relay.js';
 import { drain, tee } from '../deliver/tee.js';
 import type { Logger } from '../log.js';
-import type { Handling } from './handling.js';
+import type { DeliveryRules } from './rules.js';
 import type { IntakeTransaction } from './transaction.js';
 import { reply } from '../smtp/replies.js';
 
@@ -37,7 +37,7 @@ export interface Sent {
 }
 
 /** Decides each recipient's route (awaiting the header only when class actions need it). */
-export async function planRoutes(txn: IntakeTransaction, tap: HeaderTap, handling: Handling, deliverer: Deliverer, log: Logger): Promise<Plan> {
+export async function planRoutes(txn: IntakeTransaction, tap: HeaderTap, handling: DeliveryRules, deliverer: Deliverer, log: Logger): Promise<Plan> {
     const routes: Route[] = txn.entries.map(e => (e.user === undefined ? { to: 'relay', address: e.address } : { to: 'local' }));
     const actions = handling.actions;
     if (!actions || txn.recipients.length === 0) return { body: tap, routes, local: txn.recipients };
@@ -54,7 +54,7 @@ export async function planRoutes(txn: IntakeTransaction, tap: HeaderTap, handlin
 }
 
 /** Sends the copies; resolves once the downstream and the smart host have answered. */
-export async function sendCopies(plan: Plan, txn: IntakeTransaction, handling: Handling): Promise<Sent> {
+export async function sendCopies(plan: Plan, txn: IntakeTransaction, handling: DeliveryRules): Promise<Sent> {
     const targets = [...new Set(plan.routes.flatMap(r => (r.to === 'relay' ? [r.address] : [])))];
     const hasLocal = plan.local.length > 0;
     if (!hasLocal) txn.downstream.abort();

@@ -5,7 +5,7 @@
 // with that copy. Events follow the reply, never delay it. Policy (policy.ts: access list,
 // untrusted clients, TLS, AUTH) and limits (connections, size, recipients, timeouts) apply per
 // listener; close() drains: new clients get 421, open transactions finish. Message handling
-// (handling.ts, routing.ts): RCPT addresses are mapped to users or relayed, and per-class
+// (rules.ts, routing.ts): RCPT addresses are mapped to users or relayed, and per-class
 // actions send a recipient's copy to the smart host or refuse it.
 import { splitHostPort } from '../net/address.js';
 import type { AddressInfo } from 'node:net';
@@ -28,7 +28,7 @@ import { ImapAuthenticator, type Authenticator } from './auth.js';
 import { AuthGate } from './auth-gate.js';
 import { ConnectionLimiter } from './connections.js';
 import { keepEnhancedCodes } from '../smtp/enhanced-codes.js';
-import { Handling, type HandlingConfig } from './handling.js';
+import { DeliveryRules, type DeliveryRulesConfig } from './rules.js';
 import { listenerCap } from '../net/fd-budget.js';
 import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
 import { planRoutes, safeClassify, sendCopies, type Plan } from './routing.js';
@@ -47,7 +47,7 @@ export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecip
             | 'helloTimeout' | 'lmtpSocketMode'
         >
     > &
-    Partial<HandlingConfig>;
+    Partial<DeliveryRulesConfig>;
 type Optional = 'lmtpAccess' | 'smtpAccess' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'recipientMap' | 'recipientMapServers' | 'smartHost' | 'classActions' | 'privateHeader';
 type FullIntakeConfig = Required<Pick<IntakeConfig, Exclude<keyof IntakeConfig, Optional>>> & IntakeConfig;
 
@@ -91,7 +91,7 @@ export class IntakeServer {
     private config: FullIntakeConfig;
     private policy: ListenerPolicy;
     private authenticator?: Authenticator;
-    private handling: Handling;
+    private rules: DeliveryRules;
     private draining = false;
 
     constructor(private readonly opts: IntakeOptions) {
@@ -101,7 +101,7 @@ export class IntakeServer {
         this.config = withDefaults(opts.config);
         this.policy = this.makePolicy(this.config);
         this.authenticator = this.makeAuthenticator(this.config);
-        this.handling = Handling.create(this.config, this.log);
+        this.rules = DeliveryRules.create(this.config, this.log);
         const tls = this.policy.tls === 'disabled' ? {} : loadTlsPair(this.config.tlsCert!, this.config.tlsKey!);
         this.socketFile = unixPath(opts.listen);
         if (this.socketFile && this.config.lmtpAccess) this.log.warn({ socket: this.socketFile }, '--lmtp-access does not apply to a unix socket: its file mode decides');
@@ -145,7 +145,7 @@ export class IntakeServer {
             const next = withDefaults(config);
             const policy = this.makePolicy(next);
             const tls = policy.tls === 'disabled' ? undefined : loadTlsPair(next.tlsCert!, next.tlsKey!);
-            const handling = Handling.create(next, this.log, this.handling);
+            const rules = DeliveryRules.create(next, this.log, this.rules);
             if (tls) this.server.updateSecureContext(tls);
             this.authenticator = this.opts.authenticator ?? this.makeAuthenticator(next);
             this.policy = policy;
@@ -153,8 +153,8 @@ export class IntakeServer {
             this.limiter.maxTotal = listenerCap(next.maxConnections);
             this.server.server.maxConnections = this.limiter.maxTotal + REFUSAL_ROOM;
             this.limiter.maxPerIp = next.maxConnectionsPerIp;
-            this.handling.close(handling);
-            this.handling = handling;
+            this.rules.close(rules);
+            this.rules = rules;
             this.log.info({ access: policy.accessSpec, untrusted: policy.untrusted, tls: policy.tls }, 'policy reloaded');
         } catch (err) {
             this.log.error({ err: (err as Error).message }, 'reload failed; keeping the previous policy');
@@ -210,7 +210,7 @@ export class IntakeServer {
             c.close();
         }
         await closed;
-        this.handling.close();
+        this.rules.close();
     }
 
     /** onConnect: access list, untrusted policy, connection limits. Returns a refusal or nothing. */
@@ -289,7 +289,7 @@ export class IntakeServer {
         const txn = this.txns.get(session.id);
         if (!txn) throw reply.needMail();
         if (txn.has(address)) return;
-        const to = await this.handling.recipients.resolve(address);
+        const to = await this.rules.recipients.resolve(address);
         if (to.kind === 'relay') txn.addRelay(address);
         else await txn.add({ address, user: to.user });
     }
@@ -310,8 +310,8 @@ export class IntakeServer {
         // events carry the full classification (voicemail audio, fax parts): known at the end
         const classified = Promise.all([tap.header, tap.parts]).then(([h, parts]) => safeClassify(this.log, h, parts));
         const started = process.hrtime.bigint();
-        const handling = this.handling; // a reload during DATA must not change this message's routes
-        const plan = await planRoutes(txn, tap, handling, this.opts.deliverer, this.log);
+        const rules = this.rules; // a reload during DATA must not change this message's routes
+        const plan = await planRoutes(txn, tap, rules, this.opts.deliverer, this.log);
         const records = (classification: Classification) =>
             plan.local.map<DeliveryRecord>((r, i) => ({
                 sessionId: txn.id,
@@ -327,7 +327,7 @@ export class IntakeServer {
                 if (!guard.exceeded) for (const rec of records(c)) this.opts.observer.expect(rec);
             });
         });
-        const sent = await sendCopies(plan, txn, handling);
+        const sent = await sendCopies(plan, txn, rules);
         this.txns.delete(session.id);
         metrics.downstreamLatency.observe({ target: this.opts.deliverer.target }, Number(process.hrtime.bigint() - started) / 1e9);
         if (guard.exceeded) return []; // smtp-server answers 552 itself; every copy was aborted
