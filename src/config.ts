@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseAccessList } from './net/access.js';
 import { MwiConfigShape } from './mwi/config.js';
-import { resolverIssue } from './resolve/servers.js';
+import { resolverIssue } from './memcached/servers.js';
 
 const hostPort = z
     .string()

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { VmEvent } from '../events/event.js';
 import { replay } from '../publish/journal.js';
 import { MemcachedJournal } from '../publish/journal-memcached.js';
-import type { MemcachedClient } from '../resolve/client.js';
+import type { MemcachedClient } from '../memcached/client.js';
 import { decodeEvent } from '../wire/json.js';
 
 export const DEFAULT_REPLAY = 'http://127.0.0.1:8026';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../log.js';
 import type { CnMode } from '../resolve/key.js';
 import { MemcachedResolver } from '../resolve/memcached.js';
-import { DEFAULT_RESOLVER } from '../resolve/servers.js';
+import { DEFAULT_RESOLVER, isMemoryResolver } from '../memcached/servers.js';
 import { EX, ExitError } from './exit.js';
 
 export function register(program: Command): void {
@@ -17,7 +17,7 @@ export function register(program: Command): void {
             if (opts.resolverCn !== 'username' && opts.resolverCn !== 'email') {
                 throw new ExitError(EX.USAGE, 'invalid option --resolver-cn: expected username or email');
             }
-            if (opts.resolver.trim().toLowerCase() === 'memory') {
+            if (isMemoryResolver(opts.resolver)) {
                 throw new ExitError(EX.USAGE, 'invalid option --resolver: the memory resolver lives inside serve; give --SERVER=host:port');
             }
             let resolver: MemcachedResolver;

@@ -4,9 +4,10 @@
 import { z } from 'zod';
 import { MESSAGE_CLASSES, VoicemailSchema } from './event.js';
 import type { Logger } from '../log.js';
-import { bounded, createMemcachedClient, type MemcachedClient } from '../resolve/client.js';
+import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import { sanitizeKey } from '../resolve/key.js';
 import { SqliteIndex } from './index-sqlite.js';
+import { isMemoryResolver } from '../memcached/servers.js';
 
 export const IndexEntrySchema = z.object({
     messageId: z.string().optional(),
@@ -85,6 +86,6 @@ export class MemcachedIndex implements IndexStore {
 
 /** memcached for a memcached resolver; else the state directory's store (or memory without one). */
 export function createIndex(resolver: string, log: Logger, stateDir?: string): IndexStore {
-    if (resolver.trim().toLowerCase() !== 'memory') return new MemcachedIndex(resolver, log);
+    if (!isMemoryResolver(resolver)) return new MemcachedIndex(resolver, log);
     return stateDir ? new SqliteIndex(stateDir) : new MemoryIndex();
 }

@@ -6,9 +6,10 @@
 // memcached instead of publishing a second newmail. Without memcached this is a no-op.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
-import { bounded, createMemcachedClient, type MemcachedClient } from '../resolve/client.js';
+import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import { sanitizeKey } from '../resolve/key.js';
 import type { StoredAt } from './newmail.js';
+import { isMemoryResolver } from '../memcached/servers.js';
 
 export interface SharedJoin {
     /** This instance is delivering a copy of `messageId` to `user` (Dovecot has not committed yet). */
@@ -83,5 +84,5 @@ export class MemcachedJoin implements SharedJoin {
 const key = (kind: string, user: string, messageId: string) => sanitizeKey(`vmbridge:${kind}:${user}\0${messageId}`);
 
 export function createSharedJoin(resolver: string, log: Logger): SharedJoin {
-    return resolver.trim().toLowerCase() === 'memory' ? noSharedJoin : new MemcachedJoin(resolver, log);
+    return isMemoryResolver(resolver) ? noSharedJoin : new MemcachedJoin(resolver, log);
 }

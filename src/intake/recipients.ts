@@ -6,7 +6,7 @@
 // guess that could misdeliver.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import memjs from 'memjs';
+import { createMemcachedClient } from '../memcached/client.js';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { noUser } from '../deliver/deliverer.js';
@@ -132,13 +132,8 @@ export function mapKey(prefix: string, address: string): string {
 export function memcachedMap(servers: string, opts: { prefix?: string; timeoutMs?: number } = {}): MapSource {
     const timeoutMs = opts.timeoutMs ?? 250;
     const prefix = opts.prefix ?? 'vmbridge:rcpt:';
-    const client = memjs.Client.create(servers.replace(/--SERVER=/g, '').replace(/\s+/g, ','), {
-        timeout: timeoutMs / 1000,
-        conntimeout: timeoutMs / 1000,
-        retries: 0,
-        keepAlive: true,
-        logger: { log: () => undefined }
-    });
+    // Servers placed the libmemcached way, as the tool that writes the map places them.
+    const client = createMemcachedClient(servers, { timeoutMs, connectTimeoutMs: timeoutMs, retries: 0, keepAlive: true });
     return {
         async get(address) {
             let timer: NodeJS.Timeout | undefined;

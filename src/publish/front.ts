@@ -11,7 +11,7 @@ import type { VmEvent } from '../events/event.js';
 import { Fanout } from '../events/fanout.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
-import { createMemcachedClient } from '../resolve/client.js';
+import { createMemcachedClient } from '../memcached/client.js';
 import { Coalescer } from './coalesce.js';
 import { replay, type JournalStore, type MwiProvider } from './journal.js';
 import { MemcachedJournal } from './journal-memcached.js';
@@ -20,6 +20,7 @@ import { REPLAY_TOKEN_FILE } from './bus-address.js';
 import { loadOrCreateToken } from '../state/token.js';
 import { ReplayServer } from './replay-server.js';
 import { Sequencer } from './sequencer.js';
+import { isMemoryResolver } from '../memcached/servers.js';
 
 const JOURNAL_TIMEOUT_MS = 1000;
 
@@ -30,7 +31,7 @@ export type EventFrontConfig = Pick<Config, 'resolver' | 'journalRetention' | 'j
 /** The journal follows the resolver: `memory` in the state directory, anything else in that memcached. */
 export function createJournalStore(config: EventFrontConfig, log?: Logger): JournalStore {
     const limits = { retentionSec: config.journalRetention, maxCount: config.journalMax };
-    if (config.resolver.trim().toLowerCase() === 'memory') return new SqliteJournal(config.stateDir ?? './var', { ...limits, maxTotal: config.journalMaxTotal });
+    if (isMemoryResolver(config.resolver)) return new SqliteJournal(config.stateDir ?? './var', { ...limits, maxTotal: config.journalMaxTotal });
     // 1 s: a loaded event loop must not turn a fine memcached into unsequenced events; during an
     // outage only the first batch waits that long (the sequencer then stops asking for a while).
     return new MemcachedJournal(createMemcachedClient(config.resolver, { logger: log, timeoutMs: JOURNAL_TIMEOUT_MS }), { ...limits, timeoutMs: JOURNAL_TIMEOUT_MS });

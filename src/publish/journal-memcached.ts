@@ -4,7 +4,7 @@
 // TTL = retention. One key per event needs no CAS; a replay reads the range since+1..counter in
 // bounded, pipelined GETs. A key missing inside the range is a gap (expired or never written).
 import type { VmEvent } from '../events/event.js';
-import { bounded, type MemcachedClient } from '../resolve/client.js';
+import { bounded, type MemcachedClient } from '../memcached/client.js';
 import { MAX_KEY_BYTES, sanitizeKey } from '../resolve/key.js';
 import { decodeEvent, encodeEvent } from '../wire/json.js';
 import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';

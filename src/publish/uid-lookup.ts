@@ -4,7 +4,7 @@
 // uid first (a late MessageNew may still bring a second newmail for the same copy).
 import type { Logger } from '../log.js';
 import type { ImapPool } from '../imap/pool.js';
-import { bounded } from '../resolve/client.js';
+import { bounded } from '../memcached/client.js';
 
 const SENT_MAX = 20_000;
 

@@ -4,7 +4,7 @@
 import type { Logger } from '../log.js';
 import { resolverErrors } from '../metrics.js';
 import { decodeResolverValue } from '../wire/ndr.js';
-import { bounded, createMemcachedClient, type MemcachedClient } from './client.js';
+import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import { resolverKey, type CnMode } from './key.js';
 import { urlsOf, type Endpoint, type Resolver, type ResolverOptions } from './resolver.js';
 import { parseSubscription, subscriptionKeys } from './subscriptions.js';

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../events/event.js';
 import type { Logger } from '../log.js';
-import { bounded, type MemcachedClient } from './client.js';
+import { bounded, type MemcachedClient } from '../memcached/client.js';
 import { MAX_KEY_BYTES, sanitizeKey } from './key.js';
 
 export const SUB_SLOTS = 16;
