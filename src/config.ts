@@ -110,6 +110,9 @@ export const ConfigSchema = z.object({
 });
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'ingestTokenFile'> & { ingestTokenFile: string };
 
+/** Every key's default, from the schema: code outside it reads these instead of repeating them. */
+export const DEFAULTS = ConfigSchema.parse({});
+
 /** Bad configuration: the CLI turns it into exit code 64 with this message. */
 export class ConfigError extends Error {
     readonly exitCode = 64;

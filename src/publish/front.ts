@@ -6,7 +6,7 @@
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config.js';
+import { DEFAULTS, type Config } from '../config.js';
 import type { VmEvent } from '../events/event.js';
 import { Fanout } from '../events/fanout.js';
 import type { EventSink } from '../events/sink.js';
@@ -31,7 +31,7 @@ export type EventFrontConfig = Pick<Config, 'resolver' | 'journalRetention' | 'j
 /** The journal follows the resolver: `memory` in the state directory, anything else in that memcached. */
 export function createJournalStore(config: EventFrontConfig, log?: Logger): JournalStore {
     const limits = { retentionSec: config.journalRetention, maxCount: config.journalMax };
-    if (isMemoryResolver(config.resolver)) return new SqliteJournal(config.stateDir ?? './var', { ...limits, maxTotal: config.journalMaxTotal });
+    if (isMemoryResolver(config.resolver)) return new SqliteJournal(config.stateDir ?? DEFAULTS.stateDir, { ...limits, maxTotal: config.journalMaxTotal });
     // 1 s: a loaded event loop must not turn a fine memcached into unsequenced events; during an
     // outage only the first batch waits that long (the sequencer then stops asking for a while).
     return new MemcachedJournal(createMemcachedClient(config.resolver, { logger: log, timeoutMs: JOURNAL_TIMEOUT_MS }), { ...limits, timeoutMs: JOURNAL_TIMEOUT_MS });
@@ -88,7 +88,7 @@ export class EventFront implements EventSink {
 /** --replay-token, else the one generated once in <state-dir>/replay.token (mode 0640). */
 export function replayToken(config: Pick<EventFrontConfig, 'replayToken' | 'stateDir'>): string {
     if (config.replayToken) return config.replayToken;
-    const file = path.join(config.stateDir ?? './var', REPLAY_TOKEN_FILE);
+    const file = path.join(config.stateDir ?? DEFAULTS.stateDir, REPLAY_TOKEN_FILE);
     const token = loadOrCreateToken({ ingestTokenFile: file });
     chmodSync(file, 0o640);
     return token;
