@@ -126,6 +126,11 @@ export function envName(key: string): string {
     return 'VMBRIDGE_' + camelToFlag(key).replace(/-/g, '_').toUpperCase();
 }
 
+/** One key's environment value (VMBRIDGE_<FLAG>), for commands that read a single option. */
+export function envValue(key: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+    return env[envName(key)] || undefined;
+}
+
 /**
  * Merges the sources and validates. `flags` holds only options the user actually gave
  * (commander's option source 'cli'), so defaults never shadow env or file values.

@@ -11,6 +11,7 @@ import { encodeEvent } from '../wire/json.js';
 import { EX, ExitError, parseFlag } from './exit.js';
 import { printEvents } from '../client/print.js';
 import { configOption } from '../config-help.js';
+import { envValue } from '../config.js';
 
 export function register(program: Command): void {
     program
@@ -30,7 +31,7 @@ export function register(program: Command): void {
             let stream;
             try {
                 const connect = (opts.connect ?? defaultBus(opts.stateDir)).split(',').map(u => u.trim()).filter(Boolean);
-                const replayToken = process.env.VMBRIDGE_REPLAY_TOKEN || readReplayToken(opts.replayTokenFile ?? path.join(opts.stateDir, REPLAY_TOKEN_FILE));
+                const replayToken = envValue('replayToken') ?? readReplayToken(opts.replayTokenFile ?? path.join(opts.stateDir, REPLAY_TOKEN_FILE));
                 stream = listen({ connect, user: opts.user, types, since, replay: opts.replay, replayToken, signal: signalOnTermination(), logger: createLogger() });
             } catch (err) {
                 throw new ExitError(EX.UNAVAILABLE, (err as Error).message);

@@ -1,7 +1,7 @@
 // `vmbridge serve`: run the bridge until SIGTERM/SIGINT.
 import type { Command } from 'commander';
 import { Bridge } from '../bridge.js';
-import { ConfigError, ConfigSchema, loadConfig, type Config } from '../config.js';
+import { ConfigError, ConfigSchema, envValue, loadConfig, type Config } from '../config.js';
 import { serveOption } from '../config-help.js';
 import { createLogger } from '../log.js';
 import { EX, ExitError } from './exit.js';
@@ -23,7 +23,7 @@ export function configFrom(cmd: Command): Config {
     for (const key of Object.keys(ConfigSchema.shape)) {
         if (cmd.getOptionValueSource(key) === 'cli') flags[key] = opts[key];
     }
-    return loadConfig(flags, process.env, opts.config ?? process.env.VMBRIDGE_CONFIG);
+    return loadConfig(flags, process.env, opts.config ?? envValue('config'));
 }
 
 export function register(program: Command): void {
