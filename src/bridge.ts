@@ -24,6 +24,7 @@ import { busUrl } from './publish/bus-address.js';
 import { Pusher } from './publish/push.js';
 import { createResolver, type Resolver } from './resolve/resolver.js';
 import { createMwi, type Mwi } from './mwi/index.js';
+import { MEMCACHED_TIMEOUT_MS } from './limits.js';
 
 export interface BridgeAddresses {
     lmtp: string;
@@ -101,7 +102,7 @@ export class Bridge {
     async start(): Promise<BridgeAddresses> {
         this.bus.start();
         const config = this.config;
-        this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: 250 });
+        this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: MEMCACHED_TIMEOUT_MS });
         const uids = this.imap && new UidLookup(this.imap, { logger: this.log });
         this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, folders: this.folders, uids, logger: this.log });
         this.events.add(this.pusher);

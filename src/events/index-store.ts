@@ -8,6 +8,7 @@ import { bounded, createMemcachedClient, type MemcachedClient } from '../memcach
 import { sanitizeKey } from '../resolve/key.js';
 import { SqliteIndex } from './index-sqlite.js';
 import { isMemoryResolver } from '../memcached/servers.js';
+import { MEMCACHED_TIMEOUT_MS, UID_INDEX_TTL_SEC } from '../limits.js';
 
 export const IndexEntrySchema = z.object({
     messageId: z.string().optional(),
@@ -58,7 +59,7 @@ export class MemoryIndex implements IndexStore {
 
 export class MemcachedIndex implements IndexStore {
     private readonly client: MemcachedClient;
-    constructor(servers: string, private readonly log: Logger, private readonly ttlSec = 30 * 86400, private readonly timeoutMs = 250) {
+    constructor(servers: string, private readonly log: Logger, private readonly ttlSec = UID_INDEX_TTL_SEC, private readonly timeoutMs = MEMCACHED_TIMEOUT_MS) {
         this.client = createMemcachedClient(servers, { logger: log, timeoutMs });
     }
 

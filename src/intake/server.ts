@@ -36,6 +36,7 @@ import { loadTlsPair } from './tls.js';
 import { listenUnix, unixPath } from '../net/unix-listen.js';
 import { IntakeTransaction } from './transaction.js';
 import { reply } from '../smtp/replies.js';
+import { REFUSAL_ROOM } from '../limits.js';
 
 /** Keys intake reads; the policy, limit and handling keys fall back to the schema defaults when absent. */
 export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecipients' | 'receivedHeader'> &
@@ -421,8 +422,6 @@ class SizeGuard extends Transform {
     }
 }
 
-/** Connections past the cap that still get a "421 too many" before Node starts dropping them silently. */
-const REFUSAL_ROOM = 32;
 
 function replyFor(o: Outcome): string | Error {
     return o.ok ? o.text : o.error;

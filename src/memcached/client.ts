@@ -5,6 +5,7 @@ import memjs from 'memjs';
 import type { Logger } from '../log.js';
 import { chooser } from './distribution.js';
 import { parseServers } from './servers.js';
+import { MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 export type MemcachedClient = memjs.Client;
 
@@ -22,7 +23,7 @@ export interface ClientOptions {
 export function createMemcachedClient(config: string, opts: ClientOptions = {}): MemcachedClient {
     const { servers, placement, ignored } = parseServers(config);
     if (ignored.length) opts.logger?.debug({ ignored }, 'resolver: libmemcached options without effect on key placement, ignored');
-    const timeout = (opts.timeoutMs ?? 250) / 1000;
+    const timeout = (opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS) / 1000;
     const logger = { log: (...args: unknown[]) => opts.logger?.debug({ memjs: args.map(String).join(' ') }, 'memjs') };
     const conntimeout = opts.connectTimeoutMs !== undefined ? opts.connectTimeoutMs / 1000 : timeout * 2;
     const client = new memjs.Client(

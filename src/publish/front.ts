@@ -21,8 +21,8 @@ import { loadOrCreateToken } from '../state/token.js';
 import { ReplayServer } from './replay-server.js';
 import { Sequencer } from './sequencer.js';
 import { isMemoryResolver } from '../memcached/servers.js';
+import { JOURNAL_TIMEOUT_MS } from '../limits.js';
 
-const JOURNAL_TIMEOUT_MS = 1000;
 
 export type EventFrontConfig = Pick<Config, 'resolver' | 'journalRetention' | 'journalMax' | 'coalesceWindow' | 'coalesceMaxHold' | 'replay'> &
     Partial<Pick<Config, 'stateDir' | 'journalMaxTotal' | 'replayToken' | 'replayAccess' | 'replayMax'>>;

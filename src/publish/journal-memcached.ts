@@ -8,6 +8,7 @@ import { bounded, type MemcachedClient } from '../memcached/client.js';
 import { MAX_KEY_BYTES, sanitizeKey } from '../resolve/key.js';
 import { decodeEvent, encodeEvent } from '../wire/json.js';
 import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
+import { JOURNAL_READ_CHUNK } from '../limits.js';
 
 export interface MemcachedJournalOptions extends Partial<JournalLimits> {
     /** Upper bound per memcached operation (default 250 ms). */
@@ -15,7 +16,6 @@ export interface MemcachedJournalOptions extends Partial<JournalLimits> {
 }
 
 const SEQ_DIGITS = 20; // ':' + up to 19 digits
-const READ_CHUNK = 500;
 
 export function seqKey(user: string): string {
     return sanitizeKey(`vmbridge:seq:${user}`);
@@ -79,8 +79,8 @@ export class MemcachedJournal implements JournalStore {
     /** Entries from..to (inclusive), null where absent or undecodable, in chunks of pipelined GETs. */
     private async fetch(user: string, from: number, to: number): Promise<(VmEvent | null)[]> {
         const out: (VmEvent | null)[] = [];
-        for (let start = from; start <= to; start += READ_CHUNK) {
-            const end = Math.min(to, start + READ_CHUNK - 1);
+        for (let start = from; start <= to; start += JOURNAL_READ_CHUNK) {
+            const end = Math.min(to, start + JOURNAL_READ_CHUNK - 1);
             const chunk = await Promise.all(
                 Array.from({ length: end - start + 1 }, (_, i) =>
                     bounded(this.client.get(entryKey(user, start + i)), this.timeoutMs).then(r => {

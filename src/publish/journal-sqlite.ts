@@ -10,15 +10,13 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { metaValue, openStateDb, type StateDb } from '../state/db.js';
 import { decodeEvent, encodeEvent } from '../wire/json.js';
 import { DEFAULT_LIMITS, resetEvent, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
+import { JOURNAL_SLICE, JOURNAL_SWEEP_MS, JOURNAL_CACHE_USERS } from '../limits.js';
 
 export interface SqliteJournalOptions extends Partial<JournalLimits> {
     /** Events kept over all users; the oldest go first (default 500 000). */
     maxTotal?: number;
 }
 
-const SLICE = 1000; // events per transaction: a long batch yields to the event loop between slices
-const SWEEP_MS = 60_000;
-const CACHE_USERS = 100_000;
 
 export class SqliteJournal implements JournalStore {
     /** Exposed for bench/state-store.mjs (pragma comparisons). */
@@ -47,7 +45,7 @@ export class SqliteJournal implements JournalStore {
             trimTotal: this.db.prepare('DELETE FROM journal WHERE id <= (SELECT max(id) FROM journal) - ?'),
             expire: this.db.prepare('DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?)')
         };
-        this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS).unref();
+        this.sweeper = setInterval(() => void this.sweep(), JOURNAL_SWEEP_MS).unref();
     }
 
     async allocate(user: string, n: number): Promise<number> {
@@ -69,9 +67,9 @@ export class SqliteJournal implements JournalStore {
         const waiting = this.pending.splice(0);
         const events = waiting.flatMap(w => w.events);
         try {
-            for (let i = 0; i < events.length; i += SLICE) {
+            for (let i = 0; i < events.length; i += JOURNAL_SLICE) {
                 if (i) await yieldToLoop();
-                this.write(events.slice(i, i + SLICE));
+                this.write(events.slice(i, i + JOURNAL_SLICE));
             }
             for (const w of waiting) w.resolve();
         } catch (err) {
@@ -123,7 +121,7 @@ export class SqliteJournal implements JournalStore {
     private remember(user: string, seq: number): void {
         this.counters.delete(user); // re-insert: least recently used first
         this.counters.set(user, seq);
-        if (this.counters.size > CACHE_USERS) this.counters.delete(this.counters.keys().next().value!);
+        if (this.counters.size > JOURNAL_CACHE_USERS) this.counters.delete(this.counters.keys().next().value!);
     }
 
     /** Retention and the total cap, in slices so a large expiry never stalls the loop. */
@@ -131,6 +129,6 @@ export class SqliteJournal implements JournalStore {
         if (!this.db.open) return;
         this.q.trimTotal.run(this.limits.maxTotal);
         const cutoff = Date.now() - this.limits.retentionSec * 1000;
-        while (this.db.open && this.q.expire.run(cutoff, SLICE).changes === SLICE) await yieldToLoop();
+        while (this.db.open && this.q.expire.run(cutoff, JOURNAL_SLICE).changes === JOURNAL_SLICE) await yieldToLoop();
     }
 }

@@ -14,6 +14,7 @@ import type { VmEvent } from '../events/event.js';
 import { AccessList, isLoopback } from '../net/access.js';
 import type { Logger } from '../log.js';
 import { encodeEvent } from '../wire/json.js';
+import { REPLAY_TIMEOUT_MS, REPLAY_MAX_CONNECTIONS } from '../limits.js';
 
 export const ReplayQuery = z.object({
     user: z.string().min(1).max(512),
@@ -32,8 +33,6 @@ export interface ReplayServerOptions {
     logger?: Logger;
 }
 
-const TIMEOUT_MS = 10_000;
-const MAX_CONNECTIONS = 64;
 
 export class ReplayServer {
     private readonly server: http.Server;
@@ -44,7 +43,7 @@ export class ReplayServer {
         this.token = digest(opts.token);
         this.access = opts.access ? new AccessList(opts.access) : undefined;
         const max = opts.maxEvents ?? 1000;
-        this.server = http.createServer({ headersTimeout: TIMEOUT_MS, requestTimeout: TIMEOUT_MS }, (req, res) => {
+        this.server = http.createServer({ headersTimeout: REPLAY_TIMEOUT_MS, requestTimeout: REPLAY_TIMEOUT_MS }, (req, res) => {
             const peer = req.socket.remoteAddress ?? '';
             if (!(this.access ? this.access.match(peer)?.verdict === 'allow' : isLoopback(peer))) return end(res, 403, 'forbidden');
             if (!this.authorized(req.headers.authorization)) return end(res, 401, 'unauthorized');
@@ -65,7 +64,7 @@ export class ReplayServer {
                 }
             );
         });
-        this.server.maxConnections = MAX_CONNECTIONS;
+        this.server.maxConnections = REPLAY_MAX_CONNECTIONS;
         this.server.keepAliveTimeout = 5000;
     }
 

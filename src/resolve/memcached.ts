@@ -8,8 +8,8 @@ import { bounded, createMemcachedClient, type MemcachedClient } from '../memcach
 import { resolverKey, type CnMode } from './key.js';
 import { urlsOf, type Endpoint, type Resolver, type ResolverOptions } from './resolver.js';
 import { parseSubscription, subscriptionKeys } from './subscriptions.js';
+import { RESOLVER_LOG_INTERVAL_MS } from '../limits.js';
 
-const LOG_INTERVAL_MS = 30_000;
 const URL_RE = /^(tcp|ipc|inproc|ws):\/\/[\x21-\x7e]+$/;
 
 export class MemcachedResolver implements Resolver {
@@ -75,7 +75,7 @@ export class MemcachedResolver implements Resolver {
     private report(err: unknown, user: string): void {
         resolverErrors.inc();
         const now = Date.now();
-        if (now - this.lastLog < LOG_INTERVAL_MS) {
+        if (now - this.lastLog < RESOLVER_LOG_INTERVAL_MS) {
             this.suppressed++;
             return;
         }
