@@ -12,8 +12,6 @@ export interface Envelope {
     from: string;
     /** The MTA-facing session id, used in logs and event ids. */
     sessionId: string;
-    /** MAIL FROM parameters to pass on (SIZE, BODY, ...), upper-case keys. */
-    params?: Record<string, string | true>;
 }
 
 export interface Recipient {

@@ -148,7 +148,8 @@ class LmtpTransaction implements DeliveryTransaction {
             const conn = await this.pool.acquire();
             this.conn = conn;
             try {
-                const r = await conn.command(`MAIL FROM:<${this.envelope.from}>${mailParams(this.envelope.params, conn.caps)}`);
+                // A bare MAIL FROM: no SIZE/BODY/SMTPUTF8 parameters go to Dovecot (README, "MAIL parameters").
+                const r = await conn.command(`MAIL FROM:<${this.envelope.from}>`);
                 if (r.code !== 250) {
                     this.release(conn, true);
                     throw replyError(r);
@@ -210,17 +211,4 @@ function outcome(r: Reply): Outcome {
     // Dovecot: "250 2.0.0 <rcpt> <session-id> Saved"; the id joins its MessageNew event
     const id = /^<[^>]*>\s+(\S+)\s+Saved/.exec(r.text)?.[1];
     return { ok: true, text: `${r.enhanced ?? '2.0.0'} ${r.text}`, downstreamId: id };
-}
-
-/** MAIL parameters the server advertised (SIZE, BODY=7BIT|8BITMIME, SMTPUTF8); others dropped. */
-export function mailParams(params: Envelope['params'], caps: Map<string, string>): string {
-    let out = '';
-    for (const [k, v] of Object.entries(params ?? {})) {
-        const ok =
-            (k === 'SIZE' && caps.has('SIZE') && /^\d+$/.test(String(v))) ||
-            (k === 'BODY' && (v === '7BIT' || (v === '8BITMIME' && caps.has('8BITMIME')))) ||
-            (k === 'SMTPUTF8' && v === true && caps.has('SMTPUTF8'));
-        if (ok) out += v === true ? ` ${k}` : ` ${k}=${v}`;
-    }
-    return out;
 }

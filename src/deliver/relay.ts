@@ -42,8 +42,6 @@ export interface RelayEnvelope {
     /** MAIL FROM ('' for the null sender, as bounces have). */
     from: string;
     to: string[];
-    /** Message size for the SIZE parameter, when known. */
-    size?: number;
 }
 
 /**
@@ -81,7 +79,7 @@ export async function relay(smartHost: SmartHost, envelope: RelayEnvelope, messa
         await step<void>(done => conn.connect(err => done(err)));
         if (auth) await step<void>(done => conn.login(auth, err => done(err)));
         // from false: MAIL FROM:<> for the null sender
-        const info = await step<SMTPConnection.SentMessageInfo>(done => conn.send({ from: envelope.from || false, to: envelope.to, size: envelope.size }, message, done));
+        const info = await step<SMTPConnection.SentMessageInfo>(done => conn.send({ from: envelope.from || false, to: envelope.to }, message, done));
         if (!info) throw new Error('smart host gave no result');
         const text = `2.0.0 Relayed via ${smartHost.host}:${smartHost.port}: ${info.response}`;
         return envelope.to.map(to => {

@@ -46,7 +46,7 @@ export class EventFront implements EventSink {
     private readonly coalescer: Coalescer;
     private readonly server?: ReplayServer;
 
-    constructor(config: EventFrontConfig, private readonly log: Logger) {
+    constructor(config: EventFrontConfig, log: Logger) {
         this.out = new Fanout(log);
         this.store = createJournalStore(config, log);
         this.sequencer = new Sequencer(this.store, this.out, { logger: log });
