@@ -11,7 +11,7 @@ const hostPort = z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5}$/, 'expected host:port');
 const positiveInt = z.coerce.number().int().positive();
-// "allow 127.0.0.0/8, deny 10.0.0.0/8, allow *" or a JSON list of entries (intake/access.ts)
+// "allow 127.0.0.0/8, deny 10.0.0.0/8, allow *" or a JSON list of entries (net/access.ts)
 const accessList = z.union([z.string(), z.array(z.string())]).superRefine((v, ctx) => {
     try {
         parseAccessList(v);

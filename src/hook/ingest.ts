@@ -55,7 +55,7 @@ export class IngestServer {
         this.server = http.createServer((req, res) => this.handle(req, res));
         this.server.keepAliveTimeout = 60_000; // Dovecot's http-client reuses connections
         this.front = net.createServer(sock => this.sniff(sock));
-        // The ingest's share of the process's file descriptors (intake/fd-budget.ts): idle hook
+        // The ingest's share of the process's file descriptors (net/fd-budget.ts): idle hook
         // connections never starve the MTA's LMTP connections.
         this.front.maxConnections = listenerCap(opts.limits?.maxConnections ?? DEFAULT_INGEST_LIMITS.maxConnections);
     }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DEFAULTS } from '../config.js';
 
 export const BUS_SOCKET = 'bus.sock';
-/** The replay endpoint's generated token, next to the bus socket (publish/catchup.ts). */
+/** The replay endpoint's generated token, next to the bus socket (publish/front.ts). */
 export const REPLAY_TOKEN_FILE = 'replay.token';
 
 export function defaultBus(stateDir = DEFAULTS.stateDir): string {
