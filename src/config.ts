@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseAccessList } from './net/access.js';
+import { parseDeliverTarget } from './deliver/target.js';
 import { MwiConfigShape } from './mwi/config.js';
 import { resolverIssue } from './memcached/servers.js';
 
@@ -37,6 +38,7 @@ export const ConfigSchema = z.object({
     deliver: z
         .string()
         .regex(/^(lmtp:\/\/[^/]+|lmtp:\/.+|lda:.+|maildir:.+)$/, 'expected lmtp://host:port, lmtp:/socket, lda:<path> or maildir:<dir>')
+        .superRefine(parsedBy(parseDeliverTarget)) // deliver/target.ts: the same parser the deliverers use
         .default('maildir:./var/mail'),
     deliverTimeout: positiveInt.default(30_000),
     // LMTP: wait for Dovecot's replies after the final dot (Postfix: lmtp_data_done_timeout, 600 s)

@@ -9,17 +9,12 @@ import type { Logger } from '../log.js';
 import { noUser, SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
 import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
+import { parseLdaTarget } from './target.js';
 
 export interface LdaOptions {
     /** A child may be stuck (not reading, or not exiting after the message ended) this long, ms. */
     timeoutMs?: number;
     logger?: Logger;
-}
-
-export function parseLdaTarget(target: string): { path: string; args: string[] } {
-    const m = /^lda:([^?]+)(?:\?(.*))?$/.exec(target);
-    if (!m) throw new Error(`bad lda target ${target}: expected lda:<path>[?args]`);
-    return { path: m[1], args: (m[2] ?? '').split(/\s+/).filter(Boolean) };
 }
 
 /** dovecot-lda exit status (sysexits) → the reply for that recipient. */

@@ -8,11 +8,11 @@ import { pino } from 'pino';
 import type { Logger } from '../log.js';
 import { SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
 import { DotStuffer } from './dot-stuff.js';
-import { LinkError, describe, replyError, type LmtpAddress, type LmtpConnection, type Reply } from './lmtp-connection.js';
+import { LinkError, describe, replyError, type LmtpConnection, type Reply } from './lmtp-connection.js';
 import { LmtpPool } from './lmtp-pool.js';
 import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
-import { stripBrackets } from '../net/address.js';
+import { parseLmtpTarget } from './target.js';
 
 export interface LmtpOptions {
     /** Per phase (connect, each reply, a stalled write), ms. */
@@ -28,14 +28,6 @@ export interface LmtpOptions {
     poolSize?: number;
     /** Idle connections close after this long; 0 = a fresh connection per transaction. */
     idleMs?: number;
-}
-
-export function parseLmtpTarget(target: string): LmtpAddress {
-    const tcp = /^lmtp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(target);
-    if (tcp) return { host: stripBrackets(tcp[1]), port: Number(tcp[2]) };
-    const unix = /^lmtp:(\/[^/].*)$/.exec(target);
-    if (unix) return { path: unix[1] };
-    throw new Error(`bad LMTP target ${target}: expected lmtp://host:port or lmtp:/path/to/socket`);
 }
 
 export class LmtpDeliverer implements Deliverer {

@@ -14,6 +14,7 @@ import { newName, safeUser, uniqueName, unstorableUser } from './maildir-name.js
 import { sweepTmp } from './maildir-sweep.js';
 import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
+import { parseMaildirTarget } from './target.js';
 
 export class MaildirDeliverer implements Deliverer {
     readonly root: string;
@@ -22,7 +23,7 @@ export class MaildirDeliverer implements Deliverer {
     private readonly log: Logger;
 
     constructor(readonly target: string, opts: { logger?: Logger } = {}) {
-        this.root = path.resolve(target.replace(/^maildir:/, ''));
+        this.root = path.resolve(parseMaildirTarget(target).dir);
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: 'maildir' });
         this.swept = sweepTmp(this.root).then(
             n => (n > 0 && this.log.warn({ removed: n }, 'removed partial files a previous run left in tmp/'), n),
