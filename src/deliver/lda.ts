@@ -10,6 +10,7 @@ import { noUser, SmtpError, tempFail, type Deliverer, type DeliveryTransaction, 
 import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
 import { parseLdaTarget } from './target.js';
+import { DEFAULTS } from '../config.js';
 
 export interface LdaOptions {
     /** A child may be stuck (not reading, or not exiting after the message ended) this long, ms. */
@@ -35,7 +36,7 @@ export class LdaDeliverer implements Deliverer {
 
     constructor(readonly target: string, opts: LdaOptions = {}) {
         this.cmd = parseLdaTarget(target);
-        this.timeoutMs = opts.timeoutMs ?? 30_000;
+        this.timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: 'dovecot-lda' });
     }
 

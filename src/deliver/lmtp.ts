@@ -13,6 +13,7 @@ import { LmtpPool } from './lmtp-pool.js';
 import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
 import { parseLmtpTarget } from './target.js';
+import { DEFAULTS } from '../config.js';
 
 export interface LmtpOptions {
     /** Per phase (connect, each reply, a stalled write), ms. */
@@ -37,9 +38,9 @@ export class LmtpDeliverer implements Deliverer {
 
     constructor(readonly target: string, opts: LmtpOptions = {}) {
         const addr = parseLmtpTarget(target);
-        const timeoutMs = opts.timeoutMs ?? 30_000;
+        const timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
         this.pool = new LmtpPool(addr, { max: opts.poolSize ?? 16, idleMs: opts.idleMs ?? 30_000, timeoutMs });
-        this.dataDoneMs = Math.max(timeoutMs, opts.dataDoneTimeoutMs ?? 540_000);
+        this.dataDoneMs = Math.max(timeoutMs, opts.dataDoneTimeoutMs ?? DEFAULTS.deliverDataDoneTimeout);
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: describe(addr) });
     }
 
