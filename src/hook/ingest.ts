@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { AccessList, isLoopback } from '../net/access.js';
 import { RateLimiter } from '../net/ratelimit.js';
-import { listenOn } from '../net/address.js';
+import { listenOn, unixPath } from '../net/address.js';
 import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
 import { BatchSchema, type Batch } from './batch.js';
@@ -21,7 +21,6 @@ import { HookAuth } from './auth.js';
 import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './limits.js';
 import { listenerCap } from '../net/fd-budget.js';
 import { readStream } from './stream.js';
-import { unixPath } from '../net/unix-listen.js';
 
 export interface IngestOptions {
     listen: string;

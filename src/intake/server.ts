@@ -7,7 +7,7 @@
 // listener; close() drains: new clients get 421, open transactions finish. Message handling
 // (rules.ts, routing.ts): RCPT addresses are mapped to users or relayed, and per-class
 // actions send a recipient's copy to the smart host or refuse it.
-import { splitHostPort } from '../net/address.js';
+import { splitHostPort, unixPath } from '../net/address.js';
 import type { AddressInfo } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import {
@@ -33,7 +33,7 @@ import { listenerCap } from '../net/fd-budget.js';
 import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
 import { planRoutes, safeClassify, sendCopies, type Plan } from './routing.js';
 import { loadTlsPair } from './tls.js';
-import { listenUnix, unixPath } from '../net/unix-listen.js';
+import { listenUnix } from '../net/unix-listen.js';
 import { IntakeTransaction } from './transaction.js';
 import { reply } from '../smtp/replies.js';
 import { REFUSAL_ROOM } from '../limits.js';

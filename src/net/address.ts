@@ -1,6 +1,11 @@
-// The listeners' shared plumbing: `host:port` strings (IPv6 in brackets) and a listen() that
-// rejects when the address cannot be bound (the CLI then exits 69).
+// The listeners' shared plumbing: `unix:<path>` and `host:port` strings (IPv6 in brackets), read
+// here only, and a listen() that rejects when the address cannot be bound (the CLI then exits 69).
 import type { AddressInfo, Server } from 'node:net';
+
+/** A listener address is `unix:<path>` (a stream socket) or host:port; this tells which. */
+export function unixPath(listen: string): string | undefined {
+    return listen.startsWith('unix:') ? listen.slice('unix:'.length) : undefined;
+}
 
 export function splitHostPort(hp: string): { host: string; port: number } {
     const i = hp.lastIndexOf(':');
