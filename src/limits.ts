@@ -55,3 +55,29 @@ export const REFUSAL_ROOM = 32;
 export const MEMCACHED_TIMEOUT_MS = 250;
 /** uid index entries live as long as memcached's longest relative TTL (30 days) */
 export const UID_INDEX_TTL_SEC = 30 * 86400;
+/** LMTP connections to Dovecot at once: its lmtp process_limit is usually far higher */
+export const LMTP_POOL_MAX = 16;
+/** an idle LMTP connection is kept this long for the next delivery (Dovecot closes after 5 min) */
+export const LMTP_IDLE_MS = 30_000;
+/** IMAP master-user sessions at once: enough for recount bursts without crowding Dovecot */
+export const IMAP_POOL_MAX = 8;
+/** an idle IMAP session is kept this long (a recount on a warm session skips the login) */
+export const IMAP_IDLE_MS = 60_000;
+/** one IMAP command may take this long before the session is dropped */
+export const IMAP_TIMEOUT_MS = 10_000;
+/** AMI reconnect backoff starts here and doubles */
+export const AMI_BACKOFF_MIN_MS = 500;
+/** AMI reconnect backoff stops doubling here */
+export const AMI_BACKOFF_MAX_MS = 30_000;
+/** one AMI action waits this long for its response */
+export const AMI_TIMEOUT_MS = 10_000;
+/** push: frames queued per endpoint before the oldest are dropped behind a gap */
+export const PUSH_QUEUE_LIMIT = 1000;
+/** push: a send that does not complete in this time counts as a stall */
+export const PUSH_SEND_TIMEOUT_MS = 200;
+/** push: an endpoint socket unused this long is closed */
+export const PUSH_IDLE_MS = 60_000;
+/** push: reconnect backoff to an unreachable endpoint, first step */
+export const PUSH_BACKOFF_MIN_MS = 1000;
+/** push: reconnect backoff ceiling */
+export const PUSH_BACKOFF_MAX_MS = 60_000;

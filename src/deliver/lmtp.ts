@@ -14,6 +14,7 @@ import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
 import { parseLmtpTarget } from './target.js';
 import { DEFAULTS } from '../config.js';
+import { LMTP_IDLE_MS, LMTP_POOL_MAX } from '../limits.js';
 
 export interface LmtpOptions {
     /** Per phase (connect, each reply, a stalled write), ms. */
@@ -39,7 +40,7 @@ export class LmtpDeliverer implements Deliverer {
     constructor(readonly target: string, opts: LmtpOptions = {}) {
         const addr = parseLmtpTarget(target);
         const timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
-        this.pool = new LmtpPool(addr, { max: opts.poolSize ?? 16, idleMs: opts.idleMs ?? 30_000, timeoutMs });
+        this.pool = new LmtpPool(addr, { max: opts.poolSize ?? LMTP_POOL_MAX, idleMs: opts.idleMs ?? LMTP_IDLE_MS, timeoutMs });
         this.dataDoneMs = Math.max(timeoutMs, opts.dataDoneTimeoutMs ?? DEFAULTS.deliverDataDoneTimeout);
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: describe(addr) });
     }

@@ -4,6 +4,7 @@ import { ImapFlow } from 'imapflow';
 import type { Logger } from '../log.js';
 import { parseImapUrl, type ImapTarget } from './target.js';
 import { ConfigError } from '../config.js';
+import { IMAP_IDLE_MS, IMAP_POOL_MAX, IMAP_TIMEOUT_MS } from '../limits.js';
 
 
 export interface ImapPoolOptions {
@@ -54,7 +55,7 @@ export class ImapPool {
             const ready = this.takeIdle(user);
             if (ready?.usable) return ready;
             if (ready) void this.drop(ready); // the server or network closed it while idle
-            else if (this.open < (this.opts.max ?? 8)) break;
+            else if (this.open < (this.opts.max ?? IMAP_POOL_MAX)) break;
             else {
                 // Full: close someone else's idle session, else wait for a release.
                 const victim = this.takeIdle();
@@ -83,7 +84,7 @@ export class ImapPool {
                 list.splice(i, 1);
                 if (!list.length) this.idle.delete(user);
                 void this.drop(client);
-            }, this.opts.idleMs ?? 60_000);
+            }, this.opts.idleMs ?? IMAP_IDLE_MS);
             timer.unref();
             this.idle.set(user, [...(this.idle.get(user) ?? []), { client, timer }]);
         }
@@ -112,7 +113,7 @@ export class ImapPool {
 
     private async connect(user: string): Promise<ImapFlow> {
         const t = this.target;
-        const timeout = this.opts.timeoutMs ?? 10_000;
+        const timeout = this.opts.timeoutMs ?? IMAP_TIMEOUT_MS;
         const client = new ImapFlow({
             host: t.host,
             port: t.port,

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { stripBrackets } from '../net/address.js';
+import { AMI_BACKOFF_MAX_MS, AMI_BACKOFF_MIN_MS, AMI_TIMEOUT_MS } from '../limits.js';
 
 export type AmiMessage = Record<string, string>;
 
@@ -105,7 +106,7 @@ export class AmiClient {
 
     constructor(url: string, private readonly opts: AmiClientOptions) {
         this.target = parseAmiUrl(url);
-        this.backoff = opts.backoffMinMs ?? 500;
+        this.backoff = opts.backoffMinMs ?? AMI_BACKOFF_MIN_MS;
     }
 
     get ready(): boolean {
@@ -218,7 +219,7 @@ export class AmiClient {
                 );
                 this.reported = '';
                 this.state = 'ready';
-                this.backoff = this.opts.backoffMinMs ?? 500;
+                this.backoff = this.opts.backoffMinMs ?? AMI_BACKOFF_MIN_MS;
                 this.flush();
                 for (const l of this.readyListeners) l();
             } else {
@@ -255,7 +256,7 @@ export class AmiClient {
             p.timer = setTimeout(() => {
                 this.inflight.delete(id);
                 this.fail(p, new Error(`AMI ${p.action.Action}: no response`));
-            }, this.opts.timeoutMs ?? 10_000);
+            }, this.opts.timeoutMs ?? AMI_TIMEOUT_MS);
             p.timer.unref();
             this.sock.write(encodeAmi({ ...p.action, ActionID: id }));
         }
@@ -281,7 +282,7 @@ export class AmiClient {
             this.reported = 'down';
         }
         const wait = this.backoff;
-        this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs ?? 30_000);
+        this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs ?? AMI_BACKOFF_MAX_MS);
         this.retry = setTimeout(() => this.connect(), wait);
         this.retry.unref();
     }

@@ -8,7 +8,7 @@ import { bounded, type MemcachedClient } from '../memcached/client.js';
 import { MAX_KEY_BYTES, sanitizeKey } from '../resolve/key.js';
 import { decodeEvent, encodeEvent } from '../wire/json.js';
 import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
-import { JOURNAL_READ_CHUNK } from '../limits.js';
+import { JOURNAL_READ_CHUNK, MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 export interface MemcachedJournalOptions extends Partial<JournalLimits> {
     /** Upper bound per memcached operation (default 250 ms). */
@@ -31,7 +31,7 @@ export class MemcachedJournal implements JournalStore {
 
     constructor(private readonly client: MemcachedClient, opts: MemcachedJournalOptions = {}) {
         this.limits = { retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec, maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount };
-        this.timeoutMs = opts.timeoutMs ?? 250;
+        this.timeoutMs = opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS;
     }
 
     async allocate(user: string, n: number): Promise<number> {

@@ -11,6 +11,7 @@ import { metaValue, openStateDb, type StateDb } from '../state/db.js';
 import { decodeEvent, encodeEvent } from '../wire/json.js';
 import { DEFAULT_LIMITS, resetEvent, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
 import { JOURNAL_SLICE, JOURNAL_SWEEP_MS, JOURNAL_CACHE_USERS } from '../limits.js';
+import { DEFAULTS } from '../config.js';
 
 export interface SqliteJournalOptions extends Partial<JournalLimits> {
     /** Events kept over all users; the oldest go first (default 500 000). */
@@ -30,7 +31,7 @@ export class SqliteJournal implements JournalStore {
     private readonly q;
 
     constructor(stateDir: string, opts: SqliteJournalOptions = {}) {
-        this.limits = { retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec, maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount, maxTotal: opts.maxTotal ?? 500_000 };
+        this.limits = { retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec, maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount, maxTotal: opts.maxTotal ?? DEFAULTS.journalMaxTotal };
         this.db = openStateDb(stateDir);
         this.db.exec(`CREATE TABLE IF NOT EXISTS seq (user TEXT PRIMARY KEY, current INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, ev TEXT NOT NULL);

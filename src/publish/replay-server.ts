@@ -15,6 +15,7 @@ import { AccessList, isLoopback } from '../net/access.js';
 import type { Logger } from '../log.js';
 import { encodeEvent } from '../wire/json.js';
 import { REPLAY_TIMEOUT_MS, REPLAY_MAX_CONNECTIONS } from '../limits.js';
+import { DEFAULTS } from '../config.js';
 
 export const ReplayQuery = z.object({
     user: z.string().min(1).max(512),
@@ -42,7 +43,7 @@ export class ReplayServer {
     constructor(private readonly opts: ReplayServerOptions, replay: ReplayFn) {
         this.token = digest(opts.token);
         this.access = opts.access ? new AccessList(opts.access) : undefined;
-        const max = opts.maxEvents ?? 1000;
+        const max = opts.maxEvents ?? DEFAULTS.replayMax;
         this.server = http.createServer({ headersTimeout: REPLAY_TIMEOUT_MS, requestTimeout: REPLAY_TIMEOUT_MS }, (req, res) => {
             const peer = req.socket.remoteAddress ?? '';
             if (!(this.access ? this.access.match(peer)?.verdict === 'allow' : isLoopback(peer))) return end(res, 403, 'forbidden');

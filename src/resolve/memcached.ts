@@ -7,7 +7,7 @@ import { bounded, createMemcachedClient, type MemcachedClient } from '../memcach
 import { resolverKey, type CnMode } from './key.js';
 import { urlsOf, type Endpoint, type Resolver, type ResolverOptions } from './resolver.js';
 import { parseSubscription, subscriptionKeys } from './subscriptions.js';
-import { RESOLVER_LOG_INTERVAL_MS } from '../limits.js';
+import { RESOLVER_LOG_INTERVAL_MS, MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 const URL_RE = /^(tcp|ipc|inproc|ws):\/\/[\x21-\x7e]+$/;
 
@@ -19,7 +19,7 @@ export class MemcachedResolver implements Resolver {
 
     constructor(readonly client: MemcachedClient, private readonly opts: ResolverOptions = {}) {
         this.cn = opts.cn ?? 'username';
-        this.timeoutMs = opts.timeoutMs ?? 250;
+        this.timeoutMs = opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS;
     }
 
     static fromConfig(config: string, opts: ResolverOptions = {}): MemcachedResolver {
