@@ -90,10 +90,10 @@ try {
     };
 
     // C. IMAP STORE → Lua hook → ingest → subscribers (own Dovecot with the hook, own bridge)
-    const ingestReady = existsSync(path.join(ROOT, 'dist/events/ingest.js'));
+    const ingestReady = existsSync(path.join(ROOT, 'dist/hook/ingest.js'));
     const store = ingestReady
         ? await storeLatency({ memcached, stores: envInt('BENCH_STORES', 500) })
-        : { pending: true, reason: 'the ingest endpoint (src/events/ingest.ts) is not in the bridge yet' };
+        : { pending: true, reason: 'the ingest endpoint (src/hook/ingest.ts) is not in the bridge yet' };
 
     const row = (source, to, s) => ({ source, to, events: s.n, 'p50 ms': s.p50, 'p90 ms': s.p90, 'p99 ms': s.p99, 'max ms': s.max, lost: s.lost });
     printTable('Event latency (ms)', [

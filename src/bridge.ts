@@ -7,14 +7,14 @@ import { AdminServer, type Health } from './admin/server.js';
 import type { Config } from './config.js';
 import { createDeliverer } from './deliver/index.js';
 import type { Deliverer } from './deliver/deliverer.js';
-import { Catchup } from './publish/catchup.js';
+import { EventFront } from './publish/front.js';
 import { Correlator } from './events/correlate.js';
 import { HeaderFetcher } from './events/header-fetch.js';
 import { createSharedJoin, type SharedJoin } from './events/join-share.js';
 import { createIndex, type IndexStore } from './events/index-store.js';
-import { IngestServer } from './events/ingest.js';
-import { loadOrCreateToken } from './events/token.js';
-import { ImapPool } from './mwi/imap-pool.js';
+import { IngestServer } from './hook/ingest.js';
+import { loadOrCreateToken } from './state/token.js';
+import { createImapPool, type ImapPool } from './imap/pool.js';
 import { FolderNames } from './publish/folders.js';
 import { UidLookup } from './publish/uid-lookup.js';
 import { IntakeServer } from './intake/server.js';
@@ -24,6 +24,7 @@ import { busUrl } from './publish/bus-address.js';
 import { Pusher } from './publish/push.js';
 import { createResolver, type Resolver } from './resolve/resolver.js';
 import { createMwi, type Mwi } from './mwi/index.js';
+import { MEMCACHED_TIMEOUT_MS } from './limits.js';
 
 export interface BridgeAddresses {
     lmtp: string;
@@ -35,7 +36,7 @@ export interface BridgeAddresses {
 }
 
 export class Bridge {
-    readonly events: Catchup;
+    readonly events: EventFront;
     private readonly deliverer: Deliverer;
     private readonly bus: Bus;
     private readonly intakes: IntakeServer[] = [];
@@ -51,7 +52,7 @@ export class Bridge {
     private readonly folders: FolderNames;
 
     constructor(private readonly config: Config, private readonly log: Logger) {
-        this.events = new Catchup(config, log); // seq + journal + coalescing, before every publisher
+        this.events = new EventFront(config, log); // seq + journal + coalescing, before every publisher
         this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log,
             dataDoneTimeoutMs: config.deliverDataDoneTimeout });
         this.bus = new Bus(busUrl(config), log);
@@ -59,7 +60,7 @@ export class Bridge {
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
         this.index = createIndex(config.resolver, log, config.stateDir);
         this.sharedJoin = createSharedJoin(config.resolver, log);
-        if (config.imap) this.imap = new ImapPool(config.imap, { logger: log, separator: config.imapMasterSeparator });
+        if (config.imap) this.imap = createImapPool(config.imap, config.imapMasterSeparator, log); // one pool: MWI, headers, uids, folders
         this.folders = new FolderNames({ imap: this.imap, logger: log }); // OpenChange folder/separator, from Dovecot
         this.correlator = new Correlator({
             out: this.events,
@@ -89,7 +90,7 @@ export class Bridge {
         this.intakes.push(new IntakeServer({ ...common, listen: config.lmtp, lmtp: true }));
         if (config.smtp) this.intakes.push(new IntakeServer({ ...common, listen: config.smtp, lmtp: false }));
         // MWI recounts are triggered by every event and publish their own `mwi` events back in.
-        this.mwi = createMwi(config, { out: this.events, logger: log });
+        this.mwi = createMwi(config, { out: this.events, logger: log, imap: this.imap });
         if (this.mwi) {
             this.events.add(this.mwi.trigger);
             const service = this.mwi.service;
@@ -101,7 +102,7 @@ export class Bridge {
     async start(): Promise<BridgeAddresses> {
         this.bus.start();
         const config = this.config;
-        this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: 250 });
+        this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: MEMCACHED_TIMEOUT_MS });
         const uids = this.imap && new UidLookup(this.imap, { logger: this.log });
         this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, folders: this.folders, uids, logger: this.log });
         this.events.add(this.pusher);

@@ -3,15 +3,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseAccessList } from './intake/access.js';
+import { parseAccessList } from './net/access.js';
+import { parseDeliverTarget } from './deliver/target.js';
 import { MwiConfigShape } from './mwi/config.js';
-import { resolverIssue } from './resolve/servers.js';
+import { resolverIssue } from './memcached/servers.js';
 
 const hostPort = z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5}$/, 'expected host:port');
 const positiveInt = z.coerce.number().int().positive();
-// "allow 127.0.0.0/8, deny 10.0.0.0/8, allow *" or a JSON list of entries (intake/access.ts)
+// "allow 127.0.0.0/8, deny 10.0.0.0/8, allow *" or a JSON list of entries (net/access.ts)
 const accessList = z.union([z.string(), z.array(z.string())]).superRefine((v, ctx) => {
     try {
         parseAccessList(v);
@@ -19,6 +20,14 @@ const accessList = z.union([z.string(), z.array(z.string())]).superRefine((v, ct
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
     }
 });
+// A refinement that reports why `parse` refuses the value (the option is named by loadConfig).
+const parsedBy = (parse: (v: string) => unknown) => (v: string, ctx: z.RefinementCtx) => {
+    try {
+        parse(v);
+    } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+};
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform(v => ['true', '1', 'yes'].includes(v))]);
 
 export const ConfigSchema = z.object({
@@ -29,6 +38,7 @@ export const ConfigSchema = z.object({
     deliver: z
         .string()
         .regex(/^(lmtp:\/\/[^/]+|lmtp:\/.+|lda:.+|maildir:.+)$/, 'expected lmtp://host:port, lmtp:/socket, lda:<path> or maildir:<dir>')
+        .superRefine(parsedBy(parseDeliverTarget)) // deliver/target.ts: the same parser the deliverers use
         .default('maildir:./var/mail'),
     deliverTimeout: positiveInt.default(30_000),
     // LMTP: wait for Dovecot's replies after the final dot (Postfix: lmtp_data_done_timeout, 600 s)
@@ -39,7 +49,7 @@ export const ConfigSchema = z.object({
     backend: z.string().min(1).default('sogo'),
     // The PUB bus; default ipc://<state-dir>/bus.sock (mode 0660), see publish/bus-address.ts.
     publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').optional(),
-    // Catch-up (src/publish/catchup.ts): journal retention in seconds (memcached TTLs go up to 30 days),
+    // Catch-up (src/publish/front.ts): journal retention in seconds (memcached TTLs go up to 30 days),
     // events kept per user, burst coalescing window and cap in ms, replay endpoint (HTTP, loopback).
     journalRetention: positiveInt.max(30 * 86_400).default(3 * 3600),
     journalMax: positiveInt.default(10_000),
@@ -67,7 +77,7 @@ export const ConfigSchema = z.object({
     dovecotKeyFile: z.string().optional(),
     // how long a stored delivery waits for Dovecot's MessageNew before looking its uid up (ms)
     hookJoinWindow: positiveInt.default(2000),
-    imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').optional(),
+    imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').superRefine(parsedBy(v => new URL(v))).optional(), // the pool also needs the master user (imap/pool.ts)
     ami: z.string().regex(/^ami:\/\//, 'expected ami://user:secret@host:port').optional(),
     usernameFormat: z.string().min(1).default('%Lu'),
     maxSize: positiveInt.default(10 * 1024 * 1024),
@@ -88,7 +98,7 @@ export const ConfigSchema = z.object({
     helloTimeout: positiveInt.default(10_000),
     dataTimeout: positiveInt.default(600_000),
     shutdownTimeout: positiveInt.default(30_000),
-    // Message handling (intake/handling.ts), off by default: recipient map (file, memcached),
+    // Message handling (intake/rules.ts), off by default: recipient map (file, memcached),
     // unknown-recipient policy, per-class actions, smart host for relays.
     recipientMap: z.string().min(1).optional(),
     recipientMapServers: z.string().min(1).superRefine(resolverIssue).optional(),
@@ -102,6 +112,9 @@ export const ConfigSchema = z.object({
 });
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'ingestTokenFile'> & { ingestTokenFile: string };
 
+/** Every key's default, from the schema: code outside it reads these instead of repeating them. */
+export const DEFAULTS = ConfigSchema.parse({});
+
 /** Bad configuration: the CLI turns it into exit code 64 with this message. */
 export class ConfigError extends Error {
     readonly exitCode = 64;
@@ -113,6 +126,11 @@ export function camelToFlag(key: string): string {
 
 export function envName(key: string): string {
     return 'VMBRIDGE_' + camelToFlag(key).replace(/-/g, '_').toUpperCase();
+}
+
+/** One key's environment value (VMBRIDGE_<FLAG>), for commands that read a single option. */
+export function envValue(key: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+    return env[envName(key)] || undefined;
 }
 
 /**

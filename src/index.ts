@@ -22,5 +22,5 @@ export {
     type NotificationPayload
 } from './wire/ndr.js';
 // For tools that write OpenChange-compatible records (examples/subscriber/openchange-session.mjs).
-export { createMemcachedClient } from './resolve/client.js';
+export { createMemcachedClient } from './memcached/client.js';
 export { resolverKey, type CnMode } from './resolve/key.js';

@@ -2,6 +2,7 @@
 // Asynchronous writes: a synchronous write per log line cost ~6% of a delivery (bench profile);
 // what is buffered is flushed when the process exits.
 import { pino, type Logger } from 'pino';
+import { DEFAULTS, envValue } from './config.js';
 
 export type { Logger };
 
@@ -16,6 +17,6 @@ function destination(): ReturnType<typeof pino.destination> {
     return stderr;
 }
 
-export function createLogger(level = process.env.VMBRIDGE_LOG_LEVEL || 'info'): Logger {
+export function createLogger(level = envValue('logLevel') ?? DEFAULTS.logLevel): Logger {
     return pino({ level, base: { name: 'vmbridge' } }, destination());
 }

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { registry } from '../metrics.js';
-import { listenOn } from '../net.js';
+import { listenOn } from '../net/address.js';
 
 export interface Health {
     /** false → 503, so a balancer stops sending new work (e.g. while draining on SIGTERM). */

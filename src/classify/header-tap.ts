@@ -5,8 +5,8 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { scanBoundary } from './classify.js';
 import { MimeScanner, type PartInfo } from './mime-scan.js';
+import { MAX_HEADER_BYTES } from '../limits.js';
 
-export const MAX_HEADER_BYTES = 256 * 1024;
 
 export interface HeaderTapOptions {
     maxHeaderBytes?: number;

@@ -3,6 +3,7 @@
 // exists so voicemail audio and fax attachments are found in the same single pass that delivers
 // the message — mailparser would decode (and buffer) every attachment to tell us three fields.
 import { contentType, first, parseHeaders, parseParams } from './headers.js';
+import { MIME_MAX_PARTS, MIME_MAX_DEPTH, MIME_MAX_PART_HEADER } from '../limits.js';
 
 export interface PartInfo {
     /** As written, e.g. `audio/x-WAV`; text/plain when the part has no Content-Type. */
@@ -18,9 +19,6 @@ export interface PartInfo {
     size: number;
 }
 
-const MAX_PARTS = 64;
-const MAX_DEPTH = 8;
-const MAX_PART_HEADER = 16 * 1024;
 const LINE_HEAD = 256; // longer than any boundary line (boundary ≤ 70 chars + dashes + spaces)
 
 interface OpenPart {
@@ -78,8 +76,8 @@ export class MimeScanner {
             this.lineHeadLen += piece.length;
         }
         this.lineLen += seg.length;
-        if (this.state === 'headers' && this.headerLen < MAX_PART_HEADER) {
-            const piece = seg.subarray(0, MAX_PART_HEADER - this.headerLen);
+        if (this.state === 'headers' && this.headerLen < MIME_MAX_PART_HEADER) {
+            const piece = seg.subarray(0, MIME_MAX_PART_HEADER - this.headerLen);
             this.header.push(piece);
             this.headerLen += piece.length;
         }
@@ -117,7 +115,7 @@ export class MimeScanner {
             this.closePart();
             this.boundaries.length = text === b ? depth + 1 : depth;
             this.state = text === b ? 'headers' : 'skip';
-            if (this.boundaries.length === 0 || this.parts.length >= MAX_PARTS) this.done = true;
+            if (this.boundaries.length === 0 || this.parts.length >= MIME_MAX_PARTS) this.done = true;
             return true;
         }
         return false;
@@ -130,7 +128,7 @@ export class MimeScanner {
         this.headerLen = 0;
         const ct = contentType(h);
         if (/^multipart\//i.test(ct.value) && ct.params.boundary) {
-            if (this.boundaries.length < MAX_DEPTH) this.boundaries.push(ct.params.boundary);
+            if (this.boundaries.length < MIME_MAX_DEPTH) this.boundaries.push(ct.params.boundary);
             this.state = 'skip';
             return;
         }

@@ -8,6 +8,7 @@
 import type { EventType, VmEvent } from '../events/event.js';
 import type { Logger } from '../log.js';
 import { resetEvent } from '../publish/journal.js';
+import { CURSOR_RECENT_IDS } from '../limits.js';
 
 export interface CursorOptions {
     user: string;
@@ -25,7 +26,6 @@ export interface CursorOptions {
     logger?: Logger;
 }
 
-const RECENT_IDS = 1024;
 
 export class CursorGate {
     private last?: number;
@@ -155,7 +155,7 @@ export class CursorGate {
 
     private out(ev: VmEvent): void {
         this.recent.add(ev.id);
-        if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value!);
+        if (this.recent.size > CURSOR_RECENT_IDS) this.recent.delete(this.recent.values().next().value!);
         if (ev.type !== 'reset' && this.opts.types && !this.opts.types.includes(ev.type)) return;
         this.deliver(ev);
     }

@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import type { VmEvent } from '../events/event.js';
 import { replay } from '../publish/journal.js';
 import { MemcachedJournal } from '../publish/journal-memcached.js';
-import type { MemcachedClient } from '../resolve/client.js';
+import type { MemcachedClient } from '../memcached/client.js';
 import { decodeEvent } from '../wire/json.js';
+import { REPLAY_CLIENT_TIMEOUT_MS } from '../limits.js';
 
 export const DEFAULT_REPLAY = 'http://127.0.0.1:8026';
-const HTTP_TIMEOUT_MS = 10_000;
 
 /** `GET <base>/replay?user=&since=` on a bridge started with --replay (NDJSON, one event per line),
  * with its token; pages of the bridge's --replay-max are fetched until the cursor is caught up. */
@@ -20,7 +20,7 @@ export function httpReplay(base: string, user: string, token?: string): (since: 
             url.searchParams.set('user', user);
             url.searchParams.set('since', String(from));
             const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-            const res = await fetch(url, { headers, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+            const res = await fetch(url, { headers, signal: AbortSignal.timeout(REPLAY_CLIENT_TIMEOUT_MS) });
             if (!res.ok) throw new Error(`replay ${url}: HTTP ${res.status}`);
             const page: VmEvent[] = [];
             for (const line of (await res.text()).split('\n')) {

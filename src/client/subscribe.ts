@@ -6,8 +6,8 @@
 import nano from 'nanomsg';
 import type { EventType } from '../events/event.js';
 import type { Logger } from '../log.js';
-import { createMemcachedClient } from '../resolve/client.js';
-import { DEFAULT_RESOLVER } from '../resolve/servers.js';
+import { createMemcachedClient } from '../memcached/client.js';
+import { DEFAULT_RESOLVER, isMemoryResolver } from '../memcached/servers.js';
 import { Registration } from '../resolve/subscriptions.js';
 import { decodeEvent } from '../wire/json.js';
 import { memcachedReplay } from './replay.js';
@@ -40,7 +40,7 @@ export interface SubscribeOptions {
 
 export function subscribe(opts: SubscribeOptions): EventStream {
     const resolver = opts.resolver ?? DEFAULT_RESOLVER;
-    if (resolver.trim().toLowerCase() === 'memory') {
+    if (isMemoryResolver(resolver)) {
         throw new Error('subscribe needs a memcached resolver (--SERVER=host:port): the memory resolver lives inside serve; use listen for the bus');
     }
     if (opts.signal?.aborted) throw new Error('subscribe aborted before it started');

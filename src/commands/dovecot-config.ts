@@ -5,7 +5,7 @@
 // (both the fire-and-forget stream; Debian package lua-socket); --hook-transport http keeps the
 // synchronous POST (no extra package, but every IMAP command and delivery waits for vmbridge).
 // The token never appears in the output: it goes into --dovecot-key-file (0640 root:dovecot),
-// which the fragment pulls in with !include_try (events/token.ts).
+// which the fragment pulls in with !include_try (state/token.ts).
 // Dovecot 2.3 and 2.4 differ in syntax (2.4: mail_plugins { x = yes }, push_notification lua
 // { lua_settings { } }): the form follows `dovecot --version`, or --dovecot-version.
 import { execFileSync } from 'node:child_process';
@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { dovecotKeyFile, loadOrCreateToken, writeDovecotKeyFile } from '../events/token.js';
+import { dovecotKeyFile, loadOrCreateToken, writeDovecotKeyFile } from '../state/token.js';
 import { EX, ExitError } from './exit.js';
 import { addConfigOptions, configFrom } from './serve.js';
 

@@ -10,13 +10,15 @@ import { createLogger } from '../log.js';
 import { encodeEvent } from '../wire/json.js';
 import { EX, ExitError, parseFlag } from './exit.js';
 import { printEvents } from '../client/print.js';
+import { configOption } from '../config-help.js';
+import { envValue } from '../config.js';
 
 export function register(program: Command): void {
     program
         .command('listen')
         .description('print the events of the bus as JSON lines (filtered by user and type at the socket)')
         .option('--connect <urls>', 'the bus to connect to (serve --publish; default serve\'s: ipc://<state-dir>/bus.sock); comma-separated for several bridges')
-        .option('--state-dir <dir>', "serve's --state-dir: where the default bus socket and replay token are", './var')
+        .addOption(configOption('stateDir', 'dir'))
         .option('--replay-token-file <file>', 'token for --replay (default <state-dir>/replay.token; env VMBRIDGE_REPLAY_TOKEN)')
         .option('--user <user>', 'only this Dovecot username')
         .option('--type <types>', 'only these event types, comma-separated (newmail,flag,move,delete,mwi,reset)')
@@ -29,7 +31,7 @@ export function register(program: Command): void {
             let stream;
             try {
                 const connect = (opts.connect ?? defaultBus(opts.stateDir)).split(',').map(u => u.trim()).filter(Boolean);
-                const replayToken = process.env.VMBRIDGE_REPLAY_TOKEN || readReplayToken(opts.replayTokenFile ?? path.join(opts.stateDir, REPLAY_TOKEN_FILE));
+                const replayToken = envValue('replayToken') ?? readReplayToken(opts.replayTokenFile ?? path.join(opts.stateDir, REPLAY_TOKEN_FILE));
                 stream = listen({ connect, user: opts.user, types, since, replay: opts.replay, replayToken, signal: signalOnTermination(), logger: createLogger() });
             } catch (err) {
                 throw new ExitError(EX.UNAVAILABLE, (err as Error).message);

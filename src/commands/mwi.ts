@@ -4,8 +4,9 @@ import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { makeBox, parseBoxId } from '../mwi/boxes.js';
 import { ImapCounter } from '../mwi/count.js';
-import { ImapPool } from '../mwi/imap-pool.js';
+import { ImapPool } from '../imap/pool.js';
 import { EX, ExitError } from './exit.js';
+import { configOption } from '../config-help.js';
 
 interface Opts {
     imap?: string;
@@ -27,7 +28,7 @@ export function register(program: Command): void {
         .requiredOption('--box <mailbox@context>', 'voicemail box, e.g. 1000@default')
         .option('--folder <name>', 'voicemail folder (imapfolder)', 'INBOX')
         .option('--share-id <id>', 'imapvmshareid, when the box stores its messages under a shared id')
-        .option('--imap-master-separator <c>', "Dovecot's auth_master_user_separator", '*')
+        .addOption(configOption('imapMasterSeparator', 'c'))
         .action(async (opts: Opts) => {
             const { imap } = loadConfig(opts.imap ? { imap: opts.imap } : {}, process.env, opts.config);
             if (!imap) throw new ExitError(EX.USAGE, 'missing option --imap: imap://master:password@host:port');

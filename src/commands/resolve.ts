@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { createLogger } from '../log.js';
 import type { CnMode } from '../resolve/key.js';
 import { MemcachedResolver } from '../resolve/memcached.js';
-import { DEFAULT_RESOLVER } from '../resolve/servers.js';
+import { DEFAULT_RESOLVER, isMemoryResolver } from '../memcached/servers.js';
 import { EX, ExitError } from './exit.js';
+import { configOption } from '../config-help.js';
 
 export function register(program: Command): void {
     program
@@ -12,12 +13,12 @@ export function register(program: Command): void {
         .description("print a user's push endpoints (OpenChange sessions and vmbridge subscribers) from memcached")
         .option('--resolver <string>', 'libmemcached configuration string', DEFAULT_RESOLVER)
         .requiredOption('--user <user>', 'Dovecot username')
-        .option('--resolver-cn <mode>', 'OpenChange key part: username (cut at @) or email', 'username')
+        .addOption(configOption('resolverCn', 'mode'))
         .action(async (opts: { resolver: string; user: string; resolverCn: string }) => {
             if (opts.resolverCn !== 'username' && opts.resolverCn !== 'email') {
                 throw new ExitError(EX.USAGE, 'invalid option --resolver-cn: expected username or email');
             }
-            if (opts.resolver.trim().toLowerCase() === 'memory') {
+            if (isMemoryResolver(opts.resolver)) {
                 throw new ExitError(EX.USAGE, 'invalid option --resolver: the memory resolver lives inside serve; give --SERVER=host:port');
             }
             let resolver: MemcachedResolver;

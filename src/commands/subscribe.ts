@@ -6,7 +6,7 @@ import { printEvents } from '../client/print.js';
 import { subscribe } from '../client/subscribe.js';
 import type { EventType } from '../events/event.js';
 import { createLogger } from '../log.js';
-import { DEFAULT_RESOLVER, parseServers } from '../resolve/servers.js';
+import { DEFAULT_RESOLVER, parseServers, isMemoryResolver } from '../memcached/servers.js';
 import { encodeEvent } from '../wire/json.js';
 import { EX, ExitError, parseFlag } from './exit.js';
 
@@ -36,7 +36,7 @@ export function register(program: Command): void {
             const since: number | undefined = parseFlag('--since', () => parseSince(opts.since));
             const ttlSec = Number(opts.ttl);
             if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > 86_400) throw new ExitError(EX.USAGE, 'invalid option --ttl: expected 1..86400 seconds');
-            if (opts.resolver.trim().toLowerCase() === 'memory') {
+            if (isMemoryResolver(opts.resolver)) {
                 throw new ExitError(EX.USAGE, 'invalid option --resolver: subscribe needs memcached (--SERVER=host:port); the memory resolver lives inside serve');
             }
             parseFlag('--resolver', () => parseServers(opts.resolver)); // refused libmemcached options: exit 64

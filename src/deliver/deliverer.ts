@@ -3,31 +3,15 @@
 // unknown users live), then streams DATA once; the result is one outcome per accepted recipient.
 import type { Readable } from 'node:stream';
 
-/** A reply that carries its SMTP code and enhanced status, as smtp-server expects (responseCode). */
-export class SmtpError extends Error {
-    readonly responseCode: number;
-    readonly enhanced: string;
-    constructor(responseCode: number, enhanced: string, text: string) {
-        super(`${enhanced} ${text}`);
-        this.responseCode = responseCode;
-        this.enhanced = enhanced;
-        this.name = 'SmtpError';
-    }
-    get permanent(): boolean {
-        return this.responseCode >= 500;
-    }
-}
-
-export const tempFail = (text: string, enhanced = '4.4.0') => new SmtpError(451, enhanced, text);
-export const noUser = (text = 'User unknown') => new SmtpError(550, '5.1.1', text);
+// The reply type lives with the reply catalogue; re-exported here because every deliverer returns it.
+import type { SmtpError } from '../smtp/replies.js';
+export { SmtpError, tempFail, noUser } from '../smtp/replies.js';
 
 export interface Envelope {
     /** MAIL FROM address ('' for the null sender). */
     from: string;
     /** The MTA-facing session id, used in logs and event ids. */
     sessionId: string;
-    /** MAIL FROM parameters to pass on (SIZE, BODY, ...), upper-case keys. */
-    params?: Record<string, string | true>;
 }
 
 export interface Recipient {

@@ -4,6 +4,7 @@ import type { Deliverer } from './deliverer.js';
 import { LdaDeliverer } from './lda.js';
 import { LmtpDeliverer } from './lmtp.js';
 import { MaildirDeliverer } from './maildir.js';
+import { parseDeliverTarget } from './target.js';
 
 export interface DelivererOptions {
     /** Per phase (LMTP) or per stalled/finishing child (lda), ms; default 30 s. */
@@ -14,10 +15,14 @@ export interface DelivererOptions {
 }
 
 export function createDeliverer(target: string, opts: DelivererOptions = {}): Deliverer {
-    if (target.startsWith('lmtp:')) return new LmtpDeliverer(target, opts);
-    if (target.startsWith('lda:')) return new LdaDeliverer(target, opts);
-    if (target.startsWith('maildir:')) return new MaildirDeliverer(target, opts);
-    throw new Error(`unknown delivery target ${target}: expected lmtp://host:port, lmtp:/socket, lda:<path> or maildir:<dir>`);
+    switch (parseDeliverTarget(target).kind) {
+        case 'lmtp':
+            return new LmtpDeliverer(target, opts);
+        case 'lda':
+            return new LdaDeliverer(target, opts);
+        case 'maildir':
+            return new MaildirDeliverer(target, opts);
+    }
 }
 
 export type { Deliverer, DeliveryTransaction, Envelope, Outcome, Recipient } from './deliverer.js';

@@ -6,8 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from '../log.js';
-import { SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
+import { noUser, SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
 import { drain, tee } from './tee.js';
+import { reply } from '../smtp/replies.js';
+import { parseLdaTarget } from './target.js';
+import { DEFAULTS } from '../config.js';
 
 export interface LdaOptions {
     /** A child may be stuck (not reading, or not exiting after the message ended) this long, ms. */
@@ -15,17 +18,11 @@ export interface LdaOptions {
     logger?: Logger;
 }
 
-export function parseLdaTarget(target: string): { path: string; args: string[] } {
-    const m = /^lda:([^?]+)(?:\?(.*))?$/.exec(target);
-    if (!m) throw new Error(`bad lda target ${target}: expected lda:<path>[?args]`);
-    return { path: m[1], args: (m[2] ?? '').split(/\s+/).filter(Boolean) };
-}
-
 /** dovecot-lda exit status (sysexits) → the reply for that recipient. */
 export function exitOutcome(code: number | null, signal: string | null, stderr: string): Outcome {
     const why = stderr.trim().split('\n').pop()?.slice(0, 200);
     if (code === 0) return { ok: true, text: '2.0.0 Ok: delivered', mailbox: 'INBOX' };
-    if (code === 67) return { ok: false, error: new SmtpError(550, '5.1.1', why || 'User unknown') };
+    if (code === 67) return { ok: false, error: noUser(why || 'User unknown') };
     if (code === 77) return { ok: false, error: new SmtpError(554, '5.7.1', why || 'Delivery refused') };
     if (code === 75) return { ok: false, error: tempFail(why || 'Temporary failure, try again later', '4.2.0') };
     const how = signal ? `signal ${signal}` : `exit ${code}`;
@@ -39,7 +36,7 @@ export class LdaDeliverer implements Deliverer {
 
     constructor(readonly target: string, opts: LdaOptions = {}) {
         this.cmd = parseLdaTarget(target);
-        this.timeoutMs = opts.timeoutMs ?? 30_000;
+        this.timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: 'dovecot-lda' });
     }
 
@@ -116,7 +113,7 @@ class LdaTransaction implements DeliveryTransaction {
     async data(message: Readable): Promise<Outcome[]> {
         if (this.aborted || this.rcpts.length === 0) {
             drain(message);
-            return this.rcpts.map(() => ({ ok: false, error: tempFail('transaction aborted', '4.3.0') }));
+            return this.rcpts.map(() => ({ ok: false, error: reply.aborted() }));
         }
         this.children = this.rcpts.map(r => this.spawn(r, this.envelope.from));
         message.on('data', () => this.children.forEach(c => c.checkStalled()));

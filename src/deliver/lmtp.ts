@@ -8,9 +8,13 @@ import { pino } from 'pino';
 import type { Logger } from '../log.js';
 import { SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
 import { DotStuffer } from './dot-stuff.js';
-import { LinkError, describe, replyError, type LmtpAddress, type LmtpConnection, type Reply } from './lmtp-connection.js';
+import { LinkError, describe, replyError, type LmtpConnection, type Reply } from './lmtp-connection.js';
 import { LmtpPool } from './lmtp-pool.js';
 import { drain, tee } from './tee.js';
+import { reply } from '../smtp/replies.js';
+import { parseLmtpTarget } from './target.js';
+import { DEFAULTS } from '../config.js';
+import { LMTP_IDLE_MS, LMTP_POOL_MAX } from '../limits.js';
 
 export interface LmtpOptions {
     /** Per phase (connect, each reply, a stalled write), ms. */
@@ -28,14 +32,6 @@ export interface LmtpOptions {
     idleMs?: number;
 }
 
-export function parseLmtpTarget(target: string): LmtpAddress {
-    const tcp = /^lmtp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(target);
-    if (tcp) return { host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
-    const unix = /^lmtp:(\/[^/].*)$/.exec(target);
-    if (unix) return { path: unix[1] };
-    throw new Error(`bad LMTP target ${target}: expected lmtp://host:port or lmtp:/path/to/socket`);
-}
-
 export class LmtpDeliverer implements Deliverer {
     readonly pool: LmtpPool;
     private readonly log: Logger;
@@ -43,9 +39,9 @@ export class LmtpDeliverer implements Deliverer {
 
     constructor(readonly target: string, opts: LmtpOptions = {}) {
         const addr = parseLmtpTarget(target);
-        const timeoutMs = opts.timeoutMs ?? 30_000;
-        this.pool = new LmtpPool(addr, { max: opts.poolSize ?? 16, idleMs: opts.idleMs ?? 30_000, timeoutMs });
-        this.dataDoneMs = Math.max(timeoutMs, opts.dataDoneTimeoutMs ?? 540_000);
+        const timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
+        this.pool = new LmtpPool(addr, { max: opts.poolSize ?? LMTP_POOL_MAX, idleMs: opts.idleMs ?? LMTP_IDLE_MS, timeoutMs });
+        this.dataDoneMs = Math.max(timeoutMs, opts.dataDoneTimeoutMs ?? DEFAULTS.deliverDataDoneTimeout);
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: describe(addr) });
     }
 
@@ -94,7 +90,7 @@ class LmtpTransaction implements DeliveryTransaction {
         const rcpts = [...this.accepted];
         if (this.state !== 'open' || rcpts.length === 0) {
             drain(message);
-            return rcpts.map(() => ({ ok: false, error: tempFail('transaction aborted', '4.3.0') }));
+            return rcpts.map(() => ({ ok: false, error: reply.aborted() }));
         }
         this.state = 'data';
         const outcomes: Outcome[] = [];
@@ -146,7 +142,8 @@ class LmtpTransaction implements DeliveryTransaction {
             const conn = await this.pool.acquire();
             this.conn = conn;
             try {
-                const r = await conn.command(`MAIL FROM:<${this.envelope.from}>${mailParams(this.envelope.params, conn.caps)}`);
+                // A bare MAIL FROM: no SIZE/BODY/SMTPUTF8 parameters go to Dovecot (README, "MAIL parameters").
+                const r = await conn.command(`MAIL FROM:<${this.envelope.from}>`);
                 if (r.code !== 250) {
                     this.release(conn, true);
                     throw replyError(r);
@@ -199,7 +196,7 @@ class LmtpTransaction implements DeliveryTransaction {
         if (err instanceof SmtpError) return err;
         const reason = (err as Error).message;
         this.log.warn({ session: this.envelope.sessionId, rcpt, reason }, 'LMTP downstream failed');
-        return tempFail(`Downstream unavailable, try again later (${reason})`, err instanceof LinkError ? err.enhanced : '4.3.0');
+        return reply.downstreamUnavailable(reason, err instanceof LinkError ? err.enhanced : '4.3.0');
     }
 }
 
@@ -208,17 +205,4 @@ function outcome(r: Reply): Outcome {
     // Dovecot: "250 2.0.0 <rcpt> <session-id> Saved"; the id joins its MessageNew event
     const id = /^<[^>]*>\s+(\S+)\s+Saved/.exec(r.text)?.[1];
     return { ok: true, text: `${r.enhanced ?? '2.0.0'} ${r.text}`, downstreamId: id };
-}
-
-/** MAIL parameters the server advertised (SIZE, BODY=7BIT|8BITMIME, SMTPUTF8); others dropped. */
-export function mailParams(params: Envelope['params'], caps: Map<string, string>): string {
-    let out = '';
-    for (const [k, v] of Object.entries(params ?? {})) {
-        const ok =
-            (k === 'SIZE' && caps.has('SIZE') && /^\d+$/.test(String(v))) ||
-            (k === 'BODY' && (v === '7BIT' || (v === '8BITMIME' && caps.has('8BITMIME')))) ||
-            (k === 'SMTPUTF8' && v === true && caps.has('SMTPUTF8'));
-        if (ok) out += v === true ? ` ${k}` : ` ${k}=${v}`;
-    }
-    return out;
 }

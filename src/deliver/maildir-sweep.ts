@@ -5,8 +5,8 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { HOST } from './maildir-name.js';
+import { MAILDIR_TMP_STALE_MS } from '../limits.js';
 
-const STALE_MS = 36 * 3600 * 1000;
 
 /** Sweeps every user's tmp/ under root; resolves with the number of files removed. */
 export async function sweepTmp(root: string, now = Date.now()): Promise<number> {
@@ -26,7 +26,7 @@ async function isStale(file: string, name: string, now: number): Promise<boolean
     const m = /^\d+\.M\d+P(\d+)Q\d+\.(.+)$/.exec(name);
     if (m && m[2] === HOST && !alive(Number(m[1]))) return true;
     const st = await stat(file).catch(() => undefined);
-    return !!st && now - st.mtimeMs > STALE_MS;
+    return !!st && now - st.mtimeMs > MAILDIR_TMP_STALE_MS;
 }
 
 /** A process with that pid exists (our own pid counts as dead: we have written nothing yet at start). */

@@ -13,6 +13,8 @@ import { SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Env
 import { newName, safeUser, uniqueName, unstorableUser } from './maildir-name.js';
 import { sweepTmp } from './maildir-sweep.js';
 import { drain, tee } from './tee.js';
+import { reply } from '../smtp/replies.js';
+import { parseMaildirTarget } from './target.js';
 
 export class MaildirDeliverer implements Deliverer {
     readonly root: string;
@@ -21,7 +23,7 @@ export class MaildirDeliverer implements Deliverer {
     private readonly log: Logger;
 
     constructor(readonly target: string, opts: { logger?: Logger } = {}) {
-        this.root = path.resolve(target.replace(/^maildir:/, ''));
+        this.root = path.resolve(parseMaildirTarget(target).dir);
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: 'maildir' });
         this.swept = sweepTmp(this.root).then(
             n => (n > 0 && this.log.warn({ removed: n }, 'removed partial files a previous run left in tmp/'), n),
@@ -54,17 +56,17 @@ class MaildirTransaction implements DeliveryTransaction {
     constructor(private readonly root: string, private readonly envelope: Envelope, private readonly log: Logger) {}
 
     async addRecipient(rcpt: Recipient): Promise<void> {
-        if (!rcpt.user) throw new SmtpError(550, '5.1.3', 'Bad recipient: empty username');
+        if (!rcpt.user) throw reply.badRecipient('Bad recipient: empty username');
         // refused now: accepted, it would fail with ENAMETOOLONG at every retry for days
         const why = unstorableUser(this.root, rcpt.user);
-        if (why) throw new SmtpError(550, '5.1.3', `Bad recipient address syntax: ${why}`);
+        if (why) throw reply.badRecipient(`Bad recipient address syntax: ${why}`);
         this.rcpts.push(rcpt);
     }
 
     async data(message: Readable): Promise<Outcome[]> {
         if (this.aborted || this.rcpts.length === 0) {
             drain(message);
-            return this.rcpts.map(() => ({ ok: false, error: tempFail('transaction aborted', '4.3.0') }));
+            return this.rcpts.map(() => ({ ok: false, error: reply.aborted() }));
         }
         const copies: Copy[] = this.rcpts.map(r => ({ dir: path.join(this.root, safeUser(r.user)), unique: uniqueName() }));
         try {
@@ -87,7 +89,7 @@ class MaildirTransaction implements DeliveryTransaction {
         }
         // every copy into tmp/ first: renaming the first one moves the file the others link to
         for (const c of copies.slice(1)) await linkOrCopy(tmpOf(copies[0]), tmpOf(c)).catch(err => (c.error = this.diskError(err)));
-        if (this.aborted) return copies.map(() => ({ ok: false, error: tempFail('transaction aborted', '4.3.0') }));
+        if (this.aborted) return copies.map(() => ({ ok: false, error: reply.aborted() }));
         const renames = copies.filter(c => !c.error).map(async c => {
             await rename(tmpOf(c), path.join(c.dir, 'new', newName(c.unique, size))).catch(err => (c.error = this.diskError(err)));
             if (!c.error) c.stored = true;

@@ -6,6 +6,8 @@ import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { ConfigError } from '../config.js';
 import { SmtpError, tempFail, type Outcome } from './deliverer.js';
+import { reply } from '../smtp/replies.js';
+import { stripBrackets } from '../net/address.js';
 
 export interface SmartHost {
     host: string;
@@ -31,7 +33,7 @@ export function parseSmartHost(url: string, timeoutMs = 30_000): SmartHost {
         throw new ConfigError(`invalid option --smart-host: expected smtp://[user:pass@]host:port or smtps://..., got "${url}"`);
     }
     const secure = u.protocol === 'smtps:';
-    const host: SmartHost = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (secure ? 465 : 25)), secure, timeoutMs };
+    const host: SmartHost = { host: stripBrackets(u.hostname), port: Number(u.port || (secure ? 465 : 25)), secure, timeoutMs };
     if (u.username) host.auth = { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) };
     return host;
 }
@@ -40,8 +42,6 @@ export interface RelayEnvelope {
     /** MAIL FROM ('' for the null sender, as bounces have). */
     from: string;
     to: string[];
-    /** Message size for the SIZE parameter, when known. */
-    size?: number;
 }
 
 /**
@@ -79,7 +79,7 @@ export async function relay(smartHost: SmartHost, envelope: RelayEnvelope, messa
         await step<void>(done => conn.connect(err => done(err)));
         if (auth) await step<void>(done => conn.login(auth, err => done(err)));
         // from false: MAIL FROM:<> for the null sender
-        const info = await step<SMTPConnection.SentMessageInfo>(done => conn.send({ from: envelope.from || false, to: envelope.to, size: envelope.size }, message, done));
+        const info = await step<SMTPConnection.SentMessageInfo>(done => conn.send({ from: envelope.from || false, to: envelope.to }, message, done));
         if (!info) throw new Error('smart host gave no result');
         const text = `2.0.0 Relayed via ${smartHost.host}:${smartHost.port}: ${info.response}`;
         return envelope.to.map(to => {
@@ -103,7 +103,7 @@ export async function relay(smartHost: SmartHost, envelope: RelayEnvelope, messa
 function toSmtpError(err: SMTPConnection.SMTPError | undefined): SmtpError {
     const code = err?.responseCode;
     const response = (err?.response ?? err?.message ?? 'unknown error').replace(/\s+/g, ' ').trim();
-    if (!code || code < 400) return new SmtpError(451, '4.4.1', `Smart host unavailable: ${response}`);
+    if (!code || code < 400) return reply.smartHostUnavailable(response);
     const enhanced = /\b([45])\.\d{1,3}\.\d{1,3}\b/.exec(response);
     const cls = String(code)[0];
     return new SmtpError(code, enhanced && enhanced[1] === cls ? enhanced[0] : `${cls}.0.0`, `Smart host refused: ${response}`);

@@ -8,8 +8,8 @@ import type { Classification } from '../classify/classify.js';
 import type { Logger } from '../log.js';
 import { hookGaps, ingestBatches } from '../metrics.js';
 import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
-import type { Batch } from './dovecot/batch.js';
-import { normalize, type Item } from './dovecot/normalize.js';
+import type { Batch } from '../hook/batch.js';
+import { normalize } from '../hook/normalize.js';
 import { makeEvent } from './event.js';
 import type { HeaderFetcher } from './header-fetch.js';
 import type { IndexEntry, IndexStore, MessageRef } from './index-store.js';
@@ -17,6 +17,7 @@ import type { SharedJoin } from './join-share.js';
 import { DeliveryJoin, type NewItem } from './join.js';
 import { OrderGate, type Slot } from './order-gate.js';
 import type { EventSink } from './sink.js';
+import { DEFAULTS } from '../config.js';
 
 interface Held { user: string; item: NewItem; id: string; slot?: Slot }
 
@@ -52,7 +53,7 @@ export class Correlator implements DeliveryObserver {
             index: opts.index,
             fetcher: opts.fetcher,
             logger: opts.logger,
-            joinWaitMs: opts.joinWaitMs ?? 2000,
+            joinWaitMs: opts.joinWaitMs ?? DEFAULTS.hookJoinWindow,
             hookInstalled: () => (this.hookInstalled ? 'yes' : this.opts.hook === 'no' ? 'no' : 'unknown'),
             orphan: (user, item, session, slot) => void this.track(this.newmail([{ user, item, id: `nm.${session}.${item.uid}`, slot }])),
             onGap: opts.onGap,

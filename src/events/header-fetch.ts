@@ -3,7 +3,7 @@
 // user. BODY.PEEK, so nothing is marked read; one FETCH per mailbox for uids that arrive together.
 import { classify, type Classification } from '../classify/classify.js';
 import type { Logger } from '../log.js';
-import type { ImapPool } from '../mwi/imap-pool.js';
+import type { ImapPool } from '../imap/pool.js';
 
 export class HeaderFetcher {
     constructor(private readonly pool: ImapPool, private readonly log: Logger) {}

@@ -5,9 +5,8 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { IndexEntrySchema, type IndexEntry, type IndexStore, type MessageRef } from './index-store.js';
+import { INDEX_SWEEP_MS, INDEX_PACE, UID_INDEX_TTL_SEC } from '../limits.js';
 
-const SWEEP_MS = 60_000;
-const PACE = 256;
 
 export class SqliteIndex implements IndexStore {
     private readonly db: StateDb;
@@ -15,7 +14,7 @@ export class SqliteIndex implements IndexStore {
     private readonly q;
     private calls = 0;
 
-    constructor(stateDir: string, private readonly maxRows = 1_000_000, private readonly ttlSec = 30 * 86400) {
+    constructor(stateDir: string, private readonly maxRows = 1_000_000, private readonly ttlSec = UID_INDEX_TTL_SEC) {
         this.db = openStateDb(stateDir);
         this.db.exec(`CREATE TABLE IF NOT EXISTS idx (user TEXT NOT NULL, mailbox TEXT NOT NULL, uv INTEGER NOT NULL, uid INTEGER NOT NULL,
             at INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (user, mailbox, uv, uid));
@@ -28,7 +27,7 @@ export class SqliteIndex implements IndexStore {
             expire: this.db.prepare('DELETE FROM idx WHERE at < ?'),
             trim: this.db.prepare('DELETE FROM idx WHERE rowid IN (SELECT rowid FROM idx ORDER BY at LIMIT max(0, (SELECT count(*) FROM idx) - ?))')
         };
-        this.sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref();
+        this.sweeper = setInterval(() => this.sweep(), INDEX_SWEEP_MS).unref();
     }
 
     async get(ref: MessageRef): Promise<IndexEntry | undefined> {
@@ -53,10 +52,10 @@ export class SqliteIndex implements IndexStore {
         if (this.db.open) this.db.close();
     }
 
-    /** Every PACE-th call lets the event loop run: a caller awaiting lookups for a 70,000-event
+    /** Every INDEX_PACE-th call lets the event loop run: a caller awaiting lookups for a 70,000-event
      * batch in one loop would otherwise hold it for the whole batch (synchronous SQLite calls). */
     private async pace(): Promise<void> {
-        if (++this.calls % PACE === 0) await yieldToLoop();
+        if (++this.calls % INDEX_PACE === 0) await yieldToLoop();
     }
 
     private sweep(): void {

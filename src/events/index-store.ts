@@ -4,9 +4,11 @@
 import { z } from 'zod';
 import { MESSAGE_CLASSES, VoicemailSchema } from './event.js';
 import type { Logger } from '../log.js';
-import { bounded, createMemcachedClient, type MemcachedClient } from '../resolve/client.js';
+import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import { sanitizeKey } from '../resolve/key.js';
 import { SqliteIndex } from './index-sqlite.js';
+import { isMemoryResolver } from '../memcached/servers.js';
+import { MEMCACHED_TIMEOUT_MS, UID_INDEX_TTL_SEC } from '../limits.js';
 
 export const IndexEntrySchema = z.object({
     messageId: z.string().optional(),
@@ -59,7 +61,7 @@ export class MemoryIndex implements IndexStore {
 
 export class MemcachedIndex implements IndexStore {
     private readonly client: MemcachedClient;
-    constructor(servers: string, private readonly log: Logger, private readonly ttlSec = 30 * 86400, private readonly timeoutMs = 250) {
+    constructor(servers: string, private readonly log: Logger, private readonly ttlSec = UID_INDEX_TTL_SEC, private readonly timeoutMs = MEMCACHED_TIMEOUT_MS) {
         this.client = createMemcachedClient(servers, { logger: log, timeoutMs });
     }
 
@@ -87,6 +89,6 @@ export class MemcachedIndex implements IndexStore {
 
 /** memcached for a memcached resolver; else the state directory's store (or memory without one). */
 export function createIndex(resolver: string, log: Logger, stateDir?: string): IndexStore {
-    if (resolver.trim().toLowerCase() !== 'memory') return new MemcachedIndex(resolver, log);
+    if (!isMemoryResolver(resolver)) return new MemcachedIndex(resolver, log);
     return stateDir ? new SqliteIndex(stateDir) : new MemoryIndex();
 }

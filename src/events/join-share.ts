@@ -6,9 +6,11 @@
 // memcached instead of publishing a second newmail. Without memcached this is a no-op.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
-import { bounded, createMemcachedClient, type MemcachedClient } from '../resolve/client.js';
+import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import { sanitizeKey } from '../resolve/key.js';
 import type { StoredAt } from './newmail.js';
+import { isMemoryResolver } from '../memcached/servers.js';
+import { SHARED_JOIN_TTL_SEC, MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 export interface SharedJoin {
     /** This instance is delivering a copy of `messageId` to `user` (Dovecot has not committed yet). */
@@ -27,13 +29,12 @@ export const noSharedJoin: SharedJoin = {
     close: async () => undefined
 };
 
-const TTL_SEC = 600;
 
 export class MemcachedJoin implements SharedJoin {
     private readonly client: MemcachedClient;
     private readonly me = randomUUID();
 
-    constructor(servers: string, private readonly log: Logger, private readonly timeoutMs = 250, private readonly graceMs = 150) {
+    constructor(servers: string, private readonly log: Logger, private readonly timeoutMs = MEMCACHED_TIMEOUT_MS, private readonly graceMs = 150) {
         this.client = createMemcachedClient(servers, { logger: log, timeoutMs });
         // Connect now: a mark must not wait for a connection while Dovecot commits the copy.
         void bounded(this.client.get('vmbridge:warm'), timeoutMs).catch(() => undefined);
@@ -41,7 +42,7 @@ export class MemcachedJoin implements SharedJoin {
 
     expect(user: string, messageId: string | undefined): void {
         if (!messageId) return;
-        void bounded(this.client.set(key('dlv', user, messageId), this.me, { expires: TTL_SEC }), this.timeoutMs).catch(err => this.failed(err));
+        void bounded(this.client.set(key('dlv', user, messageId), this.me, { expires: SHARED_JOIN_TTL_SEC }), this.timeoutMs).catch(err => this.failed(err));
     }
 
     async handOver(user: string, messageId: string | undefined, at: Required<StoredAt>): Promise<boolean> {
@@ -51,7 +52,7 @@ export class MemcachedJoin implements SharedJoin {
             // The delivering instance's mark may still be on its way (it is sent as Dovecot commits): look twice.
             const value = (await mark()) ?? (await new Promise(r => setTimeout(r, this.graceMs)), await mark());
             if (!value || value === this.me) return false;
-            if (at.uid > 0) await bounded(this.client.set(key('uid', user, messageId), JSON.stringify(at), { expires: TTL_SEC }), this.timeoutMs);
+            if (at.uid > 0) await bounded(this.client.set(key('uid', user, messageId), JSON.stringify(at), { expires: SHARED_JOIN_TTL_SEC }), this.timeoutMs);
             return true;
         } catch (err) {
             this.failed(err);
@@ -83,5 +84,5 @@ export class MemcachedJoin implements SharedJoin {
 const key = (kind: string, user: string, messageId: string) => sanitizeKey(`vmbridge:${kind}:${user}\0${messageId}`);
 
 export function createSharedJoin(resolver: string, log: Logger): SharedJoin {
-    return resolver.trim().toLowerCase() === 'memory' ? noSharedJoin : new MemcachedJoin(resolver, log);
+    return isMemoryResolver(resolver) ? noSharedJoin : new MemcachedJoin(resolver, log);
 }

@@ -9,7 +9,7 @@
 import type { Logger } from '../log.js';
 import { hookGaps } from '../metrics.js';
 import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
-import type { Item } from './dovecot/normalize.js';
+import type { Item } from '../hook/normalize.js';
 import type { HeaderFetcher } from './header-fetch.js';
 import type { IndexEntry, IndexStore } from './index-store.js';
 import type { SharedJoin } from './join-share.js';

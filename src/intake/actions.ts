@@ -9,6 +9,7 @@ import { parseHeaders, type HeaderMap } from '../classify/headers.js';
 import { ConfigError } from '../config.js';
 import { SmtpError } from '../deliver/deliverer.js';
 import { MESSAGE_CLASSES } from '../events/event.js';
+import { reply } from '../smtp/replies.js';
 
 const RelayTo = z.string().regex(/^[^\s<>@]+@[^\s<>@]+$/, 'expected an e-mail address');
 const Action = z.union([z.literal('accept'), z.literal('reject'), z.object({ relay: RelayTo }).strict()]);
@@ -73,11 +74,11 @@ export class MessageActions {
         const action = this.actions.users[user]?.[cls] ?? this.actions.default[cls] ?? 'accept';
         if (action === 'accept') return { action: 'accept' };
         if (action === 'reject') {
-            return { action: 'reject', error: new SmtpError(550, '5.7.1', `Message refused: ${cls} messages are not accepted for this recipient`) };
+            return { action: 'reject', error: reply.classRefused(`${cls} messages are not accepted for this recipient`) };
         }
         const h = Buffer.isBuffer(headers) ? parseHeaders(headers) : headers;
         if (!this.actions.relayPrivate && this.isPrivate(h)) {
-            return { action: 'reject', error: new SmtpError(550, '5.7.1', `Message refused: ${cls} messages for this recipient are relayed, and private messages may not be relayed`) };
+            return { action: 'reject', error: reply.classRefused(`${cls} messages for this recipient are relayed, and private messages may not be relayed`) };
         }
         return { action: 'relay', to: action.relay };
     }

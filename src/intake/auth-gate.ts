@@ -7,9 +7,10 @@ import { SmtpError } from '../deliver/deliverer.js';
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
 import type { Authenticator, AuthResult } from './auth.js';
-import { RateLimiter } from './ratelimit.js';
+import { RateLimiter } from '../net/ratelimit.js';
+import { reply } from '../smtp/replies.js';
 
-const tooMany = () => new SmtpError(421, '4.7.0', 'Too many failed authentications, try again later');
+const tooMany = reply.tooManyAuthFailures;
 
 export class AuthGate {
     /** Failed AUTH attempts per client address: 10 at once, then one every 6 s. */
@@ -29,12 +30,12 @@ export class AuthGate {
             this.log.warn({ session: session.id, ip, user: auth.username, reason }, 'authentication refused');
             return err;
         };
-        if (client.tlsRequired && !session.secure) throw fail('tls', new SmtpError(538, '5.7.11', 'Encryption required: issue STARTTLS first'));
+        if (client.tlsRequired && !session.secure) throw fail('tls', reply.encryptionRequired());
         // reserve the attempt before anything is checked: every attempt in flight holds a token,
         // so at most `burst` are ever checked at once; a success (or Dovecot down) refunds it
         if (!this.failures.take(ip)) throw fail('auth', tooMany());
         // PLAIN may name someone else as authorization identity: never act on another's behalf
-        if (auth.authzid && auth.authcid && auth.authzid !== auth.authcid) throw fail('auth', new SmtpError(535, '5.7.8', 'Authorization identity not permitted'));
+        if (auth.authzid && auth.authcid && auth.authzid !== auth.authcid) throw fail('auth', reply.authzidRefused());
         let result: AuthResult;
         try {
             result = await authenticator.verify(auth.username ?? '', auth.password ?? '', { ip, port: session.remotePort });
@@ -46,7 +47,7 @@ export class AuthGate {
             this.log.info({ session: session.id, ip, user: auth.username }, 'authenticated');
             return { user: auth.username };
         }
-        if (result === 'unavailable') throw fail('auth', new SmtpError(454, '4.7.0', 'Temporary authentication failure'));
-        throw fail('auth', new SmtpError(535, '5.7.8', 'Authentication credentials invalid'));
+        if (result === 'unavailable') throw fail('auth', reply.authUnavailable());
+        throw fail('auth', reply.authInvalid());
     }
 }

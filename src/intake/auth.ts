@@ -6,6 +6,7 @@
 // its logs hit the guessing client, not every user behind vmbridge's address.
 import { createHash, randomBytes } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
+import { stripBrackets } from '../net/address.js';
 
 export type AuthResult = 'ok' | 'invalid' | 'unavailable';
 
@@ -38,7 +39,7 @@ export class ImapAuthenticator implements Authenticator {
     constructor(private readonly opts: ImapAuthOptions) {
         const u = new URL(opts.url);
         this.secure = u.protocol === 'imaps:';
-        this.host = u.hostname.replace(/^\[|\]$/g, '');
+        this.host = stripBrackets(u.hostname);
         this.port = Number(u.port) || (this.secure ? 993 : 143);
     }
 

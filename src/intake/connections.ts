@@ -1,6 +1,6 @@
 // Connection limits per client address and in total, checked when a client connects (421 4.7.0
 // then, so a well-behaved MTA backs off and retries). IPv4-mapped IPv6 counts as the IPv4 address.
-import { ipToBigInt } from './access.js';
+import { ipToBigInt } from '../net/access.js';
 
 export type Refusal = 'total' | 'per-ip';
 

@@ -5,7 +5,7 @@
 // processes can); any other listener trusts only loopback until an access list is given.
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
-import { AccessList, isLoopback } from './access.js';
+import { AccessList, isLoopback } from '../net/access.js';
 import { formatUsername } from './username.js';
 
 export type TlsMode = 'disabled' | 'optional' | 'required';

@@ -6,12 +6,13 @@
 // guess that could misdeliver.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import memjs from 'memjs';
+import { createMemcachedClient } from '../memcached/client.js';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
-import { noUser, SmtpError } from '../deliver/deliverer.js';
+import { noUser } from '../deliver/deliverer.js';
 import type { Logger } from '../log.js';
 import { formatUsername } from './username.js';
+import { reply } from '../smtp/replies.js';
 
 export const UNKNOWN_RECIPIENT = ['pass', 'reject', 'relay'] as const;
 export type UnknownRecipientPolicy = (typeof UNKNOWN_RECIPIENT)[number];
@@ -93,7 +94,7 @@ export class RecipientMap {
                 remote = await this.opts.remote.get(key);
             } catch (err) {
                 this.opts.logger?.warn({ err, rcpt: address }, 'recipient map unavailable');
-                throw new SmtpError(451, '4.4.3', 'Recipient map temporarily unavailable, try again later');
+                throw reply.recipientMapUnavailable();
             }
             const user = User.safeParse(remote);
             if (remote !== undefined && user.success) return { kind: 'user', user: user.data, mapped: true };
@@ -131,13 +132,8 @@ export function mapKey(prefix: string, address: string): string {
 export function memcachedMap(servers: string, opts: { prefix?: string; timeoutMs?: number } = {}): MapSource {
     const timeoutMs = opts.timeoutMs ?? 250;
     const prefix = opts.prefix ?? 'vmbridge:rcpt:';
-    const client = memjs.Client.create(servers.replace(/--SERVER=/g, '').replace(/\s+/g, ','), {
-        timeout: timeoutMs / 1000,
-        conntimeout: timeoutMs / 1000,
-        retries: 0,
-        keepAlive: true,
-        logger: { log: () => undefined }
-    });
+    // Servers placed the libmemcached way, as the tool that writes the map places them.
+    const client = createMemcachedClient(servers, { timeoutMs, connectTimeoutMs: timeoutMs, retries: 0, keepAlive: true });
     return {
         async get(address) {
             let timer: NodeJS.Timeout | undefined;

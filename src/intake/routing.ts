@@ -10,12 +10,13 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { classify, type Classification } from '../classify/classify.js';
 import type { HeaderTap } from '../classify/header-tap.js';
 import type { PartInfo } from '../classify/mime-scan.js';
-import { SmtpError, tempFail, type Deliverer, type Outcome, type Recipient } from '../deliver/deliverer.js';
+import { SmtpError, type Deliverer, type Outcome, type Recipient } from '../deliver/deliverer.js';
 import { relay } from '../deliver/relay.js';
 import { drain, tee } from '../deliver/tee.js';
 import type { Logger } from '../log.js';
-import type { Handling } from './handling.js';
+import type { DeliveryRules } from './rules.js';
 import type { IntakeTransaction } from './transaction.js';
+import { reply } from '../smtp/replies.js';
 
 export type Route = { to: 'local' } | { to: 'relay'; address: string } | { to: 'refused'; error: SmtpError };
 
@@ -36,7 +37,7 @@ export interface Sent {
 }
 
 /** Decides each recipient's route (awaiting the header only when class actions need it). */
-export async function planRoutes(txn: IntakeTransaction, tap: HeaderTap, handling: Handling, deliverer: Deliverer, log: Logger): Promise<Plan> {
+export async function planRoutes(txn: IntakeTransaction, tap: HeaderTap, handling: DeliveryRules, deliverer: Deliverer, log: Logger): Promise<Plan> {
     const routes: Route[] = txn.entries.map(e => (e.user === undefined ? { to: 'relay', address: e.address } : { to: 'local' }));
     const actions = handling.actions;
     if (!actions || txn.recipients.length === 0) return { body: tap, routes, local: txn.recipients };
@@ -53,7 +54,7 @@ export async function planRoutes(txn: IntakeTransaction, tap: HeaderTap, handlin
 }
 
 /** Sends the copies; resolves once the downstream and the smart host have answered. */
-export async function sendCopies(plan: Plan, txn: IntakeTransaction, handling: Handling): Promise<Sent> {
+export async function sendCopies(plan: Plan, txn: IntakeTransaction, handling: DeliveryRules): Promise<Sent> {
     const targets = [...new Set(plan.routes.flatMap(r => (r.to === 'relay' ? [r.address] : [])))];
     const hasLocal = plan.local.length > 0;
     if (!hasLocal) txn.downstream.abort();
@@ -72,7 +73,7 @@ export async function sendCopies(plan: Plan, txn: IntakeTransaction, handling: H
         const copies = localCopy ? [localCopy, relayCopy] : [relayCopy];
         // a failed or abandoned source must fail every copy, so none ends with a final dot
         const fail = (err: Error) => copies.forEach(c => c.destroy(err));
-        const onAbort = () => fail(tempFail('transaction aborted', '4.3.0'));
+        const onAbort = () => fail(reply.aborted());
         if (txn.signal.aborted) onAbort();
         txn.signal.addEventListener('abort', onAbort, { once: true });
         tee(plan.body, copies, txn.signal)
@@ -82,7 +83,7 @@ export async function sendCopies(plan: Plan, txn: IntakeTransaction, handling: H
         relayed = relay(handling.smartHost!, { from: txn.from, to: targets }, relayCopy);
     }
     const [localOut, relayOut] = await Promise.all([local, relayed]);
-    const noReply: Outcome = { ok: false, error: tempFail('no reply from the downstream') };
+    const noReply: Outcome = { ok: false, error: reply.noReply('no reply from the downstream') };
     let k = 0;
     const replies = plan.routes.map<Outcome>(r => {
         if (r.to === 'refused') return { ok: false, error: r.error };
@@ -112,7 +113,7 @@ async function keepOnlyLocal(txn: IntakeTransaction, routes: Route[], deliverer:
     txn.downstream.abort();
     if (keep.length === 0) return;
     const refuse = (i: number, err: unknown) => {
-        routes[i] = { to: 'refused', error: err instanceof SmtpError ? err : tempFail(`Downstream unavailable, try again later (${(err as Error).message})`) };
+        routes[i] = { to: 'refused', error: err instanceof SmtpError ? err : reply.downstreamUnavailable((err as Error).message) };
     };
     try {
         txn.downstream = await deliverer.begin({ from: txn.from, sessionId: txn.id });

@@ -5,9 +5,9 @@
 // with that copy. Events follow the reply, never delay it. Policy (policy.ts: access list,
 // untrusted clients, TLS, AUTH) and limits (connections, size, recipients, timeouts) apply per
 // listener; close() drains: new clients get 421, open transactions finish. Message handling
-// (handling.ts, routing.ts): RCPT addresses are mapped to users or relayed, and per-class
+// (rules.ts, routing.ts): RCPT addresses are mapped to users or relayed, and per-class
 // actions send a recipient's copy to the smart host or refuse it.
-import { splitHostPort } from '../net.js';
+import { splitHostPort, unixPath } from '../net/address.js';
 import type { AddressInfo } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import {
@@ -20,21 +20,23 @@ import {
 import type { Classification } from '../classify/classify.js';
 import { HeaderTap } from '../classify/header-tap.js';
 import { ConfigSchema, type Config } from '../config.js';
-import { SmtpError, tempFail, type Deliverer, type Outcome } from '../deliver/deliverer.js';
+import { SmtpError, type Deliverer, type Outcome } from '../deliver/deliverer.js';
 import type { DeliveryObserver, DeliveryRecord } from '../events/delivery.js';
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
 import { ImapAuthenticator, type Authenticator } from './auth.js';
 import { AuthGate } from './auth-gate.js';
 import { ConnectionLimiter } from './connections.js';
-import { keepEnhancedCodes } from './enhanced-codes.js';
-import { Handling, type HandlingConfig } from './handling.js';
-import { listenerCap } from './fd-budget.js';
+import { keepEnhancedCodes } from '../smtp/enhanced-codes.js';
+import { DeliveryRules, type DeliveryRulesConfig } from './rules.js';
+import { listenerCap } from '../net/fd-budget.js';
 import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
 import { planRoutes, safeClassify, sendCopies, type Plan } from './routing.js';
 import { loadTlsPair } from './tls.js';
-import { listenUnix, unixPath } from './unix-listen.js';
+import { listenUnix } from '../net/unix-listen.js';
 import { IntakeTransaction } from './transaction.js';
+import { reply } from '../smtp/replies.js';
+import { REFUSAL_ROOM } from '../limits.js';
 
 /** Keys intake reads; the policy, limit and handling keys fall back to the schema defaults when absent. */
 export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecipients' | 'receivedHeader'> &
@@ -46,7 +48,7 @@ export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecip
             | 'helloTimeout' | 'lmtpSocketMode'
         >
     > &
-    Partial<HandlingConfig>;
+    Partial<DeliveryRulesConfig>;
 type Optional = 'lmtpAccess' | 'smtpAccess' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'recipientMap' | 'recipientMapServers' | 'smartHost' | 'classActions' | 'privateHeader';
 type FullIntakeConfig = Required<Pick<IntakeConfig, Exclude<keyof IntakeConfig, Optional>>> & IntakeConfig;
 
@@ -90,7 +92,7 @@ export class IntakeServer {
     private config: FullIntakeConfig;
     private policy: ListenerPolicy;
     private authenticator?: Authenticator;
-    private handling: Handling;
+    private rules: DeliveryRules;
     private draining = false;
 
     constructor(private readonly opts: IntakeOptions) {
@@ -100,7 +102,7 @@ export class IntakeServer {
         this.config = withDefaults(opts.config);
         this.policy = this.makePolicy(this.config);
         this.authenticator = this.makeAuthenticator(this.config);
-        this.handling = Handling.create(this.config, this.log);
+        this.rules = DeliveryRules.create(this.config, this.log);
         const tls = this.policy.tls === 'disabled' ? {} : loadTlsPair(this.config.tlsCert!, this.config.tlsKey!);
         this.socketFile = unixPath(opts.listen);
         if (this.socketFile && this.config.lmtpAccess) this.log.warn({ socket: this.socketFile }, '--lmtp-access does not apply to a unix socket: its file mode decides');
@@ -144,7 +146,7 @@ export class IntakeServer {
             const next = withDefaults(config);
             const policy = this.makePolicy(next);
             const tls = policy.tls === 'disabled' ? undefined : loadTlsPair(next.tlsCert!, next.tlsKey!);
-            const handling = Handling.create(next, this.log, this.handling);
+            const rules = DeliveryRules.create(next, this.log, this.rules);
             if (tls) this.server.updateSecureContext(tls);
             this.authenticator = this.opts.authenticator ?? this.makeAuthenticator(next);
             this.policy = policy;
@@ -152,8 +154,8 @@ export class IntakeServer {
             this.limiter.maxTotal = listenerCap(next.maxConnections);
             this.server.server.maxConnections = this.limiter.maxTotal + REFUSAL_ROOM;
             this.limiter.maxPerIp = next.maxConnectionsPerIp;
-            this.handling.close(handling);
-            this.handling = handling;
+            this.rules.close(rules);
+            this.rules = rules;
             this.log.info({ access: policy.accessSpec, untrusted: policy.untrusted, tls: policy.tls }, 'policy reloaded');
         } catch (err) {
             this.log.error({ err: (err as Error).message }, 'reload failed; keeping the previous policy');
@@ -205,11 +207,11 @@ export class IntakeServer {
         if (this.txns.size > 0) this.log.warn({ open: this.txns.size }, 'shutdown timeout: abandoning open transactions (the MTA retries them)');
         const closed = new Promise<void>(resolve => this.server.close(() => resolve()));
         for (const c of this.server.connections as Set<unknown> as Set<Connection>) {
-            c.send(421, '4.3.2 Service shutting down, try again later');
+            c.send(421, reply.shuttingDown().message);
             c.close();
         }
         await closed;
-        this.handling.close();
+        this.rules.close();
     }
 
     /** onConnect: access list, untrusted policy, connection limits. Returns a refusal or nothing. */
@@ -220,16 +222,16 @@ export class IntakeServer {
             this.log.warn({ session: session.id, ip, reason, rule, reply: `${err.responseCode} ${err.message}` }, 'connection refused');
             return err;
         };
-        if (this.draining) return refuse('draining', new SmtpError(421, '4.3.2', 'Service shutting down, try again later'));
+        if (this.draining) return refuse('draining', reply.shuttingDown());
         // on the unix socket the file's permissions decided who could connect
         const admission: Admission = this.socketFile ? { trust: 'trusted', rule: 'unix socket' } : this.policy.admit(ip);
         if ('refused' in admission) {
-            return refuse(admission.rule ? 'access' : 'untrusted', new SmtpError(554, '5.7.1', admission.refused), admission.rule);
+            return refuse(admission.rule ? 'access' : 'untrusted', reply.connectionRefused(admission.refused), admission.rule);
         }
         const over = this.limiter.acquire(ip, !this.socketFile && this.policy.perAddressCapped(ip, admission));
         if (over) {
             const text = over === 'total' ? 'Too many connections, try again later' : 'Too many connections from your address, try again later';
-            return refuse('limit', new SmtpError(421, '4.7.0', text));
+            return refuse('limit', reply.connectionLimit(text));
         }
         this.sessions.set(session.id, { ip, trust: admission.trust });
         session.disabledCommands = this.policy.disabledCommands(admission.trust);
@@ -255,7 +257,7 @@ export class IntakeServer {
 
     private async auth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> {
         const s = this.sessions.get(session.id);
-        if (!s || !this.authenticator) throw new SmtpError(503, '5.5.1', 'AUTH not available');
+        if (!s || !this.authenticator) throw reply.authNotAvailable();
         return this.authGate.check(auth, session, { ip: s.ip, tlsRequired: this.policy.tls === 'required' }, this.authenticator);
     }
 
@@ -267,16 +269,16 @@ export class IntakeServer {
             this.log.warn({ session: session.id, ip: session.remoteAddress, from, user: session.user, reason }, 'sender refused');
             return err;
         };
-        if (this.policy.tls === 'required' && !session.secure) throw refuse('tls', new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first'));
-        if (!session.user) throw refuse('auth', new SmtpError(530, '5.7.0', 'Authentication required'));
+        if (this.policy.tls === 'required' && !session.secure) throw refuse('tls', reply.startTlsFirst());
+        if (!session.user) throw refuse('auth', reply.authRequired());
         if (!senderAllowed(this.config.usernameFormat, String(session.user), from)) {
-            throw refuse('sender', new SmtpError(553, '5.7.1', `Sender address rejected: not owned by user ${String(session.user)}`));
+            throw refuse('sender', reply.senderNotOwned(String(session.user)));
         }
     }
 
     private async mailFrom(from: string, session: SMTPServerSession): Promise<void> {
         this.drop(session.id); // a new MAIL FROM (after RSET or a finished DATA) starts afresh
-        if (this.draining) throw new SmtpError(421, '4.3.2', 'Service shutting down, try again later');
+        if (this.draining) throw reply.shuttingDown();
         this.checkSender(from, session);
         const id = `${session.id}.${session.transaction}`;
         const downstream = await this.opts.deliverer.begin({ from, sessionId: id });
@@ -286,16 +288,16 @@ export class IntakeServer {
     /** Maps the address (recipients.ts: 550/451 refusals thrown there); a relayed one stays out of the downstream. */
     private async rcptTo(address: string, session: SMTPServerSession): Promise<void> {
         const txn = this.txns.get(session.id);
-        if (!txn) throw new SmtpError(503, '5.5.1', 'Error: need MAIL command');
+        if (!txn) throw reply.needMail();
         if (txn.has(address)) return;
-        const to = await this.handling.recipients.resolve(address);
+        const to = await this.rules.recipients.resolve(address);
         if (to.kind === 'relay') txn.addRelay(address);
         else await txn.add({ address, user: to.user });
     }
 
     private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<(string | Error)[] | string> {
         const txn = this.txns.get(session.id);
-        if (!txn) throw new SmtpError(503, '5.5.1', 'Error: need RCPT command');
+        if (!txn) throw reply.needRcpt();
         const tap = new HeaderTap();
         const guard = new SizeGuard(stream, () => txn.abort());
         // a client trickling bytes under the idle timeout must not hold a transaction forever
@@ -309,8 +311,8 @@ export class IntakeServer {
         // events carry the full classification (voicemail audio, fax parts): known at the end
         const classified = Promise.all([tap.header, tap.parts]).then(([h, parts]) => safeClassify(this.log, h, parts));
         const started = process.hrtime.bigint();
-        const handling = this.handling; // a reload during DATA must not change this message's routes
-        const plan = await planRoutes(txn, tap, handling, this.opts.deliverer, this.log);
+        const rules = this.rules; // a reload during DATA must not change this message's routes
+        const plan = await planRoutes(txn, tap, rules, this.opts.deliverer, this.log);
         const records = (classification: Classification) =>
             plan.local.map<DeliveryRecord>((r, i) => ({
                 sessionId: txn.id,
@@ -326,7 +328,7 @@ export class IntakeServer {
                 if (!guard.exceeded) for (const rec of records(c)) this.opts.observer.expect(rec);
             });
         });
-        const sent = await sendCopies(plan, txn, handling);
+        const sent = await sendCopies(plan, txn, rules);
         this.txns.delete(session.id);
         metrics.downstreamLatency.observe({ target: this.opts.deliverer.target }, Number(process.hrtime.bigint() - started) / 1e9);
         if (guard.exceeded) return []; // smtp-server answers 552 itself; every copy was aborted
@@ -360,7 +362,7 @@ export class IntakeServer {
 
     private report(recs: DeliveryRecord[], outcomes: Outcome[]): void {
         recs.forEach((rec, i) => {
-            const o = outcomes[i] ?? { ok: false, error: tempFail('no reply') };
+            const o = outcomes[i] ?? { ok: false, error: reply.noReply() };
             metrics.messages.inc({ class: rec.classification.class, outcome: o.ok ? 'stored' : o.error.permanent ? 'refused' : 'deferred' });
             if (o.ok) {
                 this.log.info({ session: rec.sessionId, rcpt: rec.rcpt, user: rec.user, class: rec.classification.class, size: rec.size, downstream: o.downstreamId }, 'stored');
@@ -420,8 +422,6 @@ class SizeGuard extends Transform {
     }
 }
 
-/** Connections past the cap that still get a "421 too many" before Node starts dropping them silently. */
-const REFUSAL_ROOM = 32;
 
 function replyFor(o: Outcome): string | Error {
     return o.ok ? o.text : o.error;

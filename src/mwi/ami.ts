@@ -5,6 +5,8 @@
 // (a box), so a long outage leaves only the latest state to send.
 import net from 'node:net';
 import type { Logger } from '../log.js';
+import { stripBrackets } from '../net/address.js';
+import { AMI_BACKOFF_MAX_MS, AMI_BACKOFF_MIN_MS, AMI_TIMEOUT_MS } from '../limits.js';
 
 export type AmiMessage = Record<string, string>;
 
@@ -21,7 +23,7 @@ export function parseAmiUrl(url: string): AmiTarget {
     if (u.protocol !== 'ami:') throw new Error('expected ami://user:secret@host:port');
     if (!u.username) throw new Error('the AMI url needs a user: ami://user:secret@host:port');
     return {
-        host: u.hostname.replace(/^\[|\]$/g, ''),
+        host: stripBrackets(u.hostname),
         port: u.port ? Number(u.port) : 5038,
         username: decodeURIComponent(u.username),
         secret: decodeURIComponent(u.password)
@@ -104,7 +106,7 @@ export class AmiClient {
 
     constructor(url: string, private readonly opts: AmiClientOptions) {
         this.target = parseAmiUrl(url);
-        this.backoff = opts.backoffMinMs ?? 500;
+        this.backoff = opts.backoffMinMs ?? AMI_BACKOFF_MIN_MS;
     }
 
     get ready(): boolean {
@@ -217,7 +219,7 @@ export class AmiClient {
                 );
                 this.reported = '';
                 this.state = 'ready';
-                this.backoff = this.opts.backoffMinMs ?? 500;
+                this.backoff = this.opts.backoffMinMs ?? AMI_BACKOFF_MIN_MS;
                 this.flush();
                 for (const l of this.readyListeners) l();
             } else {
@@ -254,7 +256,7 @@ export class AmiClient {
             p.timer = setTimeout(() => {
                 this.inflight.delete(id);
                 this.fail(p, new Error(`AMI ${p.action.Action}: no response`));
-            }, this.opts.timeoutMs ?? 10_000);
+            }, this.opts.timeoutMs ?? AMI_TIMEOUT_MS);
             p.timer.unref();
             this.sock.write(encodeAmi({ ...p.action, ActionID: id }));
         }
@@ -280,7 +282,7 @@ export class AmiClient {
             this.reported = 'down';
         }
         const wait = this.backoff;
-        this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs ?? 30_000);
+        this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs ?? AMI_BACKOFF_MAX_MS);
         this.retry = setTimeout(() => this.connect(), wait);
         this.retry.unref();
     }

@@ -13,6 +13,7 @@ import type { AmiMessage } from './ami.js';
 import type { BoxDirectory, VoicemailBox } from './boxes.js';
 import type { MwiCounts } from './count.js';
 import type { MwiService } from './recount.js';
+import { DEFAULTS } from '../config.js';
 
 /** What a MessageWaiting event says about a box. */
 export interface AsteriskMwi {
@@ -87,7 +88,7 @@ export class Converger {
             this.timers.delete(id);
             this.checking.add(id);
             this.opts.service.request([box]);
-        }, this.opts.settleMs ?? 250);
+        }, this.opts.settleMs ?? DEFAULTS.mwiConverge);
         timer.unref();
         this.timers.set(id, timer);
     }
@@ -114,7 +115,7 @@ export class Converger {
         const now = Date.now();
         const window = this.opts.windowMs ?? 60_000;
         const recent = (this.recent.get(id) ?? []).filter(t => now - t < window);
-        if (recent.length >= (this.opts.maxCorrections ?? 3)) return this.suppress(id, k, log, `correction budget spent (${recent.length} in ${window} ms)`);
+        if (recent.length >= (this.opts.maxCorrections ?? DEFAULTS.mwiCorrections)) return this.suppress(id, k, log, `correction budget spent (${recent.length} in ${window} ms)`);
         recent.push(now);
         this.recent.set(id, recent);
         this.corrected.set(id, k);

@@ -9,7 +9,7 @@ import type { ImapFlow } from 'imapflow';
 import { parseHeaders, first } from '../classify/headers.js';
 import { GREETING_TYPES } from '../classify/greeting.js';
 import type { VoicemailBox } from './boxes.js';
-import type { ImapPool } from './imap-pool.js';
+import type { ImapPool } from '../imap/pool.js';
 
 export interface MwiCounts {
     /** Unread, urgent included (what phones show). */

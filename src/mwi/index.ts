@@ -11,7 +11,7 @@ import type { MwiConfig } from './config.js';
 import { Converger } from './converge.js';
 import { ImapCounter } from './count.js';
 import { ExternNotifier } from './externnotify.js';
-import { ImapPool } from './imap-pool.js';
+import { createImapPool, type ImapPool } from '../imap/pool.js';
 import { MwiService, PUSH, type MwiNotifier } from './recount.js';
 import { Resync } from './resync.js';
 import { MwiTrigger } from './trigger.js';
@@ -35,7 +35,8 @@ export interface Mwi {
 }
 
 /** Undefined without --imap: there is nothing to count with. */
-export function createMwi(cfg: MwiConfig, deps: { out: EventSink; logger: Logger }): Mwi | undefined {
+/** `deps.imap`: the bridge's one pool (kept open by its owner); without it MWI opens and closes its own. */
+export function createMwi(cfg: MwiConfig, deps: { out: EventSink; logger: Logger; imap?: ImapPool }): Mwi | undefined {
     if (!cfg.imap) return undefined;
     const logger = deps.logger.child({ stage: 'mwi' });
     let boxes: BoxDirectory;
@@ -44,12 +45,8 @@ export function createMwi(cfg: MwiConfig, deps: { out: EventSink; logger: Logger
     } catch (err) {
         throw new ConfigError(`invalid option --voicemail-conf: ${(err as Error).message}`);
     }
-    let pool: ImapPool;
-    try {
-        pool = new ImapPool(cfg.imap, { logger, separator: cfg.imapMasterSeparator });
-    } catch (err) {
-        throw new ConfigError(`invalid option --imap: ${(err as Error).message}`);
-    }
+    const pool = deps.imap ?? createImapPool(cfg.imap, cfg.imapMasterSeparator, logger);
+    const ownPool = !deps.imap;
     const notifiers: MwiNotifier[] = [];
     let ami: AmiClient | undefined;
     let amiNotifier: AmiNotifier | undefined;
@@ -106,7 +103,7 @@ export function createMwi(cfg: MwiConfig, deps: { out: EventSink; logger: Logger
             resync.stop();
             converger?.stop();
             service.stop();
-            await Promise.all([ami?.close(), pool.close()]);
+            await Promise.all([ami?.close(), ownPool ? pool.close() : undefined]);
         }
     };
 }

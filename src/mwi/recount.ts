@@ -9,6 +9,7 @@ import { mwiRecounts } from '../metrics.js';
 import type { BoxDirectory, VoicemailBox } from './boxes.js';
 import type { MwiCounts } from './count.js';
 import { RecountScheduler } from './scheduler.js';
+import { DEFAULTS } from '../config.js';
 
 export interface BoxCounter {
     count(box: VoicemailBox): Promise<MwiCounts>;
@@ -37,15 +38,13 @@ export interface MwiServiceOptions {
     debounceMs?: number;
 }
 
-export const DEFAULT_DEBOUNCE_MS = 75;
-
 export class MwiService {
     private readonly last = new Map<string, MwiCounts>();
     private readonly scheduler: RecountScheduler;
 
     constructor(private readonly opts: MwiServiceOptions) {
         this.scheduler = new RecountScheduler((id, flags) => this.recount(id, flags), {
-            debounceMs: opts.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+            debounceMs: opts.debounceMs ?? DEFAULTS.mwiDebounce,
             logger: opts.logger
         });
     }

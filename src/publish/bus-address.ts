@@ -2,12 +2,13 @@
 // mode 0660 — private to the host's vmbridge user and group (the bus is an unauthenticated
 // backplane). `--publish tcp://…` exposes it to whoever can reach that address, only when asked.
 import path from 'node:path';
+import { DEFAULTS } from '../config.js';
 
 export const BUS_SOCKET = 'bus.sock';
-/** The replay endpoint's generated token, next to the bus socket (publish/catchup.ts). */
+/** The replay endpoint's generated token, next to the bus socket (publish/front.ts). */
 export const REPLAY_TOKEN_FILE = 'replay.token';
 
-export function defaultBus(stateDir = './var'): string {
+export function defaultBus(stateDir = DEFAULTS.stateDir): string {
     return `ipc://${path.resolve(stateDir, BUS_SOCKET)}`;
 }
 

@@ -7,16 +7,16 @@
 // the list and namespace separators are the same, and the namespace's comes from IMAP NAMESPACE
 // over --imap (cached per user). Without the hook's report: the vname in modified UTF-7.
 // Without --imap and no report of the separator: '.', Dovecot's Maildir++ default.
-import type { Batch } from '../events/dovecot/batch.js';
+import type { Batch } from '../hook/batch.js';
 import type { Logger } from '../log.js';
-import type { ImapPool } from '../mwi/imap-pool.js';
+import type { ImapPool } from '../imap/pool.js';
+import { FOLDER_CACHE_MAX } from '../limits.js';
 
 export interface FolderName {
     folder: string;
     separator: string;
 }
 
-const MAX_ENTRIES = 50_000;
 const DEFAULT_SEP = '.';
 
 export class FolderNames {
@@ -32,7 +32,7 @@ export class FolderNames {
             const key = `${batch.user}\0${ev.mailbox}`;
             this.learned.delete(key); // re-insert: the Map's order is the LRU order
             this.learned.set(key, { name: ev.storage_name, ...(ev.storage_sep ? { sep: ev.storage_sep } : {}) });
-            if (this.learned.size > MAX_ENTRIES) this.learned.delete(this.learned.keys().next().value as string);
+            if (this.learned.size > FOLDER_CACHE_MAX) this.learned.delete(this.learned.keys().next().value as string);
         }
     }
 

@@ -4,10 +4,11 @@
 // TTL = retention. One key per event needs no CAS; a replay reads the range since+1..counter in
 // bounded, pipelined GETs. A key missing inside the range is a gap (expired or never written).
 import type { VmEvent } from '../events/event.js';
-import { bounded, type MemcachedClient } from '../resolve/client.js';
+import { bounded, type MemcachedClient } from '../memcached/client.js';
 import { MAX_KEY_BYTES, sanitizeKey } from '../resolve/key.js';
 import { decodeEvent, encodeEvent } from '../wire/json.js';
 import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
+import { JOURNAL_READ_CHUNK, MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 export interface MemcachedJournalOptions extends Partial<JournalLimits> {
     /** Upper bound per memcached operation (default 250 ms). */
@@ -15,7 +16,6 @@ export interface MemcachedJournalOptions extends Partial<JournalLimits> {
 }
 
 const SEQ_DIGITS = 20; // ':' + up to 19 digits
-const READ_CHUNK = 500;
 
 export function seqKey(user: string): string {
     return sanitizeKey(`vmbridge:seq:${user}`);
@@ -31,7 +31,7 @@ export class MemcachedJournal implements JournalStore {
 
     constructor(private readonly client: MemcachedClient, opts: MemcachedJournalOptions = {}) {
         this.limits = { retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec, maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount };
-        this.timeoutMs = opts.timeoutMs ?? 250;
+        this.timeoutMs = opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS;
     }
 
     async allocate(user: string, n: number): Promise<number> {
@@ -79,8 +79,8 @@ export class MemcachedJournal implements JournalStore {
     /** Entries from..to (inclusive), null where absent or undecodable, in chunks of pipelined GETs. */
     private async fetch(user: string, from: number, to: number): Promise<(VmEvent | null)[]> {
         const out: (VmEvent | null)[] = [];
-        for (let start = from; start <= to; start += READ_CHUNK) {
-            const end = Math.min(to, start + READ_CHUNK - 1);
+        for (let start = from; start <= to; start += JOURNAL_READ_CHUNK) {
+            const end = Math.min(to, start + JOURNAL_READ_CHUNK - 1);
             const chunk = await Promise.all(
                 Array.from({ length: end - start + 1 }, (_, i) =>
                     bounded(this.client.get(entryKey(user, start + i)), this.timeoutMs).then(r => {

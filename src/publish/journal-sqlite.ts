@@ -10,15 +10,14 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { metaValue, openStateDb, type StateDb } from '../state/db.js';
 import { decodeEvent, encodeEvent } from '../wire/json.js';
 import { DEFAULT_LIMITS, resetEvent, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
+import { JOURNAL_SLICE, JOURNAL_SWEEP_MS, JOURNAL_CACHE_USERS } from '../limits.js';
+import { DEFAULTS } from '../config.js';
 
 export interface SqliteJournalOptions extends Partial<JournalLimits> {
     /** Events kept over all users; the oldest go first (default 500 000). */
     maxTotal?: number;
 }
 
-const SLICE = 1000; // events per transaction: a long batch yields to the event loop between slices
-const SWEEP_MS = 60_000;
-const CACHE_USERS = 100_000;
 
 export class SqliteJournal implements JournalStore {
     /** Exposed for bench/state-store.mjs (pragma comparisons). */
@@ -32,7 +31,7 @@ export class SqliteJournal implements JournalStore {
     private readonly q;
 
     constructor(stateDir: string, opts: SqliteJournalOptions = {}) {
-        this.limits = { retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec, maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount, maxTotal: opts.maxTotal ?? 500_000 };
+        this.limits = { retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec, maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount, maxTotal: opts.maxTotal ?? DEFAULTS.journalMaxTotal };
         this.db = openStateDb(stateDir);
         this.db.exec(`CREATE TABLE IF NOT EXISTS seq (user TEXT PRIMARY KEY, current INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, ev TEXT NOT NULL);
@@ -47,7 +46,7 @@ export class SqliteJournal implements JournalStore {
             trimTotal: this.db.prepare('DELETE FROM journal WHERE id <= (SELECT max(id) FROM journal) - ?'),
             expire: this.db.prepare('DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?)')
         };
-        this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS).unref();
+        this.sweeper = setInterval(() => void this.sweep(), JOURNAL_SWEEP_MS).unref();
     }
 
     async allocate(user: string, n: number): Promise<number> {
@@ -69,9 +68,9 @@ export class SqliteJournal implements JournalStore {
         const waiting = this.pending.splice(0);
         const events = waiting.flatMap(w => w.events);
         try {
-            for (let i = 0; i < events.length; i += SLICE) {
+            for (let i = 0; i < events.length; i += JOURNAL_SLICE) {
                 if (i) await yieldToLoop();
-                this.write(events.slice(i, i + SLICE));
+                this.write(events.slice(i, i + JOURNAL_SLICE));
             }
             for (const w of waiting) w.resolve();
         } catch (err) {
@@ -123,7 +122,7 @@ export class SqliteJournal implements JournalStore {
     private remember(user: string, seq: number): void {
         this.counters.delete(user); // re-insert: least recently used first
         this.counters.set(user, seq);
-        if (this.counters.size > CACHE_USERS) this.counters.delete(this.counters.keys().next().value!);
+        if (this.counters.size > JOURNAL_CACHE_USERS) this.counters.delete(this.counters.keys().next().value!);
     }
 
     /** Retention and the total cap, in slices so a large expiry never stalls the loop. */
@@ -131,6 +130,6 @@ export class SqliteJournal implements JournalStore {
         if (!this.db.open) return;
         this.q.trimTotal.run(this.limits.maxTotal);
         const cutoff = Date.now() - this.limits.retentionSec * 1000;
-        while (this.db.open && this.q.expire.run(cutoff, SLICE).changes === SLICE) await yieldToLoop();
+        while (this.db.open && this.q.expire.run(cutoff, JOURNAL_SLICE).changes === JOURNAL_SLICE) await yieldToLoop();
     }
 }

@@ -5,6 +5,7 @@
 // journal-memory.ts). A replay never leaves a silent gap: when the store cannot give every
 // event after the cursor, the answer is a `reset` event (and the current mwi counts, if known).
 import { makeEvent, type VmEvent } from '../events/event.js';
+import { DEFAULTS } from '../config.js';
 
 export interface JournalLimits {
     /** How long events are kept, seconds (default 3 h). */
@@ -13,7 +14,7 @@ export interface JournalLimits {
     maxCount: number;
 }
 
-export const DEFAULT_LIMITS: JournalLimits = { retentionSec: 3 * 3600, maxCount: 10_000 };
+export const DEFAULT_LIMITS: JournalLimits = { retentionSec: DEFAULTS.journalRetention, maxCount: DEFAULTS.journalMax };
 
 export type ResetReason = 'cursor-too-old' | 'cursor-ahead' | 'journal-gap' | 'sequence-unavailable' | 'sequence-restarted' | 'replay-unavailable' | 'client-overflow';
 

@@ -10,6 +10,7 @@ import { PushEndpoint, countDrop, type EndpointOptions } from './endpoint.js';
 import { FolderNames, type FolderName } from './folders.js';
 import { forOpenChange, frameFor, type OpenChangeOptions } from './payload.js';
 import { SentCopies, type UidLookup } from './uid-lookup.js';
+import { PUSH_BACKOFF_MAX_MS, PUSH_BACKOFF_MIN_MS, PUSH_IDLE_MS, PUSH_QUEUE_LIMIT, PUSH_SEND_TIMEOUT_MS } from '../limits.js';
 
 export interface PusherOptions extends Partial<OpenChangeOptions>, Partial<Omit<EndpointOptions, 'logger'>> {
     resolver: Resolver;
@@ -38,11 +39,11 @@ export class Pusher implements EventSink {
         this.oc = { backend: opts.backend ?? 'sogo' };
         this.folders = opts.folders ?? new FolderNames();
         this.epOpts = {
-            queueLimit: opts.queueLimit ?? 1000,
-            sendTimeoutMs: opts.sendTimeoutMs ?? 200,
-            idleMs: opts.idleMs ?? 60_000,
-            backoffMinMs: opts.backoffMinMs ?? 1000,
-            backoffMaxMs: opts.backoffMaxMs ?? 60_000,
+            queueLimit: opts.queueLimit ?? PUSH_QUEUE_LIMIT,
+            sendTimeoutMs: opts.sendTimeoutMs ?? PUSH_SEND_TIMEOUT_MS,
+            idleMs: opts.idleMs ?? PUSH_IDLE_MS,
+            backoffMinMs: opts.backoffMinMs ?? PUSH_BACKOFF_MIN_MS,
+            backoffMaxMs: opts.backoffMaxMs ?? PUSH_BACKOFF_MAX_MS,
             logger: opts.logger
         };
     }

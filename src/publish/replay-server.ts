@@ -9,11 +9,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { z } from 'zod';
-import { listenOn } from '../net.js';
+import { listenOn } from '../net/address.js';
 import type { VmEvent } from '../events/event.js';
-import { AccessList, isLoopback } from '../intake/access.js';
+import { AccessList, isLoopback } from '../net/access.js';
 import type { Logger } from '../log.js';
 import { encodeEvent } from '../wire/json.js';
+import { REPLAY_TIMEOUT_MS, REPLAY_MAX_CONNECTIONS } from '../limits.js';
+import { DEFAULTS } from '../config.js';
 
 export const ReplayQuery = z.object({
     user: z.string().min(1).max(512),
@@ -32,8 +34,6 @@ export interface ReplayServerOptions {
     logger?: Logger;
 }
 
-const TIMEOUT_MS = 10_000;
-const MAX_CONNECTIONS = 64;
 
 export class ReplayServer {
     private readonly server: http.Server;
@@ -43,8 +43,8 @@ export class ReplayServer {
     constructor(private readonly opts: ReplayServerOptions, replay: ReplayFn) {
         this.token = digest(opts.token);
         this.access = opts.access ? new AccessList(opts.access) : undefined;
-        const max = opts.maxEvents ?? 1000;
-        this.server = http.createServer({ headersTimeout: TIMEOUT_MS, requestTimeout: TIMEOUT_MS }, (req, res) => {
+        const max = opts.maxEvents ?? DEFAULTS.replayMax;
+        this.server = http.createServer({ headersTimeout: REPLAY_TIMEOUT_MS, requestTimeout: REPLAY_TIMEOUT_MS }, (req, res) => {
             const peer = req.socket.remoteAddress ?? '';
             if (!(this.access ? this.access.match(peer)?.verdict === 'allow' : isLoopback(peer))) return end(res, 403, 'forbidden');
             if (!this.authorized(req.headers.authorization)) return end(res, 401, 'unauthorized');
@@ -65,7 +65,7 @@ export class ReplayServer {
                 }
             );
         });
-        this.server.maxConnections = MAX_CONNECTIONS;
+        this.server.maxConnections = REPLAY_MAX_CONNECTIONS;
         this.server.keepAliveTimeout = 5000;
     }
 

@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import { journalErrors } from '../metrics.js';
 import { resetEvent, type JournalStore, type ResetReason } from './journal.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { SEQUENCER_USERS_LIMIT, SEQUENCER_LOG_INTERVAL_MS, SEQUENCER_EMIT_SLICE } from '../limits.js';
 
 export interface SequencerOptions {
     /** How long to publish without seq after the store failed (default 1 s). */
@@ -24,9 +25,6 @@ export interface SequencerOptions {
     logger?: Logger;
 }
 
-const USERS_LIMIT = 100_000;
-const LOG_INTERVAL_MS = 30_000;
-const EMIT_SLICE = 1000;
 
 export class Sequencer {
     private readonly queues = new Map<string, VmEvent[]>();
@@ -66,9 +64,9 @@ export class Sequencer {
             const batch = queued.splice(0);
             const stamped = await this.sequence(user, batch);
             // In slices: a 70,000-event batch must not hold the event loop (LMTP, ingest) for long.
-            for (let i = 0; i < stamped.length; i += EMIT_SLICE) {
+            for (let i = 0; i < stamped.length; i += SEQUENCER_EMIT_SLICE) {
                 if (i) await yieldToLoop();
-                for (const ev of stamped.slice(i, i + EMIT_SLICE)) this.out.emit(ev);
+                for (const ev of stamped.slice(i, i + SEQUENCER_EMIT_SLICE)) this.out.emit(ev);
             }
         }
     }
@@ -108,20 +106,20 @@ export class Sequencer {
     }
 
     private unsequenced(user: string, batch: VmEvent[]): VmEvent[] {
-        if (this.degraded.size < USERS_LIMIT) this.degraded.add(user);
+        if (this.degraded.size < SEQUENCER_USERS_LIMIT) this.degraded.add(user);
         return batch;
     }
 
     private remember(user: string, seq: number): void {
         this.lastSeq.delete(user); // re-insert: the map's order is least recently used first
         this.lastSeq.set(user, seq);
-        if (this.lastSeq.size > USERS_LIMIT) this.lastSeq.delete(this.lastSeq.keys().next().value!);
+        if (this.lastSeq.size > SEQUENCER_USERS_LIMIT) this.lastSeq.delete(this.lastSeq.keys().next().value!);
     }
 
     private fail(op: 'allocate' | 'append', err: unknown, user: string): void {
         journalErrors.inc({ op });
         const now = Date.now();
-        if (now - this.lastLog < LOG_INTERVAL_MS) return;
+        if (now - this.lastLog < SEQUENCER_LOG_INTERVAL_MS) return;
         this.lastLog = now;
         this.opts.logger?.warn({ err, user, op }, 'journal unavailable; events go out without seq or without a journal entry');
     }

@@ -3,10 +3,10 @@
 // --imap, bounded; and each stored copy is announced to OpenChange once, whichever path found its
 // uid first (a late MessageNew may still bring a second newmail for the same copy).
 import type { Logger } from '../log.js';
-import type { ImapPool } from '../mwi/imap-pool.js';
-import { bounded } from '../resolve/client.js';
+import type { ImapPool } from '../imap/pool.js';
+import { bounded } from '../memcached/client.js';
+import { UID_LOOKUP_SENT_MAX } from '../limits.js';
 
-const SENT_MAX = 20_000;
 
 export class UidLookup {
     constructor(private readonly pool: ImapPool, private readonly opts: { logger?: Logger; timeoutMs?: number } = {}) {}
@@ -43,7 +43,7 @@ export class SentCopies {
         const key = `${user}\0${mailbox}\0${uidValidity ?? ''}\0${uid}`;
         if (this.seen.has(key)) return false;
         this.seen.add(key);
-        if (this.seen.size > SENT_MAX) this.seen.delete(this.seen.values().next().value as string);
+        if (this.seen.size > UID_LOOKUP_SENT_MAX) this.seen.delete(this.seen.values().next().value as string);
         return true;
     }
 }

@@ -1,15 +1,14 @@
 // The memcached resolver: OpenChange's `resolver:<cn>` NDR list plus vmbridge's subscription
 // slots, read in parallel and bounded by one short timeout. memcached down or slow → the parts
 // that did not answer count as empty, the error is counted and logged at most once per interval.
-import type { Logger } from '../log.js';
 import { resolverErrors } from '../metrics.js';
 import { decodeResolverValue } from '../wire/ndr.js';
-import { bounded, createMemcachedClient, type MemcachedClient } from './client.js';
+import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import { resolverKey, type CnMode } from './key.js';
 import { urlsOf, type Endpoint, type Resolver, type ResolverOptions } from './resolver.js';
 import { parseSubscription, subscriptionKeys } from './subscriptions.js';
+import { RESOLVER_LOG_INTERVAL_MS, MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
-const LOG_INTERVAL_MS = 30_000;
 const URL_RE = /^(tcp|ipc|inproc|ws):\/\/[\x21-\x7e]+$/;
 
 export class MemcachedResolver implements Resolver {
@@ -20,7 +19,7 @@ export class MemcachedResolver implements Resolver {
 
     constructor(readonly client: MemcachedClient, private readonly opts: ResolverOptions = {}) {
         this.cn = opts.cn ?? 'username';
-        this.timeoutMs = opts.timeoutMs ?? 250;
+        this.timeoutMs = opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS;
     }
 
     static fromConfig(config: string, opts: ResolverOptions = {}): MemcachedResolver {
@@ -75,7 +74,7 @@ export class MemcachedResolver implements Resolver {
     private report(err: unknown, user: string): void {
         resolverErrors.inc();
         const now = Date.now();
-        if (now - this.lastLog < LOG_INTERVAL_MS) {
+        if (now - this.lastLog < RESOLVER_LOG_INTERVAL_MS) {
             this.suppressed++;
             return;
         }

@@ -1,5 +1,7 @@
 // The embedded resolver (serve's default): endpoints registered in this process, keyed by the
-// Dovecot username. Other processes cannot reach it; they use the bus (`listen`) instead.
+// Dovecot username. Other processes cannot reach it; they use the bus (`listen`) instead. `serve`
+// registers nothing, so with it the pusher has no one to push to: register() is the seam for a
+// program that embeds the bridge (src/index.ts) and for the pusher's tests.
 import { urlsOf, type Endpoint, type Resolver } from './resolver.js';
 
 export class MemoryResolver implements Resolver {
@@ -8,12 +10,6 @@ export class MemoryResolver implements Resolver {
     register(user: string, endpoint: Endpoint): void {
         const list = (this.byUser.get(user) ?? []).filter(e => e.url !== endpoint.url);
         this.byUser.set(user, [...list, endpoint]);
-    }
-
-    unregister(user: string, url: string): void {
-        const list = (this.byUser.get(user) ?? []).filter(e => e.url !== url);
-        if (list.length) this.byUser.set(user, list);
-        else this.byUser.delete(user);
     }
 
     async endpoints(user: string): Promise<Endpoint[]> {

@@ -4,6 +4,7 @@
 import type { EventType } from '../events/event.js';
 import type { Logger } from '../log.js';
 import type { CnMode } from './key.js';
+import { isMemoryResolver } from '../memcached/servers.js';
 
 export type EndpointKind = 'openchange' | 'vmbridge';
 
@@ -31,7 +32,7 @@ export interface ResolverOptions {
 
 /** `memory` → the embedded resolver; anything else is a libmemcached configuration string. */
 export async function createResolver(config: string, opts: ResolverOptions = {}): Promise<Resolver> {
-    if (config.trim().toLowerCase() === 'memory') {
+    if (isMemoryResolver(config)) {
         const { MemoryResolver } = await import('./memory.js');
         return new MemoryResolver();
     }

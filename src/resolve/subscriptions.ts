@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../events/event.js';
 import type { Logger } from '../log.js';
-import { bounded, type MemcachedClient } from './client.js';
+import { bounded, type MemcachedClient } from '../memcached/client.js';
 import { MAX_KEY_BYTES, sanitizeKey } from './key.js';
+import { SUBSCRIPTION_OP_TIMEOUT_MS } from '../limits.js';
 
 export const SUB_SLOTS = 16;
-const OP_TIMEOUT_MS = 1000;
 
 export const SubscriptionSchema = z.object({
     id: z.string().min(1),
@@ -75,9 +75,9 @@ export class Registration {
     async refresh(): Promise<void> {
         const key = this.key;
         if (key) {
-            const cur = parseSubscription((await bounded(this.client.get(key), OP_TIMEOUT_MS)).value, 0);
+            const cur = parseSubscription((await bounded(this.client.get(key), SUBSCRIPTION_OP_TIMEOUT_MS)).value, 0);
             if (cur?.id === this.id) {
-                await bounded(this.client.set(key, this.value(), { expires: this.ttlSec }), OP_TIMEOUT_MS);
+                await bounded(this.client.set(key, this.value(), { expires: this.ttlSec }), SUBSCRIPTION_OP_TIMEOUT_MS);
                 return;
             }
         }
@@ -91,13 +91,13 @@ export class Registration {
         const key = this.key;
         this.key = undefined;
         if (!remove || !key) return;
-        const cur = parseSubscription((await bounded(this.client.get(key), OP_TIMEOUT_MS)).value, 0);
-        if (cur?.id === this.id) await bounded(this.client.delete(key), OP_TIMEOUT_MS);
+        const cur = parseSubscription((await bounded(this.client.get(key), SUBSCRIPTION_OP_TIMEOUT_MS)).value, 0);
+        if (cur?.id === this.id) await bounded(this.client.delete(key), SUBSCRIPTION_OP_TIMEOUT_MS);
     }
 
     private async claim(): Promise<void> {
         for (const key of subscriptionKeys(this.opts.user)) {
-            if (await bounded(this.client.add(key, this.value(), { expires: this.ttlSec }), OP_TIMEOUT_MS)) {
+            if (await bounded(this.client.add(key, this.value(), { expires: this.ttlSec }), SUBSCRIPTION_OP_TIMEOUT_MS)) {
                 this.key = key;
                 this.opts.logger?.debug({ key, url: this.opts.url }, 'subscription registered');
                 return;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../src/client/listen.js';
 import { subscribe } from '../../src/client/subscribe.js';
-import { createMemcachedClient, type MemcachedClient } from '../../src/resolve/client.js';
+import { createMemcachedClient, type MemcachedClient } from '../../src/memcached/client.js';
 import { entryKey, seqKey } from '../../src/publish/journal-memcached.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';

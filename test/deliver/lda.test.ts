@@ -3,7 +3,8 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeliverer } from '../../src/deliver/index.js';
-import { exitOutcome, parseLdaTarget } from '../../src/deliver/lda.js';
+import { exitOutcome } from '../../src/deliver/lda.js';
+import { parseLdaTarget } from '../../src/deliver/target.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { waitFor } from '../helpers/net.js';
 import { abortMidData, AFTER_ABORT, CRLF_MESSAGE, deliver, freeze, rcpt, withoutTrace } from './util.js';

@@ -4,7 +4,8 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeliverer } from '../../src/deliver/index.js';
-import { LmtpDeliverer, parseLmtpTarget } from '../../src/deliver/lmtp.js';
+import { LmtpDeliverer } from '../../src/deliver/lmtp.js';
+import { parseLmtpTarget } from '../../src/deliver/target.js';
 import { SmtpError } from '../../src/deliver/deliverer.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { waitFor } from '../helpers/net.js';

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Classification } from '../../src/classify/classify.js';
 import { Correlator } from '../../src/events/correlate.js';
 import type { DeliveryRecord } from '../../src/events/delivery.js';
-import type { Batch } from '../../src/events/dovecot/batch.js';
+import type { Batch } from '../../src/hook/batch.js';
 import type { VmEvent } from '../../src/events/event.js';
 import type { HeaderFetcher } from '../../src/events/header-fetch.js';
 import { MemoryIndex } from '../../src/events/index-store.js';

@@ -2,7 +2,7 @@
 // the time window and replay refusal (with an injected clock).
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { HookAuth } from '../../src/events/hook-auth.js';
+import { HookAuth } from '../../src/hook/auth.js';
 
 const KEY = 'hook-auth-key-0123456789abcdef0123';
 const mac = (body: string) => createHmac('sha256', KEY).update(body).digest('hex');

@@ -3,8 +3,8 @@
 // as lost (→ resync), HTTP still answered on the same port.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Batch } from '../../src/events/dovecot/batch.js';
-import { IngestServer } from '../../src/events/ingest.js';
+import type { Batch } from '../../src/hook/batch.js';
+import { IngestServer } from '../../src/hook/ingest.js';
 import { createLogger } from '../../src/log.js';
 import { helloLine, nowTs, postHeaders, signedLine } from '../helpers/hook-sign.js';
 import { waitFor } from '../helpers/net.js';

@@ -1,5 +1,5 @@
 // What dovecot/vmbridge.lua sends, for tests that play the hook: lines and POST bodies signed
-// with HMAC-SHA256 under the ingest token (src/events/hook-auth.ts checks them).
+// with HMAC-SHA256 under the ingest token (src/hook/auth.ts checks them).
 import { createHmac } from 'node:crypto';
 
 export const nowTs = () => Date.now() / 1000;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { Handling } from '../../src/intake/handling.js';
+import { DeliveryRules } from '../../src/intake/rules.js';
 import { createLogger } from '../../src/log.js';
 import { dataPayload, LineClient, send } from '../helpers/lmtp-client.js';
 import { waitFor } from '../helpers/net.js';
@@ -126,7 +126,7 @@ describe('intake with message handling', () => {
 });
 
 describe('message handling configuration', () => {
-    const create = (flags: Record<string, unknown>) => Handling.create(loadConfig(flags, {}), log);
+    const create = (flags: Record<string, unknown>) => DeliveryRules.create(loadConfig(flags, {}), log);
 
     it('refuses relays without a smart host, bad actions and bad map files, naming the option', () => {
         expect(() => create({ unknownRecipient: 'relay' })).toThrow(/--unknown-recipient: relay needs --smart-host/);
@@ -146,8 +146,8 @@ describe('message handling configuration', () => {
     it('takes class actions as an object from a config file', () => {
         const file = path.join(dir, 'config.json');
         writeFileSync(file, JSON.stringify({ smartHost: 'smtp://127.0.0.1:2525', classActions: { default: { receipt: { relay: 'r@example.com' } } } }));
-        const h = Handling.create(loadConfig({}, {}, file), log);
+        const h = DeliveryRules.create(loadConfig({}, {}, file), log);
         expect(h.actions?.decide({ class: 'receipt' }, Buffer.alloc(0), 'x')).toEqual({ action: 'relay', to: 'r@example.com' });
-        expect(Handling.create(loadConfig({}, {}), log).actions).toBeUndefined();
+        expect(DeliveryRules.create(loadConfig({}, {}), log).actions).toBeUndefined();
     });
 });

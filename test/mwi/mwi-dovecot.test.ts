@@ -10,7 +10,7 @@ import { main } from '../../src/cli.js';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { BoxDirectory, makeBox } from '../../src/mwi/boxes.js';
 import { countBox, ImapCounter, type MwiCounts } from '../../src/mwi/count.js';
-import { ImapPool } from '../../src/mwi/imap-pool.js';
+import { ImapPool } from '../../src/imap/pool.js';
 import { createMwi, type Mwi } from '../../src/mwi/index.js';
 import { MwiService } from '../../src/mwi/recount.js';
 import { Resync } from '../../src/mwi/resync.js';

@@ -1,9 +1,9 @@
 // Folder names for OpenChange payloads: what the hook reported wins; modified UTF-7 of the vname
 // otherwise; the separator from the hook, else from IMAP NAMESPACE, else '.'.
 import { describe, expect, it } from 'vitest';
-import { BatchSchema } from '../../src/events/dovecot/batch.js';
+import { BatchSchema } from '../../src/hook/batch.js';
 import { FolderNames, toModifiedUtf7 } from '../../src/publish/folders.js';
-import type { ImapPool } from '../../src/mwi/imap-pool.js';
+import type { ImapPool } from '../../src/imap/pool.js';
 
 describe('toModifiedUtf7 (RFC 3501 5.1.3)', () => {
     it.each([

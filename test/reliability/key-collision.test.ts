@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { MemcachedIndex } from '../../src/events/index-store.js';
 import { entryKey, MemcachedJournal, seqKey } from '../../src/publish/journal-memcached.js';
-import { createMemcachedClient, type MemcachedClient } from '../../src/resolve/client.js';
+import { createMemcachedClient, type MemcachedClient } from '../../src/memcached/client.js';
 import { resolverKey, sanitizeKey } from '../../src/resolve/key.js';
 import { encodeEvent } from '../../src/wire/json.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';

@@ -2,10 +2,10 @@
 // the sender rule for authenticated clients, and the connection and rate limiters.
 import { describe, expect, it } from 'vitest';
 import { loadConfig, ConfigError } from '../../src/config.js';
-import { AccessList, ipToBigInt, isLoopback, parseAccessList } from '../../src/intake/access.js';
+import { AccessList, ipToBigInt, isLoopback, parseAccessList } from '../../src/net/access.js';
 import { ConnectionLimiter } from '../../src/intake/connections.js';
 import { ListenerPolicy, senderAllowed } from '../../src/intake/policy.js';
-import { RateLimiter } from '../../src/intake/ratelimit.js';
+import { RateLimiter } from '../../src/net/ratelimit.js';
 
 const verdict = (list: AccessList, ip: string) => list.match(ip)?.verdict ?? 'none';
 

@@ -5,7 +5,7 @@ import memjs from 'memjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolverErrors } from '../../src/metrics.js';
 import { MemcachedResolver } from '../../src/resolve/memcached.js';
-import { createMemcachedClient } from '../../src/resolve/client.js';
+import { createMemcachedClient } from '../../src/memcached/client.js';
 import { Registration } from '../../src/resolve/subscriptions.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { waitFor } from '../helpers/net.js';

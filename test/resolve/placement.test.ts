@@ -4,9 +4,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooser } from '../../src/resolve/distribution.js';
-import { HASHES } from '../../src/resolve/hashes.js';
-import { parseServers, ResolverConfigError } from '../../src/resolve/servers.js';
+import { chooser } from '../../src/memcached/distribution.js';
+import { HASHES } from '../../src/memcached/hashes.js';
+import { parseServers, ResolverConfigError } from '../../src/memcached/servers.js';
 import { buildC, type Built } from '../openchange/build.js';
 
 const KEYS = [

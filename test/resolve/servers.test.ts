@@ -1,7 +1,7 @@
 // libmemcached configuration strings and libmemcached's default server choice.
 import { describe, expect, it } from 'vitest';
-import { oneAtATime, serverIndex } from '../../src/resolve/distribution.js';
-import { parseServers } from '../../src/resolve/servers.js';
+import { oneAtATime, serverIndex } from '../../src/memcached/distribution.js';
+import { parseServers } from '../../src/memcached/servers.js';
 
 describe('parseServers', () => {
     it('reads several --SERVER options, weights, default port, placement options and harmless ones', () => {

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { MessageActions, parseClassActions, parsePrivateHeader } from './actions.js';
 import { memcachedMap, RecipientMap, type MapSource } from './recipients.js';
 
-export type HandlingConfig = Pick<Config, 'usernameFormat' | 'unknownRecipient' | 'recipientMapTimeout'> &
+export type DeliveryRulesConfig = Pick<Config, 'usernameFormat' | 'unknownRecipient' | 'recipientMapTimeout'> &
     Partial<Pick<Config, 'recipientMap' | 'recipientMapServers' | 'smartHost' | 'classActions' | 'privateHeader'>>;
 
 interface Remote {
@@ -16,7 +16,7 @@ interface Remote {
     source: MapSource;
 }
 
-export class Handling {
+export class DeliveryRules {
     private constructor(
         readonly recipients: RecipientMap,
         /** Undefined when no class actions are configured: messages then stream straight on. */
@@ -29,7 +29,7 @@ export class Handling {
      * Throws ConfigError for a bad setting. `previous` lends its memcached client when the servers
      * are unchanged, so a reload does not drop lookups in flight; close() the previous one after.
      */
-    static create(config: HandlingConfig, logger: Logger, previous?: Handling): Handling {
+    static create(config: DeliveryRulesConfig, logger: Logger, previous?: DeliveryRules): DeliveryRules {
         const smartHost = config.smartHost ? parseSmartHost(config.smartHost) : undefined;
         if (config.unknownRecipient === 'relay' && !smartHost) throw new ConfigError('invalid option --unknown-recipient: relay needs --smart-host');
         const privateHeader = config.privateHeader ? parsePrivateHeader(config.privateHeader) : undefined;
@@ -46,7 +46,7 @@ export class Handling {
                 usernameFormat: config.usernameFormat,
                 logger
             });
-            return new Handling(recipients, actions, smartHost, remote);
+            return new DeliveryRules(recipients, actions, smartHost, remote);
         } catch (err) {
             if (remote && remote !== reuse) remote.source.close();
             throw err;
@@ -54,7 +54,7 @@ export class Handling {
     }
 
     /** Closes the memcached client unless `successor` took it over. */
-    close(successor?: Handling): void {
+    close(successor?: DeliveryRules): void {
         if (this.remote && successor?.remote !== this.remote) this.remote.source.close();
     }
 }

@@ -3,6 +3,7 @@
 // specific (longest prefix) entry that matches decides; on a tie deny wins. IPv4 is compared as
 // IPv4-mapped IPv6 (::ffff:a.b.c.d), so `10.0.0.1` and `::ffff:10.0.0.1` are the same client.
 import { isIPv4, isIPv6 } from 'node:net';
+import { stripBrackets } from './address.js';
 
 export type Verdict = 'allow' | 'deny';
 
@@ -46,7 +47,7 @@ function mask(prefix: number): bigint {
 
 /** An address as a 128-bit integer, IPv4 (and IPv4-mapped IPv6) as ::ffff:a.b.c.d. */
 export function ipToBigInt(address: string): bigint | undefined {
-    const a = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+    const a = stripBrackets(address).replace(/%.*$/, '');
     if (isIPv4(a)) return V4_MAPPED | BigInt(a.split('.').reduce((n, o) => n * 256 + Number(o), 0));
     if (!isIPv6(a)) return undefined;
     let [head, tail = ''] = a.split('::') as [string, string?];

@@ -2,29 +2,10 @@
 // and reused: a recount is a NOOP + SEARCH + FETCH on a warm session instead of a new login.
 import { ImapFlow } from 'imapflow';
 import type { Logger } from '../log.js';
+import { parseImapUrl, type ImapTarget } from './target.js';
+import { ConfigError } from '../config.js';
+import { IMAP_IDLE_MS, IMAP_POOL_MAX, IMAP_TIMEOUT_MS } from '../limits.js';
 
-export interface ImapTarget {
-    host: string;
-    port: number;
-    secure: boolean;
-    master: string;
-    password: string;
-}
-
-/** `imap://master:pw@host:port` (imaps:// for TLS on connect). */
-export function parseImapUrl(url: string): ImapTarget {
-    const u = new URL(url);
-    if (u.protocol !== 'imap:' && u.protocol !== 'imaps:') throw new Error('expected imap://master:password@host:port');
-    if (!u.username) throw new Error('the IMAP url needs the master user: imap://master:password@host:port');
-    const secure = u.protocol === 'imaps:';
-    return {
-        host: u.hostname.replace(/^\[|\]$/g, ''),
-        port: u.port ? Number(u.port) : secure ? 993 : 143,
-        secure,
-        master: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password)
-    };
-}
 
 export interface ImapPoolOptions {
     logger: Logger;
@@ -74,7 +55,7 @@ export class ImapPool {
             const ready = this.takeIdle(user);
             if (ready?.usable) return ready;
             if (ready) void this.drop(ready); // the server or network closed it while idle
-            else if (this.open < (this.opts.max ?? 8)) break;
+            else if (this.open < (this.opts.max ?? IMAP_POOL_MAX)) break;
             else {
                 // Full: close someone else's idle session, else wait for a release.
                 const victim = this.takeIdle();
@@ -103,7 +84,7 @@ export class ImapPool {
                 list.splice(i, 1);
                 if (!list.length) this.idle.delete(user);
                 void this.drop(client);
-            }, this.opts.idleMs ?? 60_000);
+            }, this.opts.idleMs ?? IMAP_IDLE_MS);
             timer.unref();
             this.idle.set(user, [...(this.idle.get(user) ?? []), { client, timer }]);
         }
@@ -132,7 +113,7 @@ export class ImapPool {
 
     private async connect(user: string): Promise<ImapFlow> {
         const t = this.target;
-        const timeout = this.opts.timeoutMs ?? 10_000;
+        const timeout = this.opts.timeoutMs ?? IMAP_TIMEOUT_MS;
         const client = new ImapFlow({
             host: t.host,
             port: t.port,
@@ -148,5 +129,14 @@ export class ImapPool {
         client.on('error', (err: Error) => this.opts.logger.debug({ err: err.message, user }, 'imap session error'));
         await client.connect();
         return client;
+    }
+}
+
+/** The pool for --imap; a value it cannot use is a ConfigError naming the option (exit 64). */
+export function createImapPool(url: string, separator: string | undefined, logger: Logger): ImapPool {
+    try {
+        return new ImapPool(url, { logger, separator });
+    } catch (err) {
+        throw new ConfigError(`invalid option --imap: ${(err as Error).message}`);
     }
 }

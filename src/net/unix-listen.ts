@@ -6,10 +6,6 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 
-export function unixPath(listen: string): string | undefined {
-    return listen.startsWith('unix:') ? listen.slice('unix:'.length) : undefined;
-}
-
 /** Listens on the socket file: a stale file (no listener) is replaced, a live one is an error. */
 export async function listenUnix(server: net.Server, file: string, mode: number): Promise<void> {
     await mkdir(path.dirname(file), { recursive: true, mode: 0o750 });

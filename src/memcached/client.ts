@@ -5,6 +5,7 @@ import memjs from 'memjs';
 import type { Logger } from '../log.js';
 import { chooser } from './distribution.js';
 import { parseServers } from './servers.js';
+import { MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 export type MemcachedClient = memjs.Client;
 
@@ -12,16 +13,22 @@ export interface ClientOptions {
     logger?: Logger;
     /** Per operation (default 250 ms). */
     timeoutMs?: number;
+    /** memjs retries per operation (default 1). */
+    retries?: number;
+    /** Connect timeout (default twice timeoutMs). */
+    connectTimeoutMs?: number;
+    keepAlive?: boolean;
 }
 
 export function createMemcachedClient(config: string, opts: ClientOptions = {}): MemcachedClient {
     const { servers, placement, ignored } = parseServers(config);
     if (ignored.length) opts.logger?.debug({ ignored }, 'resolver: libmemcached options without effect on key placement, ignored');
-    const timeout = (opts.timeoutMs ?? 250) / 1000;
+    const timeout = (opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS) / 1000;
     const logger = { log: (...args: unknown[]) => opts.logger?.debug({ memjs: args.map(String).join(' ') }, 'memjs') };
+    const conntimeout = opts.connectTimeoutMs !== undefined ? opts.connectTimeoutMs / 1000 : timeout * 2;
     const client = new memjs.Client(
-        servers.map(s => new memjs.Server(s.host, s.port, undefined, undefined, { timeout, conntimeout: timeout * 2 })),
-        { retries: 1, failover: false, logger }
+        servers.map(s => new memjs.Server(s.host, s.port, undefined, undefined, { timeout, conntimeout, keepAlive: opts.keepAlive })),
+        { retries: opts.retries ?? 1, failover: false, logger }
     );
     // memjs lets the server choice be overridden; its typings say string, the code wants an index.
     (client as unknown as { getServer: (key: string) => number }).getServer = chooser(servers, placement);

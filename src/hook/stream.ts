@@ -9,8 +9,8 @@
 import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { hookGaps, ingestBatches } from '../metrics.js';
-import { BatchSchema, type Batch } from './dovecot/batch.js';
-import { HookAuth } from './hook-auth.js';
+import { BatchSchema, type Batch } from './batch.js';
+import { HookAuth } from './auth.js';
 
 export const HELLO_MAX = 1024;
 

@@ -1,4 +1,4 @@
-// The catch-up stage the bridge puts in front of its publishers: every event entering
+// The event front the bridge puts before its publishers (was "Catchup"): every event entering
 // `bridge.events` is coalesced per user, given its seq, journaled, and only then handed to the
 // sinks added here (bus, pusher, …). It also serves replays (`--replay host:port`, optional,
 // authenticated with --replay-token or the token generated in <state-dir>/replay.token, 0640 so
@@ -6,37 +6,38 @@
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config.js';
+import { DEFAULTS, type Config } from '../config.js';
 import type { VmEvent } from '../events/event.js';
 import { Fanout } from '../events/fanout.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
-import { createMemcachedClient } from '../resolve/client.js';
+import { createMemcachedClient } from '../memcached/client.js';
 import { Coalescer } from './coalesce.js';
 import { replay, type JournalStore, type MwiProvider } from './journal.js';
 import { MemcachedJournal } from './journal-memcached.js';
 import { SqliteJournal } from './journal-sqlite.js';
 import { REPLAY_TOKEN_FILE } from './bus-address.js';
-import { loadOrCreateToken } from '../events/token.js';
+import { loadOrCreateToken } from '../state/token.js';
 import { ReplayServer } from './replay-server.js';
 import { Sequencer } from './sequencer.js';
+import { isMemoryResolver } from '../memcached/servers.js';
+import { JOURNAL_TIMEOUT_MS } from '../limits.js';
 
-const JOURNAL_TIMEOUT_MS = 1000;
 
-export type CatchupConfig = Pick<Config, 'resolver' | 'journalRetention' | 'journalMax' | 'coalesceWindow' | 'coalesceMaxHold' | 'replay'> &
+export type EventFrontConfig = Pick<Config, 'resolver' | 'journalRetention' | 'journalMax' | 'coalesceWindow' | 'coalesceMaxHold' | 'replay'> &
     Partial<Pick<Config, 'stateDir' | 'journalMaxTotal' | 'replayToken' | 'replayAccess' | 'replayMax'>>;
 
 
 /** The journal follows the resolver: `memory` in the state directory, anything else in that memcached. */
-export function createJournalStore(config: CatchupConfig, log?: Logger): JournalStore {
+export function createJournalStore(config: EventFrontConfig, log?: Logger): JournalStore {
     const limits = { retentionSec: config.journalRetention, maxCount: config.journalMax };
-    if (config.resolver.trim().toLowerCase() === 'memory') return new SqliteJournal(config.stateDir ?? './var', { ...limits, maxTotal: config.journalMaxTotal });
+    if (isMemoryResolver(config.resolver)) return new SqliteJournal(config.stateDir ?? DEFAULTS.stateDir, { ...limits, maxTotal: config.journalMaxTotal });
     // 1 s: a loaded event loop must not turn a fine memcached into unsequenced events; during an
     // outage only the first batch waits that long (the sequencer then stops asking for a while).
     return new MemcachedJournal(createMemcachedClient(config.resolver, { logger: log, timeoutMs: JOURNAL_TIMEOUT_MS }), { ...limits, timeoutMs: JOURNAL_TIMEOUT_MS });
 }
 
-export class Catchup implements EventSink {
+export class EventFront implements EventSink {
     /** Set by the MWI stage: the user's current mwi events, sent after a reset. */
     currentMwi?: MwiProvider;
     private readonly out: Fanout;
@@ -45,7 +46,7 @@ export class Catchup implements EventSink {
     private readonly coalescer: Coalescer;
     private readonly server?: ReplayServer;
 
-    constructor(config: CatchupConfig, private readonly log: Logger) {
+    constructor(config: EventFrontConfig, log: Logger) {
         this.out = new Fanout(log);
         this.store = createJournalStore(config, log);
         this.sequencer = new Sequencer(this.store, this.out, { logger: log });
@@ -85,9 +86,9 @@ export class Catchup implements EventSink {
 }
 
 /** --replay-token, else the one generated once in <state-dir>/replay.token (mode 0640). */
-export function replayToken(config: Pick<CatchupConfig, 'replayToken' | 'stateDir'>): string {
+export function replayToken(config: Pick<EventFrontConfig, 'replayToken' | 'stateDir'>): string {
     if (config.replayToken) return config.replayToken;
-    const file = path.join(config.stateDir ?? './var', REPLAY_TOKEN_FILE);
+    const file = path.join(config.stateDir ?? DEFAULTS.stateDir, REPLAY_TOKEN_FILE);
     const token = loadOrCreateToken({ ingestTokenFile: file });
     chmodSync(file, 0o640);
     return token;

@@ -1,26 +1,26 @@
 // The endpoint Dovecot's hook reaches (dovecot/vmbridge.lua), on --ingest host:port or
 // unix:/path. One listener, two transports told apart by the first byte: the hook's stream
-// ('{', ingest-stream.ts: no reply, Dovecot never waits) and HTTP POST (Dovecot waits for the
+// ('{', hook/stream.ts: no reply, Dovecot never waits) and HTTP POST (Dovecot waits for the
 // reply, so it answers as soon as a batch is validated and queued; normalisation runs after).
-// The hook proves the token with a MAC and never sends it (hook-auth.ts); loopback-only unless
+// The hook proves the token with a MAC and never sends it (hook/auth.ts); loopback-only unless
 // --ingest-access says otherwise (a unix socket is reachable as its directory's permissions
 // allow); per-source rate limit; bodies over --ingest-max-body get 413. Before a connection has
-// proved the key it is limited (ingest-limits.ts): a few seconds, a 1 KB hello, a cap on such
+// proved the key it is limited (hook/limits.ts): a few seconds, a 1 KB hello, a cap on such
 // connections in total and per peer, and a budget for unverified POST bodies.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { AccessList, isLoopback } from '../intake/access.js';
-import { RateLimiter } from '../intake/ratelimit.js';
-import { listenOn } from '../net.js';
+import { AccessList, isLoopback } from '../net/access.js';
+import { RateLimiter } from '../net/ratelimit.js';
+import { listenOn, unixPath } from '../net/address.js';
 import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
-import { BatchSchema, type Batch } from './dovecot/batch.js';
-import { HookAuth } from './hook-auth.js';
-import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest-limits.js';
-import { listenerCap } from '../intake/fd-budget.js';
-import { readStream } from './ingest-stream.js';
+import { BatchSchema, type Batch } from './batch.js';
+import { HookAuth } from './auth.js';
+import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './limits.js';
+import { listenerCap } from '../net/fd-budget.js';
+import { readStream } from './stream.js';
 
 export interface IngestOptions {
     listen: string;
@@ -54,7 +54,7 @@ export class IngestServer {
         this.server = http.createServer((req, res) => this.handle(req, res));
         this.server.keepAliveTimeout = 60_000; // Dovecot's http-client reuses connections
         this.front = net.createServer(sock => this.sniff(sock));
-        // The ingest's share of the process's file descriptors (intake/fd-budget.ts): idle hook
+        // The ingest's share of the process's file descriptors (net/fd-budget.ts): idle hook
         // connections never starve the MTA's LMTP connections.
         this.front.maxConnections = listenerCap(opts.limits?.maxConnections ?? DEFAULT_INGEST_LIMITS.maxConnections);
     }
@@ -190,7 +190,8 @@ export class IngestServer {
 }
 
 function socketPath(listen: string): string | undefined {
-    return listen.startsWith('unix:') ? path.resolve(listen.slice(5)) : undefined;
+    const file = unixPath(listen);
+    return file === undefined ? undefined : path.resolve(file);
 }
 
 function parse(body: Buffer): Batch | undefined {

@@ -128,9 +128,14 @@ function parseServer(v: string): ServerSpec | null {
     return m[3] ? { host, port, weight: Number(m[3]) } : { host, port };
 }
 
+/** `--resolver memory`: state in this process and its state directory, no memcached at all. */
+export function isMemoryResolver(v: string): boolean {
+    return v.trim().toLowerCase() === 'memory';
+}
+
 /** For zod: the reason a resolver string is refused ('memory' is not a libmemcached string). */
 export function resolverIssue(v: string, ctx: { addIssue: (i: { code: 'custom'; message: string }) => void }): void {
-    if (v.trim().toLowerCase() === 'memory') return;
+    if (isMemoryResolver(v)) return;
     try {
         parseServers(v);
     } catch (err) {

@@ -1,7 +1,10 @@
 // smtp-server derives the enhanced status code from the reply code alone (451 → 4.3.0,
 // 554 → 5.6.0), so Dovecot's own "550 5.1.1" or our "554 5.7.1" would lose their meaning or be
-// doubled. No option exists for it; this one wrapper lets a reply text that already starts with
-// an enhanced code of the same class go out as written.
+// doubled. No option exists for it: smtp-server 3.21 sends a hook's error as
+// `send(err.responseCode, err.message)` with no context, reads no enhanced code from the error, and
+// hideENHANCEDSTATUSCODES is all-or-nothing. This one wrapper, installed once by intake/server.ts,
+// lets a reply text that already starts with an enhanced code of the same class (every SmtpError of
+// smtp/replies.ts) go out as written; everything else keeps smtp-server's mapping.
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 const ENHANCED = /^([245])\.\d{1,3}\.\d{1,3} /;

@@ -1,0 +1,83 @@
+// Named limits and tunables (WildDuck's lib/consts.js is the model): one line each with the reason.
+// Operator-facing values are options in config.ts; these are the ones nobody should need to change.
+
+/** a memcached outage logs once per interval, not once per lookup */
+export const RESOLVER_LOG_INTERVAL_MS = 30_000;
+/** subscribe/unsubscribe are interactive: a second is enough for a loopback memcached */
+export const SUBSCRIPTION_OP_TIMEOUT_MS = 1000;
+/** a voicemail has a handful of parts; more is not worth classifying */
+export const MIME_MAX_PARTS = 64;
+/** nesting bomb guard: real mail nests 2-3 deep */
+export const MIME_MAX_DEPTH = 8;
+/** a part header larger than this is not a header the classifier needs */
+export const MIME_MAX_PART_HEADER = 16 * 1024;
+/** the top-level header is buffered to classify; past this the message streams unclassified */
+export const MAX_HEADER_BYTES = 256 * 1024;
+/** remembered uids per bridge: bounded memory, covers minutes of deliveries */
+export const UID_LOOKUP_SENT_MAX = 20_000;
+/** keys per memcached multi-get while replaying */
+export const JOURNAL_READ_CHUNK = 500;
+/** events per transaction: a long batch yields to the event loop between slices */
+export const JOURNAL_SLICE = 1000;
+/** expired journal rows are deleted once a minute */
+export const JOURNAL_SWEEP_MS = 60_000;
+/** users whose last seq is cached in memory */
+export const JOURNAL_CACHE_USERS = 100_000;
+/** a replay request that has not finished by then is cut */
+export const REPLAY_TIMEOUT_MS = 10_000;
+/** replay clients at once: catch-up is rare, never a flood */
+export const REPLAY_MAX_CONNECTIONS = 64;
+/** per-user sequencer state kept in memory at most */
+export const SEQUENCER_USERS_LIMIT = 100_000;
+/** a journal outage logs once per interval */
+export const SEQUENCER_LOG_INTERVAL_MS = 30_000;
+/** events emitted per turn of the event loop */
+export const SEQUENCER_EMIT_SLICE = 1000;
+/** a loaded event loop must not turn a fine memcached into unsequenced events */
+export const JOURNAL_TIMEOUT_MS = 1000;
+/** folder names remembered per bridge */
+export const FOLDER_CACHE_MAX = 50_000;
+/** a shared-join mark outlives any hook delay, then expires */
+export const SHARED_JOIN_TTL_SEC = 600;
+/** expired uid index rows are deleted once a minute */
+export const INDEX_SWEEP_MS = 60_000;
+/** synchronous lookups per turn, so a 70,000-event batch does not hold the loop */
+export const INDEX_PACE = 256;
+/** tmp/ files older than this are a crashed writer's (maildir convention: 36 h) */
+export const MAILDIR_TMP_STALE_MS = 36 * 3600 * 1000;
+/** event ids remembered to drop duplicates across replay and live */
+export const CURSOR_RECENT_IDS = 1024;
+/** a replay page that takes longer is retried by the caller */
+export const REPLAY_CLIENT_TIMEOUT_MS = 10_000;
+/** connections past the cap that still get a "421 too many" before Node drops them silently */
+export const REFUSAL_ROOM = 32;
+/** memcached answers a loopback get in well under a millisecond; a caller waits no longer than this */
+export const MEMCACHED_TIMEOUT_MS = 250;
+/** uid index entries live as long as memcached's longest relative TTL (30 days) */
+export const UID_INDEX_TTL_SEC = 30 * 86400;
+/** LMTP connections to Dovecot at once: its lmtp process_limit is usually far higher */
+export const LMTP_POOL_MAX = 16;
+/** an idle LMTP connection is kept this long for the next delivery (Dovecot closes after 5 min) */
+export const LMTP_IDLE_MS = 30_000;
+/** IMAP master-user sessions at once: enough for recount bursts without crowding Dovecot */
+export const IMAP_POOL_MAX = 8;
+/** an idle IMAP session is kept this long (a recount on a warm session skips the login) */
+export const IMAP_IDLE_MS = 60_000;
+/** one IMAP command may take this long before the session is dropped */
+export const IMAP_TIMEOUT_MS = 10_000;
+/** AMI reconnect backoff starts here and doubles */
+export const AMI_BACKOFF_MIN_MS = 500;
+/** AMI reconnect backoff stops doubling here */
+export const AMI_BACKOFF_MAX_MS = 30_000;
+/** one AMI action waits this long for its response */
+export const AMI_TIMEOUT_MS = 10_000;
+/** push: frames queued per endpoint before the oldest are dropped behind a gap */
+export const PUSH_QUEUE_LIMIT = 1000;
+/** push: a send that does not complete in this time counts as a stall */
+export const PUSH_SEND_TIMEOUT_MS = 200;
+/** push: an endpoint socket unused this long is closed */
+export const PUSH_IDLE_MS = 60_000;
+/** push: reconnect backoff to an unreachable endpoint, first step */
+export const PUSH_BACKOFF_MIN_MS = 1000;
+/** push: reconnect backoff ceiling */
+export const PUSH_BACKOFF_MAX_MS = 60_000;
