@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { hookGaps, ingestBatches } from '../metrics.js';
 import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
 import type { Batch } from './dovecot/batch.js';
-import { normalize, type Item } from './dovecot/normalize.js';
+import { normalize } from './dovecot/normalize.js';
 import { makeEvent } from './event.js';
 import type { HeaderFetcher } from './header-fetch.js';
 import type { IndexEntry, IndexStore, MessageRef } from './index-store.js';

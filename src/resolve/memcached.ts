@@ -1,7 +1,6 @@
 // The memcached resolver: OpenChange's `resolver:<cn>` NDR list plus vmbridge's subscription
 // slots, read in parallel and bounded by one short timeout. memcached down or slow → the parts
 // that did not answer count as empty, the error is counted and logged at most once per interval.
-import type { Logger } from '../log.js';
 import { resolverErrors } from '../metrics.js';
 import { decodeResolverValue } from '../wire/ndr.js';
 import { bounded, createMemcachedClient, type MemcachedClient } from './client.js';

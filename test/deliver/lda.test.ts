@@ -1,12 +1,10 @@
 // lda target against a real dovecot-lda and Dovecot: bytes unchanged, exit codes as
 // per-recipient replies, failures and hangs as 451, abort stores nothing.
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeliverer } from '../../src/deliver/index.js';
 import { exitOutcome, parseLdaTarget } from '../../src/deliver/lda.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
-import { waitFor } from '../helpers/net.js';
-import { abortMidData, AFTER_ABORT, CRLF_MESSAGE, deliver, freeze, rcpt, withoutTrace } from './util.js';
+import { abortMidData, AFTER_ABORT, CRLF_MESSAGE, deliver, freeze, withoutTrace } from './util.js';
 
 let dovecot: TestDovecot;
 beforeAll(async () => {
