@@ -34,7 +34,7 @@ export function processes(): Proc[] {
 export function descendants(root: number, all = processes()): Proc[] {
     const out: Proc[] = [];
     const parents = new Set([root]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
         grew = false;
         for (const p of all) {
             if (parents.has(p.ppid) && !parents.has(p.pid)) {
