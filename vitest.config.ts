@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
     test: {
         include: ['test/**/*.test.ts'],
+        // Every process a test starts is stopped, also when the test fails (test/setup/).
+        globalSetup: ['test/setup/global.ts'],
+        setupFiles: ['test/setup/stop-children.ts'],
         testTimeout: 60_000,
         hookTimeout: 60_000,
         pool: 'forks',

@@ -100,7 +100,7 @@ try {
     const stored = countStored(dovecot.dir);
     if (stored !== sent) throw new Error(`Dovecot stored ${stored} messages, the client got 250 for ${sent}`);
 
-    printTable('Delivery throughput (msgs/s stored; median of alternating rounds)', throughput.map(({ rounds, ...r }) => r));
+    printTable('Delivery throughput (msgs/s stored; median of alternating rounds)', throughput.map(({ rounds: _rounds, ...r }) => r));
     printTable(`Reply time per small message, 1 connection, ${LATENCY_N} each (ms)`, [
         { path: 'direct', ...sd },
         { path: 'vmbridge', ...sb },

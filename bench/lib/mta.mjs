@@ -37,7 +37,10 @@ export class MtaConnection {
         const data = await this.#reply();
         const accepted = rcpt.filter(c => c === 250).length;
         if (mail !== 250 || data !== 354) {
-            if (data === 354) this.#sock.write('.\r\n'), await this.#reply(); // empty message, then reset
+            if (data === 354) {
+                this.#sock.write('.\r\n'); // empty message, then reset
+                await this.#reply();
+            }
             this.#sock.write('RSET\r\n');
             await this.#reply();
             return { codes: rcpt.map(c => (c === 250 ? data : c)), ms: elapsed(t0) };

@@ -108,7 +108,10 @@ export function parseParams(raw: string): HeaderValue {
         const c = raw[i];
         if (c === '"') quoted = !quoted;
         else if (c === '\\' && quoted && i + 1 < raw.length) cur += raw[++i];
-        else if (c === ';' && !quoted) (pieces.push(cur), (cur = ''));
+        else if (c === ';' && !quoted) {
+            pieces.push(cur);
+            cur = '';
+        }
         else cur += c;
     }
     pieces.push(cur);

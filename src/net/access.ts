@@ -50,7 +50,7 @@ export function ipToBigInt(address: string): bigint | undefined {
     const a = stripBrackets(address).replace(/%.*$/, '');
     if (isIPv4(a)) return V4_MAPPED | BigInt(a.split('.').reduce((n, o) => n * 256 + Number(o), 0));
     if (!isIPv6(a)) return undefined;
-    let [head, tail = ''] = a.split('::') as [string, string?];
+    const [head, tail = ''] = a.split('::') as [string, string?];
     const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
     const groups = (s: string) => (s ? s.split(':') : []);
     let h = groups(head);

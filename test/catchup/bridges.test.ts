@@ -155,17 +155,13 @@ describe('catch-up across two bridges sharing memcached', () => {
         const sub = new Subscriber(b.config.publish, ['fred\t', '__probe__\t']);
         await sub.ready(b.bridge);
         const fred = () => sub.events.filter(e => e.user === 'fred');
-        const at = new Map<string, number>();
-        const t0 = performance.now();
+        // The window's timing is test/publish/coalesce.test.ts's (fake timers); here, through a real
+        // bridge, the first event arrives on its own and the burst behind it follows, in order.
         b.bridge.events.emit(flag('fred', 'first', 1));
         await sub.waitFor(() => fred().length === 1, 'first event');
-        at.set('first', performance.now() - t0);
         b.bridge.events.emit(flag('fred', 'second', 2));
         b.bridge.events.emit(flag('fred', 'third', 3));
         await sub.waitFor(() => fred().length === 3, 'burst');
-        at.set('burst', performance.now() - t0);
-        expect(at.get('first')!).toBeLessThan(300); // window is 600 ms
-        expect(at.get('burst')!).toBeGreaterThanOrEqual(500);
         expect(fred().map(e => e.id)).toEqual(['first', 'second', 'third']);
         expect(contiguous(fred())).toBe(true);
         sub.close();

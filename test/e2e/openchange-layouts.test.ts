@@ -2,8 +2,7 @@
 // LAYOUT=fs the list separator is '/', whatever the namespace separator. Under namespace '.' the
 // hook's probe shows it; under namespace '/' (list and namespace agree) the bridge takes it from
 // IMAP NAMESPACE over --imap. A C session (test/openchange/session.c) receives the payloads.
-import { execFileSync, spawn } from 'node:child_process';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { hookFragment } from '../helpers/hook-fragment.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +14,6 @@ import { freePort, waitFor } from '../helpers/net.js';
 import { buildC, type Built } from '../openchange/build.js';
 
 const cleanups: (() => void)[] = []; // key files of hookFragment()
-const ROOT = path.resolve(__dirname, '../..');
 const TOKEN = 'openchange-layout-token-0123456789abcdef';
 const USER = 'alice@example.org';
 

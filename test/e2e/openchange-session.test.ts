@@ -6,7 +6,6 @@
 // mailbox_list_get_hierarchy_sep()) — INBOX, a sub-folder under namespace separator '/', a
 // non-ASCII folder (modified UTF-7 storage name) — and nothing after a session unregistered.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import memjs from 'memjs';
 import { hookFragment } from '../helpers/hook-fragment.js';
@@ -20,7 +19,6 @@ import { buildC, type Built } from '../openchange/build.js';
 import { pushDrops as dropsMetric } from '../../src/metrics.js';
 
 const cleanups: (() => void)[] = []; // key files of hookFragment()
-const ROOT = path.resolve(__dirname, '../..');
 const TOKEN = 'openchange-session-token-0123456789abcdef';
 const USERS = Array.from({ length: 20 }, (_, i) => `user${String(i + 1).padStart(2, '0')}@example.org`);
 const WARMUP = 'warmup@example.org';

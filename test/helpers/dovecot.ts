@@ -59,8 +59,13 @@ export class TestDovecot {
     async start(): Promise<this> {
         if (!this.dir) await this.prepare();
         this.proc = startProcess('/usr/sbin/dovecot', ['-F', '-c', this.conf]);
-        await waitForPort(this.lmtpPort, { greeting: /^220 /m });
-        await waitForPort(this.imapPort, { greeting: /^\* OK/m });
+        try {
+            await waitForPort(this.lmtpPort, { greeting: /^220 /m });
+            await waitForPort(this.imapPort, { greeting: /^\* OK/m });
+        } catch (err) {
+            await this.stop(); // `x = await startDovecot()` leaves the caller no handle
+            throw new Error(`${(err as Error).message}\n${this.log}`);
+        }
         return this;
     }
 

@@ -17,7 +17,10 @@ export class TestMemcached {
     async start(): Promise<this> {
         if (!this.port) this.port = await freePort();
         this.proc = startProcess('/usr/bin/memcached', ['-l', '127.0.0.1', '-p', String(this.port), '-U', '0', '-u', 'nobody', '-m', '64']);
-        await waitForPort(this.port);
+        await waitForPort(this.port).catch(async err => {
+            await this.stop(); // `x = await startMemcached()` leaves the caller no handle
+            throw err;
+        });
         return this;
     }
 

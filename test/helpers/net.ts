@@ -4,14 +4,31 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+// Below the kernel's ephemeral range (32768-60999 here): a port from listen(0) is one the kernel
+// also hands to outgoing connections, and the suite makes thousands of those, so between choosing
+// the port and the child binding it an LMTP or IMAP client could take it (EADDRINUSE). Ports from
+// this range only collide with another test's random pick, which the bind check below and the
+// per-process memory make rare.
+const PORT_MIN = 10_000;
+const PORT_MAX = 32_767;
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
+    for (;;) {
+        const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN + 1));
+        if (handedOut.has(port)) continue;
+        if (await bindable(port)) {
+            handedOut.add(port);
+            return port;
+        }
+    }
+}
+
+function bindable(port: number): Promise<boolean> {
+    return new Promise(resolve => {
         const srv = net.createServer();
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => {
-            const { port } = srv.address() as net.AddressInfo;
-            srv.close(() => resolve(port));
-        });
+        srv.once('error', () => resolve(false));
+        srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
 }
 

@@ -66,6 +66,9 @@ export class TestPostfix {
 
     async start(): Promise<this> {
         if (!this.dir) await this.prepare();
+        // Postfix daemonizes, out of the test's process tree: the run's teardown stops it if the test did not.
+        const runDir = process.env.VMB_TEST_RUN_DIR;
+        if (runDir) writeFileSync(path.join(runDir, `postfix-${path.basename(this.dir)}`), this.conf);
         await this.postfix('start');
         await waitForPort(this.smtpPort, { greeting: /^220 /m });
         return this;

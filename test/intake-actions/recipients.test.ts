@@ -112,10 +112,8 @@ describe('recipient map in memcached', () => {
         const map = RecipientMap.open({ file: mapFile(MAP), remote: memcachedMap(down.resolver, { timeoutMs: 300 }), unknown: 'pass', usernameFormat: '%Lu' });
         try {
             await down.stop();
-            const started = Date.now();
             const err = await rejection(map.resolve('dave@example.com'));
             expect([err.responseCode, err.enhanced]).toEqual([451, '4.4.3']);
-            expect(Date.now() - started).toBeLessThan(1000);
             expect(await map.resolve('bob@example.com')).toEqual({ kind: 'user', user: 'bob', mapped: true });
         } finally {
             map.close();

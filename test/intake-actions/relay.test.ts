@@ -108,11 +108,10 @@ describe('relay to the smart host', () => {
 
     it('answers 451 4.4.1 when the smart host cannot be reached', async () => {
         const port = await freePort();
-        const started = Date.now();
-        const [outcome] = await relay(parseSmartHost(`smtp://127.0.0.1:${port}`, 2000), { from: 'a@b.c', to: ['x@example.com'] }, chunked(fixture('email-plain')));
+        // A connect timeout far beyond the test's own: only the refusal itself can answer in time.
+        const [outcome] = await relay(parseSmartHost(`smtp://127.0.0.1:${port}`, 600_000), { from: 'a@b.c', to: ['x@example.com'] }, chunked(fixture('email-plain')));
         const err = (outcome as { error: SmtpError }).error;
         expect([outcome.ok, err.responseCode, err.enhanced]).toEqual([false, 451, '4.4.1']);
-        expect(Date.now() - started).toBeLessThan(2000);
     });
 
     it('never commits a message whose source fails midway, and drops the connection at once', async () => {
@@ -134,12 +133,10 @@ describe('relay to the smart host', () => {
         host = await startSmartHost();
         const source = new PassThrough();
         source.on('error', () => undefined); // as tee() listens for its sinks
-        const started = Date.now();
         const outcomeP = relay(parseSmartHost(host.url), { from: 'a@b.c', to: ['x@example.com', 'y@example.com'] }, source);
         source.destroy(new Error('size limit'));
         expect((await outcomeP).map(o => (o.ok ? 250 : o.error.responseCode))).toEqual([451, 451]);
         expect(await relay(parseSmartHost(host.url), { from: 'a@b.c', to: ['x@example.com'] }, source)).toMatchObject([{ ok: false }]);
-        expect(Date.now() - started).toBeLessThan(2000);
         expect(host.received).toHaveLength(0);
     });
 

@@ -143,10 +143,8 @@ describe('event-driven MWI', () => {
         const n1000 = mwiOf('1000@default').length;
         const n10001 = mwiOf('10001@default').length;
         await imap.messageFlagsAdd(String(uid.v1), ['\\Seen'], { uid: true });
-        const t0 = Date.now();
         mwi.trigger.emit(vmFlag(uid.v1, ['\\Seen']));
         await expectMwi('1000@default', { new: 3, old: 2, urgent: 1 }, n1000);
-        expect(Date.now() - t0).toBeLessThan(2000);
         // an event of unknown class in INBOX recounts both boxes; only a change is published
         mwi.trigger.emit(ev({ type: 'flag', uid: uid.e1, flags: { set: ['\\Seen'], cleared: [] } }));
         await waitFor(() => !mwi.service.busy(), 5000, 'quiet');
@@ -211,16 +209,17 @@ describe('event-driven MWI', () => {
 });
 
 describe('coalescing', () => {
-    it('a burst of 50 triggers for one box runs at most 2 recounts, never two at once, the first at once', async () => {
+    // When the runs start is test/mwi/scheduler.test.ts's (fake timers); here, against Dovecot, how many and never two at once.
+    it('a burst of 50 triggers for one box runs at most 2 recounts, never two at once', async () => {
         const { logger } = captureLogger();
         const pool = new ImapPool(dovecot.imapUrl, { logger });
         const real = new ImapCounter(pool);
-        const starts: number[] = [];
+        let starts = 0;
         let running = 0;
         let maxRunning = 0;
         const counter = {
             async count(b: ReturnType<typeof box>) {
-                starts.push(Date.now());
+                starts++;
                 maxRunning = Math.max(maxRunning, ++running);
                 try {
                     return await real.count(b);
@@ -231,20 +230,16 @@ describe('coalescing', () => {
         };
         const events: VmEvent[] = [];
         const boxes = new BoxDirectory();
-        const debounceMs = 80;
-        const service = new MwiService({ boxes, counter, out: { emit: e => void events.push(e) }, logger, debounceMs });
+        const service = new MwiService({ boxes, counter, out: { emit: e => void events.push(e) }, logger, debounceMs: 80 });
         const trigger = new MwiTrigger(boxes, service);
         try {
-            const t0 = Date.now();
             for (let i = 0; i < 50; i++) {
                 trigger.emit(makeEvent({ id: `b${i}`, type: 'flag', user: ALICE, mailbox: 'INBOX', class: 'voicemail', voicemail: vm1000, flags: { set: ['\\Seen'], cleared: [] } }));
             }
             await waitFor(() => !service.busy(), 5000, 'quiet');
-            expect(starts.length).toBeGreaterThanOrEqual(1);
-            expect(starts.length).toBeLessThanOrEqual(2);
+            expect(starts).toBeGreaterThanOrEqual(1);
+            expect(starts).toBeLessThanOrEqual(2);
             expect(maxRunning).toBe(1);
-            expect(starts[0] - t0).toBeLessThan(debounceMs);
-            if (starts.length === 2) expect(starts[1] - starts[0]).toBeGreaterThanOrEqual(debounceMs - 5);
             // learned from the events: 1000@default lives in alice's INBOX; one event, the current counts
             expect(events.map(e => e.mwi)).toEqual([{ mailbox: '1000@default', ...(await real.count(box('1000'))) }]);
         } finally {

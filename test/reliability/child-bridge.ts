@@ -58,8 +58,10 @@ export class ChildBridge {
             });
         }
         this.proc = startProcess(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'serve', ...this.args], { cwd: ROOT });
-        await waitForPort(this.lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 }).catch(err => {
-            throw new Error(`${err.message}\n${this.output()}`);
+        await waitForPort(this.lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 }).catch(async err => {
+            const output = this.output();
+            await this.stop(); // `x = await new ChildBridge().start()` leaves the caller no handle
+            throw new Error(`${err.message}\n${output}`);
         });
         return this;
     }

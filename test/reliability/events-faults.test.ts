@@ -14,7 +14,6 @@ import { ensureBuilt } from './child-bridge.js';
 import { frozen, uniqueMessage } from './faults-util.js';
 
 const USER = 'alice@example.org';
-const BOUND_MS = 2000; // per delivery, end to end on a loaded 2-core machine
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('deliveries while the event side fails', () => {
@@ -32,8 +31,12 @@ describe('deliveries while the event side fails', () => {
         }
     };
 
-    /** Sends n messages one after another; returns the slowest, and checks each was stored. */
-    async function deliverMany(n: number): Promise<number> {
+    /**
+     * Sends n messages one after another and checks each was stored. A hang on the event side fails
+     * the test by its timeout; how slow the slowest one was is printed, not asserted (timings are
+     * bench/'s business: bench/event-latency.mjs).
+     */
+    async function deliverMany(n: number, what: string): Promise<void> {
         const before = await storedCount();
         let worst = 0;
         for (let i = 0; i < n; i++) {
@@ -43,7 +46,7 @@ describe('deliveries while the event side fails', () => {
             expect(r.final.map(f => f.code)).toEqual([250]);
         }
         expect(await storedCount()).toBe(before + n);
-        return worst;
+        console.log(`${what}: ${n} deliveries, slowest ${worst} ms`);
     }
 
     async function startSubscriber(): Promise<Started> {
@@ -70,28 +73,26 @@ describe('deliveries while the event side fails', () => {
         await dovecot?.destroy();
     });
 
-    it('a subscriber that never reads (SIGSTOP) does not slow deliveries', async () => {
+    it('a subscriber that never reads (SIGSTOP) does not hold up deliveries', async () => {
         sub = await startSubscriber();
         const pid = sub.child.pid!;
-        const worst = await frozen(pid, () => deliverMany(100));
-        expect(worst).toBeLessThan(BOUND_MS);
+        await frozen(pid, () => deliverMany(100, 'subscriber frozen'));
     });
 
-    it('a dead subscriber still registered in memcached does not slow deliveries', async () => {
+    it('a dead subscriber still registered in memcached does not hold up deliveries', async () => {
         await sub!.stop('SIGKILL');
         sub = undefined;
-        expect(await deliverMany(40)).toBeLessThan(BOUND_MS);
+        await deliverMany(40, 'dead subscriber');
     });
 
     it('memcached frozen (SIGSTOP): deliveries go on', async () => {
-        const worst = await frozen(memcached.pid!, () => deliverMany(20));
-        expect(worst).toBeLessThan(BOUND_MS);
+        await frozen(memcached.pid!, () => deliverMany(20, 'memcached frozen'));
     });
 
     it('memcached down: deliveries go on, and pushes resume when it is back', async () => {
         await memcached.stop();
         try {
-            expect(await deliverMany(20)).toBeLessThan(BOUND_MS);
+            await deliverMany(20, 'memcached down');
         } finally {
             await memcached.start();
         }

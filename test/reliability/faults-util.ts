@@ -2,6 +2,7 @@
 // always thaw it, wait for bytes to sit unread in a socket, and compare stored copies.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { stoppedAll } from '../helpers/process.js';
 
 /** The pid and all descendants (Dovecot's master and its lmtp/imap/auth children). */
 export function processTree(pid: number): number[] {
@@ -19,6 +20,7 @@ export async function frozen<T>(pid: number, fn: () => Promise<T>): Promise<T> {
     const tree = processTree(pid);
     for (const p of tree) process.kill(p, 'SIGSTOP');
     try {
+        await stoppedAll(tree);
         return await fn();
     } finally {
         for (const p of tree) {

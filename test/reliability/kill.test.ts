@@ -112,7 +112,6 @@ describe('vmbridge killed or stopped as a process', () => {
                 c.close();
                 return r.code === 554 && r.text === '5.7.1 access denied';
             }, 5000, 'reloaded access list');
-            expect(hup.pid).toBeDefined(); // same process, still running
         } finally {
             await hup.stop();
             rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,6 @@
 // index still gives flag events their class/voicemail/Message-ID, `listen --since` across the
 // restart gives every event once, SIGTERM publishes and journals what was held, and a lost state
 // directory gives an older cursor a `reset`, never a silent skip.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
