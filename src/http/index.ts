@@ -1,6 +1,6 @@
 // Builds the client listener from the configuration and the bridge's parts (bridge.ts calls this
 // only when --http is given).
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import type { EventFront } from '../publish/front.js';
 import type { VmEvent } from '../events/event.js';
 import type { Logger } from '../log.js';
@@ -19,6 +19,7 @@ export interface ClientListener {
 
 export function createClientListener(config: Config, front: EventFront, mwi: (user: string) => VmEvent[], logger: Logger): ClientListener | undefined {
     if (!config.http) return undefined;
+    if (!config.httpTlsCert !== !config.httpTlsKey) throw new ConfigError('invalid option --http-tls-cert/--http-tls-key: give both or neither');
     const tokens = new TokenStore(config.stateDir);
     const hub = new StreamHub();
     front.add(hub); // after seq and journal, like the bus

@@ -72,7 +72,10 @@ export class ClientServer {
     private async request(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
         const url = new URL(req.url ?? '/', 'http://client');
         if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' });
-        if (Number(req.headers['content-length'] ?? 0) > HTTP_MAX_BODY || req.headers['transfer-encoding']) return sendJson(res, 413, { error: 'no request body expected' });
+        if (Number(req.headers['content-length'] ?? 0) > HTTP_MAX_BODY || req.headers['transfer-encoding']) {
+            res.setHeader('connection', 'close'); // the body is not read
+            return sendJson(res, 413, { error: 'no request body expected' });
+        }
         if (isPage(url.pathname)) return page(url.pathname, res);
         const route = ROUTES[url.pathname];
         if (!route) return sendJson(res, 404, { error: 'not found' });
