@@ -8,6 +8,7 @@ import type { VmEvent } from '../events/event.js';
 import { resetEvent } from '../publish/journal.js';
 import { HTTP_CLIENT_BUFFER } from '../limits.js';
 import type { StreamHub } from './hub.js';
+import { httpStreams } from '../metrics.js';
 
 export type ReplayFn = (user: string, since: number, limit: number) => Promise<VmEvent[]>;
 
@@ -39,6 +40,7 @@ export class StreamSession {
 
     constructor(private readonly o: SessionOptions) {
         this.unsubscribe = o.hub.add(o.user, { deliver: ev => this.live(ev) });
+        httpStreams.inc({ event: 'opened' });
     }
 
     /** Replays (when a cursor was given) and goes live; a replay failure closes the stream. */
@@ -57,6 +59,7 @@ export class StreamSession {
     close(): void {
         if (this.closed) return;
         this.closed = true;
+        httpStreams.inc({ event: 'closed' });
         this.unsubscribe();
         this.o.transport.close();
     }
@@ -107,6 +110,7 @@ export class StreamSession {
 
     private overflow(reason: 'client-overflow' | 'replay-unavailable'): void {
         if (this.closed) return;
+        httpStreams.inc({ event: 'overflow' });
         // The cursor to reconnect from is the last event the client was given.
         this.o.transport.send(resetEvent(this.o.user, reason, this.last));
         this.close();
