@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Authenticator } from '../intake/auth.js';
 import { RateLimiter } from '../net/ratelimit.js';
 import type { TokenStore } from './tokens.js';
+import { formatUsername } from '../intake/username.js';
 import { HTTP_AUTH_FAILURES_PER_IP, HTTP_AUTH_FAILURES_PER_USER } from '../limits.js';
 
 export interface Principal {
@@ -18,6 +19,8 @@ export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; stat
 
 export interface HttpAuthOptions {
     tokens: TokenStore;
+    /** Dovecot's auth_username_format (--username-format): the signed-in name as events carry it. */
+    usernameFormat?: string;
     /** Dovecot login check; without it only tokens are accepted. */
     basic?: Authenticator;
 }
@@ -55,7 +58,8 @@ export class HttpAuth {
         const userKey = user.toLowerCase();
         if (this.perUser.retryAfter(userKey) > 0) return { ok: false, status: 429 };
         const r = await this.opts.basic.verify(user, pass, peer);
-        if (r === 'ok') return { ok: true, principal: { user, admin: false } };
+        // Dovecot accepted `Alice@Example.org` as alice@example.org: events carry the formatted name
+        if (r === 'ok') return { ok: true, principal: { user: this.opts.usernameFormat ? formatUsername(this.opts.usernameFormat, user) : user, admin: false } };
         if (r === 'unavailable') return { ok: false, status: 503 };
         this.perIp.take(peer.ip);
         this.perUser.take(userKey);

@@ -29,7 +29,7 @@ export function createClientListener(config: Config, front: EventFront, mwi: (us
         listen: config.http,
         tlsCert: config.httpTlsCert,
         tlsKey: config.httpTlsKey,
-        auth: new HttpAuth({ tokens, basic }),
+        auth: new HttpAuth({ tokens, basic, usernameFormat: config.usernameFormat }),
         deps: { hub, replay: (u, s, l) => front.replay(u, s, l), mwi, replayMax: config.replayMax, heartbeatMs: HTTP_HEARTBEAT_MS, logger }
     });
     return { server, tokens, hub };

@@ -54,6 +54,13 @@ describe('client listener authentication', () => {
         for (const h of [undefined, 'Basic', 'Basic !!!', 'Digest x', basic('', 'p')]) expect(await auth.check(h, { ip: '::2' })).toMatchObject({ ok: false, status: 401 });
     });
 
+    it('a Basic user is named as Dovecot formats it (--username-format %Lu)', async () => {
+        const tokens = new TokenStore(mkdtempSync(path.join(tmpdir(), 'vmb-tokens-')));
+        stores.push(tokens);
+        const auth = new HttpAuth({ tokens, usernameFormat: '%Lu', basic: { verify: async () => 'ok' } });
+        expect(await auth.check(basic('Carol@Example.ORG', 'pw'), { ip: '::1' })).toEqual({ ok: true, principal: { user: 'carol@example.org', admin: false } });
+    });
+
     it('durations', () => {
         expect(parseDuration('90s')).toBe(90_000);
         expect(parseDuration('30d')).toBe(30 * 86_400_000);
