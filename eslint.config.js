@@ -14,4 +14,8 @@ export default tseslint.config({ ignores: ['dist/', 'node_modules/', 'bench/resu
         // `_`-prefixed names are deliberately unused (positional parameters, destructuring).
         '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }]
     }
+}, {
+    // The live pages run in the browser.
+    files: ['web/**/*.js', 'src/admin/web/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } }
 });

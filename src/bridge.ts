@@ -25,6 +25,7 @@ import { Pusher } from './publish/push.js';
 import { createResolver, type Resolver } from './resolve/resolver.js';
 import { createMwi, type Mwi } from './mwi/index.js';
 import { MEMCACHED_TIMEOUT_MS } from './limits.js';
+import { createClientListener, type ClientListener } from './http/index.js';
 
 export interface BridgeAddresses {
     lmtp: string;
@@ -33,6 +34,7 @@ export interface BridgeAddresses {
     ingest: string;
     admin?: string;
     replay?: string;
+    http?: string;
 }
 
 export class Bridge {
@@ -50,6 +52,7 @@ export class Bridge {
     private readonly sharedJoin: SharedJoin;
     private readonly imap?: ImapPool;
     private readonly folders: FolderNames;
+    private readonly clients?: ClientListener;
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new EventFront(config, log); // seq + journal + coalescing, before every publisher
@@ -96,6 +99,8 @@ export class Bridge {
             const service = this.mwi.service;
             this.events.currentMwi = user => service.current(user); // counts sent after a `reset`
         }
+        // Apps' own authenticated streams (--http): src/http/.
+        this.clients = createClientListener(config, this.events, user => this.mwi?.service.current(user) ?? [], log);
         if (config.admin) this.admin = new AdminServer({ listen: config.admin, logger: log, health: () => this.health() });
     }
 
@@ -110,8 +115,9 @@ export class Bridge {
         const [lmtp, smtp] = await Promise.all(this.intakes.map(i => i.listen()));
         const admin = await this.admin?.listen();
         const replay = await this.events.start();
+        const http = await this.clients?.server.listen();
         this.mwi?.start();
-        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp as AddressInfo), publish: busUrl(this.config), ingest, admin: admin && fmt(admin), replay: replay && fmt(replay) };
+        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp as AddressInfo), publish: busUrl(this.config), ingest, admin: admin && fmt(admin), replay: replay && fmt(replay), http: http && fmt(http) };
         this.log.info({ ...addrs, deliver: this.config.deliver }, 'vmbridge ready');
         return addrs;
     }
@@ -127,6 +133,8 @@ export class Bridge {
         await this.mwi?.stop();
         await Promise.all([this.index.close(), this.imap?.close(), this.sharedJoin.close()]);
         await this.events.stop(); // hands on held events before the publishers close
+        await this.clients?.server.close(); // after the front: connected apps get the last events too
+        this.clients?.tokens.close();
         await this.pusher?.close();
         await this.resolver?.close();
         await this.bus.stop(); // after a short linger: the last events still reach subscribers

@@ -10,6 +10,9 @@ type Key = keyof z.input<typeof ConfigSchema>;
 export const HELP: Record<Key, string> = {
     lmtp: 'LMTP listener host:port or unix:/path (for Postfix lmtp:unix:)',
     lmtpSocketMode: 'mode of the --lmtp unix socket (see docs/policy.md)',
+    http: 'client listener host:port (or a port: loopback) for apps: /v1/events (SSE), /v1/ws, /v1/mwi, /v1/replay, the page at / (off unless given)',
+    httpTlsCert: 'PEM certificate for the client listener (HTTPS; with --http-tls-key)',
+    httpTlsKey: 'PEM private key for the client listener',
     helloTimeout: 'close a client that has not sent LHLO/EHLO within this many ms (421)',
     smtp: 'optional SMTP listener host:port',
     deliver: 'onward target: lmtp://host:port | lmtp:/socket | lda:/usr/lib/dovecot/dovecot-lda[?args] | maildir:<dir>',

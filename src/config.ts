@@ -107,6 +107,11 @@ export const ConfigSchema = z.object({
     smartHost: z.string().regex(/^smtps?:\/\/.+/, 'expected smtp://[user:pass@]host:port or smtps://...').optional(),
     classActions: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
     privateHeader: z.string().min(1).optional(),
+    // Client listener (src/http/): SSE, WebSocket, MWI counts, replay, the live page. Off unless
+    // given; a bare port means loopback. Its own TLS pair, else none (see docs/policy.md).
+    http: z.string().regex(/^(\d{1,5}|(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5})$/, 'expected host:port or a port').transform(v => (/^\d+$/.test(v) ? `127.0.0.1:${v}` : v)).optional(),
+    httpTlsCert: z.string().min(1).optional(),
+    httpTlsKey: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ...MwiConfigShape
 });

@@ -81,3 +81,20 @@ export const PUSH_IDLE_MS = 60_000;
 export const PUSH_BACKOFF_MIN_MS = 1000;
 /** push: reconnect backoff ceiling */
 export const PUSH_BACKOFF_MAX_MS = 60_000;
+/** client listener: failed sign-ins per address (a burst for typos, then one every 6 s) */
+export const HTTP_AUTH_FAILURES_PER_IP = { perSecond: 1 / 6, burst: 10 };
+/** client listener: failed sign-ins per user, whatever the address (slows a distributed guess) */
+export const HTTP_AUTH_FAILURES_PER_USER = { perSecond: 1 / 6, burst: 5 };
+/** client listener: a client that has not sent its headers by then is cut (before authentication) */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+/** client listener: connections at once, and from one address (streams stay open) */
+export const HTTP_MAX_CONNECTIONS = 5000;
+export const HTTP_MAX_CONNECTIONS_PER_IP = 1100;
+/** client listener: request bodies (a WebSocket's first message included) are tiny */
+export const HTTP_MAX_BODY = 4096;
+/** client listener: comment line on idle streams so proxies and clients see the stream is alive */
+export const HTTP_HEARTBEAT_MS = 25_000;
+/** client listener: events waiting for one slow client; past this it gets `reset` and is closed */
+export const HTTP_CLIENT_BUFFER = 1000;
+/** client listener: bytes unsent to one client past which it counts as slow */
+export const HTTP_CLIENT_MAX_BUFFERED = 1024 * 1024;

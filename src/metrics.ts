@@ -99,3 +99,17 @@ export const processFaults = new Counter({
     labelNames: ['kind'] as const,
     registers: [registry]
 });
+
+export const httpStreams = new Counter({
+    name: 'vmbridge_http_streams_total',
+    help: 'Client listener streams (SSE and WebSocket), by how they ended (opened, closed, overflow)',
+    labelNames: ['event'] as const,
+    registers: [registry]
+});
+
+export const httpAuth = new Counter({
+    name: 'vmbridge_http_auth_total',
+    help: 'Client listener sign-ins, by result (token, basic, refused, limited, unavailable)',
+    labelNames: ['result'] as const,
+    registers: [registry]
+});
