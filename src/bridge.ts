@@ -3,7 +3,7 @@
 // down never stops it — those are reached lazily and their failures are per message.
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { AdminServer, type Health } from './admin/server.js';
+import { AdminServer } from './admin/server.js';
 import type { Config } from './config.js';
 import { createDeliverer } from './deliver/index.js';
 import type { Deliverer } from './deliver/deliverer.js';
@@ -25,6 +25,9 @@ import { Pusher } from './publish/push.js';
 import { createResolver, type Resolver } from './resolve/resolver.js';
 import { createMwi, type Mwi } from './mwi/index.js';
 import { MEMCACHED_TIMEOUT_MS } from './limits.js';
+import { Readiness } from './admin/readiness.js';
+import { parseDeliverTarget } from './deliver/target.js';
+import { registerHookSilence, registerImapSessions, registerSubscribers } from './metrics.js';
 
 export interface BridgeAddresses {
     lmtp: string;
@@ -50,6 +53,9 @@ export class Bridge {
     private readonly sharedJoin: SharedJoin;
     private readonly imap?: ImapPool;
     private readonly folders: FolderNames;
+    private readonly readiness: Readiness;
+    /** unregisters the scrape-time gauges this bridge feeds (several bridges may share the registry in tests) */
+    private readonly gauges: (() => void)[] = [];
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new EventFront(config, log); // seq + journal + coalescing, before every publisher
@@ -96,7 +102,20 @@ export class Bridge {
             const service = this.mwi.service;
             this.events.currentMwi = user => service.current(user); // counts sent after a `reset`
         }
-        if (config.admin) this.admin = new AdminServer({ listen: config.admin, logger: log, health: () => this.health() });
+        this.readiness = new Readiness({
+            accepting: () => this.intakes.every(i => i.accepting),
+            deliver: parseDeliverTarget(config.deliver),
+            imap: this.imap && (() => ({ ...this.imap!.stats(), lastError: this.imap!.lastError })),
+            ami: this.mwi && (() => this.mwi?.health()),
+            hookLastHeard: () => this.correlator.lastHeard
+        });
+        this.gauges.push(
+            registerHookSilence('ingest', () => (this.correlator.lastHeard === undefined ? -1 : (Date.now() - this.correlator.lastHeard) / 1000)),
+            registerSubscribers('push', () => this.pusher?.endpointCount ?? 0),
+            registerImapSessions('busy', () => this.imap?.stats().busy ?? 0),
+            registerImapSessions('idle', () => this.imap?.stats().idle ?? 0)
+        );
+        if (config.admin) this.admin = new AdminServer({ listen: config.admin, logger: log, health: () => this.readiness.check() });
     }
 
     async start(): Promise<BridgeAddresses> {
@@ -131,6 +150,8 @@ export class Bridge {
         await this.resolver?.close();
         await this.bus.stop(); // after a short linger: the last events still reach subscribers
         await this.admin?.close(); // last: /healthz says 503 while draining
+        this.readiness.close();
+        for (const u of this.gauges) u();
     }
 
     /** Dovecot's events for this user were lost (hook batches missing): recount their boxes. */
@@ -146,13 +167,6 @@ export class Bridge {
     /** SIGHUP: access lists, limits and TLS certificates (a bad new setting keeps the old one). */
     reload(config: Config): void {
         for (const i of this.intakes) i.reload(config);
-    }
-
-    private health(): Health {
-        const ok = this.intakes.every(i => i.accepting);
-        // AMI trouble degrades (200, status "degraded") but never fails readiness: mail still flows.
-        const ami = this.mwi?.health();
-        return { ok, status: !ok ? 'draining' : ami?.status === 'degraded' ? 'degraded' : 'ok', ...(ami && { ami }) };
     }
 }
 

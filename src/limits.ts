@@ -81,3 +81,9 @@ export const PUSH_IDLE_MS = 60_000;
 export const PUSH_BACKOFF_MIN_MS = 1000;
 /** push: reconnect backoff ceiling */
 export const PUSH_BACKOFF_MAX_MS = 60_000;
+/** health: a dependency is probed at most this often, however often /readyz is asked */
+export const HEALTH_PROBE_EVERY_MS = 2000;
+/** health: a probe (and a /readyz waiting for it) gives up after this, so health never hangs on a slow dependency */
+export const HEALTH_PROBE_TIMEOUT_MS = 1500;
+/** status page: warn/error log entries kept for "recent errors" */
+export const RECENT_ERRORS_MAX = 50;

@@ -1,5 +1,6 @@
-// The admin listener (--admin host:port, off by default): GET /healthz for load balancers and
-// service managers, GET /metrics for Prometheus (the registry in metrics.ts). It carries no
+// The admin listener (--admin host:port, off by default): GET /livez (the process answers),
+// GET /readyz and /healthz (readiness with a JSON detail per dependency: readiness.ts) for load
+// balancers and service managers, GET /metrics for Prometheus (the registry in metrics.ts). It carries no
 // secrets and changes nothing, so it has no token; bind it to loopback or a management network.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -49,7 +50,11 @@ export class AdminServer {
             return;
         }
         const path = (req.url ?? '/').split('?')[0];
-        if (path === '/healthz') {
+        if (path === '/livez') {
+            // answering at all is the proof: a wedged event loop never gets here
+            res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+            res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ ok: true, status: 'alive', uptimeSeconds: Math.round(process.uptime()) }));
+        } else if (path === '/healthz' || path === '/readyz') {
             const h = (await this.opts.health?.()) ?? { ok: true, status: 'ok' };
             res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
             res.end(req.method === 'HEAD' ? undefined : JSON.stringify(h));
