@@ -156,3 +156,4 @@ for (const result of ['accepted', 'unauthorized', 'stale', 'invalid', 'too_large
 for (const result of ['ok', 'error']) mwiRecounts.inc({ result }, 0);
 for (const op of ['allocate', 'append']) journalErrors.inc({ op }, 0);
 for (const kind of ['unhandled_rejection', 'uncaught_exception']) processFaults.inc({ kind }, 0);
+for (const reason of ['access', 'untrusted', 'limit', 'draining', 'auth', 'sender', 'tls', 'timeout']) intakeRefusals.inc({ reason }, 0);
