@@ -7,6 +7,15 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { registry } from '../metrics.js';
 import { listenOn } from '../net/address.js';
+import { StatusSource } from './status.js';
+import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page.js';
+
+/** The status page's static parts: path → [content type, body]. */
+const PAGE: Record<string, [string, string]> = {
+    '/': ['text/html; charset=utf-8', STATUS_HTML],
+    '/status.css': ['text/css; charset=utf-8', STATUS_CSS],
+    '/status.js': ['text/javascript; charset=utf-8', STATUS_JS]
+};
 
 export interface Health {
     /** false → 503, so a balancer stops sending new work (e.g. while draining on SIGTERM). */
@@ -23,8 +32,10 @@ export interface AdminOptions {
 
 export class AdminServer {
     private readonly server: Server;
+    private readonly status: StatusSource;
 
     constructor(private readonly opts: AdminOptions) {
+        this.status = new StatusSource(async () => (await opts.health?.()) ?? { ok: true, status: 'ok' });
         this.server = createServer((req, res) => void this.handle(req, res).catch(err => {
             opts.logger.error({ err }, 'admin request failed');
             if (!res.headersSent) res.writeHead(500);
@@ -36,10 +47,12 @@ export class AdminServer {
     }
 
     listen(): Promise<AddressInfo> {
+        this.status.start();
         return listenOn(this.server, this.opts.listen);
     }
 
     close(): Promise<void> {
+        this.status.stop();
         this.server.closeAllConnections();
         return new Promise(resolve => this.server.close(() => resolve()));
     }
@@ -58,6 +71,16 @@ export class AdminServer {
             const h = (await this.opts.health?.()) ?? { ok: true, status: 'ok' };
             res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
             res.end(req.method === 'HEAD' ? undefined : JSON.stringify(h));
+        } else if (PAGE[path]) {
+            const [type, body] = PAGE[path];
+            res.writeHead(200, { 'content-type': type, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache' });
+            res.end(req.method === 'HEAD' ? undefined : body);
+        } else if (path === '/favicon.ico') {
+            res.writeHead(204, { 'cache-control': 'max-age=86400' }).end(); // browsers ask; there is none
+        } else if (path === '/status.json') {
+            const body = JSON.stringify(await this.status.snapshot());
+            res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+            res.end(req.method === 'HEAD' ? undefined : body);
         } else if (path === '/metrics') {
             const body = await registry.metrics();
             res.writeHead(200, { 'content-type': registry.contentType });
