@@ -27,6 +27,7 @@ import { createMwi, type Mwi } from './mwi/index.js';
 import { MEMCACHED_TIMEOUT_MS } from './limits.js';
 import { Readiness } from './admin/readiness.js';
 import { parseDeliverTarget } from './deliver/target.js';
+import { isMemoryResolver, parseServers } from './memcached/servers.js';
 import { registerHookSilence, registerImapSessions, registerSubscribers } from './metrics.js';
 
 export interface BridgeAddresses {
@@ -107,6 +108,7 @@ export class Bridge {
             deliver: parseDeliverTarget(config.deliver),
             imap: this.imap && (() => ({ ...this.imap!.stats(), lastError: this.imap!.lastError })),
             ami: this.mwi && (() => this.mwi?.health()),
+            memcached: isMemoryResolver(config.resolver) ? undefined : parseServers(config.resolver).servers,
             hookLastHeard: () => this.correlator.lastHeard
         });
         this.gauges.push(

@@ -123,6 +123,7 @@ function readGauge(name: string, help: string, label: string, known: readonly st
     new Gauge({
         name, help, labelNames: [label], registers: [registry],
         collect() {
+            this.reset(); // a reader that unregistered (a stopped bridge) leaves no stale series
             for (const key of new Set([...known, ...readers.keys()])) {
                 let sum = 0;
                 for (const r of readers.get(key) ?? []) sum += r();

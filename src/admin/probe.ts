@@ -57,28 +57,48 @@ async function accessible(path: string, mode: number, what: string): Promise<Pro
     }
 }
 
-function lmtpGreeting(address: { host: string; port: number } | { path: string }, timeoutMs: number): Promise<ProbeResult> {
+/** memcached servers, each asked `version`; the result lists them (ok when all answer). */
+export function probeMemcached(servers: { host: string; port: number }[]): (timeoutMs: number) => Promise<ProbeResult & { servers: { server: string; ok: boolean; version?: string; problem?: string }[] }> {
+    return async timeoutMs => {
+        const each = await Promise.all(servers.map(async s => {
+            const r = await lineProbe(s, 'version\r\n', /^(VERSION (\S+)|ERROR.*)$/m, timeoutMs);
+            const version = r.match?.[2];
+            return { server: `${s.host}:${s.port}`, ok: !!version, ...(version ? { version } : { problem: r.problem ?? 'unexpected answer' }) };
+        }));
+        return { ok: each.every(s => s.ok), servers: each };
+    };
+}
+
+async function lmtpGreeting(address: { host: string; port: number } | { path: string }, timeoutMs: number): Promise<ProbeResult> {
+    const r = await lineProbe(address, undefined, /^(\d{3})[ -].*$/m, timeoutMs);
+    if (!r.match) return { ok: false, problem: r.problem };
+    return r.match[1] === '220' ? { ok: true } : { ok: false, problem: `greeting ${r.match[0].slice(0, 80)}` };
+}
+
+/** Connects, optionally sends `send`, and resolves with the first line matching `line` (or the problem). */
+function lineProbe(address: { host: string; port: number } | { path: string }, send: string | undefined, line: RegExp, timeoutMs: number): Promise<{ match?: RegExpExecArray; problem?: string }> {
     return new Promise(resolve => {
         const sock = connect('path' in address ? { path: address.path } : { host: address.host, port: address.port });
         let buf = '';
         let settled = false;
-        const done = (r: ProbeResult): void => {
+        const done = (r: { match?: RegExpExecArray; problem?: string }): void => {
             if (settled) return;
             settled = true;
             clearTimeout(timer);
-            if (r.ok) sock.end('QUIT\r\n');
+            if (r.match) sock.end('quit\r\n'); // LMTP and memcached both take it
             else sock.destroy();
             resolve(r);
         };
-        const timer = setTimeout(() => done({ ok: false, problem: 'no greeting' }), timeoutMs);
+        const timer = setTimeout(() => done({ problem: 'no answer' }), timeoutMs);
         sock.setEncoding('latin1');
+        if (send) sock.write(send);
         sock.on('data', (chunk: string) => {
             buf += chunk;
-            const line = /^(\d{3})[ -].*$/m.exec(buf);
-            if (line) done(line[1] === '220' ? { ok: true } : { ok: false, problem: `greeting ${line[0].slice(0, 80)}` });
-            else if (buf.length > 1024) done({ ok: false, problem: 'not an LMTP greeting' });
+            const match = line.exec(buf);
+            if (match) done({ match });
+            else if (buf.length > 1024) done({ problem: 'unexpected answer' });
         });
-        sock.on('error', err => done({ ok: false, problem: (err as NodeJS.ErrnoException).code ?? err.message }));
-        sock.on('close', () => done({ ok: false, problem: 'closed before greeting' }));
+        sock.on('error', err => done({ problem: (err as NodeJS.ErrnoException).code ?? err.message }));
+        sock.on('close', () => done({ problem: 'closed before answering' }));
     });
 }

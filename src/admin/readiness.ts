@@ -2,7 +2,7 @@
 // the mail path (the deliver target) down so every recipient would get 451. Event-side trouble
 // (IMAP, AMI, a silent hook) is `degraded`: mail still flows, so a balancer keeps sending it.
 import type { Health } from './server.js';
-import { CachedProbe, probeDeliverTarget } from './probe.js';
+import { CachedProbe, probeDeliverTarget, probeMemcached } from './probe.js';
 import type { DeliverTarget } from '../deliver/target.js';
 import type { AmiHealth } from '../mwi/ami-notifier.js';
 import { registerDependencyUp } from '../metrics.js';
@@ -12,6 +12,8 @@ export interface ReadinessSources {
     deliver: DeliverTarget;
     imap?: () => { busy: number; idle: number; lastError?: { message: string; at: number } };
     ami?: () => AmiHealth | undefined;
+    /** memcached servers of --resolver (none with the memory resolver) */
+    memcached?: { host: string; port: number }[];
     /** ms since epoch of the hook's last hello or batch; undefined: not heard since start */
     hookLastHeard: () => number | undefined;
 }
@@ -26,20 +28,31 @@ export interface Dependency {
 export class Readiness {
     private readonly deliver: CachedProbe;
     private lastDeliverOk = false;
+    private readonly memcached?: CachedProbe;
     private readonly unregister: (() => void)[] = [];
+    private lastMemcachedOk = false;
 
     constructor(private readonly src: ReadinessSources) {
         this.deliver = new CachedProbe(probeDeliverTarget(src.deliver));
         this.unregister.push(registerDependencyUp(depName(src.deliver), () => (this.lastDeliverOk ? 1 : 0)));
+        if (src.memcached?.length) {
+            this.memcached = new CachedProbe(probeMemcached(src.memcached));
+            this.unregister.push(registerDependencyUp('memcached', () => (this.lastMemcachedOk ? 1 : 0)));
+        }
         if (src.ami) this.unregister.push(registerDependencyUp('ami', () => (src.ami?.()?.connected ? 1 : 0)));
     }
 
     async check(): Promise<Health> {
-        const d = await this.deliver.get();
+        const [d, mc] = await Promise.all([this.deliver.get(), this.memcached?.get()]);
         this.lastDeliverOk = d.ok;
         const deps: Record<string, Dependency> = {
             [depName(this.src.deliver)]: { status: d.ok ? 'ok' : 'failing', required: true, target: describe(this.src.deliver), ...(d.problem && { problem: d.problem }) }
         };
+        if (mc) {
+            this.lastMemcachedOk = mc.ok;
+            // push resolution and the shared journal suffer; mail still flows
+            deps.memcached = { status: mc.ok ? 'ok' : 'degraded', required: false, ...('servers' in mc ? { servers: mc.servers } : { problem: mc.problem }) };
+        }
         const imap = this.src.imap?.();
         if (imap) deps.imap = { status: imap.lastError ? 'degraded' : 'ok', required: false, busy: imap.busy, idle: imap.idle, ...(imap.lastError && { lastError: imap.lastError.message, lastErrorSecondsAgo: secondsSince(imap.lastError.at) }) };
         const ami = this.src.ami?.();
