@@ -28,7 +28,9 @@ import { MEMCACHED_TIMEOUT_MS } from './limits.js';
 import { Readiness } from './admin/readiness.js';
 import { parseDeliverTarget } from './deliver/target.js';
 import { isMemoryResolver, parseServers } from './memcached/servers.js';
-import { registerHookSilence, registerImapSessions, registerSubscribers } from './metrics.js';
+import { registerHookSilence, registerImapSessions, registerStateBytes, registerSubscribers } from './metrics.js';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 
 export interface BridgeAddresses {
     lmtp: string;
@@ -115,7 +117,8 @@ export class Bridge {
             registerHookSilence('ingest', () => (this.correlator.lastHeard === undefined ? -1 : (Date.now() - this.correlator.lastHeard) / 1000)),
             registerSubscribers('push', () => this.pusher?.endpointCount ?? 0),
             registerImapSessions('busy', () => this.imap?.stats().busy ?? 0),
-            registerImapSessions('idle', () => this.imap?.stats().idle ?? 0)
+            registerImapSessions('idle', () => this.imap?.stats().idle ?? 0),
+            ...['state.db', 'state.db-wal'].map(f => registerStateBytes(f, () => fileBytes(path.join(config.stateDir, f))))
         );
         if (config.admin) this.admin = new AdminServer({ listen: config.admin, logger: log, health: () => this.readiness.check() });
     }
@@ -178,4 +181,13 @@ const STOP_SETTLE_MS = 2000;
 function fmt(a: AddressInfo | string): string {
     if (typeof a === 'string') return `unix:${a}`;
     return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+/** Size of a file, 0 when absent (a state directory not yet used, a WAL checkpointed away). */
+function fileBytes(file: string): number {
+    try {
+        return statSync(file).size;
+    } catch {
+        return 0;
+    }
 }

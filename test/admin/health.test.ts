@@ -84,6 +84,7 @@ describe('admin health and metrics against real Dovecot', () => {
         expect(m).toMatch(/^vmbridge_hook_silence_seconds\{hook="ingest"\} (\d|\d\.\d+)$/m);
         expect(m).toMatch(/^vmbridge_dependency_up\{dependency="dovecot-lmtp"\} 1$/m);
         expect(m).toMatch(/^vmbridge_messages_total\{class="email",outcome="stored"\} 1$/m);
+        expect(m).toMatch(/^vmbridge_state_db_bytes\{file="state.db"\} [1-9]/m);
     });
 
     it('a refused RCPT (Dovecot 550 unknown user) is counted', async () => {
