@@ -87,3 +87,5 @@ export const HEALTH_PROBE_EVERY_MS = 2000;
 export const HEALTH_PROBE_TIMEOUT_MS = 1500;
 /** status page: warn/error log entries kept for "recent errors" */
 export const RECENT_ERRORS_MAX = 50;
+/** health: an IMAP login failure this recent makes /readyz `degraded` (the pool logs in only on demand, so no later success may clear it) */
+export const IMAP_ERROR_RECENT_MS = 5 * 60_000;

@@ -6,6 +6,7 @@ import { CachedProbe, probeDeliverTarget, probeMemcached } from './probe.js';
 import type { DeliverTarget } from '../deliver/target.js';
 import type { AmiHealth } from '../mwi/ami-notifier.js';
 import { registerDependencyUp } from '../metrics.js';
+import { IMAP_ERROR_RECENT_MS } from '../limits.js';
 
 export interface ReadinessSources {
     accepting: () => boolean;
@@ -54,7 +55,9 @@ export class Readiness {
             deps.memcached = { status: mc.ok ? 'ok' : 'degraded', required: false, ...('servers' in mc ? { servers: mc.servers } : { problem: mc.problem }) };
         }
         const imap = this.src.imap?.();
-        if (imap) deps.imap = { status: imap.lastError ? 'degraded' : 'ok', required: false, busy: imap.busy, idle: imap.idle, ...(imap.lastError && { lastError: imap.lastError.message, lastErrorSecondsAgo: secondsSince(imap.lastError.at) }) };
+        // a failed login stays the last word until the next session opens: degraded only while recent
+        const recentImapError = imap?.lastError && Date.now() - imap.lastError.at < IMAP_ERROR_RECENT_MS;
+        if (imap) deps.imap = { status: recentImapError ? 'degraded' : 'ok', required: false, busy: imap.busy, idle: imap.idle, ...(imap.lastError && { lastError: imap.lastError.message, lastErrorSecondsAgo: secondsSince(imap.lastError.at) }) };
         const ami = this.src.ami?.();
         if (ami) deps.ami = { ...ami, required: false };
         const heard = this.src.hookLastHeard();
