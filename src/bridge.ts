@@ -3,7 +3,7 @@
 // down never stops it — those are reached lazily and their failures are per message.
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { AdminServer, type Health } from './admin/server.js';
+import { AdminServer } from './admin/server.js';
 import type { Config } from './config.js';
 import { createDeliverer } from './deliver/index.js';
 import type { Deliverer } from './deliver/deliverer.js';
@@ -26,6 +26,12 @@ import { createResolver, type Resolver } from './resolve/resolver.js';
 import { createMwi, type Mwi } from './mwi/index.js';
 import { MEMCACHED_TIMEOUT_MS } from './limits.js';
 import { createClientListener, type ClientListener } from './http/index.js';
+import { Readiness } from './admin/readiness.js';
+import { parseDeliverTarget } from './deliver/target.js';
+import { isMemoryResolver, parseServers } from './memcached/servers.js';
+import { registerHookSilence, registerImapSessions, registerStateBytes, registerSubscribers } from './metrics.js';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 
 export interface BridgeAddresses {
     lmtp: string;
@@ -53,6 +59,9 @@ export class Bridge {
     private readonly imap?: ImapPool;
     private readonly folders: FolderNames;
     private readonly clients?: ClientListener;
+    private readonly readiness: Readiness;
+    /** unregisters the scrape-time gauges this bridge feeds (several bridges may share the registry in tests) */
+    private readonly gauges: (() => void)[] = [];
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new EventFront(config, log); // seq + journal + coalescing, before every publisher
@@ -101,7 +110,22 @@ export class Bridge {
         }
         // Apps' own authenticated streams (--http): src/http/.
         this.clients = createClientListener(config, this.events, user => this.mwi?.service.current(user) ?? [], log);
-        if (config.admin) this.admin = new AdminServer({ listen: config.admin, logger: log, health: () => this.health() });
+        this.readiness = new Readiness({
+            accepting: () => this.intakes.every(i => i.accepting),
+            deliver: parseDeliverTarget(config.deliver),
+            imap: this.imap && (() => ({ ...this.imap!.stats(), lastError: this.imap!.lastError })),
+            ami: this.mwi && (() => this.mwi?.health()),
+            memcached: isMemoryResolver(config.resolver) ? undefined : parseServers(config.resolver).servers,
+            hookLastHeard: () => this.correlator.lastHeard
+        });
+        this.gauges.push(
+            registerHookSilence('ingest', () => (this.correlator.lastHeard === undefined ? -1 : (Date.now() - this.correlator.lastHeard) / 1000)),
+            registerSubscribers('push', () => this.pusher?.endpointCount ?? 0),
+            registerImapSessions('busy', () => this.imap?.stats().busy ?? 0),
+            registerImapSessions('idle', () => this.imap?.stats().idle ?? 0),
+            ...['state.db', 'state.db-wal'].map(f => registerStateBytes(f, () => fileBytes(path.join(config.stateDir, f))))
+        );
+        if (config.admin) this.admin = new AdminServer({ listen: config.admin, logger: log, health: () => this.readiness.check() });
     }
 
     async start(): Promise<BridgeAddresses> {
@@ -139,6 +163,8 @@ export class Bridge {
         await this.resolver?.close();
         await this.bus.stop(); // after a short linger: the last events still reach subscribers
         await this.admin?.close(); // last: /healthz says 503 while draining
+        this.readiness.close();
+        for (const u of this.gauges) u();
     }
 
     /** Dovecot's events for this user were lost (hook batches missing): recount their boxes. */
@@ -155,13 +181,6 @@ export class Bridge {
     reload(config: Config): void {
         for (const i of this.intakes) i.reload(config);
     }
-
-    private health(): Health {
-        const ok = this.intakes.every(i => i.accepting);
-        // AMI trouble degrades (200, status "degraded") but never fails readiness: mail still flows.
-        const ami = this.mwi?.health();
-        return { ok, status: !ok ? 'draining' : ami?.status === 'degraded' ? 'degraded' : 'ok', ...(ami && { ami }) };
-    }
 }
 
 /** Longest a stop waits for Dovecot to report copies just stored before emitting them without. */
@@ -170,4 +189,13 @@ const STOP_SETTLE_MS = 2000;
 function fmt(a: AddressInfo | string): string {
     if (typeof a === 'string') return `unix:${a}`;
     return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+/** Size of a file, 0 when absent (a state directory not yet used, a WAL checkpointed away). */
+function fileBytes(file: string): number {
+    try {
+        return statSync(file).size;
+    } catch {
+        return 0;
+    }
 }

@@ -43,7 +43,7 @@ export const HELP: Record<Key, string> = {
     maxSize: 'message size limit, bytes',
     maxRecipients: 'recipients per message',
     receivedHeader: 'add a Received header',
-    admin: 'host:port for /healthz and /metrics',
+    admin: 'host:port for /livez, /readyz (/healthz), /metrics and the status page at /',
     recipientMap: 'file of "address user" lines mapping RCPT addresses (aliases, proxy addresses) to Dovecot users',
     recipientMapServers: "memcached map of RCPT addresses to users, libmemcached string (e.g. '--SERVER=127.0.0.1:11211'); keys vmbridge:rcpt:<address>",
     recipientMapTimeout: 'memcached recipient map timeout, ms (no answer: 451)',

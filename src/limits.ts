@@ -98,3 +98,11 @@ export const HTTP_HEARTBEAT_MS = 25_000;
 export const HTTP_CLIENT_BUFFER = 1000;
 /** client listener: bytes unsent to one client past which it counts as slow */
 export const HTTP_CLIENT_MAX_BUFFERED = 1024 * 1024;
+/** health: a dependency is probed at most this often, however often /readyz is asked */
+export const HEALTH_PROBE_EVERY_MS = 2000;
+/** health: a probe (and a /readyz waiting for it) gives up after this, so health never hangs on a slow dependency */
+export const HEALTH_PROBE_TIMEOUT_MS = 1500;
+/** status page: warn/error log entries kept for "recent errors" */
+export const RECENT_ERRORS_MAX = 50;
+/** health: an IMAP login failure this recent makes /readyz `degraded` (the pool logs in only on demand, so no later success may clear it) */
+export const IMAP_ERROR_RECENT_MS = 5 * 60_000;

@@ -3,6 +3,7 @@
 // what is buffered is flushed when the process exits.
 import { pino, type Logger } from 'pino';
 import { DEFAULTS, envValue } from './config.js';
+import { recordLog } from './admin/recent-errors.js';
 
 export type { Logger };
 
@@ -18,5 +19,15 @@ function destination(): ReturnType<typeof pino.destination> {
 }
 
 export function createLogger(level = envValue('logLevel') ?? DEFAULTS.logLevel): Logger {
-    return pino({ level, base: { name: 'vmbridge' } }, destination());
+    return pino({
+        level,
+        base: { name: 'vmbridge' },
+        // warn and above also go to the status page's recent errors (redacted there)
+        hooks: {
+            logMethod(args, method, lvl) {
+                if (lvl >= 40) recordLog(args, lvl);
+                method.apply(this, args);
+            }
+        }
+    }, destination());
 }

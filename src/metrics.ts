@@ -1,8 +1,10 @@
 // prom-client metrics, one registry for the process; served on the admin listener (/metrics).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { EVENT_TYPES, MESSAGE_CLASSES } from './events/event.js';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'vmbridge_' });
+// Node's default metrics keep their standard names (process_*, nodejs_*): stock dashboards work.
+collectDefaultMetrics({ register: registry });
 
 export const messages = new Counter({
     name: 'vmbridge_messages_total',
@@ -113,3 +115,63 @@ export const httpAuth = new Counter({
     labelNames: ['result'] as const,
     registers: [registry]
 });
+
+export const RCPT_FAILURES = [['refused', '550'], ['deferred', '451']] as const;
+export const rcptFailures = new Counter({
+    name: 'vmbridge_rcpt_failures_total',
+    help: 'RCPT commands answered with an error, by result (refused: 5xx such as Dovecot\'s 550 unknown user; deferred: 4xx such as 451 with Dovecot down) and reply code',
+    labelNames: ['result', 'code'] as const,
+    registers: [registry]
+});
+for (const [result, code] of RCPT_FAILURES) rcptFailures.inc({ result, code }, 0);
+
+export const imapLoginFailures = new Counter({
+    name: 'vmbridge_imap_login_failures_total',
+    help: 'IMAP pool sessions that could not be opened (connect or master login failed)',
+    registers: [registry]
+});
+
+/** Gauges that read their value at scrape time; a stage registers a reader and gets an unregister. */
+function readGauge(name: string, help: string, label: string, known: readonly string[]) {
+    const readers = new Map<string, Set<() => number>>();
+    new Gauge({
+        name, help, labelNames: [label], registers: [registry],
+        collect() {
+            this.reset(); // a reader that unregistered (a stopped bridge) leaves no stale series
+            for (const key of new Set([...known, ...readers.keys()])) {
+                let sum = 0;
+                for (const r of readers.get(key) ?? []) sum += r();
+                this.set({ [label]: key }, sum);
+            }
+        }
+    });
+    return (key: string, read: () => number): (() => void) => {
+        const set = readers.get(key) ?? new Set();
+        readers.set(key, set.add(read));
+        return () => void set.delete(read);
+    };
+}
+
+/** Connected subscribers per transport (push endpoints, replay clients, client-listener streams...). */
+export const registerSubscribers = readGauge('vmbridge_subscribers', 'Subscribers that can be counted, by transport (the bus is PUB: its SUB sockets cannot)', 'transport', ['push']);
+/** IMAP pool sessions by state (busy, idle). */
+export const registerImapSessions = readGauge('vmbridge_imap_sessions', 'IMAP pool sessions open, by state (busy, idle)', 'state', ['busy', 'idle']);
+/** 1 when a dependency is usable at the last (cached) health probe, else 0. */
+export const registerDependencyUp = readGauge('vmbridge_dependency_up', 'Dependencies usable at the last health probe (1) or not (0), by dependency', 'dependency', []);
+/** Seconds since Dovecot's hook was last heard from (-1: never heard since start). */
+export const registerHookSilence = readGauge('vmbridge_hook_silence_seconds', 'Seconds since Dovecot\'s hook was last heard from (a batch or hello); -1 before it was heard at all', 'hook', ['ingest']);
+
+// Known label values start at zero, so rate() and increase() see the first failure (0 → 1) and a
+// dashboard or alert finds its series before anything went wrong.
+for (const cls of MESSAGE_CLASSES) for (const outcome of ['stored', 'relayed', 'refused', 'deferred']) messages.inc({ class: cls, outcome }, 0);
+for (const type of EVENT_TYPES) events.inc({ type }, 0);
+for (const reason of ['queue_full', 'timeout', 'backoff', 'error', 'no_uid']) pushDrops.inc({ reason }, 0);
+for (const kind of ['delivery', 'batch', 'stream']) hookGaps.inc({ kind }, 0);
+for (const result of ['accepted', 'unauthorized', 'stale', 'invalid', 'too_large', 'rate_limited', 'gap']) ingestBatches.inc({ result }, 0);
+for (const result of ['ok', 'error']) mwiRecounts.inc({ result }, 0);
+for (const op of ['allocate', 'append']) journalErrors.inc({ op }, 0);
+for (const kind of ['unhandled_rejection', 'uncaught_exception']) processFaults.inc({ kind }, 0);
+for (const reason of ['access', 'untrusted', 'limit', 'draining', 'auth', 'sender', 'tls', 'timeout']) intakeRefusals.inc({ reason }, 0);
+
+/** Bytes on disk of the state directory's store (state.db and its WAL: the journal and uid index). */
+export const registerStateBytes = readGauge('vmbridge_state_db_bytes', 'Bytes on disk of <state-dir>/state.db and its WAL (journal and uid index), by file', 'file', []);

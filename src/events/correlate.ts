@@ -64,7 +64,11 @@ export class Correlator implements DeliveryObserver {
     /** The hook said hello (or sent a batch): with --hook auto, deliveries now wait for it. */
     hookHeard(): void {
         this.heard = true;
+        this.lastHeard = Date.now();
     }
+
+    /** When the hook last said hello or sent a batch (ms since epoch), for health and metrics. */
+    lastHeard?: number;
 
     get hookInstalled(): boolean {
         const hook = this.opts.hook ?? 'auto';
@@ -72,7 +76,7 @@ export class Correlator implements DeliveryObserver {
     }
 
     onBatch(batch: Batch): void {
-        this.heard = true;
+        this.hookHeard();
         if (!this.inSequence(batch)) return;
         const prev = this.chains.get(batch.user) ?? Promise.resolve();
         const next = prev.then(() => this.process(batch)).catch(err => this.opts.logger.error({ err, user: batch.user }, 'event correlation failed'));

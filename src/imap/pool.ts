@@ -4,6 +4,7 @@ import { ImapFlow } from 'imapflow';
 import type { Logger } from '../log.js';
 import { parseImapUrl, type ImapTarget } from './target.js';
 import { ConfigError } from '../config.js';
+import { imapLoginFailures } from '../metrics.js';
 import { IMAP_IDLE_MS, IMAP_POOL_MAX, IMAP_TIMEOUT_MS } from '../limits.js';
 
 
@@ -24,6 +25,8 @@ export class ImapPool {
     private readonly waiters: (() => void)[] = [];
     private open = 0;
     private closed = false;
+    /** The last connect/login failure and when, for /readyz; cleared by the next good login. */
+    lastError?: { message: string; at: number };
 
     constructor(url: string, private readonly opts: ImapPoolOptions) {
         this.target = parseImapUrl(url);
@@ -40,6 +43,13 @@ export class ImapPool {
         } finally {
             this.release(user, client, ok);
         }
+    }
+
+    /** Sessions open, by state, for health and the imap sessions gauge. */
+    stats(): { busy: number; idle: number } {
+        let idle = 0;
+        for (const list of this.idle.values()) idle += list.length;
+        return { busy: this.open - idle, idle };
     }
 
     async close(): Promise<void> {
@@ -65,8 +75,12 @@ export class ImapPool {
         }
         this.open++;
         try {
-            return await this.connect(user);
+            const client = await this.connect(user);
+            this.lastError = undefined;
+            return client;
         } catch (err) {
+            imapLoginFailures.inc();
+            this.lastError = { message: (err as Error & { responseText?: string }).responseText ?? (err as Error).message, at: Date.now() };
             this.open--;
             this.waiters.shift()?.();
             throw err;

@@ -133,7 +133,7 @@ export class IntakeServer {
             },
             onAuth: (auth, session, cb) => void this.auth(auth, session).then(r => cb(null, r), cb),
             onMailFrom: (address, session, cb) => void this.mailFrom(address.address, session).then(() => cb(), cb),
-            onRcptTo: (address, session, cb) => void this.rcptTo(address.address, session).then(() => cb(), cb),
+            onRcptTo: (address, session, cb) => void this.rcptTo(address.address, session).then(() => cb(), err => (countRcptFailure(err), cb(err))),
             onData: (stream, session, cb) => void this.data(stream, session).then(replies => cb(null, replies as never), cb),
             onClose: session => this.closed(session.id)
         });
@@ -443,3 +443,8 @@ function withDefaults(config: IntakeConfig): FullIntakeConfig {
     return { ...(ConfigSchema.parse({}) as FullIntakeConfig), ...defined } as FullIntakeConfig;
 }
 
+/** RCPT refusals (5xx, e.g. Dovecot's 550) and deferrals (4xx, e.g. 451 with Dovecot down), by code. */
+function countRcptFailure(err: { responseCode?: number }): void {
+    const code = err.responseCode ?? 451;
+    metrics.rcptFailures.inc({ result: code >= 500 ? 'refused' : 'deferred', code: String(code) });
+}

@@ -65,6 +65,11 @@ export class Pusher implements EventSink {
         this.running.add(run);
     }
 
+    /** Push endpoints with an open socket (the subscribers gauge). */
+    get endpointCount(): number {
+        return this.endpoints.size;
+    }
+
     /** Resolves once the events emitted so far have been handed to their sockets. */
     async flush(): Promise<void> {
         while (this.running.size) await Promise.allSettled([...this.running]);
