@@ -81,3 +81,5 @@ export const PUSH_IDLE_MS = 60_000;
 export const PUSH_BACKOFF_MIN_MS = 1000;
 /** push: reconnect backoff ceiling */
 export const PUSH_BACKOFF_MAX_MS = 60_000;
+/** doctor: each connection or answer a check waits for (a healthy service answers in milliseconds) */
+export const DOCTOR_TIMEOUT_MS = 5_000;
