@@ -2,7 +2,7 @@
 // version and the wiring without credentials, MWI options refused without --imap (64, named),
 // and SIGHUP saying what it reloaded and which changed options need a restart.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -54,5 +54,16 @@ describe('operator-facing CLI', () => {
         } finally {
             await serve.stop();
         }
+    });
+
+    it('dovecot-config before serve creates the token owned like the state directory, and says so', async () => {
+        const stateDir = path.join(freeStateDir(), 'state');
+        mkdirSync(stateDir);
+        chownSync(stateDir, 65534, 65534); // the bridge's user (here: nobody)
+        const r = await run(['dovecot-config', '--state-dir', stateDir, '--dovecot-version', '2.3']);
+        expect(r.code).toBe(0);
+        const token = path.join(stateDir, 'ingest.token');
+        expect(statSync(token)).toMatchObject({ uid: 65534, gid: 65534 });
+        expect(r.stderr).toContain(`created the ingest token ${token} (owner uid 65534`);
     });
 });
