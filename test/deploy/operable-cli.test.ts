@@ -66,4 +66,10 @@ describe('operator-facing CLI', () => {
         expect(statSync(token)).toMatchObject({ uid: 65534, gid: 65534 });
         expect(r.stderr).toContain(`created the ingest token ${token} (owner uid 65534`);
     });
+
+    it('examples/demo.mjs runs on free ports (beside a running bridge) and shows the event', async () => {
+        const { stdout } = await promisify(execFile)(process.execPath, [path.resolve(__dirname, '../../examples/demo.mjs')], { timeout: 30_000 });
+        expect(stdout).toContain('LMTP reply: 250');
+        expect(stdout).toMatch(/listener printed: \{[^]*"type": "newmail"/);
+    });
 });
