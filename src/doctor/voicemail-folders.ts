@@ -18,11 +18,17 @@ export const voicemailFolders: Check = {
         const boxes = conf.boxes.filter(b => b.imapuser);
         if (!boxes.length) return skip(`${config.voicemailConf} has no box with imapuser=`);
         const out: Verdict[] = [];
+        // One session per user, not per box: a PBX has many boxes on few mail users.
+        const listed = new Map<string, Promise<string[]>>();
+        const folders = (user: string) => {
+            if (!listed.has(user)) listed.set(user, imapSession(config, user, timeoutMs, async c => (await c.list()).map(m => m.path)));
+            return listed.get(user)!;
+        };
         for (const b of boxes) {
             const name = `${b.mailbox}@${b.context}`;
             const folder = b.imapfolder ?? conf.imapfolder;
             try {
-                const found = await imapSession(config, b.imapuser!, timeoutMs, async c => (await c.list()).some(m => sameFolder(m.path, folder)));
+                const found = (await folders(b.imapuser!)).some(path => sameFolder(path, folder));
                 out.push(about(name, found
                     ? ok(`${b.imapuser}: ${folder} exists`)
                     : misconfigured(`box ${name}: folder ${folder} does not exist for ${b.imapuser} (counts would stay 0)`, `create it (doveadm mailbox create -u ${b.imapuser} ${folder}) or correct imapfolder= in ${config.voicemailConf}`)));
