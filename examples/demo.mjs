@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-// Demo: starts `vmbridge serve` on its embedded defaults (LMTP 127.0.0.1:2424, maildir
-// ./var/mail, PUB bus ipc://./var/bus.sock, state in ./var) plus its replay endpoint, a
-// `vmbridge listen`, sends the sample Asterisk voicemail over LMTP and prints the event the
-// listener got. Run: node examples/demo.mjs (after npm install; nothing else may be listening on
-// 2424, 8025 or 8026).
+// Demo: starts `vmbridge serve` on free loopback ports (so it runs beside an installed bridge),
+// maildir and state in a fresh temp directory, plus its replay endpoint and a `vmbridge listen`,
+// sends the sample Asterisk voicemail over LMTP and prints the event the listener got.
+// Run: node examples/demo.mjs (after npm install).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -66,6 +65,17 @@ function lmtp(port, message) {
     });
 }
 
+/** A port the kernel just handed out and took back: free for the bridge to bind a moment later. */
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer().once('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address();
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
 async function waitForPort(port) {
     for (let i = 0; i < 200; i++) {
         const ok = await new Promise(r => net.connect(port, '127.0.0.1').once('connect', function () { this.destroy(); r(true); }).once('error', () => r(false)));
@@ -79,12 +89,14 @@ try {
     // --replay: listen --since catches up through it (token: <state-dir>/replay.token, read by
     // listen). A fresh state directory, so the demo's journal holds only this run's events.
     const state = mkdtempSync(path.join(tmpdir(), 'vmbridge-demo-'));
-    run('serve', '--replay', '127.0.0.1:8026', '--state-dir', state);
-    await waitForPort(2424);
+    const [lmtpPort, ingestPort, replayPort] = [await freePort(), await freePort(), await freePort()];
+    run('serve', '--lmtp', `127.0.0.1:${lmtpPort}`, '--ingest', `127.0.0.1:${ingestPort}`, '--replay', `127.0.0.1:${replayPort}`,
+        '--deliver', `maildir:${state}/mail`, '--state-dir', state);
+    await waitForPort(lmtpPort);
     // --since 0: the listener replays what it missed from the bridge's journal, so it does not
     // matter whether its SUB socket joined the bus before the voicemail arrived.
-    const next = lines(run('listen', '--state-dir', state, '--user', 'alice@example.org', '--since', '0'));
-    console.log('LMTP reply:', await lmtp(2424, readFileSync(new URL('sample-voicemail.eml', import.meta.url))));
+    const next = lines(run('listen', '--state-dir', state, '--replay', `http://127.0.0.1:${replayPort}`, '--user', 'alice@example.org', '--since', '0'));
+    console.log('LMTP reply:', await lmtp(lmtpPort, readFileSync(new URL('sample-voicemail.eml', import.meta.url))));
     const nextEvent = async () => {
         // A reset first says where the journal stands (a fresh store numbers from its creation time).
         for (;;) {
@@ -94,7 +106,7 @@ try {
     };
     const event = await Promise.race([nextEvent(), new Promise((_, rej) => setTimeout(() => rej(new Error('no event within 5 s')), 5000))]);
     console.log('listener printed:', JSON.stringify(event, null, 2));
-    console.log('stored under ./var/mail/alice@example.org/new/');
+    console.log(`stored under ${state}/mail/alice@example.org/new/`);
 } finally {
     stopAll();
 }

@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { AdminServer } from './admin/server.js';
-import type { Config } from './config.js';
+import { camelToFlag, type Config } from './config.js';
 import { createDeliverer } from './deliver/index.js';
 import type { Deliverer } from './deliver/deliverer.js';
 import { EventFront } from './publish/front.js';
@@ -18,6 +18,8 @@ import { createImapPool, type ImapPool } from './imap/pool.js';
 import { FolderNames } from './publish/folders.js';
 import { UidLookup } from './publish/uid-lookup.js';
 import { IntakeServer } from './intake/server.js';
+import { wiring } from './wiring.js';
+import { needsRestart, RELOADED_ON_SIGHUP } from './reload-scope.js';
 import type { Logger } from './log.js';
 import { Bus } from './publish/bus.js';
 import { busUrl } from './publish/bus-address.js';
@@ -142,7 +144,7 @@ export class Bridge {
         const http = await this.clients?.server.listen();
         this.mwi?.start();
         const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp as AddressInfo), publish: busUrl(this.config), ingest, admin: admin && fmt(admin), replay: replay && fmt(replay), http: http && fmt(http) };
-        this.log.info({ ...addrs, deliver: this.config.deliver }, 'vmbridge ready');
+        this.log.info({ ...addrs, ...wiring(this.config) }, 'vmbridge ready');
         return addrs;
     }
 
@@ -180,6 +182,9 @@ export class Bridge {
     /** SIGHUP: access lists, limits and TLS certificates (a bad new setting keeps the old one). */
     reload(config: Config): void {
         for (const i of this.intakes) i.reload(config);
+        this.log.level = config.logLevel;
+        const restart = needsRestart(this.config, config);
+        this.log.info({ reloaded: RELOADED_ON_SIGHUP.map(k => '--' + camelToFlag(k)), ...(restart.length && { needsRestart: restart }) }, restart.length ? 'SIGHUP: reloaded; changed options that need a restart were NOT applied' : 'SIGHUP: reloaded');
     }
 }
 

@@ -10,12 +10,15 @@ import * as resolve from './commands/resolve.js';
 import * as dovecotConfig from './commands/dovecot-config.js';
 import * as mwi from './commands/mwi.js';
 import * as token from './commands/token.js';
+import * as doctor from './commands/doctor.js';
+import { VERSION } from './version.js';
 
-const COMMANDS = [serve, listen, subscribe, resolve, dovecotConfig, mwi, token];
+const COMMANDS = [serve, listen, subscribe, resolve, dovecotConfig, mwi, token, doctor];
 
 export async function main(argv: string[]): Promise<number> {
     const program = new Command('vmbridge')
         .description('Voicemail-aware LMTP/SMTP sink for Dovecot that pushes mail events to phones and clients')
+        .version(VERSION, '-V, --version', 'print the version (from package.json)')
         .exitOverride()
         .showHelpAfterError(false)
         .configureOutput({ writeErr: s => process.stderr.write(s) });

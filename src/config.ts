@@ -166,6 +166,11 @@ export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEn
         const key = String(issue.path[0] ?? (issue as { keys?: string[] }).keys?.[0] ?? '');
         throw new ConfigError(`invalid option --${camelToFlag(key)}: ${issue.message}`);
     }
+    // MWI options are read only with --imap (the counts come from there): silently ignoring them hid mistakes.
+    const needImap = (['ami', 'voicemailConf', 'externnotify'] as const).filter(k => parsed.data[k] !== undefined);
+    if (!parsed.data.imap && needImap.length) {
+        throw new ConfigError(`${needImap.map(k => '--' + camelToFlag(k)).join(', ')} need${needImap.length === 1 ? 's' : ''} --imap (MWI counts come from Dovecot over IMAP)`);
+    }
     // Defaults that follow another option.
     return { ...parsed.data, ingestTokenFile: parsed.data.ingestTokenFile ?? path.join(parsed.data.stateDir, 'ingest.token') };
 }

@@ -106,3 +106,5 @@ export const HEALTH_PROBE_TIMEOUT_MS = 1500;
 export const RECENT_ERRORS_MAX = 50;
 /** health: an IMAP login failure this recent makes /readyz `degraded` (the pool logs in only on demand, so no later success may clear it) */
 export const IMAP_ERROR_RECENT_MS = 5 * 60_000;
+/** doctor: each connection or answer a check waits for (a healthy service answers in milliseconds) */
+export const DOCTOR_TIMEOUT_MS = 5_000;

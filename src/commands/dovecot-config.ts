@@ -9,7 +9,7 @@
 // Dovecot 2.3 and 2.4 differ in syntax (2.4: mail_plugins { x = yes }, push_notification lua
 // { lua_settings { } }): the form follows `dovecot --version`, or --dovecot-version.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -34,7 +34,9 @@ export function register(program: Command): void {
         const form = syntaxFor(wanted);
         const http = hookTransport === 'http';
         const keyFile = dovecotKeyFile(config);
+        const created = !config.ingestToken && !existsSync(config.ingestTokenFile);
         writeDovecotKeyFile(keyFile, loadOrCreateToken(config), form);
+        if (created) warnTokenOwner(config.ingestTokenFile);
         const values: Record<string, string> = {
             SCRIPT: script,
             URL: hookUrl(config.ingest, http),
@@ -75,4 +77,11 @@ function dovecotVersion(): string | undefined {
     } catch {
         return undefined;
     }
+}
+
+/** The token was created here, before serve ever ran: say who owns it, so a root-owned one is no surprise. */
+function warnTokenOwner(file: string): void {
+    const { uid } = statSync(file);
+    const note = uid === 0 && process.getuid?.() === 0 ? ' owned by root: chown it to the user the bridge runs as, or create the state directory owned by that user first' : ` (owner uid ${uid}, as its directory)`;
+    process.stderr.write(`vmbridge: created the ingest token ${file}${note}\n`);
 }

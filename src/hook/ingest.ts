@@ -21,6 +21,7 @@ import { HookAuth } from './auth.js';
 import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './limits.js';
 import { listenerCap } from '../net/fd-budget.js';
 import { readStream } from './stream.js';
+import { isProbe } from './probe.js';
 
 export interface IngestOptions {
     listen: string;
@@ -169,11 +170,13 @@ export class IngestServer {
             release();
             if (!this.auth.verify(body, mac)) return answer(401, 'unauthorized');
             this.limits.proved(req.socket);
-            this.opts.onHello?.();
             const batch = parse(body);
+            const probe = batch !== undefined && isProbe(batch); // vmbridge doctor (hook/probe.ts): answered, nothing else
+            if (!probe) this.opts.onHello?.();
             if (!batch) return answer(400, 'invalid');
             if (!this.auth.fresh(batch.ts, mac)) return answer(401, 'stale');
-            answer(204, 'accepted');
+            answer(204, probe ? 'probe' : 'accepted');
+            if (probe) return;
             setImmediate(() => this.deliver(batch));
         });
         req.on('error', release);

@@ -24,6 +24,7 @@ export function loadOrCreateToken(config: Pick<Config, 'ingestToken' | 'ingestTo
     }
     const token = randomBytes(24).toString('base64url'); // 32 characters
     writeSecret(file, token + '\n', 0o600);
+    ownLikeDirectory(file);
     return token;
 }
 
@@ -64,4 +65,15 @@ function groupId(name: string): number | undefined {
     } catch {
         return undefined;
     }
+}
+
+/**
+ * root creating the token (`dovecot-config` run before the bridge ever started) hands it to the
+ * owner of its directory, the bridge's state directory: a root-owned 0600 token would lock the
+ * bridge out of its own secret. A directory root owns stays root's (dovecot-config says so).
+ */
+function ownLikeDirectory(file: string): void {
+    if (process.getuid?.() !== 0) return;
+    const dir = statSync(path.dirname(path.resolve(file)));
+    if (dir.uid !== 0) chownSync(file, dir.uid, dir.gid);
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hookFragmentFor, ROOT_BUILD_TIMEOUT, TestDovecot24, trixieRoot } from '../helpers/dovecot24.js';
 import { type HookFragment } from '../helpers/hook-fragment.js';
+import { hookSettings } from '../../src/doctor/doveconf.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TOKEN = 'dovecot24-test-token-0123456789abcdef';
@@ -59,6 +60,12 @@ describe('dovecot-config for Dovecot 2.4', () => {
         expect(shown.stdout).toMatch(/vmbridge_key = # hidden/);
         // -P prints secrets: the key is set where the script's script_init() gets it.
         expect(doveconf('-P', 'push_notification/lua/lua_settings').stdout + doveconf('-P').stdout).toContain(`vmbridge_key = ${TOKEN}`);
+    });
+
+    it('vmbridge doctor reads the hook, url and key out of 2.4\'s doveconf -P', () => {
+        const hook = hookSettings(doveconf('-P').stdout);
+        expect(hook).toMatchObject({ form: '2.4', url: 'tcp://127.0.0.1:8125', key: TOKEN, plugin: true });
+        expect(hook.script).toMatch(/^\/srv\/vmb-hook-\w+\/vmbridge\.lua$/);
     });
 
     it("the 2.3 form is refused by 2.4 (so the version matters)", async () => {

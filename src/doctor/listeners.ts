@@ -1,0 +1,27 @@
+// The bridge's own listeners answer: lmtp, smtp, ingest, admin, replay (those configured).
+import { about, connect, dialable, message, ok, unavailable, type Check, type DoctorContext, type Verdict } from './check.js';
+
+export const listeners: Check = {
+    name: 'listeners',
+    async run({ config, timeoutMs }: DoctorContext): Promise<Verdict[]> {
+        const wanted: [string, string | undefined][] = [
+            ['lmtp', config.lmtp],
+            ['smtp', config.smtp],
+            ['ingest', config.ingest],
+            ['admin', config.admin],
+            ['replay', config.replay]
+        ];
+        return Promise.all(
+            wanted
+                .filter((w): w is [string, string] => w[1] !== undefined)
+                .map(async ([name, address]) => {
+                    try {
+                        (await connect(dialable(address), timeoutMs)).destroy();
+                        return about(name, ok(`${address} accepts connections`));
+                    } catch (err) {
+                        return about(name, unavailable(`${address}: ${message(err)}`, `start the bridge (systemctl start vmbridge) or correct --${name}`));
+                    }
+                })
+        );
+    }
+};
