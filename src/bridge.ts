@@ -123,6 +123,7 @@ export class Bridge {
         this.gauges.push(
             registerHookSilence('ingest', () => (this.correlator.lastHeard === undefined ? -1 : (Date.now() - this.correlator.lastHeard) / 1000)),
             registerSubscribers('push', () => this.pusher?.endpointCount ?? 0),
+            registerSubscribers('http', () => this.clients?.hub.clients ?? 0), // SSE and WebSocket streams of --http
             registerImapSessions('busy', () => this.imap?.stats().busy ?? 0),
             registerImapSessions('idle', () => this.imap?.stats().idle ?? 0),
             ...['state.db', 'state.db-wal'].map(f => registerStateBytes(f, () => fileBytes(path.join(config.stateDir, f))))

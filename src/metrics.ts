@@ -153,7 +153,7 @@ function readGauge(name: string, help: string, label: string, known: readonly st
 }
 
 /** Connected subscribers per transport (push endpoints, replay clients, client-listener streams...). */
-export const registerSubscribers = readGauge('vmbridge_subscribers', 'Subscribers that can be counted, by transport (the bus is PUB: its SUB sockets cannot)', 'transport', ['push']);
+export const registerSubscribers = readGauge('vmbridge_subscribers', 'Subscribers that can be counted, by transport (the bus is PUB: its SUB sockets cannot)', 'transport', ['push', 'http']);
 /** IMAP pool sessions by state (busy, idle). */
 export const registerImapSessions = readGauge('vmbridge_imap_sessions', 'IMAP pool sessions open, by state (busy, idle)', 'state', ['busy', 'idle']);
 /** 1 when a dependency is usable at the last (cached) health probe, else 0. */

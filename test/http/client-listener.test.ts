@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
+import { registry } from '../../src/metrics.js';
 import { TokenStore } from '../../src/http/tokens.js';
 import { startBridge, type TestBridge } from '../helpers/bridge.js';
 import { PASSWORD, type TestDovecot } from '../helpers/dovecot.js';
@@ -66,6 +67,12 @@ afterAll(async () => {
     frag?.cleanup();
 });
 
+/** vmbridge_subscribers{transport} as a scrape reads it. */
+async function subscribers(transport: string): Promise<number> {
+    const m = (await registry.getMetricsAsJSON()).find(x => x.name === 'vmbridge_subscribers');
+    return Number(m?.values.find(v => v.labels.transport === transport)?.value);
+}
+
 function sse(path: string, auth: string, lastEventId?: number): SseClient {
     const c = new SseClient(base, path, auth, lastEventId);
     open.push(c);
@@ -80,6 +87,7 @@ describe('client listener against Dovecot', () => {
         const b = sse('/v1/events', basic(BOB, PASSWORD));
         await Promise.all([a.ready(), b.ready()]);
         expect([a.status, b.status]).toEqual([200, 200]);
+        expect(await subscribers('http')).toBe(2); // the streams are counted per transport
         await deliver(BOB, PLAIN);
         await deliver(ALICE, VOICEMAIL);
         await waitFor(() => a.events('newmail').length >= 1 && a.events('mwi').length >= 1, 10_000, "alice's newmail and mwi");
