@@ -81,3 +81,17 @@ export const PUSH_IDLE_MS = 60_000;
 export const PUSH_BACKOFF_MIN_MS = 1000;
 /** push: reconnect backoff ceiling */
 export const PUSH_BACKOFF_MAX_MS = 60_000;
+
+/** webhooks: the defaults of WebhookLimits (src/webhooks/endpoint.ts) */
+export const WEBHOOK_LIMITS = {
+    /** events per POST: a receiver parses one batch in well under its timeout */
+    batchMax: 100,
+    /** a receiver that has not answered in this time counts as failed (Stripe allows ~10-30 s) */
+    timeoutMs: 10_000,
+    /** retry back-off: 1 s doubling to 10 min, full jitter */
+    backoff: { baseMs: 1000, maxMs: 600_000 },
+    /** disabled after this many consecutive failures (at the ceiling: ~a day of retries) … */
+    disableAfterFailures: 150,
+    /** … or 24 h without a success, whichever comes first */
+    disableAfterMs: 24 * 3600_000
+};

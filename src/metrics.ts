@@ -99,3 +99,16 @@ export const processFaults = new Counter({
     labelNames: ['kind'] as const,
     registers: [registry]
 });
+
+export const webhookDeliveries = new Counter({
+    name: 'vmbridge_webhook_deliveries_total',
+    help: 'Webhook batch POSTs by result (ok: 2xx; failed: error, timeout or non-2xx, retried with back-off)',
+    labelNames: ['result'] as const,
+    registers: [registry]
+});
+
+export const webhookDisabled = new Counter({
+    name: 'vmbridge_webhook_disabled_total',
+    help: 'Webhook endpoints disabled after sustained failure (re-enable with vmbridge webhook enable)',
+    registers: [registry]
+});
