@@ -25,6 +25,9 @@ import { Pusher } from './publish/push.js';
 import { createResolver, type Resolver } from './resolve/resolver.js';
 import { createMwi, type Mwi } from './mwi/index.js';
 import { MEMCACHED_TIMEOUT_MS } from './limits.js';
+import { Webhooks } from './webhooks/manager.js';
+import { siteWebhooks } from './webhooks/config.js';
+import { isMemoryResolver } from './memcached/servers.js';
 
 export interface BridgeAddresses {
     lmtp: string;
@@ -50,6 +53,8 @@ export class Bridge {
     private readonly sharedJoin: SharedJoin;
     private readonly imap?: ImapPool;
     private readonly folders: FolderNames;
+    /** Webhooks: site-wide ones, and per-user ones in state.db (embedded state only). */
+    readonly webhooks?: Webhooks;
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new EventFront(config, log); // seq + journal + coalescing, before every publisher
@@ -57,6 +62,11 @@ export class Bridge {
             dataDoneTimeoutMs: config.deliverDataDoneTimeout });
         this.bus = new Bus(busUrl(config), log);
         this.events.add(this.bus);
+        const site = siteWebhooks(config);
+        if (site.length || isMemoryResolver(config.resolver)) {
+            this.webhooks = new Webhooks({ stateDir: config.stateDir, site, allowPrivate: config.webhookAllowPrivate, read: (u, since, limit) => this.events.replay(u, since, limit), logger: log });
+            this.events.add(this.webhooks);
+        }
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
         this.index = createIndex(config.resolver, log, config.stateDir);
         this.sharedJoin = createSharedJoin(config.resolver, log);
@@ -110,6 +120,7 @@ export class Bridge {
         const [lmtp, smtp] = await Promise.all(this.intakes.map(i => i.listen()));
         const admin = await this.admin?.listen();
         const replay = await this.events.start();
+        this.webhooks?.start();
         this.mwi?.start();
         const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp as AddressInfo), publish: busUrl(this.config), ingest, admin: admin && fmt(admin), replay: replay && fmt(replay) };
         this.log.info({ ...addrs, deliver: this.config.deliver }, 'vmbridge ready');
@@ -126,6 +137,7 @@ export class Bridge {
         await this.correlator.close(); // anything still held goes out before the publishers stop
         await this.mwi?.stop();
         await Promise.all([this.index.close(), this.imap?.close(), this.sharedJoin.close()]);
+        this.webhooks?.stop(); // cursors are kept: what follows is delivered after the restart
         await this.events.stop(); // hands on held events before the publishers close
         await this.pusher?.close();
         await this.resolver?.close();

@@ -26,7 +26,7 @@ export class WebhookSpecError extends Error {}
 export class WebhookStore {
     private readonly q;
 
-    constructor(db: StateDb, private readonly opts: { allowPrivate?: boolean } = {}) {
+    constructor(db: StateDb, private readonly opts: { allowPrivate?: boolean } = {}, private readonly changed: () => void = () => undefined) {
         db.exec(`CREATE TABLE IF NOT EXISTS webhook (id TEXT PRIMARY KEY, user TEXT NOT NULL, url TEXT NOT NULL, types TEXT, secret TEXT NOT NULL, created TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS webhook_user ON webhook (user);`);
         this.q = {
@@ -46,6 +46,7 @@ export class WebhookStore {
         const info = { id: `wh_${randomUUID()}`, user, url: parsed.data.url, types: parsed.data.types, created: new Date().toISOString() };
         const secret = `whsec_${randomBytes(24).toString('base64url')}`;
         this.q.insert.run(info.id, user, info.url, info.types ? JSON.stringify(info.types) : null, secret, info.created);
+        this.changed();
         return { ...info, secret };
     }
 
@@ -55,7 +56,9 @@ export class WebhookStore {
 
     /** True when the user had that webhook. */
     delete(user: string, id: string): boolean {
-        return this.q.delete.run(user, id).changes > 0;
+        const gone = this.q.delete.run(user, id).changes > 0;
+        if (gone) this.changed();
+        return gone;
     }
 
     /** Every per-user webhook as a delivery target (the bridge starts one endpoint each). */
