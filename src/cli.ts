@@ -9,8 +9,9 @@ import * as subscribe from './commands/subscribe.js';
 import * as resolve from './commands/resolve.js';
 import * as dovecotConfig from './commands/dovecot-config.js';
 import * as mwi from './commands/mwi.js';
+import * as webhook from './commands/webhook.js';
 
-const COMMANDS = [serve, listen, subscribe, resolve, dovecotConfig, mwi];
+const COMMANDS = [serve, listen, subscribe, resolve, dovecotConfig, mwi, webhook];
 
 export async function main(argv: string[]): Promise<number> {
     const program = new Command('vmbridge')

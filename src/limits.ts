@@ -95,3 +95,5 @@ export const WEBHOOK_LIMITS = {
     /** … or 24 h without a success, whichever comes first */
     disableAfterMs: 24 * 3600_000
 };
+/** webhooks: a running serve re-reads per-user webhooks and disabled/enabled state this often (CLI changes) */
+export const WEBHOOK_SYNC_MS = 5000;

@@ -76,6 +76,11 @@ export class WebhookEndpoint {
         clearTimeout(this.retry);
     }
 
+    /** Delivers what is pending unless busy, waiting to retry or disabled. */
+    resume(): void {
+        this.kick();
+    }
+
     private kick(): void {
         if (this.running || this.retry || this.stopped || this.disabled) return;
         this.running = true;

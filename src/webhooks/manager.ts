@@ -4,7 +4,7 @@
 import type { VmEvent } from '../events/event.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
-import { WEBHOOK_LIMITS } from '../limits.js';
+import { WEBHOOK_LIMITS, WEBHOOK_SYNC_MS } from '../limits.js';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { useWebhookStore } from './api.js';
 import { WebhookCursors } from './cursors.js';
@@ -24,6 +24,7 @@ export class Webhooks implements EventSink {
     private readonly cursors: WebhookCursors;
     readonly store: WebhookStore;
     private readonly endpoints = new Map<string, WebhookEndpoint>();
+    private timer?: NodeJS.Timeout;
 
     constructor(private readonly opts: WebhooksOptions) {
         this.db = openStateDb(opts.stateDir);
@@ -34,6 +35,8 @@ export class Webhooks implements EventSink {
     start(): void {
         useWebhookStore(this.store);
         this.sync();
+        // The admin CLI edits state.db from another process: pick up its changes.
+        this.timer = setInterval(() => this.sync(), WEBHOOK_SYNC_MS).unref();
     }
 
     emit(ev: VmEvent): void {
@@ -45,7 +48,11 @@ export class Webhooks implements EventSink {
         const targets = new Map([...this.opts.site, ...this.store.targets()].map(t => [t.id, t]));
         for (const [id, ep] of this.endpoints) if (!targets.has(id)) (ep.stop(), this.endpoints.delete(id));
         for (const [id, t] of targets) {
-            if (this.endpoints.has(id)) continue;
+            const known = this.endpoints.get(id);
+            if (known) {
+                known.resume(); // re-enabled by the CLI: carry on from the cursor
+                continue;
+            }
             const ep = new WebhookEndpoint(t, this.opts.read, this.cursors, { limits: WEBHOOK_LIMITS, logger: this.opts.logger });
             this.endpoints.set(id, ep);
             ep.start();
@@ -53,6 +60,7 @@ export class Webhooks implements EventSink {
     }
 
     stop(): void {
+        clearInterval(this.timer);
         for (const ep of this.endpoints.values()) ep.stop();
         this.endpoints.clear();
         useWebhookStore(undefined);
