@@ -64,7 +64,7 @@ export class Bridge {
         this.events.add(this.bus);
         const site = siteWebhooks(config);
         if (site.length || isMemoryResolver(config.resolver)) {
-            this.webhooks = new Webhooks({ stateDir: config.stateDir, site, allowPrivate: config.webhookAllowPrivate, read: (u, since, limit) => this.events.replay(u, since, limit), logger: log });
+            this.webhooks = new Webhooks({ stateDir: config.stateDir, site, allowPrivate: config.webhookAllowPrivate, read: (u, since, limit) => this.events.replay(u, since, limit), logger: log, imap: () => this.imap });
             this.events.add(this.webhooks);
         }
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).

@@ -14,7 +14,8 @@ const Entry = z.union([
         types: z.array(z.enum(EVENT_TYPES)).nonempty().optional(),
         secretFile: z.string().min(1).optional(),
         secretEnv: z.string().min(1).optional(),
-        id: z.string().min(1).optional()
+        id: z.string().min(1).optional(),
+        format: z.enum(['json', 'ox']).optional()
     }).strict()
 ]);
 
@@ -36,6 +37,6 @@ export function siteWebhooks(config: WebhookConfig, env: NodeJS.ProcessEnv = pro
         const secret = entry.secretFile ? readFileSync(entry.secretFile, 'utf8').trim() : 'secretEnv' in entry && entry.secretEnv ? env[entry.secretEnv] : undefined;
         if (!secret) throw new Error(`--webhook ${new URL(entry.url).origin}: no secret (give --webhook-secret-file, or secretFile/secretEnv in --config)`);
         const id = ('id' in entry && entry.id) || `site-${createHash('sha256').update(entry.url).digest('hex').slice(0, 16)}`;
-        return { id, url: entry.url, secret, types: entry.types?.length ? entry.types : undefined };
+        return { id, url: entry.url, secret, types: entry.types?.length ? entry.types : undefined, format: 'format' in entry ? entry.format : undefined };
     });
 }

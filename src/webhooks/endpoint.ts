@@ -3,7 +3,7 @@
 // nothing lost within the journal's retention (an endpoint whose cursor fell out of the journal
 // gets the journal's `reset`, which is how its backlog stays bounded). A failing endpoint is
 // retried with bounded exponential back-off and jitter, and disabled after sustained failure.
-import type { EventType, VmEvent } from '../events/event.js';
+import type { EventType, NewmailEvent, VmEvent } from '../events/event.js';
 import type { Logger } from '../log.js';
 import { webhookDeliveries, webhookDisabled } from '../metrics.js';
 import { backoffMs, type BackoffOptions } from './backoff.js';
@@ -19,6 +19,8 @@ export interface WebhookTarget {
     types?: EventType[];
     /** A per-user webhook sees only this user's events. */
     user?: string;
+    /** json (default): signed `{"events":[…]}` batches; ox: Dovecot's OX driver body, one PUT per newmail (ox.ts). */
+    format?: 'json' | 'ox';
 }
 
 export interface WebhookLimits {
@@ -38,6 +40,8 @@ export interface EndpointOptions {
     limits: WebhookLimits;
     logger?: Logger;
     now?: () => number;
+    /** Builds the ox body of a newmail (ox.ts; needs IMAP for from/subject/unseen). */
+    ox?: (ev: NewmailEvent) => Promise<Record<string, unknown> | undefined>;
 }
 
 export class WebhookEndpoint {
@@ -109,14 +113,19 @@ export class WebhookEndpoint {
         if (!events.length) return false;
         const next = Math.max(since, ...events.map(e => e.seq ?? 0));
         const wanted = events.filter(e => !this.target.types || e.type === 'reset' || this.target.types.includes(e.type));
-        if (wanted.length && !(await this.post(JSON.stringify({ events: wanted })))) return undefined;
+        if (this.target.format === 'ox') {
+            for (const ev of wanted) {
+                const body = ev.type === 'newmail' && this.opts.ox ? await this.opts.ox(ev) : undefined;
+                if (body && !(await this.post(JSON.stringify(body), 'PUT'))) return undefined;
+            }
+        } else if (wanted.length && !(await this.post(JSON.stringify({ events: wanted })))) return undefined;
         if (this.stopped) return false;
         this.cursors.set(this.target.id, user, next);
         this.succeeded();
         return events.length >= this.opts.limits.batchMax;
     }
 
-    private async post(body: string): Promise<boolean> {
+    private async post(body: string, method = 'POST'): Promise<boolean> {
         const url = new URL(this.target.url);
         const headers: Record<string, string> = { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(this.target.secret, body, Math.floor(this.now() / 1000)) };
         // fetch refuses credentials in the URL: userinfo becomes Basic auth (OX-style receivers).
@@ -125,7 +134,7 @@ export class WebhookEndpoint {
             url.username = url.password = '';
         }
         try {
-            const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.opts.limits.timeoutMs) });
+            const res = await fetch(url, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.opts.limits.timeoutMs) });
             await res.body?.cancel();
             const ok = res.status >= 200 && res.status < 300;
             webhookDeliveries.inc({ result: ok ? 'ok' : 'failed' });

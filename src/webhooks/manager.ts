@@ -10,6 +10,8 @@ import { useWebhookStore } from './api.js';
 import { WebhookCursors } from './cursors.js';
 import { WebhookEndpoint, type JournalReader, type WebhookTarget } from './endpoint.js';
 import { WebhookStore } from './store.js';
+import { oxPayload } from './ox.js';
+import type { ImapPool } from '../imap/pool.js';
 
 export interface WebhooksOptions {
     stateDir: string;
@@ -17,6 +19,8 @@ export interface WebhooksOptions {
     allowPrivate: boolean;
     read: JournalReader;
     logger?: Logger;
+    /** For the ox format's from/subject/unseen. */
+    imap?: () => ImapPool | undefined;
 }
 
 export class Webhooks implements EventSink {
@@ -53,7 +57,7 @@ export class Webhooks implements EventSink {
                 known.resume(); // re-enabled by the CLI: carry on from the cursor
                 continue;
             }
-            const ep = new WebhookEndpoint(t, this.opts.read, this.cursors, { limits: WEBHOOK_LIMITS, logger: this.opts.logger });
+            const ep = new WebhookEndpoint(t, this.opts.read, this.cursors, { limits: WEBHOOK_LIMITS, logger: this.opts.logger, ox: ev => oxPayload(ev, this.opts.imap?.()) });
             this.endpoints.set(id, ep);
             ep.start();
         }
