@@ -12,6 +12,8 @@ export default defineConfig({
         hookTimeout: 60_000,
         pool: 'forks',
         maxWorkers: 2,
-        reporters: ['default']
+        reporters: ['default'],
+        // Type-level tests (*.test-d.ts): strict tsc over them as part of the run.
+        typecheck: { enabled: true, include: ['test/types/*.test-d.ts'], tsconfig: './test/types/tsconfig.json' }
     }
 });

@@ -34,6 +34,8 @@ import { isMemoryResolver, parseServers } from './memcached/servers.js';
 import { registerHookSilence, registerImapSessions, registerStateBytes, registerSubscribers } from './metrics.js';
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { Webhooks } from './webhooks/manager.js';
+import { siteWebhooks } from './webhooks/config.js';
 
 export interface BridgeAddresses {
     lmtp: string;
@@ -64,6 +66,8 @@ export class Bridge {
     private readonly readiness: Readiness;
     /** unregisters the scrape-time gauges this bridge feeds (several bridges may share the registry in tests) */
     private readonly gauges: (() => void)[] = [];
+    /** Webhooks: site-wide ones, and per-user ones in state.db (embedded state only). */
+    readonly webhooks?: Webhooks;
 
     constructor(private readonly config: Config, private readonly log: Logger) {
         this.events = new EventFront(config, log); // seq + journal + coalescing, before every publisher
@@ -71,6 +75,11 @@ export class Bridge {
             dataDoneTimeoutMs: config.deliverDataDoneTimeout });
         this.bus = new Bus(busUrl(config), log);
         this.events.add(this.bus);
+        const site = siteWebhooks(config);
+        if (site.length || isMemoryResolver(config.resolver)) {
+            this.webhooks = new Webhooks({ stateDir: config.stateDir, site, allowPrivate: config.webhookAllowPrivate, read: (u, since, limit) => this.events.replay(u, since, limit), logger: log, imap: () => this.imap });
+            this.events.add(this.webhooks);
+        }
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
         this.index = createIndex(config.resolver, log, config.stateDir);
         this.sharedJoin = createSharedJoin(config.resolver, log);
@@ -143,6 +152,7 @@ export class Bridge {
         const admin = await this.admin?.listen();
         const replay = await this.events.start();
         const http = await this.clients?.server.listen();
+        this.webhooks?.start();
         this.mwi?.start();
         const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp as AddressInfo), publish: busUrl(this.config), ingest, admin: admin && fmt(admin), replay: replay && fmt(replay), http: http && fmt(http) };
         this.log.info({ ...addrs, ...wiring(this.config) }, 'vmbridge ready');
@@ -159,6 +169,7 @@ export class Bridge {
         await this.correlator.close(); // anything still held goes out before the publishers stop
         await this.mwi?.stop();
         await Promise.all([this.index.close(), this.imap?.close(), this.sharedJoin.close()]);
+        this.webhooks?.stop(); // cursors are kept: what follows is delivered after the restart
         await this.events.stop(); // hands on held events before the publishers close
         await this.clients?.server.close(); // after the front: connected apps get the last events too
         this.clients?.tokens.close();

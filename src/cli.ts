@@ -11,9 +11,10 @@ import * as dovecotConfig from './commands/dovecot-config.js';
 import * as mwi from './commands/mwi.js';
 import * as token from './commands/token.js';
 import * as doctor from './commands/doctor.js';
+import * as webhook from './commands/webhook.js';
 import { VERSION } from './version.js';
 
-const COMMANDS = [serve, listen, subscribe, resolve, dovecotConfig, mwi, token, doctor];
+const COMMANDS = [serve, listen, subscribe, resolve, dovecotConfig, mwi, token, doctor, webhook];
 
 export async function main(argv: string[]): Promise<number> {
     const program = new Command('vmbridge')

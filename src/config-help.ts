@@ -51,6 +51,10 @@ export const HELP: Record<Key, string> = {
     smartHost: 'smtp://[user:pass@]host:port or smtps://... for relayed messages',
     classActions: 'per-class actions, JSON: {"default":{"fax":"reject"},"users":{"alice":{"voicemail":{"relay":"a@example.com"}}},"relayPrivate":false}',
     privateHeader: 'header marking private messages besides Sensitivity: Private ("Name" or "Name: value"); those are never relayed unless relayPrivate',
+    webhook: 'site-wide webhook URL, repeatable (or a JSON list of {url, types, secretFile|secretEnv} in --config); see docs/policy.md',
+    webhookTypes: 'event types the --webhook URLs get, comma-separated (default: all)',
+    webhookSecretFile: 'file holding the signing secret of the --webhook URLs (never give a secret on the command line)',
+    webhookAllowPrivate: 'let per-user webhooks use http and private/loopback addresses (SSRF: docs/policy.md)',
     logLevel: 'fatal | error | warn | info | debug | trace | silent',
     journalRetention: 'journal retention, seconds (memcached TTLs go up to 30 days)',
     journalMax: 'journal events kept per user',
@@ -94,6 +98,8 @@ function helpWithDefault(key: Key): string {
 /** serve's flag for a key: help and shown default from here, value validated by the schema only. */
 export function serveOption(key: Key): Option {
     const flag = `--${camelToFlag(key)}`;
+    // --webhook may be given several times.
+    if (key === 'webhook') return new Option(`${flag} <url>`, helpWithDefault(key)).argParser((v: string, prev: unknown) => [...(Array.isArray(prev) ? prev : []), v]);
     return new Option(BOOLEAN_KEYS.has(key) ? `${flag} [bool]` : `${flag} <value>`, helpWithDefault(key));
 }
 

@@ -7,6 +7,7 @@ import { parseAccessList } from './net/access.js';
 import { parseDeliverTarget } from './deliver/target.js';
 import { MwiConfigShape } from './mwi/config.js';
 import { resolverIssue } from './memcached/servers.js';
+import { WebhookConfigShape } from './webhooks/config.js';
 
 const hostPort = z
     .string()
@@ -113,7 +114,9 @@ export const ConfigSchema = z.object({
     httpTlsCert: z.string().min(1).optional(),
     httpTlsKey: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    ...MwiConfigShape
+    ...MwiConfigShape,
+    // Site-wide webhooks (webhooks/config.ts); per-user ones live in state.db.
+    ...WebhookConfigShape
 });
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'ingestTokenFile'> & { ingestTokenFile: string };
 

@@ -108,3 +108,19 @@ export const RECENT_ERRORS_MAX = 50;
 export const IMAP_ERROR_RECENT_MS = 5 * 60_000;
 /** doctor: each connection or answer a check waits for (a healthy service answers in milliseconds) */
 export const DOCTOR_TIMEOUT_MS = 5_000;
+
+/** webhooks: the defaults of WebhookLimits (src/webhooks/endpoint.ts) */
+export const WEBHOOK_LIMITS = {
+    /** events per POST: a receiver parses one batch in well under its timeout */
+    batchMax: 100,
+    /** a receiver that has not answered in this time counts as failed (Stripe allows ~10-30 s) */
+    timeoutMs: 10_000,
+    /** retry back-off: 1 s doubling to 10 min, full jitter */
+    backoff: { baseMs: 1000, maxMs: 600_000 },
+    /** disabled after this many consecutive failures (at the ceiling: ~a day of retries) … */
+    disableAfterFailures: 150,
+    /** … or 24 h without a success, whichever comes first */
+    disableAfterMs: 24 * 3600_000
+};
+/** webhooks: a running serve re-reads per-user webhooks and disabled/enabled state this often (CLI changes) */
+export const WEBHOOK_SYNC_MS = 5000;

@@ -116,6 +116,13 @@ export const httpAuth = new Counter({
     registers: [registry]
 });
 
+export const webhookDeliveries = new Counter({
+    name: 'vmbridge_webhook_deliveries_total',
+    help: 'Webhook batch POSTs by result (ok: 2xx; failed: error, timeout or non-2xx, retried with back-off)',
+    labelNames: ['result'] as const,
+    registers: [registry]
+});
+
 export const RCPT_FAILURES = [['refused', '550'], ['deferred', '451']] as const;
 export const rcptFailures = new Counter({
     name: 'vmbridge_rcpt_failures_total',
@@ -175,3 +182,9 @@ for (const reason of ['access', 'untrusted', 'limit', 'draining', 'auth', 'sende
 
 /** Bytes on disk of the state directory's store (state.db and its WAL: the journal and uid index). */
 export const registerStateBytes = readGauge('vmbridge_state_db_bytes', 'Bytes on disk of <state-dir>/state.db and its WAL (journal and uid index), by file', 'file', []);
+
+export const webhookDisabled = new Counter({
+    name: 'vmbridge_webhook_disabled_total',
+    help: 'Webhook endpoints disabled after sustained failure (re-enable with vmbridge webhook enable)',
+    registers: [registry]
+});

@@ -1,7 +1,7 @@
 // newmail from a delivery the bridge made: one event per stored copy, with Dovecot's uid when its
 // hook reported the MessageNew (events/correlate.ts joins the two).
 import type { DeliveryRecord } from './delivery.js';
-import { makeEvent, type VmEvent } from './event.js';
+import { makeEvent, type NewmailEvent } from './event.js';
 
 /** Dovecot's MessageNew fields, when the hook reported them for this copy. */
 export interface StoredAt {
@@ -10,7 +10,7 @@ export interface StoredAt {
     uidValidity?: number;
 }
 
-export function newmailEvent(rec: DeliveryRecord, at: StoredAt = {}): VmEvent {
+export function newmailEvent(rec: DeliveryRecord, at: StoredAt = {}): NewmailEvent {
     const c = rec.classification;
     return makeEvent({
         // Stable for a given copy: Dovecot's LMTP session id when known, else ours.

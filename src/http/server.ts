@@ -12,6 +12,7 @@ import { HTTP_HEADERS_TIMEOUT_MS, HTTP_MAX_BODY, HTTP_MAX_CONNECTIONS, HTTP_MAX_
 import { HttpAuth, peerOf, type Principal } from './auth.js';
 import { sendJson, type HttpDeps, type RequestContext } from './context.js';
 import { events } from './handlers/events.js';
+import { webhooksRoute } from './routes/webhooks.js';
 import { mwi } from './handlers/mwi.js';
 import { replay } from './handlers/replay.js';
 import { isPage, page } from './handlers/page.js';
@@ -72,6 +73,7 @@ export class ClientServer {
 
     private async request(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
         const url = new URL(req.url ?? '/', 'http://client');
+        if (url.pathname === '/v1/webhooks' || url.pathname.startsWith('/v1/webhooks/')) return this.webhooks(req, res, url);
         if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' });
         if (Number(req.headers['content-length'] ?? 0) > HTTP_MAX_BODY || req.headers['transfer-encoding']) {
             res.setHeader('connection', 'close'); // the body is not read
@@ -84,6 +86,19 @@ export class ClientServer {
         if (typeof who === 'number') return refuse(res, who, req);
         try {
             await route({ req, res, url, principal: who.principal, user: who.user, deps: this.opts.deps });
+        } catch (err) {
+            this.opts.deps.logger.warn({ err, path: url.pathname, user: who.user }, 'client request failed');
+            if (!res.headersSent) sendJson(res, 503, { error: 'unavailable' });
+            else res.end();
+        }
+    }
+
+    /** The user's own webhooks (POST with a small JSON body, DELETE): routes/webhooks.ts bounds the body. */
+    private async webhooks(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+        const who = await this.authorize(req, url);
+        if (typeof who === 'number') return refuse(res, who, req);
+        try {
+            await webhooksRoute(req, res, who.user);
         } catch (err) {
             this.opts.deps.logger.warn({ err, path: url.pathname, user: who.user }, 'client request failed');
             if (!res.headersSent) sendJson(res, 503, { error: 'unavailable' });

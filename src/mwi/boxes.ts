@@ -2,7 +2,7 @@
 // otherwise the mapping is learned from voicemail seen on events (X-Asterisk-VM-Extension/Context
 // on a message in a user's mailbox). With imapvmshareid several boxes store their messages under
 // one id, so one stored message concerns all of them.
-import type { VmEvent } from '../events/event.js';
+import type { MessageEvent } from '../events/event.js';
 import type { VoicemailConf } from './voicemail-conf.js';
 
 export interface VoicemailBox {
@@ -84,7 +84,7 @@ export class BoxDirectory {
      * Learns from an event's voicemail metadata which user stores a box, unless configured or
      * already known. The folder is learned from where new voicemail arrives.
      */
-    learn(ev: VmEvent): VoicemailBox[] {
+    learn(ev: MessageEvent): VoicemailBox[] {
         const vm = ev.voicemail;
         if (!vm?.mailbox) return [];
         const context = vm.context || DEFAULT_CONTEXT;

@@ -18,12 +18,12 @@ export function affectedBoxes(ev: VmEvent, dir: BoxDirectory): VoicemailBox[] {
     if (ev.class && ev.class !== 'voicemail') return [];
     if (GREETING_TYPES.has((ev.voicemail?.messageType ?? '').trim().toLowerCase())) return [];
     if (ev.type === 'flag') {
-        const changed = [...(ev.flags?.set ?? []), ...(ev.flags?.cleared ?? [])];
+        const changed = [...ev.flags.set, ...ev.flags.cleared];
         if (!changed.some(f => COUNTED_FLAGS.has(f.toLowerCase()))) return [];
     }
     const named = dir.learn(ev);
     if (named.length) return named;
-    const folders = new Set([ev.mailbox, ev.from?.mailbox, ev.to?.mailbox].filter((f): f is string => !!f));
+    const folders = new Set([ev.mailbox, ...(ev.type === 'move' ? [ev.from.mailbox, ev.to.mailbox] : [])].filter((f): f is string => !!f));
     const out = new Map<string, VoicemailBox>();
     for (const f of folders) for (const b of dir.inFolder(ev.user, f)) out.set(b.id, b);
     return [...out.values()];

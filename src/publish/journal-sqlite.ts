@@ -1,7 +1,8 @@
 // The embedded journal (with the `memory` resolver): per-user counters and events in the state
 // directory's SQLite store (state/db.ts), so a restart continues every user's seq and a replay
 // across it finds the events. A new store (first start, or the directory was lost) numbers from
-// its creation time in ms, so its seqs are above any an earlier store gave out: an older cursor
+// its creation time in µs, so its seqs are above any an earlier store gave out (that would take a
+// user more than 1,000 events per ms since that store began): an older cursor
 // (or 0) gets a reset to the store's start followed by what the store has, never a silent skip.
 // Counters are persisted with the events they number, in one transaction, before those events
 // are handed on; seqs allocated but never written were never seen, so reusing them is harmless.
@@ -36,7 +37,7 @@ export class SqliteJournal implements JournalStore {
         this.db.exec(`CREATE TABLE IF NOT EXISTS seq (user TEXT PRIMARY KEY, current INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, ev TEXT NOT NULL);
             CREATE UNIQUE INDEX IF NOT EXISTS journal_user_seq ON journal (user, seq);`);
-        this.base = Number(metaValue(this.db, 'seq-base', () => String(Date.now())));
+        this.base = Number(metaValue(this.db, 'seq-base', () => String(Date.now() * 1000)));
         this.q = {
             current: this.db.prepare<[string], { current: number }>('SELECT current FROM seq WHERE user = ?'),
             setCurrent: this.db.prepare('INSERT INTO seq (user, current) VALUES (?, ?) ON CONFLICT (user) DO UPDATE SET current = max(current, excluded.current)'),

@@ -16,7 +16,8 @@ export interface JournalLimits {
 
 export const DEFAULT_LIMITS: JournalLimits = { retentionSec: DEFAULTS.journalRetention, maxCount: DEFAULTS.journalMax };
 
-export type ResetReason = 'cursor-too-old' | 'cursor-ahead' | 'journal-gap' | 'sequence-unavailable' | 'sequence-restarted' | 'replay-unavailable' | 'client-overflow';
+export type { ResetReason } from '../events/event.js';
+import type { ResetReason } from '../events/event.js';
 
 /** What a store has after a cursor: `events` are contiguous from since+1; `gap` says some are gone. */
 export interface ReadResult {

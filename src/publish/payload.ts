@@ -4,7 +4,7 @@
 // kind a body) — and only with Dovecot's uid (`<uid>.eml` is how OpenChange finds the message),
 // with folder and separator as its Dovecot plugin takes them from Dovecot (folders.ts).
 // vmbridge subscribers get the JSON v1 text of the types they want.
-import type { VmEvent } from '../events/event.js';
+import type { NewmailEvent, VmEvent } from '../events/event.js';
 import type { Endpoint } from '../resolve/resolver.js';
 import { encodeEvent } from '../wire/json.js';
 import { MAPI, encodeNotification } from '../wire/ndr.js';
@@ -15,7 +15,7 @@ export interface OpenChangeOptions {
 }
 
 /** Whether an event becomes an OpenChange payload at all. */
-export function forOpenChange(ev: VmEvent): boolean {
+export function forOpenChange(ev: VmEvent): ev is NewmailEvent {
     return ev.type === 'newmail';
 }
 

@@ -2,7 +2,7 @@
 // nanomsg PUSH. emit() returns at once; per user, events wait in a bounded list while one lookup
 // runs, and the next lookup serves everything that arrived meanwhile (so a slow memcached costs
 // one bounded lookup per burst, not per event, and a user's frames keep their order).
-import type { VmEvent } from '../events/event.js';
+import type { NewmailEvent, VmEvent } from '../events/event.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
 import type { Endpoint, Resolver } from '../resolve/resolver.js';
@@ -110,7 +110,7 @@ export class Pusher implements EventSink {
         }
     }
 
-    private async uidOf(ev: VmEvent, mailbox: string): Promise<{ uid: number; uidValidity?: number } | undefined> {
+    private async uidOf(ev: NewmailEvent, mailbox: string): Promise<{ uid: number; uidValidity?: number } | undefined> {
         if (ev.uid !== undefined) return { uid: ev.uid, uidValidity: ev.uidValidity };
         if (!ev.messageId || !this.opts.uids) return undefined;
         return this.opts.uids.find(ev.user, mailbox, ev.messageId);

@@ -9,11 +9,12 @@ import Database from 'better-sqlite3';
 export type StateDb = Database.Database;
 
 /** Creates the directory (0750: the bus socket and token live there too) and opens the store. */
-export function openStateDb(stateDir: string): StateDb {
+export function openStateDb(stateDir: string, opts: { claim?: boolean } = {}): StateDb {
     if (stateDir === ':memory:') return configure(new Database(':memory:'));
     const dir = path.resolve(stateDir);
     mkdirSync(dir, { recursive: true, mode: 0o750 });
-    claim(dir);
+    // Admin commands (vmbridge webhook …) edit small tables beside a running serve: no claim.
+    if (opts.claim !== false) claim(dir);
     const file = path.join(dir, 'state.db');
     const db = configure(new Database(file));
     chmodSync(file, 0o600);

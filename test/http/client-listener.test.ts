@@ -181,4 +181,23 @@ describe('client listener against Dovecot', () => {
         expect(await main(['node', 'vmbridge', 'token', 'revoke', info.id, '--state-dir', vmb.config.stateDir])).toBe(0);
         await waitFor(async () => (await get(base, '/v1/mwi', bearer(token))).status === 401, 1000, 'revoked token refused');
     });
+
+    it('a user manages their own webhooks at /v1/webhooks; another user neither sees nor deletes them', async () => {
+        const call = async (method: string, path: string, auth: string, body?: unknown) => {
+            const r = await fetch(base + path, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+            return { status: r.status, json: r.status === 204 ? undefined : await r.json() };
+        };
+        const bobAuth = basic(BOB, PASSWORD);
+        expect((await call('POST', '/v1/webhooks', aliceAuth, { url: 'http://127.0.0.1:9/x' })).status).toBe(400); // private target refused
+        const made = await call('POST', '/v1/webhooks', aliceAuth, { url: 'https://hooks.example.com/vm', types: ['newmail'] });
+        expect(made.status).toBe(201);
+        expect(made.json.secret).toBeTruthy();
+        const id = made.json.id as string;
+        expect((await call('GET', '/v1/webhooks', aliceAuth)).json.webhooks.map((w: { id: string }) => w.id)).toEqual([id]);
+        expect((await call('GET', '/v1/webhooks', bobAuth)).json.webhooks).toEqual([]);
+        expect((await call('DELETE', `/v1/webhooks/${id}`, bobAuth)).status).toBe(404);
+        expect((await call('DELETE', `/v1/webhooks/${id}`, basic(ALICE, 'wrong'))).status).toBe(401);
+        expect((await call('DELETE', `/v1/webhooks/${id}`, aliceAuth)).status).toBe(204);
+        expect((await call('GET', '/v1/webhooks', aliceAuth)).json.webhooks).toEqual([]);
+    });
 });

@@ -2,6 +2,6 @@
 import { sendJson, type RequestContext } from '../context.js';
 
 export function mwi(ctx: RequestContext): void {
-    const boxes = ctx.deps.mwi(ctx.user).flatMap(ev => (ev.mwi ? [ev.mwi] : []));
+    const boxes = ctx.deps.mwi(ctx.user).flatMap(ev => (ev.type === 'mwi' ? [ev.mwi] : []));
     sendJson(ctx.res, 200, { user: ctx.user, boxes });
 }
