@@ -12,14 +12,28 @@ const dir = mkdtempSync(path.join(tmpdir(), 'stall-'));
 const config = loadConfig({ lmtp: '127.0.0.1:0', ingest: '127.0.0.1:0', stateDir: dir, ingestToken: 'x'.repeat(32), logLevel: 'silent', journalMax: 100000 }, {});
 const b = new Bridge(config, createLogger('silent'));
 const addrs = await b.start();
-let seen = 0; b.events.add({ emit: () => seen++ });
+let seen = 0;
+b.events.add({ emit: () => seen++ });
 const events = Array.from({ length: 70000 }, (_, i) => ({ name: 'FlagsSet', mailbox: 'INBOX', uid: i + 1, uid_validity: 9, flags: ['\\Seen'] }));
 const body = JSON.stringify({ proc: 'p', seq: 1, user: 'big', session: 's', events });
-const h = monitorEventLoopDelay({ resolution: 10 }); h.enable();
+const h = monitorEventLoopDelay({ resolution: 10 });
+h.enable();
 const t0 = performance.now();
 const r = await fetch(`http://${addrs.ingest}/`, { method: 'POST', headers: { 'x-vmbridge-token': 'x'.repeat(32), 'content-type': 'application/json' }, body });
 while (seen < 70000 && performance.now() - t0 < 60000) await new Promise(r => setTimeout(r, 20));
 h.disable();
-console.log('status', r.status, 'published', seen, 'in', Math.round(performance.now() - t0), 'ms; max event-loop delay', Math.round(h.max / 1e6), 'ms, p99', Math.round(h.percentile(99) / 1e6), 'ms');
+console.log(
+    'status',
+    r.status,
+    'published',
+    seen,
+    'in',
+    Math.round(performance.now() - t0),
+    'ms; max event-loop delay',
+    Math.round(h.max / 1e6),
+    'ms, p99',
+    Math.round(h.percentile(99) / 1e6),
+    'ms'
+);
 await b.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -24,9 +24,11 @@ async function run(label, parallel, send) {
     user = USERS.shift();
     let next = 0;
     const t0 = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: parallel }, async () => {
-        while (next++ < N) await send();
-    }));
+    await Promise.all(
+        Array.from({ length: parallel }, async () => {
+            while (next++ < N) await send();
+        })
+    );
     const rate = N / (Number(process.hrtime.bigint() - t0) / 1e9);
     console.log(`${label.padEnd(40)} ${rate.toFixed(0)} msg/s`);
     return rate;

@@ -59,10 +59,20 @@ try {
                     rates[path].push(res.rate);
                 }
             }
-            Object.values(conns).flat().forEach(c => c.close());
+            Object.values(conns)
+                .flat()
+                .forEach(c => c.close());
             const d = median(rates.direct);
             const b = median(rates.vmbridge);
-            throughput.push({ workload, connections: connCount, messages: count * ROUNDS, 'direct msg/s': Math.round(d), 'vmbridge msg/s': Math.round(b), ratio: Math.round((b / d) * 100) / 100, rounds: rates });
+            throughput.push({
+                workload,
+                connections: connCount,
+                messages: count * ROUNDS,
+                'direct msg/s': Math.round(d),
+                'vmbridge msg/s': Math.round(b),
+                ratio: Math.round((b / d) * 100) / 100,
+                rounds: rates
+            });
             console.error(`throughput ${workload} ×${connCount}: direct ${d.toFixed(0)}/s, vmbridge ${b.toFixed(0)}/s`);
         }
     }
@@ -74,7 +84,16 @@ try {
     const paired = [];
     for (let i = 0; i < LATENCY_N; i++) {
         const m = WORKLOADS.small(i);
-        const order = i % 2 ? [['vmbridge', bridged], ['direct', direct]] : [['direct', direct], ['vmbridge', bridged]];
+        const order =
+            i % 2
+                ? [
+                      ['vmbridge', bridged],
+                      ['direct', direct]
+                  ]
+                : [
+                      ['direct', direct],
+                      ['vmbridge', bridged]
+                  ];
         const ms = {};
         for (const [name, conn] of order) {
             const r = await conn.send('sender@example.net', m.rcpts, m.payload);
@@ -100,11 +119,22 @@ try {
     const stored = countStored(dovecot.dir);
     if (stored !== sent) throw new Error(`Dovecot stored ${stored} messages, the client got 250 for ${sent}`);
 
-    printTable('Delivery throughput (msgs/s stored; median of alternating rounds)', throughput.map(({ rounds: _rounds, ...r }) => r));
+    printTable(
+        'Delivery throughput (msgs/s stored; median of alternating rounds)',
+        throughput.map(({ rounds: _rounds, ...r }) => r)
+    );
     printTable(`Reply time per small message, 1 connection, ${LATENCY_N} each (ms)`, [
         { path: 'direct', ...sd },
         { path: 'vmbridge', ...sb },
-        { path: 'added (vmbridge − direct quantiles)', n: '', p50: latency.added.p50, p90: round3(sb.p90 - sd.p90), p99: latency.added.p99, max: '', mean: round3(sb.mean - sd.mean) },
+        {
+            path: 'added (vmbridge − direct quantiles)',
+            n: '',
+            p50: latency.added.p50,
+            p90: round3(sb.p90 - sd.p90),
+            p99: latency.added.p99,
+            max: '',
+            mean: round3(sb.mean - sd.mean)
+        },
         { path: 'paired difference per message', ...sp }
     ]);
     console.log(`\nall ${sent} messages acknowledged with 250 were found in Dovecot's maildirs`);
@@ -127,7 +157,9 @@ function countStored(dir) {
         for (const sub of ['new', 'cur']) {
             try {
                 n += readdirSync(path.join(dir, 'mail', user, sub)).length;
-            } catch { /* no such folder yet */ }
+            } catch {
+                /* no such folder yet */
+            }
         }
     }
     return n;

@@ -37,13 +37,15 @@ async function setup(name, sockDir) {
         const ingest = name === 'unix' ? `unix:${sockDir}/${name}.sock` : `127.0.0.1:${await freePort()}`;
         const admin = `127.0.0.1:${await freePort()}`;
         const custom = name.startsWith('script=') ? name.slice(7) : undefined; // an experiment: any hook script, nothing listening
-        if (name !== 'tcp-down' && name !== 'lua-noop' && !custom) serve = await startServe(`dovecot-cost-${name}`, { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn' });
+        if (name !== 'tcp-down' && name !== 'lua-noop' && !custom)
+            serve = await startServe(`dovecot-cost-${name}`, { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn' });
         if (serve) serve.admin = admin;
         const args = ['dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN, '--hook-transport', name === 'http' ? 'http' : 'stream'];
         if (name === 'lua-noop') args.push('--script', noopScript(sockDir)); // the plugins and Lua alone
         if (custom) args.push('--script', custom);
         fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
-        describe = name === 'lua-noop' ? 'Lua script that sends nothing' : /vmbridge_url = (\S+)/.exec(fragment)[1].replace(/:\d+|\/tmp\/[^/]+/g, '') + (serve ? '' : ' (vmbridge down)');
+        describe =
+            name === 'lua-noop' ? 'Lua script that sends nothing' : /vmbridge_url = (\S+)/.exec(fragment)[1].replace(/:\d+|\/tmp\/[^/]+/g, '') + (serve ? '' : ' (vmbridge down)');
     }
     const dovecot = await startDovecot({ users: USERS, extraConfig: fragment });
     return { name, describe, dovecot, serve, batches: 0 };
@@ -53,7 +55,14 @@ async function setup(name, sockDir) {
 function noopScript(dir) {
     const file = path.join(dir, 'noop.lua');
     const kinds = ['message_new', 'message_append', 'message_expunge', 'message_read', 'message_trash', 'flags_set', 'flags_clear'];
-    writeFileSync(file, ['function dovecot_lua_notify_begin_txn(user) return {} end', 'function dovecot_lua_notify_end_txn(ctx) end', ...kinds.map(k => `function dovecot_lua_notify_event_${k}(ctx, ev) end`)].join('\n') + '\n');
+    writeFileSync(
+        file,
+        [
+            'function dovecot_lua_notify_begin_txn(user) return {} end',
+            'function dovecot_lua_notify_end_txn(ctx) end',
+            ...kinds.map(k => `function dovecot_lua_notify_event_${k}(ctx, ev) end`)
+        ].join('\n') + '\n'
+    );
     return file;
 }
 
@@ -205,11 +214,19 @@ async function main() {
                 'LMTP msg/s': Math.round(median(lmtp.get(s.name))),
                 'LMTP ratio': base.lmtp ? round(median(lmtp.get(s.name)) / median(base.lmtp)) : NaN,
                 batches: complete.get(s.name) ?? '',
-            'receiver CPU µs/batch': s.cpuMs ? Math.round((s.cpuMs * 1000) / s.batches) : ''
+                'receiver CPU µs/batch': s.cpuMs ? Math.round((s.cpuMs * 1000) / s.batches) : ''
             };
         });
         printTable(`Dovecot-side cost (${STORES} STOREs interleaved; LMTP ${CONNS} connections × ${MESSAGES} messages × ${ROUNDS} rounds)`, rows);
-        writeResult('dovecot-cost', { stores: STORES, messages: MESSAGES, rounds: ROUNDS, conns: CONNS, rows, lmtpRounds: Object.fromEntries(lmtp), store: Object.fromEntries(store) });
+        writeResult('dovecot-cost', {
+            stores: STORES,
+            messages: MESSAGES,
+            rounds: ROUNDS,
+            conns: CONNS,
+            rows,
+            lmtpRounds: Object.fromEntries(lmtp),
+            store: Object.fromEntries(store)
+        });
         writeMarkdown(rows);
     } finally {
         for (const s of setups) {

@@ -40,13 +40,17 @@ const sub = busSubscriber(bridge.publish, (buf, t) => {
 const subs = await pushSubscribers(memcached.resolver, SUBSCRIBED, (ev, _user, t) => push.set(ev.messageId ?? ev.id, t));
 try {
     // ready once the bus subscription and every subscriber's registration are live
-    await waitFor(async () => {
-        const tag = `probe${Date.now()}`;
-        await bridge.emit({ count: SUBSCRIBED.length, rate: 0, users: SUBSCRIBED, tag });
-        await new Promise(r => setTimeout(r, 50));
-        const seen = [...push.keys()].filter(k => k.startsWith(tag)).length;
-        return seen === SUBSCRIBED.length && [...bus.keys()].some(k => k.startsWith(tag));
-    }, 20_000, 'subscriptions');
+    await waitFor(
+        async () => {
+            const tag = `probe${Date.now()}`;
+            await bridge.emit({ count: SUBSCRIBED.length, rate: 0, users: SUBSCRIBED, tag });
+            await new Promise(r => setTimeout(r, 50));
+            const seen = [...push.keys()].filter(k => k.startsWith(tag)).length;
+            return seen === SUBSCRIBED.length && [...bus.keys()].some(k => k.startsWith(tag));
+        },
+        20_000,
+        'subscriptions'
+    );
     bus.clear();
     push.clear();
 
@@ -55,11 +59,15 @@ try {
     // message with its own Message-ID
     const replied = new Map();
     const conns = await openConnections(bridge.lmtpPort, CONNS);
-    const res = await sendAll(conns.map(c => wrapReplies(c, replied)), DELIVERIES, i => {
-        const to = USERS[i % USERS.length];
-        const msg = smallMessage(`lat${i}`, to);
-        return { rcpts: [to], payload: dataPayload(msg), messageId: `<bench-lat${i}-${process.pid}@example.net>` };
-    });
+    const res = await sendAll(
+        conns.map(c => wrapReplies(c, replied)),
+        DELIVERIES,
+        i => {
+            const to = USERS[i % USERS.length];
+            const msg = smallMessage(`lat${i}`, to);
+            return { rcpts: [to], payload: dataPayload(msg), messageId: `<bench-lat${i}-${process.pid}@example.net>` };
+        }
+    );
     conns.forEach(c => c.close());
     if (res.failed) throw new Error(`${res.failed} deliveries failed`);
     const subscribedIds = [...replied.keys()].filter((_, i) => SUBSCRIBED.includes(USERS[i % USERS.length]));
@@ -103,8 +111,10 @@ try {
         row(`event entry at ${entry.ratePerSec}/s, 200 users →`, 'subscribe() ×10 users', entry.subscribe),
         ...(store.pending
             ? [{ source: 'IMAP STORE → Lua → ingest →', to: 'both', events: '', 'p50 ms': 'PENDING', 'p90 ms': '', 'p99 ms': '', 'max ms': '', lost: store.reason }]
-            : [row(`IMAP STORE (${store.ratePerSec}/s, ${store.users} users): command sent →`, 'PUB subscriber', store.bus),
-               row(`IMAP STORE (${store.ratePerSec}/s, ${store.users} users): command sent →`, 'subscribe() ×10 users', store.subscribe)])
+            : [
+                  row(`IMAP STORE (${store.ratePerSec}/s, ${store.users} users): command sent →`, 'PUB subscriber', store.bus),
+                  row(`IMAP STORE (${store.ratePerSec}/s, ${store.users} users): command sent →`, 'subscribe() ×10 users', store.subscribe)
+              ])
     ]);
     writeResult('event-latency', { users: USERS.length, subscribed: SUBSCRIBED.length, delivery, entry, store });
 } finally {

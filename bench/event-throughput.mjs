@@ -22,7 +22,11 @@ const { waitFor } = await helper('net.ts');
 const memcached = await startMemcached();
 const profileDir = path.join(RESULTS, 'profiles-events');
 if (PROFILE) rmSync(profileDir, { recursive: true, force: true });
-const bridge = await startBridgeChild('event-throughput', { deliver: 'maildir:./var/bench-mail', resolver: memcached.resolver, logLevel: 'warn' }, { execArgv: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] });
+const bridge = await startBridgeChild(
+    'event-throughput',
+    { deliver: 'maildir:./var/bench-mail', resolver: memcached.resolver, logLevel: 'warn' },
+    { execArgv: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] }
+);
 
 // only the current phase's events count (its tag is in the id): late ones of a phase that
 // timed out must not pass for the next phase's
@@ -31,11 +35,13 @@ let tagBytes = Buffer.from(`"id":"${tag}.`);
 let last = 0n;
 const busCounts = Array(SUBSCRIBERS).fill(0);
 let pushCount = 0;
-const subs = USERS.map((_, i) => busSubscriber(bridge.publish, buf => {
-    if (buf.indexOf(tagBytes) < 0) return;
-    busCounts[i]++;
-    last = process.hrtime.bigint();
-}));
+const subs = USERS.map((_, i) =>
+    busSubscriber(bridge.publish, buf => {
+        if (buf.indexOf(tagBytes) < 0) return;
+        busCounts[i]++;
+        last = process.hrtime.bigint();
+    })
+);
 const pushes = await pushSubscribers(memcached.resolver, USERS, ev => {
     if (!ev.id.startsWith(`${tag}.`)) return;
     pushCount++;
@@ -43,13 +49,17 @@ const pushes = await pushSubscribers(memcached.resolver, USERS, ev => {
 });
 const rows = [];
 try {
-    await waitFor(async () => {
-        busCounts.fill(0);
-        pushCount = 0;
-        await bridge.emit({ count: USERS.length, rate: 0, users: USERS, tag });
-        await new Promise(r => setTimeout(r, 100));
-        return busCounts.every(c => c > 0) && pushCount >= USERS.length;
-    }, 20_000, 'subscriptions');
+    await waitFor(
+        async () => {
+            busCounts.fill(0);
+            pushCount = 0;
+            await bridge.emit({ count: USERS.length, rate: 0, users: USERS, tag });
+            await new Promise(r => setTimeout(r, 100));
+            return busCounts.every(c => c > 0) && pushCount >= USERS.length;
+        },
+        20_000,
+        'subscriptions'
+    );
     await new Promise(r => setTimeout(r, 500)); // late probes
     for (const rate of RATES) {
         busCounts.fill(0);
@@ -81,7 +91,10 @@ try {
         .filter(r => r['no loss'] === 'yes' && r['last arrival after s'] <= SECONDS * 1.25)
         .map(r => Math.min(r['bus: delivered/s per subscriber'], r['subscribe(): delivered/s (all 10)']))
         .reduce((a, b) => Math.max(a, b), 0);
-    const sustained = rows.filter(r => r['no loss'] === 'yes').map(r => Math.min(r['bus: delivered/s per subscriber'], r['subscribe(): delivered/s (all 10)'])).reduce((a, b) => Math.max(a, b), 0);
+    const sustained = rows
+        .filter(r => r['no loss'] === 'yes')
+        .map(r => Math.min(r['bus: delivered/s per subscriber'], r['subscribe(): delivered/s (all 10)']))
+        .reduce((a, b) => Math.max(a, b), 0);
     printTable(`Event throughput, ${SUBSCRIBERS} bus + ${SUBSCRIBERS} subscribe() subscribers, ${SECONDS} s per rate`, rows);
     console.log(`\nhighest offered rate kept up with, no loss: ${best} events/s; highest delivery rate without loss (backlog allowed): ${sustained} events/s`);
     await bridge.stop();

@@ -33,7 +33,14 @@ try {
     clearInterval(sampler);
     if (bigRun.failed) throw new Error(`${bigRun.failed} large messages not stored`);
     const afterBig = rss(serve.pid);
-    const large = { messages: 8, sizeMb: Math.round(big.length / 2 ** 20), seconds: Math.round((performance.now() - t0) / 100) / 10, idleRssMb: idle.rssMb, peakRssMb: afterBig.peakMb, sampledPeakMb: sampled };
+    const large = {
+        messages: 8,
+        sizeMb: Math.round(big.length / 2 ** 20),
+        seconds: Math.round((performance.now() - t0) / 100) / 10,
+        idleRssMb: idle.rssMb,
+        peakRssMb: afterBig.peakMb,
+        sampledPeakMb: sampled
+    };
     console.error(`8 × ${BIG_MB} MB: peak RSS ${afterBig.peakMb} MB`);
 
     // b. small messages, RSS every STEP
@@ -50,7 +57,10 @@ try {
     const half = samples[Math.floor(samples.length / 2)];
     const growthMb = Math.round((samples.at(-1).rssMb - half.rssMb) * 10) / 10;
     printTable(`Peak RSS relaying 8 concurrent ${BIG_MB} MB messages (MB)`, [large]);
-    printTable(`RSS of the serve process over ${SMALL} small messages (MB)`, samples.map(s => ({ messages: s.messages, 'rss MB': s.rssMb, 'peak MB': s.peakMb, 'msg/s': s['msg/s'] ?? '' })));
+    printTable(
+        `RSS of the serve process over ${SMALL} small messages (MB)`,
+        samples.map(s => ({ messages: s.messages, 'rss MB': s.rssMb, 'peak MB': s.peakMb, 'msg/s': s['msg/s'] ?? '' }))
+    );
     console.log(`\nRSS change over the second half (${half.messages} → ${samples.at(-1).messages} messages): ${growthMb} MB`);
     writeResult('memory', { journalMax: journal.journalMax ?? 10_000, large, small: { messages: SMALL, step: STEP, samples, secondHalfGrowthMb: growthMb } });
 } finally {

@@ -27,7 +27,17 @@ try {
     for (const rate of RATES) {
         const events = [];
         const mwi = createMwi(
-            { imap: dovecot.imapUrl, voicemailConf: conf, mwiDebounce: 75, mwiResync: 0, mwiResyncRate: rate === 'max' ? 1e9 : Number(rate), mwiConverge: 0, mwiCorrections: 3, amiMode: 'refresh', imapMasterSeparator: '*' },
+            {
+                imap: dovecot.imapUrl,
+                voicemailConf: conf,
+                mwiDebounce: 75,
+                mwiResync: 0,
+                mwiResyncRate: rate === 'max' ? 1e9 : Number(rate),
+                mwiConverge: 0,
+                mwiCorrections: 3,
+                amiMode: 'refresh',
+                imapMasterSeparator: '*'
+            },
             { out: { emit: e => void events.push(e) }, logger: createLogger('warn') }
         );
         const probe = await dovecot.imap('probe@example.org');
@@ -50,7 +60,15 @@ try {
         await probe.logout();
         await mwi.stop();
         const p = stats(lat);
-        rows.push({ rate, boxes: BOXES, seconds: Math.round(secs * 10) / 10, 'boxes/s': Math.round(BOXES / secs), 'probe p50 ms': p.p50, 'probe p99 ms': p.p99, 'probe max ms': p.max });
+        rows.push({
+            rate,
+            boxes: BOXES,
+            seconds: Math.round(secs * 10) / 10,
+            'boxes/s': Math.round(BOXES / secs),
+            'probe p50 ms': p.p50,
+            'probe p99 ms': p.p99,
+            'probe max ms': p.max
+        });
     }
 } finally {
     await dovecot.destroy();

@@ -30,7 +30,13 @@ const rows = [];
 const row = (what, figure, target, met) => rows.push(`| ${what} | ${figure} | ${target} | ${met === undefined ? '–' : met ? 'yes' : 'no'} |`);
 const d = load('delivery');
 if (d) {
-    for (const t of d.throughput) row(`delivery, ${t.workload}, ${t.connections} conn: vmbridge / direct Dovecot`, `${t['vmbridge msg/s']} / ${t['direct msg/s']} msg/s = ${t.ratio}`, t.connections === 8 ? '≥ 0.9' : '', t.connections === 8 ? t.ratio >= 0.9 : undefined);
+    for (const t of d.throughput)
+        row(
+            `delivery, ${t.workload}, ${t.connections} conn: vmbridge / direct Dovecot`,
+            `${t['vmbridge msg/s']} / ${t['direct msg/s']} msg/s = ${t.ratio}`,
+            t.connections === 8 ? '≥ 0.9' : '',
+            t.connections === 8 ? t.ratio >= 0.9 : undefined
+        );
     row('added reply time, small message, p50 / p99', `${d.latency.added.p50} / ${d.latency.added.p99} ms`, 'p99 ≤ 2 ms', d.latency.added.p99 <= 2);
 }
 const l = load('event-latency');
@@ -40,14 +46,30 @@ if (l) {
     row(`event latency, LMTP 250 → subscribe(), p50 / p99`, f(l.delivery.subscribe), 'p99 ≤ 5 ms', l.delivery.subscribe.p99 <= 5);
     row(`event latency, entry → PUB subscriber at ${l.entry.ratePerSec}/s, p50 / p99`, f(l.entry.bus), 'p99 ≤ 5 ms', l.entry.bus.p99 <= 5);
     row(`event latency, entry → subscribe() at ${l.entry.ratePerSec}/s, p50 / p99`, f(l.entry.subscribe), 'p99 ≤ 5 ms', l.entry.subscribe.p99 <= 5);
-    row('event latency, IMAP STORE → Lua → ingest → subscribers', l.store.pending ? `pending: ${l.store.reason}` : f(l.store.bus), 'p99 ≤ 5 ms', l.store.pending ? undefined : l.store.bus.p99 <= 5);
+    row(
+        'event latency, IMAP STORE → Lua → ingest → subscribers',
+        l.store.pending ? `pending: ${l.store.reason}` : f(l.store.bus),
+        'p99 ≤ 5 ms',
+        l.store.pending ? undefined : l.store.bus.p99 <= 5
+    );
 }
 const e = load('event-throughput');
-if (e) row(`event throughput to ${e.subscribers} bus + ${e.subscribers} subscribe() subscribers, no loss`, `${e.bestWithoutLoss} events/s kept up with (${e.sustainedWithoutLoss}/s with a backlog)`, '≥ 20,000/s', e.bestWithoutLoss >= 20_000);
+if (e)
+    row(
+        `event throughput to ${e.subscribers} bus + ${e.subscribers} subscribe() subscribers, no loss`,
+        `${e.bestWithoutLoss} events/s kept up with (${e.sustainedWithoutLoss}/s with a backlog)`,
+        '≥ 20,000/s',
+        e.bestWithoutLoss >= 20_000
+    );
 const m = load('memory');
 if (m) {
     row(`peak RSS, 8 concurrent ${m.large.sizeMb} MB messages`, `${m.large.peakRssMb} MB (idle ${m.large.idleRssMb} MB)`, '≤ 200 MB', m.large.peakRssMb <= 200);
-    row(`RSS over ${m.small.messages} small messages (last: ${m.small.samples.at(-1).rssMb} MB)`, `${m.small.secondHalfGrowthMb} MB over the second half`, 'flat after warm-up', Math.abs(m.small.secondHalfGrowthMb) <= 10);
+    row(
+        `RSS over ${m.small.messages} small messages (last: ${m.small.samples.at(-1).rssMb} MB)`,
+        `${m.small.secondHalfGrowthMb} MB over the second half`,
+        'flat after warm-up',
+        Math.abs(m.small.secondHalfGrowthMb) <= 10
+    );
 }
 const mc = machine();
 const summary = [

@@ -30,7 +30,9 @@ for (const sync of ['FULL', 'NORMAL']) {
     t = performance.now();
     for (let r = 0; r < 50; r++) await Promise.all(Array.from({ length: 20 }, async (_, u) => j.append([ev(`g${u}`, await j.allocate(`g${u}`, 1))])));
     const grouped = (performance.now() - t) / 1000;
-    console.log(`synchronous=${sync}: ${Math.round(bulk)} events/s in 1,000-event transactions; ${single.toFixed(2)} ms per one-event commit; ${grouped.toFixed(3)} ms per event when 20 users' events share a commit`);
+    console.log(
+        `synchronous=${sync}: ${Math.round(bulk)} events/s in 1,000-event transactions; ${single.toFixed(2)} ms per one-event commit; ${grouped.toFixed(3)} ms per event when 20 users' events share a commit`
+    );
     await j.close();
     rmSync(dir, { recursive: true, force: true });
 }

@@ -29,7 +29,10 @@ for (const rate of RATES) {
     const ingest = `127.0.0.1:${await freePort()}`;
     const frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN]);
     const dovecot = await startDovecot({ users: USERS, extraConfig: frag.fragment });
-    const config = loadConfig({ ...(await freeListeners()), deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, hook: 'yes', imap: IMAP ? dovecot.imapUrl : undefined, logLevel: 'warn' }, {});
+    const config = loadConfig(
+        { ...(await freeListeners()), deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, hook: 'yes', imap: IMAP ? dovecot.imapUrl : undefined, logLevel: 'warn' },
+        {}
+    );
     const bridge = new Bridge(config, createLogger('warn'));
     await bridge.start();
     const newmail = [];
@@ -46,10 +49,12 @@ for (const rate of RATES) {
         while (Date.now() < due || !free.length) await new Promise(r => setTimeout(r, Math.max(1, due - Date.now())));
         const c = free.pop();
         const to = USERS[i % USERS.length];
-        inflight.push(c.send('pbx@example.net', [to], dataPayload(smallMessage(`${rate}-${i}`, to))).then(r => {
-            ok += r.codes.filter(x => x === 250).length;
-            free.push(c);
-        }));
+        inflight.push(
+            c.send('pbx@example.net', [to], dataPayload(smallMessage(`${rate}-${i}`, to))).then(r => {
+                ok += r.codes.filter(x => x === 250).length;
+                free.push(c);
+            })
+        );
     }
     await Promise.all(inflight);
     const offered = count / ((Date.now() - t0) / 1000);
@@ -59,7 +64,15 @@ for (const rate of RATES) {
     const stored = (await Promise.all(USERS.map(u => dovecot.messages(u)))).reduce((n, m) => n + m.length, 0);
     const withUid = newmail.filter(e => e.uid !== undefined).length;
     const gaps = ((await hookGaps.get()).values.find(v => v.labels.kind === 'delivery')?.value ?? 0) - gaps0;
-    rows.push({ 'offered msg/s': Math.round(offered), deliveries: ok, stored, newmail: newmail.length, 'with uid': withUid, 'uid-join rate': `${((100 * withUid) / Math.max(1, newmail.length)).toFixed(1)} %`, 'MessageNew missed': gaps });
+    rows.push({
+        'offered msg/s': Math.round(offered),
+        deliveries: ok,
+        stored,
+        newmail: newmail.length,
+        'with uid': withUid,
+        'uid-join rate': `${((100 * withUid) / Math.max(1, newmail.length)).toFixed(1)} %`,
+        'MessageNew missed': gaps
+    });
     await dovecot.destroy();
     frag.cleanup();
 }

@@ -3,6 +3,11 @@
 import { main } from '../dist/cli.js';
 
 main(process.argv).then(
-    code => { if (typeof code === 'number') process.exitCode = code; },
-    err => { console.error(err?.stack || String(err)); process.exit(70); }
+    code => {
+        if (typeof code === 'number') process.exitCode = code;
+    },
+    err => {
+        console.error(err?.stack || String(err));
+        process.exit(70);
+    }
 );

@@ -78,7 +78,15 @@ function freePort() {
 
 async function waitForPort(port) {
     for (let i = 0; i < 200; i++) {
-        const ok = await new Promise(r => net.connect(port, '127.0.0.1').once('connect', function () { this.destroy(); r(true); }).once('error', () => r(false)));
+        const ok = await new Promise(r =>
+            net
+                .connect(port, '127.0.0.1')
+                .once('connect', function () {
+                    this.destroy();
+                    r(true);
+                })
+                .once('error', () => r(false))
+        );
         if (ok) return;
         await new Promise(r => setTimeout(r, 50));
     }
@@ -90,8 +98,19 @@ try {
     // listen). A fresh state directory, so the demo's journal holds only this run's events.
     const state = mkdtempSync(path.join(tmpdir(), 'vmbridge-demo-'));
     const [lmtpPort, ingestPort, replayPort] = [await freePort(), await freePort(), await freePort()];
-    run('serve', '--lmtp', `127.0.0.1:${lmtpPort}`, '--ingest', `127.0.0.1:${ingestPort}`, '--replay', `127.0.0.1:${replayPort}`,
-        '--deliver', `maildir:${state}/mail`, '--state-dir', state);
+    run(
+        'serve',
+        '--lmtp',
+        `127.0.0.1:${lmtpPort}`,
+        '--ingest',
+        `127.0.0.1:${ingestPort}`,
+        '--replay',
+        `127.0.0.1:${replayPort}`,
+        '--deliver',
+        `maildir:${state}/mail`,
+        '--state-dir',
+        state
+    );
     await waitForPort(lmtpPort);
     // --since 0: the listener replays what it missed from the bridge's journal, so it does not
     // matter whether its SUB socket joined the bus before the voicemail arrived.

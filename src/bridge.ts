@@ -69,15 +69,24 @@ export class Bridge {
     /** Webhooks: site-wide ones, and per-user ones in state.db (embedded state only). */
     readonly webhooks?: Webhooks;
 
-    constructor(private readonly config: Config, private readonly log: Logger) {
+    constructor(
+        private readonly config: Config,
+        private readonly log: Logger
+    ) {
         this.events = new EventFront(config, log); // seq + journal + coalescing, before every publisher
-        this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log,
-            dataDoneTimeoutMs: config.deliverDataDoneTimeout });
+        this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log, dataDoneTimeoutMs: config.deliverDataDoneTimeout });
         this.bus = new Bus(busUrl(config), log);
         this.events.add(this.bus);
         const site = siteWebhooks(config);
         if (site.length || isMemoryResolver(config.resolver)) {
-            this.webhooks = new Webhooks({ stateDir: config.stateDir, site, allowPrivate: config.webhookAllowPrivate, read: (u, since, limit) => this.events.replay(u, since, limit), logger: log, imap: () => this.imap });
+            this.webhooks = new Webhooks({
+                stateDir: config.stateDir,
+                site,
+                allowPrivate: config.webhookAllowPrivate,
+                read: (u, since, limit) => this.events.replay(u, since, limit),
+                logger: log,
+                imap: () => this.imap
+            });
             this.events.add(this.webhooks);
         }
         // Dovecot's hook → ingest → correlator (moves, the uid of our own deliveries, uid index).
@@ -154,7 +163,15 @@ export class Bridge {
         const http = await this.clients?.server.listen();
         this.webhooks?.start();
         this.mwi?.start();
-        const addrs: BridgeAddresses = { lmtp: fmt(lmtp), smtp: smtp && fmt(smtp as AddressInfo), publish: busUrl(this.config), ingest, admin: admin && fmt(admin), replay: replay && fmt(replay), http: http && fmt(http) };
+        const addrs: BridgeAddresses = {
+            lmtp: fmt(lmtp),
+            smtp: smtp && fmt(smtp as AddressInfo),
+            publish: busUrl(this.config),
+            ingest,
+            admin: admin && fmt(admin),
+            replay: replay && fmt(replay),
+            http: http && fmt(http)
+        };
         this.log.info({ ...addrs, ...wiring(this.config) }, 'vmbridge ready');
         return addrs;
     }
@@ -183,7 +200,10 @@ export class Bridge {
 
     /** Dovecot's events for this user were lost (hook batches missing): recount their boxes. */
     private resync(user: string): void {
-        this.mwi?.service.request(this.mwi.boxes.all().filter(b => b.user === user), true);
+        this.mwi?.service.request(
+            this.mwi.boxes.all().filter(b => b.user === user),
+            true
+        );
     }
 
     /** Recount every known box (paced) and push the counts: for the event side after the hook's connection came back or any outage. */
@@ -196,7 +216,10 @@ export class Bridge {
         for (const i of this.intakes) i.reload(config);
         this.log.level = config.logLevel;
         const restart = needsRestart(this.config, config);
-        this.log.info({ reloaded: RELOADED_ON_SIGHUP.map(k => '--' + camelToFlag(k)), ...(restart.length && { needsRestart: restart }) }, restart.length ? 'SIGHUP: reloaded; changed options that need a restart were NOT applied' : 'SIGHUP: reloaded');
+        this.log.info(
+            { reloaded: RELOADED_ON_SIGHUP.map(k => '--' + camelToFlag(k)), ...(restart.length && { needsRestart: restart }) },
+            restart.length ? 'SIGHUP: reloaded; changed options that need a restart were NOT applied' : 'SIGHUP: reloaded'
+        );
     }
 }
 

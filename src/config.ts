@@ -9,9 +9,7 @@ import { MwiConfigShape } from './mwi/config.js';
 import { resolverIssue } from './memcached/servers.js';
 import { WebhookConfigShape } from './webhooks/config.js';
 
-const hostPort = z
-    .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5}$/, 'expected host:port');
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5}$/, 'expected host:port');
 const positiveInt = z.coerce.number().int().positive();
 // "allow 127.0.0.0/8, deny 10.0.0.0/8, allow *" or a JSON list of entries (net/access.ts)
 const accessList = z.union([z.string(), z.array(z.string())]).superRefine((v, ctx) => {
@@ -33,8 +31,14 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no
 
 export const ConfigSchema = z.object({
     // host:port, or unix:/path for Postfix's lmtp:unix: (file permissions decide who may connect)
-    lmtp: z.string().refine(v => /^unix:\/.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket').default('127.0.0.1:2424'),
-    lmtpSocketMode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as 0660').default('0660'),
+    lmtp: z
+        .string()
+        .refine(v => /^unix:\/.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket')
+        .default('127.0.0.1:2424'),
+    lmtpSocketMode: z
+        .string()
+        .regex(/^0?[0-7]{3}$/, 'expected an octal mode such as 0660')
+        .default('0660'),
     smtp: hostPort.optional(),
     deliver: z
         .string()
@@ -49,7 +53,10 @@ export const ConfigSchema = z.object({
     resolverCn: z.enum(['username', 'email']).default('username'),
     backend: z.string().min(1).default('sogo'),
     // The PUB bus; default ipc://<state-dir>/bus.sock (mode 0660), see publish/bus-address.ts.
-    publish: z.string().regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url').optional(),
+    publish: z
+        .string()
+        .regex(/^(tcp|ipc|inproc|ws):\/\/.+/, 'expected a nanomsg url')
+        .optional(),
     // Catch-up (src/publish/front.ts): journal retention in seconds (memcached TTLs go up to 30 days),
     // events kept per user, burst coalescing window and cap in ms, replay endpoint (HTTP, loopback).
     journalRetention: positiveInt.max(30 * 86_400).default(3 * 3600),
@@ -65,7 +72,10 @@ export const ConfigSchema = z.object({
     stateDir: z.string().min(1).default('./var'),
     journalMaxTotal: positiveInt.default(500_000),
     // host:port (TCP) or unix:<path> (a stream socket the mail uid can reach; not under /tmp)
-    ingest: z.string().refine(v => /^unix:.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket').default('127.0.0.1:8025'),
+    ingest: z
+        .string()
+        .refine(v => /^unix:.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket')
+        .default('127.0.0.1:8025'),
     ingestToken: z.string().min(16, 'at least 16 characters').optional(),
     ingestTokenFile: z.string().optional(), // default <state-dir>/ingest.token (loadConfig)
     // who may post to the ingest endpoint (default: loopback only), and its body limit
@@ -78,8 +88,15 @@ export const ConfigSchema = z.object({
     dovecotKeyFile: z.string().optional(),
     // how long a stored delivery waits for Dovecot's MessageNew before looking its uid up (ms)
     hookJoinWindow: positiveInt.default(2000),
-    imap: z.string().regex(/^imaps?:\/\//, 'expected imap://user:password@host:port').superRefine(parsedBy(v => new URL(v))).optional(), // the pool also needs the master user (imap/pool.ts)
-    ami: z.string().regex(/^ami:\/\//, 'expected ami://user:secret@host:port').optional(),
+    imap: z
+        .string()
+        .regex(/^imaps?:\/\//, 'expected imap://user:password@host:port')
+        .superRefine(parsedBy(v => new URL(v)))
+        .optional(), // the pool also needs the master user (imap/pool.ts)
+    ami: z
+        .string()
+        .regex(/^ami:\/\//, 'expected ami://user:secret@host:port')
+        .optional(),
     usernameFormat: z.string().min(1).default('%Lu'),
     maxSize: positiveInt.default(10 * 1024 * 1024),
     maxRecipients: positiveInt.default(15_000),
@@ -105,12 +122,19 @@ export const ConfigSchema = z.object({
     recipientMapServers: z.string().min(1).superRefine(resolverIssue).optional(),
     recipientMapTimeout: positiveInt.max(10_000).default(250),
     unknownRecipient: z.enum(['pass', 'reject', 'relay']).default('pass'),
-    smartHost: z.string().regex(/^smtps?:\/\/.+/, 'expected smtp://[user:pass@]host:port or smtps://...').optional(),
+    smartHost: z
+        .string()
+        .regex(/^smtps?:\/\/.+/, 'expected smtp://[user:pass@]host:port or smtps://...')
+        .optional(),
     classActions: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
     privateHeader: z.string().min(1).optional(),
     // Client listener (src/http/): SSE, WebSocket, MWI counts, replay, the live page. Off unless
     // given; a bare port means loopback. Its own TLS pair, else none (see docs/policy.md).
-    http: z.string().regex(/^(\d{1,5}|(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5})$/, 'expected host:port or a port').transform(v => (/^\d+$/.test(v) ? `127.0.0.1:${v}` : v)).optional(),
+    http: z
+        .string()
+        .regex(/^(\d{1,5}|(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5})$/, 'expected host:port or a port')
+        .transform(v => (/^\d+$/.test(v) ? `127.0.0.1:${v}` : v))
+        .optional(),
     httpTlsCert: z.string().min(1).optional(),
     httpTlsKey: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -23,14 +23,7 @@ export {
     type VoicemailMeta
 } from './events/event.js';
 export { decodeEvent, encodeEvent } from './wire/json.js';
-export {
-    MAPI,
-    decodeNotification,
-    decodeResolverValue,
-    encodeNotification,
-    encodeResolverValue,
-    type NotificationPayload
-} from './wire/ndr.js';
+export { MAPI, decodeNotification, decodeResolverValue, encodeNotification, encodeResolverValue, type NotificationPayload } from './wire/ndr.js';
 // For tools that write OpenChange-compatible records (examples/subscriber/openchange-session.mjs).
 export { createMemcachedClient } from './memcached/client.js';
 export { resolverKey, type CnMode } from './resolve/key.js';

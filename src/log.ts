@@ -19,15 +19,18 @@ function destination(): ReturnType<typeof pino.destination> {
 }
 
 export function createLogger(level = envValue('logLevel') ?? DEFAULTS.logLevel): Logger {
-    return pino({
-        level,
-        base: { name: 'vmbridge' },
-        // warn and above also go to the status page's recent errors (redacted there)
-        hooks: {
-            logMethod(args, method, lvl) {
-                if (lvl >= 40) recordLog(args, lvl);
-                method.apply(this, args);
+    return pino(
+        {
+            level,
+            base: { name: 'vmbridge' },
+            // warn and above also go to the status page's recent errors (redacted there)
+            hooks: {
+                logMethod(args, method, lvl) {
+                    if (lvl >= 40) recordLog(args, lvl);
+                    method.apply(this, args);
+                }
             }
-        }
-    }, destination());
+        },
+        destination()
+    );
 }

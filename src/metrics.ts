@@ -123,10 +123,13 @@ export const webhookDeliveries = new Counter({
     registers: [registry]
 });
 
-export const RCPT_FAILURES = [['refused', '550'], ['deferred', '451']] as const;
+export const RCPT_FAILURES = [
+    ['refused', '550'],
+    ['deferred', '451']
+] as const;
 export const rcptFailures = new Counter({
     name: 'vmbridge_rcpt_failures_total',
-    help: 'RCPT commands answered with an error, by result (refused: 5xx such as Dovecot\'s 550 unknown user; deferred: 4xx such as 451 with Dovecot down) and reply code',
+    help: "RCPT commands answered with an error, by result (refused: 5xx such as Dovecot's 550 unknown user; deferred: 4xx such as 451 with Dovecot down) and reply code",
     labelNames: ['result', 'code'] as const,
     registers: [registry]
 });
@@ -142,7 +145,10 @@ export const imapLoginFailures = new Counter({
 function readGauge(name: string, help: string, label: string, known: readonly string[]) {
     const readers = new Map<string, Set<() => number>>();
     new Gauge({
-        name, help, labelNames: [label], registers: [registry],
+        name,
+        help,
+        labelNames: [label],
+        registers: [registry],
         collect() {
             this.reset(); // a reader that unregistered (a stopped bridge) leaves no stale series
             for (const key of new Set([...known, ...readers.keys()])) {
@@ -160,13 +166,21 @@ function readGauge(name: string, help: string, label: string, known: readonly st
 }
 
 /** Connected subscribers per transport (push endpoints, replay clients, client-listener streams...). */
-export const registerSubscribers = readGauge('vmbridge_subscribers', 'Subscribers that can be counted, by transport (the bus is PUB: its SUB sockets cannot)', 'transport', ['push', 'http']);
+export const registerSubscribers = readGauge('vmbridge_subscribers', 'Subscribers that can be counted, by transport (the bus is PUB: its SUB sockets cannot)', 'transport', [
+    'push',
+    'http'
+]);
 /** IMAP pool sessions by state (busy, idle). */
 export const registerImapSessions = readGauge('vmbridge_imap_sessions', 'IMAP pool sessions open, by state (busy, idle)', 'state', ['busy', 'idle']);
 /** 1 when a dependency is usable at the last (cached) health probe, else 0. */
 export const registerDependencyUp = readGauge('vmbridge_dependency_up', 'Dependencies usable at the last health probe (1) or not (0), by dependency', 'dependency', []);
 /** Seconds since Dovecot's hook was last heard from (-1: never heard since start). */
-export const registerHookSilence = readGauge('vmbridge_hook_silence_seconds', 'Seconds since Dovecot\'s hook was last heard from (a batch or hello); -1 before it was heard at all', 'hook', ['ingest']);
+export const registerHookSilence = readGauge(
+    'vmbridge_hook_silence_seconds',
+    "Seconds since Dovecot's hook was last heard from (a batch or hello); -1 before it was heard at all",
+    'hook',
+    ['ingest']
+);
 
 // Known label values start at zero, so rate() and increase() see the first failure (0 → 1) and a
 // dashboard or alert finds its series before anything went wrong.

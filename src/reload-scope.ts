@@ -7,15 +7,30 @@ import { camelToFlag } from './config.js';
 
 /** Options a SIGHUP applies (documented in docs/deploy.md, "Reloading"). */
 export const RELOADED_ON_SIGHUP: readonly (keyof Config)[] = [
-    'lmtpAccess', 'smtpAccess', 'untrusted', 'tls', 'tlsCert', 'tlsKey', 'maxConnections', 'maxConnectionsPerIp',
-    'recipientMap', 'recipientMapServers', 'recipientMapTimeout', 'unknownRecipient', 'smartHost', 'classActions',
-    'privateHeader', 'authCacheTtl', 'usernameFormat', 'helloTimeout', 'dataTimeout', 'logLevel'
+    'lmtpAccess',
+    'smtpAccess',
+    'untrusted',
+    'tls',
+    'tlsCert',
+    'tlsKey',
+    'maxConnections',
+    'maxConnectionsPerIp',
+    'recipientMap',
+    'recipientMapServers',
+    'recipientMapTimeout',
+    'unknownRecipient',
+    'smartHost',
+    'classActions',
+    'privateHeader',
+    'authCacheTtl',
+    'usernameFormat',
+    'helloTimeout',
+    'dataTimeout',
+    'logLevel'
 ];
 
 /** Flags whose value changed but that only take effect after a restart. */
 export function needsRestart(before: Config, after: Config): string[] {
     const keys = new Set([...Object.keys(before), ...Object.keys(after)] as (keyof Config)[]);
-    return [...keys]
-        .filter(k => !RELOADED_ON_SIGHUP.includes(k) && JSON.stringify(before[k]) !== JSON.stringify(after[k]))
-        .map(k => '--' + camelToFlag(k));
+    return [...keys].filter(k => !RELOADED_ON_SIGHUP.includes(k) && JSON.stringify(before[k]) !== JSON.stringify(after[k])).map(k => '--' + camelToFlag(k));
 }

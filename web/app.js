@@ -35,13 +35,20 @@ function describe(ev) {
     const caller = vm.callerIdName || vm.callerIdNum ? ` from ${[vm.callerIdName, vm.callerIdNum].filter(Boolean).join(' ')}` : '';
     const dur = vm.durationSec !== undefined ? `, ${vm.durationSec} s` : '';
     switch (ev.type) {
-        case 'newmail': return `New ${ev.class || 'message'}${caller}${dur} in ${ev.mailbox || 'INBOX'}`;
-        case 'flag': return ev.flags && ev.flags.set.includes('\\Seen') ? `Read: message ${ev.uid} in ${ev.mailbox}` : `Flags changed on message ${ev.uid} in ${ev.mailbox}`;
-        case 'move': return `Moved from ${ev.from && ev.from.mailbox} to ${ev.to && ev.to.mailbox}`;
-        case 'delete': return `Deleted message ${ev.uid ?? ''} in ${ev.mailbox || ''}`;
-        case 'mwi': return `Box ${ev.mwi.mailbox}: ${ev.mwi.new} new`;
-        case 'reset': return 'Resynchronised';
-        default: return ev.type;
+        case 'newmail':
+            return `New ${ev.class || 'message'}${caller}${dur} in ${ev.mailbox || 'INBOX'}`;
+        case 'flag':
+            return ev.flags && ev.flags.set.includes('\\Seen') ? `Read: message ${ev.uid} in ${ev.mailbox}` : `Flags changed on message ${ev.uid} in ${ev.mailbox}`;
+        case 'move':
+            return `Moved from ${ev.from && ev.from.mailbox} to ${ev.to && ev.to.mailbox}`;
+        case 'delete':
+            return `Deleted message ${ev.uid ?? ''} in ${ev.mailbox || ''}`;
+        case 'mwi':
+            return `Box ${ev.mwi.mailbox}: ${ev.mwi.new} new`;
+        case 'reset':
+            return 'Resynchronised';
+        default:
+            return ev.type;
     }
 }
 

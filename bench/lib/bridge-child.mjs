@@ -11,7 +11,11 @@ export async function startBridgeChild(name, flags, { execArgv = [] } = {}) {
     const lmtpPort = Number(config.lmtp.split(':').pop());
     mkdirSync(RESULTS, { recursive: true });
     const log = openSync(path.join(RESULTS, `${name}.bridge.log`), 'w');
-    const child = fork(new URL('./emitter.mjs', import.meta.url), [JSON.stringify(config)], { execArgv, stdio: ['ignore', log, log, 'ipc'], env: { ...process.env, BENCH_BUILT: '1' } });
+    const child = fork(new URL('./emitter.mjs', import.meta.url), [JSON.stringify(config)], {
+        execArgv,
+        stdio: ['ignore', log, log, 'ipc'],
+        env: { ...process.env, BENCH_BUILT: '1' }
+    });
     closeSync(log);
     const replies = [];
     const waiters = [];

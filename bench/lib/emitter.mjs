@@ -23,7 +23,9 @@ async function emit({ count, rate, users, type = 'flag', tag = 'e' }) {
         const due = Math.min(count, rate ? Math.floor(((performance.now() - t0) * rate) / 1000) + 1 : n + 1000);
         for (; n < due; n++) {
             const user = users[n % users.length];
-            bridge.events.emit(makeEvent({ id: `${tag}.${process.hrtime.bigint()}.${n}`, type, user, mailbox: 'INBOX', uid: n + 1, uidValidity: 1, flags: { set: ['\\Seen'], cleared: [] } }));
+            bridge.events.emit(
+                makeEvent({ id: `${tag}.${process.hrtime.bigint()}.${n}`, type, user, mailbox: 'INBOX', uid: n + 1, uidValidity: 1, flags: { set: ['\\Seen'], cleared: [] } })
+            );
         }
         await new Promise(r => (rate ? setTimeout(r, 1) : setImmediate(r)));
     }

@@ -15,14 +15,17 @@ register(); // test/helpers/*.ts are imported as they are; the product code come
 /** Compiles src/ to dist/ unless dist is newer than every source file (run.mjs builds once). */
 export function ensureBuilt() {
     if (process.env.BENCH_BUILT === '1') return;
-    const newest = dir => readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-        const p = path.join(dir, e.name);
-        return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-    }, 0);
+    const newest = dir =>
+        readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+            const p = path.join(dir, e.name);
+            return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+        }, 0);
     let built = 0;
     try {
         built = statSync(path.join(ROOT, 'dist/cli.js')).mtimeMs;
-    } catch { /* not built yet */ }
+    } catch {
+        /* not built yet */
+    }
     if (built > newest(path.join(ROOT, 'src'))) return;
     console.error('building dist/ (tsc -p .)');
     const r = spawnSync('npx', ['tsc', '-p', '.'], { cwd: ROOT, stdio: 'inherit' });
@@ -45,7 +48,11 @@ export function stats(values) {
     return { n: s.length, p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN), mean: r(mean) };
 }
 
-export const median = xs => percentile([...xs].sort((a, b) => a - b), 50);
+export const median = xs =>
+    percentile(
+        [...xs].sort((a, b) => a - b),
+        50
+    );
 
 export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -58,7 +65,14 @@ export function rss(pid = process.pid) {
 
 export function machine() {
     const cpus = os.cpus();
-    return { cores: cpus.length, cpu: cpus[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, kernel: os.release(), load: os.loadavg().map(x => Math.round(x * 100) / 100) };
+    return {
+        cores: cpus.length,
+        cpu: cpus[0]?.model,
+        memGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        kernel: os.release(),
+        load: os.loadavg().map(x => Math.round(x * 100) / 100)
+    };
 }
 
 export function printTable(title, rows) {

@@ -14,10 +14,15 @@ export class MtaConnection {
         c.#sock = net.connect(port, host);
         c.#sock.setNoDelay(true);
         c.#sock.on('data', d => c.#data(d));
-        const dead = () => { for (const w of c.#waiters.splice(0)) w.reject(new Error('connection closed')); };
+        const dead = () => {
+            for (const w of c.#waiters.splice(0)) w.reject(new Error('connection closed'));
+        };
         c.#sock.on('close', dead);
         c.#sock.on('error', dead);
-        await new Promise((resolve, reject) => { c.#sock.once('connect', resolve); c.#sock.once('error', reject); });
+        await new Promise((resolve, reject) => {
+            c.#sock.once('connect', resolve);
+            c.#sock.once('error', reject);
+        });
         await c.#expect(220);
         c.#sock.write('LHLO bench.example\r\n');
         await c.#expect(250);
@@ -98,14 +103,16 @@ export async function sendAll(conns, count, next, from = 'sender@example.net') {
     let ok = 0;
     let failed = 0;
     const t0 = process.hrtime.bigint();
-    await Promise.all(conns.map(async c => {
-        while (i < count) {
-            const m = next(i++);
-            const r = await c.send(from, m.rcpts, m.payload);
-            latencies.push(r.ms);
-            for (const code of r.codes) code === 250 ? ok++ : failed++;
-        }
-    }));
+    await Promise.all(
+        conns.map(async c => {
+            while (i < count) {
+                const m = next(i++);
+                const r = await c.send(from, m.rcpts, m.payload);
+                latencies.push(r.ms);
+                for (const code of r.codes) code === 250 ? ok++ : failed++;
+            }
+        })
+    );
     const seconds = elapsed(t0) / 1000;
     return { seconds, ok, failed, rate: ok / seconds, latencies };
 }

@@ -37,7 +37,11 @@ export function summariseProfile(dir, top = 25) {
     const busy = total - (byPlace.get('(idle)') ?? 0);
     byPlace.delete('(idle)');
     for (const k of [...byFn.keys()]) if (k.startsWith('(idle)')) byFn.delete(k);
-    const rows = (m, key) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => ({ [key]: k, 'self ms': Math.round(ms), '% of busy': Math.round((ms / busy) * 1000) / 10 }));
+    const rows = (m, key) =>
+        [...m]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, top)
+            .map(([k, ms]) => ({ [key]: k, 'self ms': Math.round(ms), '% of busy': Math.round((ms / busy) * 1000) / 10 }));
     const result = { totalMs: Math.round(total), busyMs: Math.round(busy), byPlace: rows(byPlace, 'where'), byFunction: rows(byFn, 'function') };
     printTable(`CPU profile of the serve child: self time by place (busy ${result.busyMs} ms of ${result.totalMs} ms)`, result.byPlace);
     printTable('CPU profile: top functions by self time', result.byFunction);

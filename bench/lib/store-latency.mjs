@@ -16,7 +16,10 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
     const USERS = Array.from({ length: users }, (_, i) => `st${i}@example.org`);
     const ingest = `127.0.0.1:${await freePort()}`;
     const token = 'bench-token-0123456789abcdef';
-    const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', token], { cwd: ROOT, encoding: 'utf8' });
+    const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', token], {
+        cwd: ROOT,
+        encoding: 'utf8'
+    });
     const dovecot = await startDovecot({ users: USERS, extraConfig: fragment });
     const bridge = await startBridgeChild('store-latency', { deliver: dovecot.lmtpUrl, resolver: memcached.resolver, ingest, ingestToken: token, logLevel: 'warn' });
     const bus = new Map();
@@ -38,11 +41,15 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
             clients.push(c);
         }
         // warm-up: the first STORE of each session loads the Lua script; wait until events flow
-        await waitFor(async () => {
-            for (const c of clients) await c.messageFlagsAdd(String(perUser), ['\\Flagged'], { uid: true });
-            await new Promise(r => setTimeout(r, 200));
-            return bus.size > 0 && push.size > 0;
-        }, 20_000, 'hook events');
+        await waitFor(
+            async () => {
+                for (const c of clients) await c.messageFlagsAdd(String(perUser), ['\\Flagged'], { uid: true });
+                await new Promise(r => setTimeout(r, 200));
+                return bus.size > 0 && push.size > 0;
+            },
+            20_000,
+            'hook events'
+        );
         bus.clear();
         push.clear();
         const issued = new Map();

@@ -20,15 +20,22 @@ export async function pushSubscribers(resolver, users, onEvent) {
     for (const user of users) {
         const stream = subscribe({ resolver, user, bind: `tcp://127.0.0.1:${await freePort()}`, signal: ac.signal });
         await stream.ready;
-        streams.push((async () => {
-            try {
-                for await (const ev of stream) onEvent(ev, user, process.hrtime.bigint());
-            } catch (err) {
-                if (!ac.signal.aborted) throw err;
-            }
-        })());
+        streams.push(
+            (async () => {
+                try {
+                    for await (const ev of stream) onEvent(ev, user, process.hrtime.bigint());
+                } catch (err) {
+                    if (!ac.signal.aborted) throw err;
+                }
+            })()
+        );
     }
-    return { close: async () => { ac.abort(); await Promise.allSettled(streams); } };
+    return {
+        close: async () => {
+            ac.abort();
+            await Promise.allSettled(streams);
+        }
+    };
 }
 
 /** Latency (ms) from a monotonic timestamp in an event id `<tag>.<hrtime ns>.<n>`. */

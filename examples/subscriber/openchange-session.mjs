@@ -36,7 +36,11 @@ console.error(`registered ${url} under ${key}`);
 
 pull.on('data', buf => {
     const n = decodeNotification(buf);
-    console.log(n.ok ? `flags=0x${n.value.flags.toString(16).padStart(4, '0')} backend=${n.value.backend} ${n.value.folder}${n.value.separator}${n.value.eml}` : `undecodable payload: ${n.error}`);
+    console.log(
+        n.ok
+            ? `flags=0x${n.value.flags.toString(16).padStart(4, '0')} backend=${n.value.backend} ${n.value.folder}${n.value.separator}${n.value.eml}`
+            : `undecodable payload: ${n.error}`
+    );
 });
 
 const stop = async () => {

@@ -15,7 +15,11 @@ export class CachedProbe {
     private last?: ProbeResult & { at: number };
     private running?: Promise<ProbeResult>;
 
-    constructor(private readonly run: (timeoutMs: number) => Promise<ProbeResult>, private readonly everyMs = HEALTH_PROBE_EVERY_MS, private readonly timeoutMs = HEALTH_PROBE_TIMEOUT_MS) {}
+    constructor(
+        private readonly run: (timeoutMs: number) => Promise<ProbeResult>,
+        private readonly everyMs = HEALTH_PROBE_EVERY_MS,
+        private readonly timeoutMs = HEALTH_PROBE_TIMEOUT_MS
+    ) {}
 
     async get(): Promise<ProbeResult> {
         if (this.last && Date.now() - this.last.at < this.everyMs) return this.last;
@@ -58,13 +62,17 @@ async function accessible(path: string, mode: number, what: string): Promise<Pro
 }
 
 /** memcached servers, each asked `version`; the result lists them (ok when all answer). */
-export function probeMemcached(servers: { host: string; port: number }[]): (timeoutMs: number) => Promise<ProbeResult & { servers: { server: string; ok: boolean; version?: string; problem?: string }[] }> {
+export function probeMemcached(
+    servers: { host: string; port: number }[]
+): (timeoutMs: number) => Promise<ProbeResult & { servers: { server: string; ok: boolean; version?: string; problem?: string }[] }> {
     return async timeoutMs => {
-        const each = await Promise.all(servers.map(async s => {
-            const r = await lineProbe(s, 'version\r\n', /^(VERSION (\S+)|ERROR.*)$/m, timeoutMs);
-            const version = r.match?.[2];
-            return { server: `${s.host}:${s.port}`, ok: !!version, ...(version ? { version } : { problem: r.problem ?? 'unexpected answer' }) };
-        }));
+        const each = await Promise.all(
+            servers.map(async s => {
+                const r = await lineProbe(s, 'version\r\n', /^(VERSION (\S+)|ERROR.*)$/m, timeoutMs);
+                const version = r.match?.[2];
+                return { server: `${s.host}:${s.port}`, ok: !!version, ...(version ? { version } : { problem: r.problem ?? 'unexpected answer' }) };
+            })
+        );
         return { ok: each.every(s => s.ok), servers: each };
     };
 }
@@ -76,7 +84,12 @@ async function lmtpGreeting(address: { host: string; port: number } | { path: st
 }
 
 /** Connects, optionally sends `send`, and resolves with the first line matching `line` (or the problem). */
-function lineProbe(address: { host: string; port: number } | { path: string }, send: string | undefined, line: RegExp, timeoutMs: number): Promise<{ match?: RegExpExecArray; problem?: string }> {
+function lineProbe(
+    address: { host: string; port: number } | { path: string },
+    send: string | undefined,
+    line: RegExp,
+    timeoutMs: number
+): Promise<{ match?: RegExpExecArray; problem?: string }> {
     return new Promise(resolve => {
         const sock = connect('path' in address ? { path: address.path } : { host: address.host, port: address.port });
         let buf = '';
@@ -85,7 +98,8 @@ function lineProbe(address: { host: string; port: number } | { path: string }, s
             if (settled) return;
             settled = true;
             clearTimeout(timer);
-            if (r.match) sock.end('quit\r\n'); // LMTP and memcached both take it
+            if (r.match)
+                sock.end('quit\r\n'); // LMTP and memcached both take it
             else sock.destroy();
             resolve(r);
         };

@@ -10,7 +10,10 @@ export class Rates {
     private timer?: NodeJS.Timeout;
 
     /** `series`: name → the counter (and optional label filter) to total. */
-    constructor(private readonly registry: Registry, private readonly series: Record<string, { metric: string; labels?: Record<string, string> }>) {}
+    constructor(
+        private readonly registry: Registry,
+        private readonly series: Record<string, { metric: string; labels?: Record<string, string> }>
+    ) {}
 
     start(): void {
         void this.sample();

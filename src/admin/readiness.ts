@@ -57,7 +57,14 @@ export class Readiness {
         const imap = this.src.imap?.();
         // a failed login stays the last word until the next session opens: degraded only while recent
         const recentImapError = imap?.lastError && Date.now() - imap.lastError.at < IMAP_ERROR_RECENT_MS;
-        if (imap) deps.imap = { status: recentImapError ? 'degraded' : 'ok', required: false, busy: imap.busy, idle: imap.idle, ...(imap.lastError && { lastError: imap.lastError.message, lastErrorSecondsAgo: secondsSince(imap.lastError.at) }) };
+        if (imap)
+            deps.imap = {
+                status: recentImapError ? 'degraded' : 'ok',
+                required: false,
+                busy: imap.busy,
+                idle: imap.idle,
+                ...(imap.lastError && { lastError: imap.lastError.message, lastErrorSecondsAgo: secondsSince(imap.lastError.at) })
+            };
         const ami = this.src.ami?.();
         if (ami) deps.ami = { ...ami, required: false };
         const heard = this.src.hookLastHeard();
@@ -66,7 +73,9 @@ export class Readiness {
         const ready = accepting && Object.values(deps).every(x => !x.required || x.status === 'ok');
         const degraded = Object.values(deps).some(x => x.status === 'degraded' || x.status === 'failing');
         const status = !accepting ? 'draining' : !ready ? 'not ready' : degraded ? 'degraded' : 'ok';
-        const failing = Object.entries(deps).filter(([, x]) => x.required && x.status !== 'ok').map(([k]) => k);
+        const failing = Object.entries(deps)
+            .filter(([, x]) => x.required && x.status !== 'ok')
+            .map(([k]) => k);
         // `ami` stays at the top level too (the MWI work's contract for /healthz)
         return { ok: ready, status, ...(failing.length && { failing }), dependencies: deps, ...(ami && { ami }) };
     }

@@ -36,11 +36,14 @@ export class AdminServer {
 
     constructor(private readonly opts: AdminOptions) {
         this.status = new StatusSource(async () => (await opts.health?.()) ?? { ok: true, status: 'ok' });
-        this.server = createServer((req, res) => void this.handle(req, res).catch(err => {
-            opts.logger.error({ err }, 'admin request failed');
-            if (!res.headersSent) res.writeHead(500);
-            res.end();
-        }));
+        this.server = createServer(
+            (req, res) =>
+                void this.handle(req, res).catch(err => {
+                    opts.logger.error({ err }, 'admin request failed');
+                    if (!res.headersSent) res.writeHead(500);
+                    res.end();
+                })
+        );
         // requests are tiny; a client that holds a socket open gets dropped
         this.server.requestTimeout = 10_000;
         this.server.headersTimeout = 5_000;
@@ -73,7 +76,13 @@ export class AdminServer {
             res.end(req.method === 'HEAD' ? undefined : JSON.stringify(h));
         } else if (PAGE[path]) {
             const [type, body] = PAGE[path];
-            res.writeHead(200, { 'content-type': type, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache' });
+            res.writeHead(200, {
+                'content-type': type,
+                'content-security-policy': STATUS_CSP,
+                'x-content-type-options': 'nosniff',
+                'referrer-policy': 'no-referrer',
+                'cache-control': 'no-cache'
+            });
             res.end(req.method === 'HEAD' ? undefined : body);
         } else if (path === '/favicon.ico') {
             res.writeHead(204, { 'cache-control': 'max-age=86400' }).end(); // browsers ask; there is none

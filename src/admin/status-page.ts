@@ -2,7 +2,8 @@
 // step, nothing fetched from elsewhere; the CSP says so). It polls /status.json every few seconds.
 export const STATUS_POLL_MS = 3000;
 
-export const STATUS_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const STATUS_CSP =
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export const STATUS_HTML = `<!doctype html>
 <html lang="en">

@@ -28,7 +28,15 @@ export class StatusSource {
 
     async snapshot(): Promise<Record<string, unknown>> {
         const [health, rates, subscribers] = await Promise.all([this.health(), this.rates.perSecond(), byLabel('vmbridge_subscribers', 'transport')]);
-        return { version: VERSION, uptimeSeconds: Math.round(process.uptime()), now: new Date().toISOString(), health, ratesPerSecond: rates, subscribers, recentErrors: recentErrors() };
+        return {
+            version: VERSION,
+            uptimeSeconds: Math.round(process.uptime()),
+            now: new Date().toISOString(),
+            health,
+            ratesPerSecond: rates,
+            subscribers,
+            recentErrors: recentErrors()
+        };
     }
 }
 

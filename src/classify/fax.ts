@@ -4,11 +4,7 @@ import { contentType, first, type HeaderMap } from './headers.js';
 import type { PartInfo } from './mime-scan.js';
 
 export function isFaxByHeaders(h: HeaderMap): boolean {
-    return (
-        /^\s*fax-message\b/i.test(first(h, 'message-context') ?? '') ||
-        h.has('x-faxnumberofpages') ||
-        isTiff(contentType(h).value)
-    );
+    return /^\s*fax-message\b/i.test(first(h, 'message-context') ?? '') || h.has('x-faxnumberofpages') || isTiff(contentType(h).value);
 }
 
 /** image/tiff always; application/pdf only when its name or description says fax (PDFs are common mail). */

@@ -7,7 +7,6 @@ import { scanBoundary } from './classify.js';
 import { MimeScanner, type PartInfo } from './mime-scan.js';
 import { MAX_HEADER_BYTES } from '../limits.js';
 
-
 export interface HeaderTapOptions {
     maxHeaderBytes?: number;
     /** The top-level boundary to scan parts under, or undefined to stop at the header (default: classify's choice). */

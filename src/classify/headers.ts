@@ -65,9 +65,13 @@ function decodeWords(text: string): string {
         const between = text.slice(last, m.index);
         last = m.index + m[0].length;
         const charset = m[1].toLowerCase();
-        const bytes = m[2].toUpperCase() === 'B'
-            ? Buffer.from(m[3], 'base64')
-            : Buffer.from(m[3].replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+        const bytes =
+            m[2].toUpperCase() === 'B'
+                ? Buffer.from(m[3], 'base64')
+                : Buffer.from(
+                      m[3].replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+                      'latin1'
+                  );
         let known = true;
         try {
             new TextDecoder(charset);
@@ -111,8 +115,7 @@ export function parseParams(raw: string): HeaderValue {
         else if (c === ';' && !quoted) {
             pieces.push(cur);
             cur = '';
-        }
-        else cur += c;
+        } else cur += c;
     }
     pieces.push(cur);
     const segments = new Map<string, { index: number; ext: boolean; text: string }[]>();
@@ -142,7 +145,10 @@ function joinRfc2231(list: { ext: boolean; text: string }[]): string {
             if (m) [charset, text] = [m[1] || 'utf-8', m[2]];
         }
         const raw = s.ext
-            ? Buffer.from(text.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1')
+            ? Buffer.from(
+                  text.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+                  'latin1'
+              )
             : Buffer.from(text, 'utf8');
         bytes.push(...raw);
     });

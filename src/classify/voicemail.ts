@@ -97,7 +97,10 @@ export function withAudio(meta: VoicemailMeta, parts: PartInfo[]): VoicemailMeta
     const audios = parts.filter(p => /^audio\//i.test(p.contentType.trim()));
     const audio = audios.find(p => /^voice-message$/i.test(p.voice ?? '')) ?? audios[0];
     if (!audio) return meta;
-    const out: VoicemailMeta = { ...meta, audio: audio.name ? { name: audio.name, contentType: audio.contentType, size: audio.size } : { contentType: audio.contentType, size: audio.size } };
+    const out: VoicemailMeta = {
+        ...meta,
+        audio: audio.name ? { name: audio.name, contentType: audio.contentType, size: audio.size } : { contentType: audio.contentType, size: audio.size }
+    };
     if (out.durationSec === undefined && audio.durationSec !== undefined) out.durationSec = audio.durationSec;
     return out;
 }

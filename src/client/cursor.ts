@@ -26,7 +26,6 @@ export interface CursorOptions {
     logger?: Logger;
 }
 
-
 export class CursorGate {
     private last?: number;
     private readonly held = new Map<number, VmEvent>();
@@ -36,7 +35,10 @@ export class CursorGate {
     private check?: NodeJS.Timeout;
     private stopped = false;
 
-    constructor(private readonly opts: CursorOptions, private readonly deliver: (ev: VmEvent) => void) {
+    constructor(
+        private readonly opts: CursorOptions,
+        private readonly deliver: (ev: VmEvent) => void
+    ) {
         this.last = opts.since;
     }
 
@@ -123,7 +125,8 @@ export class CursorGate {
             const events = await this.opts.replay(this.last);
             if (this.stopped) return;
             for (const ev of events) {
-                if (ev.seq === undefined) this.out(ev); // the mwi snapshot after a reset
+                if (ev.seq === undefined)
+                    this.out(ev); // the mwi snapshot after a reset
                 else if (ev.type === 'reset' && ev.seq !== this.last + 1) {
                     // The journal lost events (or started over): resync, and go on from the reset's seq.
                     this.out(ev);

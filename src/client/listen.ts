@@ -59,7 +59,15 @@ export function listen(opts: ListenOptions = {}): EventStream {
         {
             signal: opts.signal,
             cursor: catchUp
-                ? { user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, checkMs: opts.checkMs, logger: opts.logger, replay: httpReplay(opts.replay ?? DEFAULT_REPLAY, user, opts.replayToken) }
+                ? {
+                      user,
+                      since: opts.since,
+                      types,
+                      gapWaitMs: opts.gapWaitMs,
+                      checkMs: opts.checkMs,
+                      logger: opts.logger,
+                      replay: httpReplay(opts.replay ?? DEFAULT_REPLAY, user, opts.replayToken)
+                  }
                 : undefined
         }
     );

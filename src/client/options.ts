@@ -4,7 +4,10 @@ import { EVENT_TYPES, type EventType } from '../events/event.js';
 /** `newmail,flag` → ['newmail','flag']; throws naming the unknown type. */
 export function parseTypes(list: string | undefined): EventType[] | undefined {
     if (!list) return undefined;
-    const types = list.split(',').map(t => t.trim()).filter(Boolean);
+    const types = list
+        .split(',')
+        .map(t => t.trim())
+        .filter(Boolean);
     for (const t of types) {
         if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new Error(`unknown event type '${t}' (expected ${EVENT_TYPES.join(', ')})`);
     }

@@ -15,7 +15,7 @@ export const DEFAULT_REPLAY = 'http://127.0.0.1:8026';
 export function httpReplay(base: string, user: string, token?: string): (since: number) => Promise<VmEvent[]> {
     return async since => {
         const events: VmEvent[] = [];
-        for (let from = since, more = true; more; ) {
+        for (let from = since, more = true; more;) {
             const url = new URL('/replay', base);
             url.searchParams.set('user', user);
             url.searchParams.set('since', String(from));

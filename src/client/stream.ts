@@ -30,7 +30,11 @@ export class EventStream implements AsyncIterable<VmEvent> {
     private error?: unknown;
     private closing?: Promise<void>;
 
-    constructor(private readonly sock: Socket, decode: (frame: Buffer) => VmEvent | null, private readonly opts: StreamOptions = {}) {
+    constructor(
+        private readonly sock: Socket,
+        decode: (frame: Buffer) => VmEvent | null,
+        private readonly opts: StreamOptions = {}
+    ) {
         if (opts.cursor) this.gate = new CursorGate(opts.cursor, ev => this.enqueue(ev));
         sock.on('data', (frame: Buffer) => {
             const ev = decode(frame);

@@ -63,7 +63,15 @@ export function subscribe(opts: SubscribeOptions): EventStream {
     const stream = new EventStream(sock, frame => decodeEvent(frame.toString('utf8')), {
         signal: opts.signal,
         limit: opts.limit,
-        cursor: { user: opts.user, since: opts.since, types, gapWaitMs: opts.gapWaitMs, checkMs: opts.checkMs, logger: opts.logger, replay: memcachedReplay(client, opts.user, opts.journalMax) },
+        cursor: {
+            user: opts.user,
+            since: opts.since,
+            types,
+            gapWaitMs: opts.gapWaitMs,
+            checkMs: opts.checkMs,
+            logger: opts.logger,
+            replay: memcachedReplay(client, opts.user, opts.journalMax)
+        },
         cleanup: async () => {
             try {
                 await started.catch(() => undefined); // a registration still in flight must not outlive us

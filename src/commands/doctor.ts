@@ -12,12 +12,14 @@ export function register(program: Command): void {
     const cmd = program
         .command('doctor')
         .description('check Dovecot (hook, LMTP, IMAP), memcached, AMI, voicemail folders and the running bridge; exit 0 when all pass')
-        .option('--dovecot-conf <file>', 'Dovecot\'s main configuration, as doveconf -c takes it', '/etc/dovecot/dovecot.conf')
+        .option('--dovecot-conf <file>', "Dovecot's main configuration, as doveconf -c takes it", '/etc/dovecot/dovecot.conf')
         .option('--user <name>', 'Dovecot user for the IMAP master-login check (default: the first imapuser of --voicemail-conf)');
     addConfigOptions(cmd).action(async () => {
         const config = configFrom(cmd);
         const { dovecotConf, user } = cmd.opts<{ dovecotConf: string; user?: string }>();
-        const code = await runDoctor({ config, dovecotConf, user: user ?? firstImapUser(config.voicemailConf), timeoutMs: DOCTOR_TIMEOUT_MS }, line => process.stdout.write(line + '\n'));
+        const code = await runDoctor({ config, dovecotConf, user: user ?? firstImapUser(config.voicemailConf), timeoutMs: DOCTOR_TIMEOUT_MS }, line =>
+            process.stdout.write(line + '\n')
+        );
         if (code) throw new ExitError(code);
     });
 }

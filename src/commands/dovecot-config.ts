@@ -82,6 +82,9 @@ function dovecotVersion(): string | undefined {
 /** The token was created here, before serve ever ran: say who owns it, so a root-owned one is no surprise. */
 function warnTokenOwner(file: string): void {
     const { uid } = statSync(file);
-    const note = uid === 0 && process.getuid?.() === 0 ? ' owned by root: chown it to the user the bridge runs as, or create the state directory owned by that user first' : ` (owner uid ${uid}, as its directory)`;
+    const note =
+        uid === 0 && process.getuid?.() === 0
+            ? ' owned by root: chown it to the user the bridge runs as, or create the state directory owned by that user first'
+            : ` (owner uid ${uid}, as its directory)`;
     process.stderr.write(`vmbridge: created the ingest token ${file}${note}\n`);
 }

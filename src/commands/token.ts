@@ -20,7 +20,9 @@ export function register(program: Command): void {
             withStore(o.stateDir, s => {
                 const { token: secret, info } = s.create(o.user, { admin: o.admin, expiresMs });
                 process.stdout.write(`${secret}\n`);
-                process.stderr.write(`token ${info.id} for ${info.user}${info.admin ? ' (admin)' : ''}${info.expires ? ` expires ${new Date(info.expires).toISOString()}` : ''}: shown once, keep it\n`);
+                process.stderr.write(
+                    `token ${info.id} for ${info.user}${info.admin ? ' (admin)' : ''}${info.expires ? ` expires ${new Date(info.expires).toISOString()}` : ''}: shown once, keep it\n`
+                );
             });
         });
     token
@@ -30,7 +32,9 @@ export function register(program: Command): void {
         .action((o: { stateDir: string }) =>
             withStore(o.stateDir, s => {
                 for (const t of s.list()) {
-                    process.stdout.write(`${t.id}\t${t.user}\t${t.admin ? 'admin' : '-'}\t${new Date(t.created).toISOString()}\t${t.expires ? new Date(t.expires).toISOString() : 'never'}\n`);
+                    process.stdout.write(
+                        `${t.id}\t${t.user}\t${t.admin ? 'admin' : '-'}\t${new Date(t.created).toISOString()}\t${t.expires ? new Date(t.expires).toISOString() : 'never'}\n`
+                    );
                 }
             })
         );

@@ -17,7 +17,11 @@ interface Common {
 }
 
 function open(opts: Common) {
-    const config = loadConfig({ ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.webhookAllowPrivate !== undefined ? { webhookAllowPrivate: opts.webhookAllowPrivate } : {}) }, process.env, opts.config);
+    const config = loadConfig(
+        { ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.webhookAllowPrivate !== undefined ? { webhookAllowPrivate: opts.webhookAllowPrivate } : {}) },
+        process.env,
+        opts.config
+    );
     const db = openStateDb(config.stateDir, { claim: false });
     return { db, store: new WebhookStore(db, { allowPrivate: config.webhookAllowPrivate }), cursors: new WebhookCursors(db) };
 }
@@ -27,7 +31,7 @@ function withCommon(cmd: Command): Command {
 }
 
 export function register(program: Command): void {
-    const wh = program.command('webhook').description("manage per-user webhooks in the state directory (the secret is printed once, by add)");
+    const wh = program.command('webhook').description('manage per-user webhooks in the state directory (the secret is printed once, by add)');
     withCommon(wh.command('add').description('create a webhook for a user; prints it with its signing secret as JSON'))
         .requiredOption('--user <user>', 'Dovecot username whose events it gets')
         .requiredOption('--url <url>', 'https URL the events are POSTed to')

@@ -22,9 +22,7 @@ export interface Recipient {
 }
 
 /** What the downstream did with one recipient's copy (mailbox: where it went, when the deliverer knows). */
-export type Outcome =
-    | { ok: true; text: string; downstreamId?: string; mailbox?: string }
-    | { ok: false; error: SmtpError };
+export type Outcome = { ok: true; text: string; downstreamId?: string; mailbox?: string } | { ok: false; error: SmtpError };
 
 export interface DeliveryTransaction {
     /** Resolves when the downstream accepts the recipient; rejects with SmtpError otherwise. */

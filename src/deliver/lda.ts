@@ -34,7 +34,10 @@ export class LdaDeliverer implements Deliverer {
     private readonly timeoutMs: number;
     private readonly log: Logger;
 
-    constructor(readonly target: string, opts: LdaOptions = {}) {
+    constructor(
+        readonly target: string,
+        opts: LdaOptions = {}
+    ) {
         this.cmd = parseLdaTarget(target);
         this.timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: 'dovecot-lda' });
@@ -59,7 +62,10 @@ class Child {
     private watchdog?: NodeJS.Timeout;
     private timedOut = false;
 
-    constructor(readonly proc: ChildProcess, private readonly timeoutMs: number) {
+    constructor(
+        readonly proc: ChildProcess,
+        private readonly timeoutMs: number
+    ) {
         proc.stderr!.on('data', d => (this.stderr = (this.stderr + d).slice(-2000)));
         proc.stdin!.on('drain', () => this.disarm());
         proc.stdin!.once('finish', () => this.arm()); // message complete: now it must finish
@@ -104,7 +110,11 @@ class LdaTransaction implements DeliveryTransaction {
     private aborted = false;
     private readonly stop = new AbortController();
 
-    constructor(private readonly envelope: Envelope, private readonly spawn: (r: Recipient, from: string) => Child, private readonly log: Logger) {}
+    constructor(
+        private readonly envelope: Envelope,
+        private readonly spawn: (r: Recipient, from: string) => Child,
+        private readonly log: Logger
+    ) {}
 
     async addRecipient(rcpt: Recipient): Promise<void> {
         this.rcpts.push(rcpt); // the verdict comes from dovecot-lda's exit code after DATA
@@ -118,7 +128,11 @@ class LdaTransaction implements DeliveryTransaction {
         this.children = this.rcpts.map(r => this.spawn(r, this.envelope.from));
         message.on('data', () => this.children.forEach(c => c.checkStalled()));
         try {
-            await tee(message, this.children.map(c => c.proc.stdin!), this.stop.signal);
+            await tee(
+                message,
+                this.children.map(c => c.proc.stdin!),
+                this.stop.signal
+            );
         } catch {
             this.abort(); // a broken message must not reach a mailbox: kill before stdin ends
         }

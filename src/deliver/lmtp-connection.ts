@@ -21,7 +21,10 @@ export interface Reply {
 
 /** The connection (not the server's verdict) failed: refused, reset, closed or timed out. */
 export class LinkError extends Error {
-    constructor(message: string, readonly enhanced = '4.4.2') {
+    constructor(
+        message: string,
+        readonly enhanced = '4.4.2'
+    ) {
         super(message);
         this.name = 'LinkError';
     }
@@ -64,7 +67,10 @@ export class LmtpConnection {
     private corked = false;
     private readonly closeHandlers: (() => void)[] = [];
 
-    private constructor(private readonly sock: net.Socket, private readonly timeoutMs: number) {
+    private constructor(
+        private readonly sock: net.Socket,
+        private readonly timeoutMs: number
+    ) {
         sock.on('data', d => this.onData(d));
         sock.on('error', err => this.fail(new LinkError(`connection failed: ${err.message}`)));
         sock.on('close', () => this.fail(new LinkError('connection closed by server')));
@@ -75,10 +81,13 @@ export class LmtpConnection {
         sock.setNoDelay(true); // body and terminating dot go as separate writes: no Nagle wait
         const conn = new LmtpConnection(sock, timeoutMs);
         try {
-            await conn.expect(new Promise<void>((resolve, reject) => {
-                sock.once('connect', resolve);
-                sock.once('error', err => reject(new LinkError(`cannot connect: ${err.message}`, '4.4.1')));
-            }), 'connect');
+            await conn.expect(
+                new Promise<void>((resolve, reject) => {
+                    sock.once('connect', resolve);
+                    sock.once('error', err => reject(new LinkError(`cannot connect: ${err.message}`, '4.4.1')));
+                }),
+                'connect'
+            );
             const greeting = await conn.reply();
             if (greeting.code !== 220) throw new LinkError(`greeting: ${greeting.code} ${greeting.text}`, '4.4.1');
             const lhlo = await conn.command(`LHLO ${hostname()}`, true);

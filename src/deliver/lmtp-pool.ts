@@ -27,7 +27,10 @@ export class LmtpPool {
     private readonly queue: Waiter[] = [];
     private closed = false;
 
-    constructor(private readonly addr: LmtpAddress, private readonly opts: PoolOptions) {}
+    constructor(
+        private readonly addr: LmtpAddress,
+        private readonly opts: PoolOptions
+    ) {}
 
     get size(): { idle: number; busy: number } {
         return { idle: this.idle.size, busy: this.busy.size };

@@ -37,7 +37,10 @@ export class LmtpDeliverer implements Deliverer {
     private readonly log: Logger;
     private readonly dataDoneMs: number;
 
-    constructor(readonly target: string, opts: LmtpOptions = {}) {
+    constructor(
+        readonly target: string,
+        opts: LmtpOptions = {}
+    ) {
         const addr = parseLmtpTarget(target);
         const timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
         this.pool = new LmtpPool(addr, { max: opts.poolSize ?? LMTP_POOL_MAX, idleMs: opts.idleMs ?? LMTP_IDLE_MS, timeoutMs });
@@ -132,7 +135,11 @@ class LmtpTransaction implements DeliveryTransaction {
         }
         // nothing sent after MAIL/RCPT yet: reset the session and keep the connection
         this.ready.then(
-            conn => conn.command('RSET').then(r => this.release(conn, r.code === 250), () => this.release(conn, false)),
+            conn =>
+                conn.command('RSET').then(
+                    r => this.release(conn, r.code === 250),
+                    () => this.release(conn, false)
+                ),
             () => undefined
         );
     }

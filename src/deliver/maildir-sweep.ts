@@ -7,7 +7,6 @@ import path from 'node:path';
 import { HOST } from './maildir-name.js';
 import { MAILDIR_TMP_STALE_MS } from '../limits.js';
 
-
 /** Sweeps every user's tmp/ under root; resolves with the number of files removed. */
 export async function sweepTmp(root: string, now = Date.now()): Promise<number> {
     let removed = 0;
@@ -16,7 +15,13 @@ export async function sweepTmp(root: string, now = Date.now()): Promise<number> 
         for (const name of await readdir(tmp).catch(() => [] as string[])) {
             const file = path.join(tmp, name);
             if (!(await isStale(file, name, now))) continue;
-            if (await unlink(file).then(() => true, () => false)) removed++;
+            if (
+                await unlink(file).then(
+                    () => true,
+                    () => false
+                )
+            )
+                removed++;
         }
     }
     return removed;

@@ -22,7 +22,10 @@ export class MaildirDeliverer implements Deliverer {
     readonly swept: Promise<number>;
     private readonly log: Logger;
 
-    constructor(readonly target: string, opts: { logger?: Logger } = {}) {
+    constructor(
+        readonly target: string,
+        opts: { logger?: Logger } = {}
+    ) {
         this.root = path.resolve(parseMaildirTarget(target).dir);
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: 'maildir' });
         this.swept = sweepTmp(this.root).then(
@@ -53,7 +56,11 @@ class MaildirTransaction implements DeliveryTransaction {
     private aborted = false;
     private readonly stop = new AbortController();
 
-    constructor(private readonly root: string, private readonly envelope: Envelope, private readonly log: Logger) {}
+    constructor(
+        private readonly root: string,
+        private readonly envelope: Envelope,
+        private readonly log: Logger
+    ) {}
 
     async addRecipient(rcpt: Recipient): Promise<void> {
         if (!rcpt.user) throw reply.badRecipient('Bad recipient: empty username');
@@ -90,15 +97,21 @@ class MaildirTransaction implements DeliveryTransaction {
         // every copy into tmp/ first: renaming the first one moves the file the others link to
         for (const c of copies.slice(1)) await linkOrCopy(tmpOf(copies[0]), tmpOf(c)).catch(err => (c.error = this.diskError(err)));
         if (this.aborted) return copies.map(() => ({ ok: false, error: reply.aborted() }));
-        const renames = copies.filter(c => !c.error).map(async c => {
-            await rename(tmpOf(c), path.join(c.dir, 'new', newName(c.unique, size))).catch(err => (c.error = this.diskError(err)));
-            if (!c.error) c.stored = true;
-        });
+        const renames = copies
+            .filter(c => !c.error)
+            .map(async c => {
+                await rename(tmpOf(c), path.join(c.dir, 'new', newName(c.unique, size))).catch(err => (c.error = this.diskError(err)));
+                if (!c.error) c.stored = true;
+            });
         await Promise.all(renames);
         const newDirs = [...new Set(copies.filter(c => !c.error).map(c => path.join(c.dir, 'new')))];
-        await Promise.all(newDirs.map(d => fsyncPath(d).catch(err => {
-            for (const c of copies) if (path.join(c.dir, 'new') === d) c.error = this.diskError(err);
-        })));
+        await Promise.all(
+            newDirs.map(d =>
+                fsyncPath(d).catch(err => {
+                    for (const c of copies) if (path.join(c.dir, 'new') === d) c.error = this.diskError(err);
+                })
+            )
+        );
         return copies.map(c => (c.error ? { ok: false, error: c.error } : { ok: true, text: '2.0.0 Ok: stored', mailbox: 'INBOX' }));
     }
 

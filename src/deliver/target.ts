@@ -3,10 +3,7 @@
 import type { LmtpAddress } from './lmtp-connection.js';
 import { stripBrackets } from '../net/address.js';
 
-export type DeliverTarget =
-    | { kind: 'lmtp'; address: LmtpAddress }
-    | { kind: 'lda'; path: string; args: string[] }
-    | { kind: 'maildir'; dir: string };
+export type DeliverTarget = { kind: 'lmtp'; address: LmtpAddress } | { kind: 'lda'; path: string; args: string[] } | { kind: 'maildir'; dir: string };
 
 export const DELIVER_FORMS = 'lmtp://host:port, lmtp:/socket, lda:<path>[?args] or maildir:<dir>';
 

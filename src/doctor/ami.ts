@@ -33,11 +33,19 @@ export const ami: Check = {
             buf = banner.slice(banner.indexOf('\n') + 1);
             sock.write(encodeAmi({ Action: 'Login', Username: t.username, Secret: t.secret, Events: 'off', ActionID: 'doctor-login' }));
             const login = await next();
-            if (login.Response !== 'Success') return misconfigured(`login as ${t.username} refused: ${login.Message ?? login.Response}`, 'compare --ami user:secret (percent-encoded) with manager.conf and its permit=/deny= lines');
+            if (login.Response !== 'Success')
+                return misconfigured(
+                    `login as ${t.username} refused: ${login.Message ?? login.Response}`,
+                    'compare --ami user:secret (percent-encoded) with manager.conf and its permit=/deny= lines'
+                );
             sock.write(encodeAmi({ Action: 'VoicemailRefresh', Context: PROBE_CONTEXT, ActionID: 'doctor-refresh' }));
             const refresh = await next();
             sock.write(encodeAmi({ Action: 'Logoff' }));
-            if (refresh.Response !== 'Success') return misconfigured(`${t.username} may not run VoicemailRefresh: ${refresh.Message ?? refresh.Response}`, `give ${t.username} write = user (manager.conf) and load app_voicemail`);
+            if (refresh.Response !== 'Success')
+                return misconfigured(
+                    `${t.username} may not run VoicemailRefresh: ${refresh.Message ?? refresh.Response}`,
+                    `give ${t.username} write = user (manager.conf) and load app_voicemail`
+                );
             return ok(`logged in as ${t.username}; VoicemailRefresh permitted`);
         } catch (err) {
             return unavailable(`${where}: ${message(err)}`, 'check Asterisk\'s manager (asterisk -rx "manager show settings")');

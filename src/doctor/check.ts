@@ -18,9 +18,7 @@ export interface DoctorContext {
 }
 
 export type Verdict = (
-    | { status: 'ok'; detail: string }
-    | { status: 'skip'; detail: string }
-    | { status: 'fail'; detail: string; fix: string; code: typeof EX_CONFIG | typeof EX_UNAVAILABLE }
+    { status: 'ok'; detail: string } | { status: 'skip'; detail: string } | { status: 'fail'; detail: string; fix: string; code: typeof EX_CONFIG | typeof EX_UNAVAILABLE }
 ) & { subject?: string };
 
 export interface Check {

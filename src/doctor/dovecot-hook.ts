@@ -12,11 +12,14 @@ export const dovecotHook: Check = {
         try {
             text = await doveconf(dovecotConf);
         } catch (err) {
-            return unavailable(`doveconf -c ${dovecotConf}: ${((err as { stderr?: string }).stderr ?? '').trim().split('\n')[0] || message(err)}`, 'install dovecot-core, or give --dovecot-conf <Dovecot\'s dovecot.conf>');
+            return unavailable(
+                `doveconf -c ${dovecotConf}: ${((err as { stderr?: string }).stderr ?? '').trim().split('\n')[0] || message(err)}`,
+                "install dovecot-core, or give --dovecot-conf <Dovecot's dovecot.conf>"
+            );
         }
         const hook = hookSettings(text);
         if (!hook.script) return misconfigured(`no push_notification Lua driver in ${dovecotConf}`, FIX_INSTALL_HOOK);
-        if (!hook.plugin) return misconfigured('push_notification_lua is in no protocol\'s mail_plugins', FIX_INSTALL_HOOK);
+        if (!hook.plugin) return misconfigured("push_notification_lua is in no protocol's mail_plugins", FIX_INSTALL_HOOK);
         try {
             accessSync(hook.script, constants.R_OK);
         } catch {

@@ -11,11 +11,12 @@ export const dovecotLmtp: Check = {
             const sock = await connect(address, timeoutMs);
             try {
                 const greeting = await readUntil(sock, t => /^\d{3} .*\r?\n/m.test(t), timeoutMs);
-                if (!greeting.startsWith('220')) return unavailable(`greeting ${greeting.trim()}`, 'check Dovecot\'s log (journalctl -u dovecot)');
+                if (!greeting.startsWith('220')) return unavailable(`greeting ${greeting.trim()}`, "check Dovecot's log (journalctl -u dovecot)");
                 sock.write('LHLO vmbridge-doctor\r\n');
                 const reply = await readUntil(sock, t => /^\d{3} /m.test(t), timeoutMs);
                 sock.write('QUIT\r\n');
-                if (!/^250 /m.test(reply)) return unavailable(`LHLO answered ${reply.trim().split('\n').pop()}`, 'check Dovecot\'s LMTP service (protocols = lmtp, service lmtp inet_listener)');
+                if (!/^250 /m.test(reply))
+                    return unavailable(`LHLO answered ${reply.trim().split('\n').pop()}`, "check Dovecot's LMTP service (protocols = lmtp, service lmtp inet_listener)");
                 return ok(`${config.deliver} answers LHLO`);
             } finally {
                 sock.destroy();

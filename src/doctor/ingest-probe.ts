@@ -21,18 +21,31 @@ export const ingestProbe: Check = {
         const where = file === undefined ? splitHostPort(dialable(config.ingest)) : { socketPath: file };
         try {
             const status = await new Promise<number>((resolve, reject) => {
-                const req = http.request({ ...where, method: 'POST', path: '/events', timeout: timeoutMs, headers: { 'content-type': 'application/json', 'x-vmbridge-mac': mac, 'content-length': Buffer.byteLength(body) } }, res => {
-                    res.resume();
-                    resolve(res.statusCode ?? 0);
-                });
+                const req = http.request(
+                    {
+                        ...where,
+                        method: 'POST',
+                        path: '/events',
+                        timeout: timeoutMs,
+                        headers: { 'content-type': 'application/json', 'x-vmbridge-mac': mac, 'content-length': Buffer.byteLength(body) }
+                    },
+                    res => {
+                        res.resume();
+                        resolve(res.statusCode ?? 0);
+                    }
+                );
                 req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
                 req.on('error', reject);
                 req.end(body);
             });
             if (status === 204) return ok(`${config.ingest} accepted a signed test batch`);
-            if (status === 401) return misconfigured(`${config.ingest} refused the signature (401): the running bridge uses another token`, 'restart the bridge with the same flags as the doctor (same --state-dir / --ingest-token)');
+            if (status === 401)
+                return misconfigured(
+                    `${config.ingest} refused the signature (401): the running bridge uses another token`,
+                    'restart the bridge with the same flags as the doctor (same --state-dir / --ingest-token)'
+                );
             if (status === 403) return misconfigured(`${config.ingest} refused this host (403)`, 'add it to --ingest-access');
-            return unavailable(`${config.ingest} answered HTTP ${status}`, 'check the bridge\'s log (journalctl -u vmbridge)');
+            return unavailable(`${config.ingest} answered HTTP ${status}`, "check the bridge's log (journalctl -u vmbridge)");
         } catch (err) {
             return unavailable(`${config.ingest}: ${message(err)}`, 'start the bridge (systemctl start vmbridge) or correct --ingest');
         }

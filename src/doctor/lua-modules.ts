@@ -31,15 +31,25 @@ export const luaModules: Check = {
     name: 'lua-modules',
     async run({ dovecotConf }) {
         const version = await dovecotLuaVersion();
-        if (!version) return unavailable(`${DOVECOT_LUA} not found`, 'apt-get install dovecot-auth-lua (Dovecot\'s Lua support)');
+        if (!version) return unavailable(`${DOVECOT_LUA} not found`, "apt-get install dovecot-auth-lua (Dovecot's Lua support)");
         const lua = `lua${version}`;
         if (!(await loads(lua, 'string'))) return skip(`no ${lua} interpreter to test with (apt-get install ${lua} lets the doctor check lua-socket)`);
-        const url = await doveconf(dovecotConf).then(t => hookSettings(t).url, () => undefined);
+        const url = await doveconf(dovecotConf).then(
+            t => hookSettings(t).url,
+            () => undefined
+        );
         const out: Verdict[] = [];
         if (url?.startsWith('http')) out.push(about('lua-socket', skip('the hook posts over http://: no lua-socket needed')));
         else if (await loads(lua, 'socket.core')) out.push(about('lua-socket', ok(`loads in ${lua}`)));
         else out.push(about('lua-socket', misconfigured(`socket.core does not load in ${lua}`, 'apt-get install lua-socket')));
-        out.push(about('luaossl', (await loads(lua, 'openssl.hmac')) ? ok(`loads in ${lua}: native HMAC`) : ok('not installed: the hook uses its pure-Lua HMAC (apt-get install lua-luaossl makes it ~15x cheaper)')));
+        out.push(
+            about(
+                'luaossl',
+                (await loads(lua, 'openssl.hmac'))
+                    ? ok(`loads in ${lua}: native HMAC`)
+                    : ok('not installed: the hook uses its pure-Lua HMAC (apt-get install lua-luaossl makes it ~15x cheaper)')
+            )
+        );
         return out;
     }
 };

@@ -13,7 +13,7 @@ export const voicemailFolders: Check = {
         try {
             conf = readVoicemailConf(config.voicemailConf);
         } catch (err) {
-            return misconfigured(`${config.voicemailConf}: ${message(err)}`, 'correct --voicemail-conf (Asterisk\'s voicemail.conf, readable by the bridge)');
+            return misconfigured(`${config.voicemailConf}: ${message(err)}`, "correct --voicemail-conf (Asterisk's voicemail.conf, readable by the bridge)");
         }
         const boxes = conf.boxes.filter(b => b.imapuser);
         if (!boxes.length) return skip(`${config.voicemailConf} has no box with imapuser=`);
@@ -21,7 +21,11 @@ export const voicemailFolders: Check = {
         // One session per user, not per box: a PBX has many boxes on few mail users.
         const listed = new Map<string, Promise<string[]>>();
         const folders = (user: string) => {
-            if (!listed.has(user)) listed.set(user, imapSession(config, user, timeoutMs, async c => (await c.list()).map(m => m.path)));
+            if (!listed.has(user))
+                listed.set(
+                    user,
+                    imapSession(config, user, timeoutMs, async c => (await c.list()).map(m => m.path))
+                );
             return listed.get(user)!;
         };
         for (const b of boxes) {
@@ -29,9 +33,17 @@ export const voicemailFolders: Check = {
             const folder = b.imapfolder ?? conf.imapfolder;
             try {
                 const found = (await folders(b.imapuser!)).some(path => sameFolder(path, folder));
-                out.push(about(name, found
-                    ? ok(`${b.imapuser}: ${folder} exists`)
-                    : misconfigured(`box ${name}: folder ${folder} does not exist for ${b.imapuser} (counts would stay 0)`, `create it (doveadm mailbox create -u ${b.imapuser} ${folder}) or correct imapfolder= in ${config.voicemailConf}`)));
+                out.push(
+                    about(
+                        name,
+                        found
+                            ? ok(`${b.imapuser}: ${folder} exists`)
+                            : misconfigured(
+                                  `box ${name}: folder ${folder} does not exist for ${b.imapuser} (counts would stay 0)`,
+                                  `create it (doveadm mailbox create -u ${b.imapuser} ${folder}) or correct imapfolder= in ${config.voicemailConf}`
+                              )
+                    )
+                );
             } catch (err) {
                 out.push(about(name, unavailable(`${b.imapuser}: ${message(err)}`, 'see the imap-master check')));
             }

@@ -19,7 +19,12 @@ import { OrderGate, type Slot } from './order-gate.js';
 import type { EventSink } from './sink.js';
 import { DEFAULTS } from '../config.js';
 
-interface Held { user: string; item: NewItem; id: string; slot?: Slot }
+interface Held {
+    user: string;
+    item: NewItem;
+    id: string;
+    slot?: Slot;
+}
 
 export interface CorrelatorOptions {
     out: EventSink;
@@ -173,7 +178,17 @@ export class Correlator implements DeliveryObserver {
         }
         const to = { mailbox: dest.item.mailbox, uid: dest.item.uid };
         const entry = known ?? { messageId: dest.item.messageId };
-        this.emit({ id: `mv.${id}`, type: 'move', user: ref.user, mailbox: to.mailbox, uid: to.uid, uidValidity: dest.item.uidValidity, ...entry, from: { mailbox: ref.mailbox, uid: ref.uid }, to });
+        this.emit({
+            id: `mv.${id}`,
+            type: 'move',
+            user: ref.user,
+            mailbox: to.mailbox,
+            uid: to.uid,
+            uidValidity: dest.item.uidValidity,
+            ...entry,
+            from: { mailbox: ref.mailbox, uid: ref.uid },
+            to
+        });
         await this.opts.index.set({ user: ref.user, mailbox: to.mailbox, uidValidity: dest.item.uidValidity, uid: to.uid }, entry);
         await this.opts.index.delete(ref);
     }
@@ -199,7 +214,21 @@ export class Correlator implements DeliveryObserver {
             await this.newmailClassified(held);
         } finally {
             // Never leave a place in a user's order unfilled (that would hold their events forever).
-            for (const h of held) if (h.slot && !h.slot.done) this.gate.fill(h.user, h.slot, makeEvent({ id: h.id, type: 'newmail', user: h.user, mailbox: h.item.mailbox, uid: h.item.uid || undefined, uidValidity: h.item.uidValidity, messageId: h.item.messageId }));
+            for (const h of held)
+                if (h.slot && !h.slot.done)
+                    this.gate.fill(
+                        h.user,
+                        h.slot,
+                        makeEvent({
+                            id: h.id,
+                            type: 'newmail',
+                            user: h.user,
+                            mailbox: h.item.mailbox,
+                            uid: h.item.uid || undefined,
+                            uidValidity: h.item.uidValidity,
+                            messageId: h.item.messageId
+                        })
+                    );
         }
     }
 
@@ -218,7 +247,11 @@ export class Correlator implements DeliveryObserver {
     private async classify(held: Held[]): Promise<Map<number, Classification>> {
         const first = held[0];
         if (!this.opts.fetcher || !first) return new Map();
-        return this.opts.fetcher.classify(first.user, first.item.mailbox, held.filter(h => h.item.mailbox === first.item.mailbox).map(h => h.item.uid));
+        return this.opts.fetcher.classify(
+            first.user,
+            first.item.mailbox,
+            held.filter(h => h.item.mailbox === first.item.mailbox).map(h => h.item.uid)
+        );
     }
 
     /** MessageNew (LMTP/LDA): the bridge's own delivery, or one that bypassed the bridge. */
@@ -227,16 +260,18 @@ export class Correlator implements DeliveryObserver {
         // Classified over IMAP first: its place in the user's order is kept meanwhile. A copy
         // another bridge instance delivered is that one's newmail: it gets the uid instead.
         const slot = this.gate.reserve(batch.user);
-        void this.track((async () => {
-            const at = { mailbox: item.mailbox, uid: item.uid, uidValidity: item.uidValidity };
-            if (await this.opts.shared?.handOver(batch.user, item.messageId, at)) return this.gate.fill(batch.user, slot);
-            // Reported without uid (maildir uid list busy): ask IMAP by Message-ID.
-            const found = item.uid > 0 || !item.messageId ? undefined : await this.opts.fetcher?.findUid(batch.user, item.mailbox, item.messageId);
-            await this.newmail([{ user: batch.user, item: found ? { ...item, ...found } : item, id, slot }]);
-        })().catch(err => {
-            this.opts.logger.error({ err, user: batch.user }, 'newmail failed');
-            if (!slot.done) this.gate.fill(batch.user, slot);
-        }));
+        void this.track(
+            (async () => {
+                const at = { mailbox: item.mailbox, uid: item.uid, uidValidity: item.uidValidity };
+                if (await this.opts.shared?.handOver(batch.user, item.messageId, at)) return this.gate.fill(batch.user, slot);
+                // Reported without uid (maildir uid list busy): ask IMAP by Message-ID.
+                const found = item.uid > 0 || !item.messageId ? undefined : await this.opts.fetcher?.findUid(batch.user, item.mailbox, item.messageId);
+                await this.newmail([{ user: batch.user, item: found ? { ...item, ...found } : item, id, slot }]);
+            })().catch(err => {
+                this.opts.logger.error({ err, user: batch.user }, 'newmail failed');
+                if (!slot.done) this.gate.fill(batch.user, slot);
+            })
+        );
     }
 
     private emit(fields: Parameters<typeof makeEvent>[0]): void {

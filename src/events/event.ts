@@ -76,14 +76,7 @@ export const MwiEventSchema = z.object({ ...Base, type: z.literal('mwi'), mwi: M
 export const ResetEventSchema = z.object({ ...Base, type: z.literal('reset'), reason: z.enum(RESET_REASONS) });
 
 /** The v1 event: a union discriminated by `type`, so `ev.type === 'mwi'` narrows to `ev.mwi`. */
-export const EventSchema = z.discriminatedUnion('type', [
-    NewmailEventSchema,
-    FlagEventSchema,
-    MoveEventSchema,
-    DeleteEventSchema,
-    MwiEventSchema,
-    ResetEventSchema
-]);
+export const EventSchema = z.discriminatedUnion('type', [NewmailEventSchema, FlagEventSchema, MoveEventSchema, DeleteEventSchema, MwiEventSchema, ResetEventSchema]);
 export type VmEvent = z.infer<typeof EventSchema>;
 /** The event of one type, e.g. `EventOf<'mwi'>`. */
 export type EventOf<T extends EventType> = Extract<VmEvent, { type: T }>;

@@ -6,7 +6,10 @@ import type { Logger } from '../log.js';
 import type { ImapPool } from '../imap/pool.js';
 
 export class HeaderFetcher {
-    constructor(private readonly pool: ImapPool, private readonly log: Logger) {}
+    constructor(
+        private readonly pool: ImapPool,
+        private readonly log: Logger
+    ) {}
 
     /** Classification per uid; uids that could not be fetched are absent. */
     async classify(user: string, mailbox: string, uids: number[]): Promise<Map<number, Classification>> {

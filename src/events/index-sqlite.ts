@@ -7,14 +7,17 @@ import { openStateDb, type StateDb } from '../state/db.js';
 import { IndexEntrySchema, type IndexEntry, type IndexStore, type MessageRef } from './index-store.js';
 import { INDEX_SWEEP_MS, INDEX_PACE, UID_INDEX_TTL_SEC } from '../limits.js';
 
-
 export class SqliteIndex implements IndexStore {
     private readonly db: StateDb;
     private readonly sweeper: NodeJS.Timeout;
     private readonly q;
     private calls = 0;
 
-    constructor(stateDir: string, private readonly maxRows = 1_000_000, private readonly ttlSec = UID_INDEX_TTL_SEC) {
+    constructor(
+        stateDir: string,
+        private readonly maxRows = 1_000_000,
+        private readonly ttlSec = UID_INDEX_TTL_SEC
+    ) {
         this.db = openStateDb(stateDir);
         this.db.exec(`CREATE TABLE IF NOT EXISTS idx (user TEXT NOT NULL, mailbox TEXT NOT NULL, uv INTEGER NOT NULL, uid INTEGER NOT NULL,
             at INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (user, mailbox, uv, uid));

@@ -61,7 +61,12 @@ export class MemoryIndex implements IndexStore {
 
 export class MemcachedIndex implements IndexStore {
     private readonly client: MemcachedClient;
-    constructor(servers: string, private readonly log: Logger, private readonly ttlSec = UID_INDEX_TTL_SEC, private readonly timeoutMs = MEMCACHED_TIMEOUT_MS) {
+    constructor(
+        servers: string,
+        private readonly log: Logger,
+        private readonly ttlSec = UID_INDEX_TTL_SEC,
+        private readonly timeoutMs = MEMCACHED_TIMEOUT_MS
+    ) {
         this.client = createMemcachedClient(servers, { logger: log, timeoutMs });
     }
 

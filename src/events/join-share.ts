@@ -29,12 +29,16 @@ export const noSharedJoin: SharedJoin = {
     close: async () => undefined
 };
 
-
 export class MemcachedJoin implements SharedJoin {
     private readonly client: MemcachedClient;
     private readonly me = randomUUID();
 
-    constructor(servers: string, private readonly log: Logger, private readonly timeoutMs = MEMCACHED_TIMEOUT_MS, private readonly graceMs = 150) {
+    constructor(
+        servers: string,
+        private readonly log: Logger,
+        private readonly timeoutMs = MEMCACHED_TIMEOUT_MS,
+        private readonly graceMs = 150
+    ) {
         this.client = createMemcachedClient(servers, { logger: log, timeoutMs });
         // Connect now: a mark must not wait for a connection while Dovecot commits the copy.
         void bounded(this.client.get('vmbridge:warm'), timeoutMs).catch(() => undefined);

@@ -35,9 +35,26 @@ export interface JoinOptions {
     rememberMs?: number;
 }
 
-interface Waiting { rec: DeliveryRecord; slot: Slot; timer?: NodeJS.Timeout; item?: NewItem; looking?: Promise<void> }
-interface Arrived { item: NewItem; session: string; slot: Slot; timer: NodeJS.Timeout }
-interface Done { downstreamId?: string; messageId?: string; entry: IndexEntry; uid?: number; expires: number }
+interface Waiting {
+    rec: DeliveryRecord;
+    slot: Slot;
+    timer?: NodeJS.Timeout;
+    item?: NewItem;
+    looking?: Promise<void>;
+}
+interface Arrived {
+    item: NewItem;
+    session: string;
+    slot: Slot;
+    timer: NodeJS.Timeout;
+}
+interface Done {
+    downstreamId?: string;
+    messageId?: string;
+    entry: IndexEntry;
+    uid?: number;
+    expires: number;
+}
 
 export class DeliveryJoin implements DeliveryObserver {
     private readonly expected = new Map<string, DeliveryRecord[]>();
@@ -61,7 +78,9 @@ export class DeliveryJoin implements DeliveryObserver {
 
     stored(rec: DeliveryRecord): void {
         this.unexpect(rec);
-        const hit = (rec.downstreamId ? this.arrived.find(rec.user, a => a.session === rec.downstreamId) : undefined) ?? this.arrived.find(rec.user, a => a.item.messageId === rec.classification.messageId);
+        const hit =
+            (rec.downstreamId ? this.arrived.find(rec.user, a => a.session === rec.downstreamId) : undefined) ??
+            this.arrived.find(rec.user, a => a.item.messageId === rec.classification.messageId);
         if (hit) {
             this.arrived.remove(rec.user, hit);
             clearTimeout(hit.timer);
@@ -85,7 +104,14 @@ export class DeliveryJoin implements DeliveryObserver {
 
     /** Dovecot's MessageNew: true when it belongs to a copy the bridge delivered (handled here). */
     onMessageNew(user: string, session: string, item: NewItem): boolean {
-        const w = match(this.waiting, user, x => x.rec, session, item.messageId, x => !x.item);
+        const w = match(
+            this.waiting,
+            user,
+            x => x.rec,
+            session,
+            item.messageId,
+            x => !x.item
+        );
         if (w && item.uid <= 0) {
             // Dovecot stored it but had no uid yet (maildir with its uid list locked by another
             // delivery): the report is here, the uid must come from IMAP.
@@ -102,7 +128,9 @@ export class DeliveryJoin implements DeliveryObserver {
             }
             return true;
         }
-        const d = (session ? this.done.take(user, x => x.downstreamId === session) : undefined) ?? this.done.take(user, x => x.messageId !== undefined && x.messageId === item.messageId && (x.uid === undefined || x.uid === item.uid));
+        const d =
+            (session ? this.done.take(user, x => x.downstreamId === session) : undefined) ??
+            this.done.take(user, x => x.messageId !== undefined && x.messageId === item.messageId && (x.uid === undefined || x.uid === item.uid));
         if (d) {
             // Its newmail went out already: only the index learns the uid now.
             this.doneCount--;
@@ -117,7 +145,9 @@ export class DeliveryJoin implements DeliveryObserver {
         void this.opts.index.set(ref(user, item), { messageId: early.messageId, class: early.class, voicemail: early.voicemail });
         const slot = this.opts.gate.reserve(user);
         const a: Arrived = {
-            item, session, slot,
+            item,
+            session,
+            slot,
             timer: setTimeout(() => {
                 this.arrived.remove(user, a);
                 this.opts.orphan(user, item, session, slot);
@@ -159,10 +189,16 @@ export class DeliveryJoin implements DeliveryObserver {
                 hookGaps.inc({ kind: 'delivery' });
                 this.opts.logger.warn({ user: rec.user, messageId, downstreamId: rec.downstreamId }, "Dovecot's MessageNew did not come in time; looking the uid up");
             }
-            const taken = new Set(this.done.list(rec.user).filter(d => d.messageId === messageId && d.uid !== undefined).map(d => d.uid as number));
+            const taken = new Set(
+                this.done
+                    .list(rec.user)
+                    .filter(d => d.messageId === messageId && d.uid !== undefined)
+                    .map(d => d.uid as number)
+            );
             const found = handed ?? (this.opts.fetcher && messageId ? await this.opts.fetcher.findUid(rec.user, mailbox, messageId, taken) : undefined);
             this.waiting.remove(rec.user, w);
-            if (w.item) this.finish(rec, w.slot, w.item, true); // it came while we looked
+            if (w.item)
+                this.finish(rec, w.slot, w.item, true); // it came while we looked
             else this.finish(rec, w.slot, found && { mailbox, ...found }, false);
             if (gap) this.opts.onGap?.(rec.user); // recount after the newmail, so the mwi comes after it
         })();
@@ -172,7 +208,8 @@ export class DeliveryJoin implements DeliveryObserver {
     private finish(rec: DeliveryRecord, slot: Slot, at: StoredAt | undefined, fromHook: boolean): void {
         const ev = newmailEvent(rec, at);
         const entry: IndexEntry = { messageId: ev.messageId, class: ev.class, voicemail: ev.voicemail };
-        if (at?.uid !== undefined && at.uidValidity !== undefined) void this.opts.index.set({ user: rec.user, mailbox: at.mailbox ?? ev.mailbox ?? 'INBOX', uid: at.uid, uidValidity: at.uidValidity }, entry);
+        if (at?.uid !== undefined && at.uidValidity !== undefined)
+            void this.opts.index.set({ user: rec.user, mailbox: at.mailbox ?? ev.mailbox ?? 'INBOX', uid: at.uid, uidValidity: at.uidValidity }, entry);
         if (!fromHook) this.remember(rec, entry, at?.uid);
         this.opts.gate.fill(rec.user, slot, ev);
     }
@@ -248,5 +285,7 @@ const msgKey = (user: string, messageId?: string) => `${user}\0${messageId ?? ''
 const ref = (user: string, i: NewItem) => ({ user, mailbox: i.mailbox, uid: i.uid, uidValidity: i.uidValidity });
 /** Is this MessageNew (session, Message-ID) the report of this copy? Dovecot's LMTP session id first, else the Message-ID. */
 function match<T>(list: PerUser<T>, user: string, of: (v: T) => DeliveryRecord, session: string, messageId?: string, extra: (v: T) => boolean = () => true): T | undefined {
-    return (session ? list.find(user, v => extra(v) && of(v).downstreamId === session) : undefined) ?? list.find(user, v => extra(v) && of(v).classification.messageId === messageId);
+    return (
+        (session ? list.find(user, v => extra(v) && of(v).downstreamId === session) : undefined) ?? list.find(user, v => extra(v) && of(v).classification.messageId === messageId)
+    );
 }

@@ -13,7 +13,12 @@ const MAC_HEX = 64;
 export class HookAuth {
     private readonly seen = new Map<string, number>();
 
-    constructor(private readonly key: string, private readonly windowSec = 120, private readonly maxSeen = 200_000, private readonly now = () => Date.now() / 1000) {}
+    constructor(
+        private readonly key: string,
+        private readonly windowSec = 120,
+        private readonly maxSeen = 200_000,
+        private readonly now = () => Date.now() / 1000
+    ) {}
 
     /** A stream line → the signed object's bytes and its MAC, or undefined when it is not in that form. */
     static split(line: Buffer): { body: Buffer; mac: string } | undefined {

@@ -8,10 +8,7 @@ interface At {
     uid: number;
     uidValidity: number;
 }
-export type Item =
-    | (At & { kind: 'flag'; set: string[]; cleared: string[] })
-    | (At & { kind: 'new' | 'append'; messageId?: string })
-    | (At & { kind: 'expunge' });
+export type Item = (At & { kind: 'flag'; set: string[]; cleared: string[] }) | (At & { kind: 'new' | 'append'; messageId?: string }) | (At & { kind: 'expunge' });
 
 export function normalize(batch: Batch): Item[] {
     const items: Item[] = [];

@@ -66,7 +66,8 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
         }
         const r = BatchSchema.safeParse(signed.raw);
         if (!r.success) lost('invalid');
-        else if (!h.auth.fresh(r.data.ts, signed.mac)) ingestBatches.inc({ result: 'stale' }); // a replay, not a loss
+        else if (!h.auth.fresh(r.data.ts, signed.mac))
+            ingestBatches.inc({ result: 'stale' }); // a replay, not a loss
         else if (!h.admit()) lost('rate_limited');
         else {
             ingestBatches.inc({ result: 'accepted' });

@@ -47,5 +47,12 @@ export function parseCursor(v: unknown): number | undefined {
 /** `?types=newmail,mwi` → a set, or undefined for all. */
 export function typesOf(url: URL): ReadonlySet<string> | undefined {
     const t = url.searchParams.get('types');
-    return t ? new Set(t.split(',').map(s => s.trim()).filter(Boolean)) : undefined;
+    return t
+        ? new Set(
+              t
+                  .split(',')
+                  .map(s => s.trim())
+                  .filter(Boolean)
+          )
+        : undefined;
 }

@@ -121,7 +121,9 @@ export class ClientServer {
     /** The principal and whose events it reads, or the status of the refusal. */
     private async authorize(req: http.IncomingMessage, url: URL): Promise<{ principal: Principal; user: string } | number> {
         const a = await this.opts.auth.check(req.headers.authorization, peerOf(req));
-        httpAuth.inc({ result: a.ok ? (/^bearer/i.test(req.headers.authorization ?? '') ? 'token' : 'basic') : a.status === 429 ? 'limited' : a.status === 503 ? 'unavailable' : 'refused' });
+        httpAuth.inc({
+            result: a.ok ? (/^bearer/i.test(req.headers.authorization ?? '') ? 'token' : 'basic') : a.status === 429 ? 'limited' : a.status === 503 ? 'unavailable' : 'refused'
+        });
         if (!a.ok) return a.status;
         const asked = url.searchParams.get('user');
         if (asked && asked !== a.principal.user && !a.principal.admin) return 403;

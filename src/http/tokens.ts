@@ -52,7 +52,9 @@ export class TokenStore {
         const id = randomBytes(6).toString('hex');
         const token = `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
         const expires = opts.expiresMs ? now + opts.expiresMs : null;
-        this.db.prepare('INSERT INTO app_tokens (id, hash, user, admin, created, expires) VALUES (?, ?, ?, ?, ?, ?)').run(id, digest(token), user, opts.admin ? 1 : 0, now, expires);
+        this.db
+            .prepare('INSERT INTO app_tokens (id, hash, user, admin, created, expires) VALUES (?, ?, ?, ?, ?, ?)')
+            .run(id, digest(token), user, opts.admin ? 1 : 0, now, expires);
         return { token, info: toToken({ id, user, admin: opts.admin ? 1 : 0, created: now, expires }) };
     }
 

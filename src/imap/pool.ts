@@ -7,7 +7,6 @@ import { ConfigError } from '../config.js';
 import { imapLoginFailures } from '../metrics.js';
 import { IMAP_IDLE_MS, IMAP_POOL_MAX, IMAP_TIMEOUT_MS } from '../limits.js';
 
-
 export interface ImapPoolOptions {
     logger: Logger;
     /** Dovecot's auth_master_user_separator. */
@@ -28,7 +27,10 @@ export class ImapPool {
     /** The last connect/login failure and when, for /readyz; cleared by the next good login. */
     lastError?: { message: string; at: number };
 
-    constructor(url: string, private readonly opts: ImapPoolOptions) {
+    constructor(
+        url: string,
+        private readonly opts: ImapPoolOptions
+    ) {
         this.target = parseImapUrl(url);
     }
 
@@ -64,7 +66,8 @@ export class ImapPool {
             if (this.closed) throw new Error('IMAP pool closed');
             const ready = this.takeIdle(user);
             if (ready?.usable) return ready;
-            if (ready) void this.drop(ready); // the server or network closed it while idle
+            if (ready)
+                void this.drop(ready); // the server or network closed it while idle
             else if (this.open < (this.opts.max ?? IMAP_POOL_MAX)) break;
             else {
                 // Full: close someone else's idle session, else wait for a release.

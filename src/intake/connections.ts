@@ -8,7 +8,10 @@ export class ConnectionLimiter {
     private readonly perIp = new Map<string, number>();
     private total = 0;
 
-    constructor(public maxTotal: number, public maxPerIp: number) {}
+    constructor(
+        public maxTotal: number,
+        public maxPerIp: number
+    ) {}
 
     /**
      * Counts the connection, or says which limit it would exceed (and counts nothing). perIp

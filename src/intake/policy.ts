@@ -12,10 +12,7 @@ export type TlsMode = 'disabled' | 'optional' | 'required';
 export type Trust = 'trusted' | 'untrusted';
 export type Admission = { trust: Trust; rule?: string; named?: boolean } | { refused: string; rule?: string };
 
-export type PolicyConfig = Pick<
-    Config,
-    'lmtpAccess' | 'smtpAccess' | 'untrusted' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'usernameFormat'
->;
+export type PolicyConfig = Pick<Config, 'lmtpAccess' | 'smtpAccess' | 'untrusted' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'usernameFormat'>;
 
 export const LOOPBACK_ONLY = 'allow 127.0.0.0/8, allow ::1';
 

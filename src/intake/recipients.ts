@@ -26,8 +26,16 @@ export interface MapSource {
     close(): void;
 }
 
-const Address = z.string().min(1).max(320).regex(/^[^\s#]+$/, 'an address without spaces');
-const User = z.string().min(1).max(255).regex(/^[^\s\x00-\x1f\x7f]+$/, 'a user name without spaces or control characters');
+const Address = z
+    .string()
+    .min(1)
+    .max(320)
+    .regex(/^[^\s#]+$/, 'an address without spaces');
+const User = z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[^\s\x00-\x1f\x7f]+$/, 'a user name without spaces or control characters');
 
 /** Parses the map file; a bad line is a configuration error naming the file and line. */
 export function parseRecipientMap(text: string, source: string): Map<string, string> {

@@ -33,8 +33,7 @@ export class DeliveryRules {
         const smartHost = config.smartHost ? parseSmartHost(config.smartHost) : undefined;
         if (config.unknownRecipient === 'relay' && !smartHost) throw new ConfigError('invalid option --unknown-recipient: relay needs --smart-host');
         const privateHeader = config.privateHeader ? parsePrivateHeader(config.privateHeader) : undefined;
-        const actions =
-            config.classActions === undefined ? undefined : new MessageActions(parseClassActions(config.classActions, { smartHost: config.smartHost }), privateHeader);
+        const actions = config.classActions === undefined ? undefined : new MessageActions(parseClassActions(config.classActions, { smartHost: config.smartHost }), privateHeader);
         const spec = config.recipientMapServers && `${config.recipientMapServers}#${config.recipientMapTimeout}`;
         const reuse = spec && previous?.remote?.spec === spec ? previous.remote : undefined;
         const remote = reuse ?? (spec ? { spec, source: memcachedMap(config.recipientMapServers!, { timeoutMs: config.recipientMapTimeout }) } : undefined);

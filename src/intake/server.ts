@@ -10,13 +10,7 @@
 import { splitHostPort, unixPath } from '../net/address.js';
 import type { AddressInfo } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
-import {
-    SMTPServer,
-    type SMTPServerAuthentication,
-    type SMTPServerAuthenticationResponse,
-    type SMTPServerDataStream,
-    type SMTPServerSession
-} from 'smtp-server';
+import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Classification } from '../classify/classify.js';
 import { HeaderTap } from '../classify/header-tap.js';
 import { ConfigSchema, type Config } from '../config.js';
@@ -43,9 +37,21 @@ export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecip
     Partial<
         Pick<
             Config,
-            | 'lmtpAccess' | 'smtpAccess' | 'untrusted' | 'tls' | 'tlsCert' | 'tlsKey' | 'imap' | 'authCacheTtl'
-            | 'maxConnections' | 'maxConnectionsPerIp' | 'commandTimeout' | 'dataTimeout' | 'shutdownTimeout'
-            | 'helloTimeout' | 'lmtpSocketMode'
+            | 'lmtpAccess'
+            | 'smtpAccess'
+            | 'untrusted'
+            | 'tls'
+            | 'tlsCert'
+            | 'tlsKey'
+            | 'imap'
+            | 'authCacheTtl'
+            | 'maxConnections'
+            | 'maxConnectionsPerIp'
+            | 'commandTimeout'
+            | 'dataTimeout'
+            | 'shutdownTimeout'
+            | 'helloTimeout'
+            | 'lmtpSocketMode'
         >
     > &
     Partial<DeliveryRulesConfig>;
@@ -133,7 +139,11 @@ export class IntakeServer {
             },
             onAuth: (auth, session, cb) => void this.auth(auth, session).then(r => cb(null, r), cb),
             onMailFrom: (address, session, cb) => void this.mailFrom(address.address, session).then(() => cb(), cb),
-            onRcptTo: (address, session, cb) => void this.rcptTo(address.address, session).then(() => cb(), err => (countRcptFailure(err), cb(err))),
+            onRcptTo: (address, session, cb) =>
+                void this.rcptTo(address.address, session).then(
+                    () => cb(),
+                    err => (countRcptFailure(err), cb(err))
+                ),
             onData: (stream, session, cb) => void this.data(stream, session).then(replies => cb(null, replies as never), cb),
             onClose: session => this.closed(session.id)
         });
@@ -408,7 +418,10 @@ export class IntakeServer {
 /** Stops forwarding the moment smtp-server marks the message oversized, and aborts downstream. */
 class SizeGuard extends Transform {
     exceeded = false;
-    constructor(private readonly source: SMTPServerDataStream, private readonly onExceeded: () => void) {
+    constructor(
+        private readonly source: SMTPServerDataStream,
+        private readonly onExceeded: () => void
+    ) {
         super();
     }
     override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -421,7 +434,6 @@ class SizeGuard extends Transform {
         cb(null, chunk);
     }
 }
-
 
 function replyFor(o: Outcome): string | Error {
     return o.ok ? o.text : o.error;

@@ -15,7 +15,11 @@ export class IntakeTransaction {
     private readonly seen = new Set<string>();
     private readonly stop = new AbortController();
 
-    constructor(readonly id: string, readonly from: string, public downstream: DeliveryTransaction) {}
+    constructor(
+        readonly id: string,
+        readonly from: string,
+        public downstream: DeliveryTransaction
+    ) {}
 
     /** The recipients held by the downstream transaction, in the order it answers for them. */
     get recipients(): Recipient[] {

@@ -113,12 +113,24 @@ export function jenkins(bytes: Buffer): number {
         a = (a + word(i)) >>> 0;
         b = (b + word(i + 4)) >>> 0;
         c = (c + word(i + 8)) >>> 0;
-        a = (a - c) >>> 0; a = (a ^ rot(c, 4)) >>> 0; c = (c + b) >>> 0;
-        b = (b - a) >>> 0; b = (b ^ rot(a, 6)) >>> 0; a = (a + c) >>> 0;
-        c = (c - b) >>> 0; c = (c ^ rot(b, 8)) >>> 0; b = (b + a) >>> 0;
-        a = (a - c) >>> 0; a = (a ^ rot(c, 16)) >>> 0; c = (c + b) >>> 0;
-        b = (b - a) >>> 0; b = (b ^ rot(a, 19)) >>> 0; a = (a + c) >>> 0;
-        c = (c - b) >>> 0; c = (c ^ rot(b, 4)) >>> 0; b = (b + a) >>> 0;
+        a = (a - c) >>> 0;
+        a = (a ^ rot(c, 4)) >>> 0;
+        c = (c + b) >>> 0;
+        b = (b - a) >>> 0;
+        b = (b ^ rot(a, 6)) >>> 0;
+        a = (a + c) >>> 0;
+        c = (c - b) >>> 0;
+        c = (c ^ rot(b, 8)) >>> 0;
+        b = (b + a) >>> 0;
+        a = (a - c) >>> 0;
+        a = (a ^ rot(c, 16)) >>> 0;
+        c = (c + b) >>> 0;
+        b = (b - a) >>> 0;
+        b = (b ^ rot(a, 19)) >>> 0;
+        a = (a + c) >>> 0;
+        c = (c - b) >>> 0;
+        c = (c ^ rot(b, 4)) >>> 0;
+        b = (b + a) >>> 0;
         len -= 12;
         i += 12;
     }
@@ -126,13 +138,20 @@ export function jenkins(bytes: Buffer): number {
     a = (a + word(i)) >>> 0;
     if (len > 4) b = (b + word(i + 4)) >>> 0;
     if (len > 8) c = (c + word(i + 8)) >>> 0;
-    c = (c ^ b) >>> 0; c = (c - rot(b, 14)) >>> 0;
-    a = (a ^ c) >>> 0; a = (a - rot(c, 11)) >>> 0;
-    b = (b ^ a) >>> 0; b = (b - rot(a, 25)) >>> 0;
-    c = (c ^ b) >>> 0; c = (c - rot(b, 16)) >>> 0;
-    a = (a ^ c) >>> 0; a = (a - rot(c, 4)) >>> 0;
-    b = (b ^ a) >>> 0; b = (b - rot(a, 14)) >>> 0;
-    c = (c ^ b) >>> 0; c = (c - rot(b, 24)) >>> 0;
+    c = (c ^ b) >>> 0;
+    c = (c - rot(b, 14)) >>> 0;
+    a = (a ^ c) >>> 0;
+    a = (a - rot(c, 11)) >>> 0;
+    b = (b ^ a) >>> 0;
+    b = (b - rot(a, 25)) >>> 0;
+    c = (c ^ b) >>> 0;
+    c = (c - rot(b, 16)) >>> 0;
+    a = (a ^ c) >>> 0;
+    a = (a - rot(c, 4)) >>> 0;
+    b = (b ^ a) >>> 0;
+    b = (b - rot(a, 14)) >>> 0;
+    c = (c ^ b) >>> 0;
+    c = (c - rot(b, 24)) >>> 0;
     return c;
 }
 

@@ -28,10 +28,28 @@ const DEFAULT_PORT = 11211;
 
 /** Options that cannot move a key or change what is stored: accepted, without effect here. */
 const HARMLESS = new Set([
-    '--BINARY-PROTOCOL', '--BUFFER-REQUESTS', '--CONNECT-TIMEOUT', '--IO-BYTES-WATERMARK', '--IO-KEY-PREFETCH',
-    '--IO-MSG-WATERMARK', '--NOREPLY', '--POLL-TIMEOUT', '--RCV-TIMEOUT', '--RETRY-TIMEOUT', '--SND-TIMEOUT',
-    '--SOCKET-RECV-SIZE', '--SOCKET-SEND-SIZE', '--SUPPORT-CAS', '--TCP-KEEPALIVE', '--TCP-KEEPIDLE', '--TCP-NODELAY',
-    '--VERIFY-KEY', '--POOL-MIN', '--POOL-MAX', '--FETCH-VERSION', '--USER-DATA'
+    '--BINARY-PROTOCOL',
+    '--BUFFER-REQUESTS',
+    '--CONNECT-TIMEOUT',
+    '--IO-BYTES-WATERMARK',
+    '--IO-KEY-PREFETCH',
+    '--IO-MSG-WATERMARK',
+    '--NOREPLY',
+    '--POLL-TIMEOUT',
+    '--RCV-TIMEOUT',
+    '--RETRY-TIMEOUT',
+    '--SND-TIMEOUT',
+    '--SOCKET-RECV-SIZE',
+    '--SOCKET-SEND-SIZE',
+    '--SUPPORT-CAS',
+    '--TCP-KEEPALIVE',
+    '--TCP-KEEPIDLE',
+    '--TCP-NODELAY',
+    '--VERIFY-KEY',
+    '--POOL-MIN',
+    '--POOL-MAX',
+    '--FETCH-VERSION',
+    '--USER-DATA'
 ]);
 
 /** Options libmemcached offers that vmbridge refuses, and why (README's compatibility table). */
@@ -116,7 +134,9 @@ function checkHash(v: string): HashName {
 }
 
 function refuse(opt: string): never {
-    throw new ResolverConfigError(`resolver option ${opt} (${REFUSED[opt]}) is not supported by vmbridge; refused so keys are never looked up on another server than OpenChange uses`);
+    throw new ResolverConfigError(
+        `resolver option ${opt} (${REFUSED[opt]}) is not supported by vmbridge; refused so keys are never looked up on another server than OpenChange uses`
+    );
 }
 
 function parseServer(v: string): ServerSpec | null {

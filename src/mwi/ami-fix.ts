@@ -14,5 +14,5 @@ export function amiFix(action: string, reason: string): string {
             ? 'load res_mwi_external_ami ("module load res_mwi_external_ami.so"; it cannot run beside app_voicemail\'s own MWI) or use --ami-mode refresh'
             : 'load app_voicemail ("module load app_voicemail.so") or use --ami-mode mwiupdate';
     }
-    return "see Asterisk's log (\"manager set debug on\")";
+    return 'see Asterisk\'s log ("manager set debug on")';
 }

@@ -32,7 +32,11 @@ export function parseAmiUrl(url: string): AmiTarget {
 
 export function encodeAmi(msg: AmiMessage): string {
     // CR/LF inside a value would start a new field: the protocol has no escaping.
-    return Object.entries(msg).map(([k, v]) => `${k}: ${String(v).replace(/[\r\n]+/g, ' ')}\r\n`).join('') + '\r\n';
+    return (
+        Object.entries(msg)
+            .map(([k, v]) => `${k}: ${String(v).replace(/[\r\n]+/g, ' ')}\r\n`)
+            .join('') + '\r\n'
+    );
 }
 
 /** Splits complete messages off a buffer; returns them and the unparsed rest. */
@@ -62,7 +66,10 @@ export interface AmiClientOptions {
 
 /** Asterisk answered the action with an error (`Permission denied`, `Invalid/unknown command`). */
 export class AmiRefused extends Error {
-    constructor(readonly action: string, readonly reason: string) {
+    constructor(
+        readonly action: string,
+        readonly reason: string
+    ) {
         super(`AMI ${action}: ${reason}`);
     }
 }
@@ -104,7 +111,10 @@ export class AmiClient {
     private readonly eventListeners: ((m: AmiMessage) => void)[] = [];
     private readonly readyListeners: (() => void)[] = [];
 
-    constructor(url: string, private readonly opts: AmiClientOptions) {
+    constructor(
+        url: string,
+        private readonly opts: AmiClientOptions
+    ) {
         this.target = parseAmiUrl(url);
         this.backoff = opts.backoffMinMs ?? AMI_BACKOFF_MIN_MS;
     }

@@ -39,10 +39,7 @@ export async function countBox(client: ImapFlow, box: VoicemailBox): Promise<Mwi
     try {
         // A kept-open session sees other sessions' changes only after a sync.
         await client.noop();
-        const uids = await client.search(
-            { header: { 'X-Asterisk-VM-Extension': box.extension, 'X-Asterisk-VM-Context': box.context }, deleted: false },
-            { uid: true }
-        );
+        const uids = await client.search({ header: { 'X-Asterisk-VM-Extension': box.extension, 'X-Asterisk-VM-Context': box.context }, deleted: false }, { uid: true });
         if (uids === false || uids === undefined) throw new Error(`SEARCH failed in ${box.folder}`);
         const counts = { ...ZERO };
         if (!uids.length) return counts;

@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 /** The soft limit on open files, or undefined where /proc is not available. */
 export function fdLimit(): number | undefined {
     try {
-        const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find(l => l.startsWith('Max open files'));
+        const line = readFileSync('/proc/self/limits', 'utf8')
+            .split('\n')
+            .find(l => l.startsWith('Max open files'));
         const soft = line?.split(/\s{2,}/)[1];
         return soft && /^\d+$/.test(soft) ? Number(soft) : undefined;
     } catch {

@@ -16,7 +16,10 @@ interface Bucket {
 export class RateLimiter {
     private readonly buckets = new Map<string, Bucket>();
 
-    constructor(private readonly opts: RateLimitOptions, private readonly now: () => number = Date.now) {}
+    constructor(
+        private readonly opts: RateLimitOptions,
+        private readonly now: () => number = Date.now
+    ) {}
 
     /** Takes `cost` tokens for key; false (and nothing taken) when the bucket has too few. */
     take(key: string, cost = 1): boolean {

@@ -20,7 +20,10 @@ export class Bus implements EventSink {
     private sock?: Socket;
     private lastSend = 0;
 
-    constructor(private readonly url: string, private readonly log: Logger) {}
+    constructor(
+        private readonly url: string,
+        private readonly log: Logger
+    ) {}
 
     /** Binds the PUB socket; throws when the address cannot be bound. */
     start(): void {

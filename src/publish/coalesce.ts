@@ -20,7 +20,10 @@ interface Burst {
 export class Coalescer {
     private readonly bursts = new Map<string, Burst>();
 
-    constructor(private readonly opts: CoalesceOptions, private readonly flush: (user: string, events: VmEvent[]) => void) {}
+    constructor(
+        private readonly opts: CoalesceOptions,
+        private readonly flush: (user: string, events: VmEvent[]) => void
+    ) {}
 
     emit(ev: VmEvent): void {
         const now = Date.now();
@@ -35,10 +38,13 @@ export class Coalescer {
         b.held.push(ev);
         clearTimeout(b.timer);
         const at = Math.min(now + this.opts.windowMs, b.firstHeld + this.opts.maxHoldMs);
-        b.timer = setTimeout(() => {
-            b.timer = undefined;
-            this.handOn(ev.user, b, b.held.splice(0));
-        }, Math.max(0, at - now));
+        b.timer = setTimeout(
+            () => {
+                b.timer = undefined;
+                this.handOn(ev.user, b, b.held.splice(0));
+            },
+            Math.max(0, at - now)
+        );
     }
 
     /** Hands on everything held (shutdown). */

@@ -36,7 +36,11 @@ export class PushEndpoint {
     private idle?: NodeJS.Timeout;
     private closed = false;
 
-    constructor(readonly url: string, private readonly opts: EndpointOptions, private readonly onIdle: (ep: PushEndpoint) => void) {}
+    constructor(
+        readonly url: string,
+        private readonly opts: EndpointOptions,
+        private readonly onIdle: (ep: PushEndpoint) => void
+    ) {}
 
     /** Queues a frame; returns false when it was dropped. */
     send(frame: Buffer): boolean {

@@ -23,10 +23,8 @@ import { Sequencer } from './sequencer.js';
 import { isMemoryResolver } from '../memcached/servers.js';
 import { JOURNAL_TIMEOUT_MS } from '../limits.js';
 
-
 export type EventFrontConfig = Pick<Config, 'resolver' | 'journalRetention' | 'journalMax' | 'coalesceWindow' | 'coalesceMaxHold' | 'replay'> &
     Partial<Pick<Config, 'stateDir' | 'journalMaxTotal' | 'replayToken' | 'replayAccess' | 'replayMax'>>;
-
 
 /** The journal follows the resolver: `memory` in the state directory, anything else in that memcached. */
 export function createJournalStore(config: EventFrontConfig, log?: Logger): JournalStore {
@@ -53,7 +51,9 @@ export class EventFront implements EventSink {
         this.coalescer = new Coalescer({ windowMs: config.coalesceWindow, maxHoldMs: config.coalesceMaxHold }, (user, evs) => this.sequencer.push(user, evs));
         if (config.replay) {
             const token = replayToken(config);
-            this.server = new ReplayServer({ listen: config.replay, token, access: config.replayAccess, maxEvents: config.replayMax, logger: log }, (user, since, limit) => this.replay(user, since, limit));
+            this.server = new ReplayServer({ listen: config.replay, token, access: config.replayAccess, maxEvents: config.replayMax, logger: log }, (user, since, limit) =>
+                this.replay(user, since, limit)
+            );
         }
     }
 

@@ -29,7 +29,10 @@ export class MemcachedJournal implements JournalStore {
     private readonly limits: JournalLimits;
     private readonly timeoutMs: number;
 
-    constructor(private readonly client: MemcachedClient, opts: MemcachedJournalOptions = {}) {
+    constructor(
+        private readonly client: MemcachedClient,
+        opts: MemcachedJournalOptions = {}
+    ) {
         this.limits = { retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec, maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount };
         this.timeoutMs = opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS;
     }
@@ -45,9 +48,7 @@ export class MemcachedJournal implements JournalStore {
 
     async append(events: VmEvent[]): Promise<void> {
         const expires = this.limits.retentionSec;
-        const results = await Promise.allSettled(
-            events.map(ev => bounded(this.client.set(entryKey(ev.user, ev.seq!), encodeEvent(ev), { expires }), this.timeoutMs))
-        );
+        const results = await Promise.allSettled(events.map(ev => bounded(this.client.set(entryKey(ev.user, ev.seq!), encodeEvent(ev), { expires }), this.timeoutMs)));
         const failed = results.filter(r => r.status === 'rejected' || !r.value).length;
         if (failed) throw new Error(`memcached kept ${events.length - failed} of ${events.length} journal entries`);
     }

@@ -19,7 +19,6 @@ export interface SqliteJournalOptions extends Partial<JournalLimits> {
     maxTotal?: number;
 }
 
-
 export class SqliteJournal implements JournalStore {
     /** Exposed for bench/state-store.mjs (pragma comparisons). */
     readonly db: StateDb;
@@ -32,7 +31,11 @@ export class SqliteJournal implements JournalStore {
     private readonly q;
 
     constructor(stateDir: string, opts: SqliteJournalOptions = {}) {
-        this.limits = { retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec, maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount, maxTotal: opts.maxTotal ?? DEFAULTS.journalMaxTotal };
+        this.limits = {
+            retentionSec: opts.retentionSec ?? DEFAULT_LIMITS.retentionSec,
+            maxCount: opts.maxCount ?? DEFAULT_LIMITS.maxCount,
+            maxTotal: opts.maxTotal ?? DEFAULTS.journalMaxTotal
+        };
         this.db = openStateDb(stateDir);
         this.db.exec(`CREATE TABLE IF NOT EXISTS seq (user TEXT PRIMARY KEY, current INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, ev TEXT NOT NULL);
@@ -91,7 +94,10 @@ export class SqliteJournal implements JournalStore {
         if (since === current) return { current, events: [] };
         const want = Math.min(limit, current - since);
         // A row whose JSON names another user is never handed out (and counts as missing).
-        const events = this.q.read.all(user, since, want).map(r => decodeEvent(r.ev)).filter((ev): ev is VmEvent => ev?.user === user);
+        const events = this.q.read
+            .all(user, since, want)
+            .map(r => decodeEvent(r.ev))
+            .filter((ev): ev is VmEvent => ev?.user === user);
         const contiguous = events.length === want && events.every((ev, i) => ev.seq === since + 1 + i);
         return contiguous ? { current, events } : { current, events: [], gap: 'cursor-too-old' };
     }

@@ -34,13 +34,15 @@ export interface ReplayServerOptions {
     logger?: Logger;
 }
 
-
 export class ReplayServer {
     private readonly server: http.Server;
     private readonly token: Buffer;
     private readonly access?: AccessList;
 
-    constructor(private readonly opts: ReplayServerOptions, replay: ReplayFn) {
+    constructor(
+        private readonly opts: ReplayServerOptions,
+        replay: ReplayFn
+    ) {
         this.token = digest(opts.token);
         this.access = opts.access ? new AccessList(opts.access) : undefined;
         const max = opts.maxEvents ?? DEFAULTS.replayMax;

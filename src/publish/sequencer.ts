@@ -25,7 +25,6 @@ export interface SequencerOptions {
     logger?: Logger;
 }
 
-
 export class Sequencer {
     private readonly queues = new Map<string, VmEvent[]>();
     private readonly running = new Set<Promise<void>>();
@@ -36,7 +35,11 @@ export class Sequencer {
     private downUntil = 0;
     private lastLog = 0;
 
-    constructor(private readonly store: JournalStore, private readonly out: EventSink, private readonly opts: SequencerOptions = {}) {}
+    constructor(
+        private readonly store: JournalStore,
+        private readonly out: EventSink,
+        private readonly opts: SequencerOptions = {}
+    ) {}
 
     push(user: string, events: VmEvent[]): void {
         const queued = this.queues.get(user);

@@ -7,9 +7,11 @@ import type { ImapPool } from '../imap/pool.js';
 import { bounded } from '../memcached/client.js';
 import { UID_LOOKUP_SENT_MAX } from '../limits.js';
 
-
 export class UidLookup {
-    constructor(private readonly pool: ImapPool, private readonly opts: { logger?: Logger; timeoutMs?: number } = {}) {}
+    constructor(
+        private readonly pool: ImapPool,
+        private readonly opts: { logger?: Logger; timeoutMs?: number } = {}
+    ) {}
 
     /** The newest uid carrying this Message-ID in the mailbox (with the mailbox's UIDVALIDITY), or undefined. Never throws. */
     async find(user: string, mailbox: string, messageId: string): Promise<{ uid: number; uidValidity?: number } | undefined> {

@@ -17,7 +17,10 @@ export class MemcachedResolver implements Resolver {
     private lastLog = 0;
     private suppressed = 0;
 
-    constructor(readonly client: MemcachedClient, private readonly opts: ResolverOptions = {}) {
+    constructor(
+        readonly client: MemcachedClient,
+        private readonly opts: ResolverOptions = {}
+    ) {
         this.cn = opts.cn ?? 'username';
         this.timeoutMs = opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS;
     }

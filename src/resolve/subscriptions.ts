@@ -56,7 +56,10 @@ export class Registration {
     private key?: string;
     private timer?: NodeJS.Timeout;
 
-    constructor(private readonly client: MemcachedClient, private readonly opts: RegistrationOptions) {
+    constructor(
+        private readonly client: MemcachedClient,
+        private readonly opts: RegistrationOptions
+    ) {
         this.ttlSec = Math.max(1, Math.round(opts.ttlSec ?? 30));
     }
 

@@ -59,7 +59,9 @@ function writeSecret(file: string, content: string, mode: number, gid?: number):
 
 function groupId(name: string): number | undefined {
     try {
-        const line = readFileSync('/etc/group', 'utf8').split('\n').find(l => l.startsWith(`${name}:`));
+        const line = readFileSync('/etc/group', 'utf8')
+            .split('\n')
+            .find(l => l.startsWith(`${name}:`));
         const gid = line ? Number(line.split(':')[2]) : NaN;
         return Number.isInteger(gid) ? gid : undefined;
     } catch {

@@ -9,14 +9,16 @@ import type { WebhookTarget } from './endpoint.js';
 
 const Entry = z.union([
     z.url(),
-    z.object({
-        url: z.url(),
-        types: z.array(z.enum(EVENT_TYPES)).nonempty().optional(),
-        secretFile: z.string().min(1).optional(),
-        secretEnv: z.string().min(1).optional(),
-        id: z.string().min(1).optional(),
-        format: z.enum(['json', 'ox']).optional()
-    }).strict()
+    z
+        .object({
+            url: z.url(),
+            types: z.array(z.enum(EVENT_TYPES)).nonempty().optional(),
+            secretFile: z.string().min(1).optional(),
+            secretEnv: z.string().min(1).optional(),
+            id: z.string().min(1).optional(),
+            format: z.enum(['json', 'ox']).optional()
+        })
+        .strict()
 ]);
 
 export const WebhookConfigShape = {
@@ -33,7 +35,10 @@ export function siteWebhooks(config: WebhookConfig, env: NodeJS.ProcessEnv = pro
     const entries = config.webhook === undefined ? [] : Array.isArray(config.webhook) ? config.webhook : [config.webhook];
     const flagTypes = typeof config.webhookTypes === 'string' ? (config.webhookTypes.split(',').map(t => t.trim()) as WebhookTarget['types']) : config.webhookTypes;
     return entries.map(e => {
-        const entry = typeof e === 'string' ? { url: e, types: flagTypes, secretFile: config.webhookSecretFile } : { ...e, secretFile: e.secretFile ?? (e.secretEnv ? undefined : config.webhookSecretFile) };
+        const entry =
+            typeof e === 'string'
+                ? { url: e, types: flagTypes, secretFile: config.webhookSecretFile }
+                : { ...e, secretFile: e.secretFile ?? (e.secretEnv ? undefined : config.webhookSecretFile) };
         const secret = entry.secretFile ? readFileSync(entry.secretFile, 'utf8').trim() : 'secretEnv' in entry && entry.secretEnv ? env[entry.secretEnv] : undefined;
         if (!secret) throw new Error(`--webhook ${new URL(entry.url).origin}: no secret (give --webhook-secret-file, or secretFile/secretEnv in --config)`);
         const id = ('id' in entry && entry.id) || `site-${createHash('sha256').update(entry.url).digest('hex').slice(0, 16)}`;

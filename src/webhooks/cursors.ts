@@ -20,7 +20,9 @@ export class WebhookCursors {
             get: db.prepare<[string, string], { seq: number }>('SELECT seq FROM webhook_cursor WHERE endpoint = ? AND user = ?'),
             users: db.prepare<[string], { user: string; seq: number }>('SELECT user, seq FROM webhook_cursor WHERE endpoint = ?'),
             set: db.prepare('INSERT INTO webhook_cursor (endpoint, user, seq) VALUES (?, ?, ?) ON CONFLICT (endpoint, user) DO UPDATE SET seq = excluded.seq'),
-            state: db.prepare<[string], { disabled: number; failures: number; failing_since: number }>('SELECT disabled, failures, failing_since FROM webhook_state WHERE endpoint = ?'),
+            state: db.prepare<[string], { disabled: number; failures: number; failing_since: number }>(
+                'SELECT disabled, failures, failing_since FROM webhook_state WHERE endpoint = ?'
+            ),
             setState: db.prepare('INSERT OR REPLACE INTO webhook_state (endpoint, disabled, failures, failing_since) VALUES (?, ?, ?, ?)')
         };
     }

@@ -51,7 +51,12 @@ export class WebhookEndpoint {
     private retry?: NodeJS.Timeout;
     private readonly now: () => number;
 
-    constructor(private readonly target: WebhookTarget, private readonly read: JournalReader, private readonly cursors: WebhookCursors, private readonly opts: EndpointOptions) {
+    constructor(
+        private readonly target: WebhookTarget,
+        private readonly read: JournalReader,
+        private readonly cursors: WebhookCursors,
+        private readonly opts: EndpointOptions
+    ) {
         this.now = opts.now ?? Date.now;
     }
 
@@ -127,7 +132,10 @@ export class WebhookEndpoint {
 
     private async post(body: string, method = 'POST'): Promise<boolean> {
         const url = new URL(this.target.url);
-        const headers: Record<string, string> = { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(this.target.secret, body, Math.floor(this.now() / 1000)) };
+        const headers: Record<string, string> = {
+            'content-type': 'application/json',
+            [SIGNATURE_HEADER]: signatureHeader(this.target.secret, body, Math.floor(this.now() / 1000))
+        };
         // fetch refuses credentials in the URL: userinfo becomes Basic auth (OX-style receivers).
         if (url.username || url.password) {
             headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
@@ -158,13 +166,19 @@ export class WebhookEndpoint {
         if (failures >= limits.disableAfterFailures || this.now() - failingSince >= limits.disableAfterMs) {
             this.cursors.setState(this.target.id, { disabled: true, failures, failingSince });
             webhookDisabled.inc();
-            this.opts.logger?.warn({ webhook: this.target.id, failures, since: new Date(failingSince).toISOString() }, `webhook ${this.target.id} disabled after ${failures} consecutive failures; re-enable with: vmbridge webhook enable ${this.target.id}`);
+            this.opts.logger?.warn(
+                { webhook: this.target.id, failures, since: new Date(failingSince).toISOString() },
+                `webhook ${this.target.id} disabled after ${failures} consecutive failures; re-enable with: vmbridge webhook enable ${this.target.id}`
+            );
             return;
         }
         this.cursors.setState(this.target.id, { disabled: false, failures, failingSince });
-        this.retry = setTimeout(() => {
-            this.retry = undefined;
-            this.kick();
-        }, backoffMs(failures, limits.backoff));
+        this.retry = setTimeout(
+            () => {
+                this.retry = undefined;
+                this.kick();
+            },
+            backoffMs(failures, limits.backoff)
+        );
     }
 }

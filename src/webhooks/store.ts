@@ -26,7 +26,11 @@ export class WebhookSpecError extends Error {}
 export class WebhookStore {
     private readonly q;
 
-    constructor(db: StateDb, private readonly opts: { allowPrivate?: boolean } = {}, private readonly changed: () => void = () => undefined) {
+    constructor(
+        db: StateDb,
+        private readonly opts: { allowPrivate?: boolean } = {},
+        private readonly changed: () => void = () => undefined
+    ) {
         db.exec(`CREATE TABLE IF NOT EXISTS webhook (id TEXT PRIMARY KEY, user TEXT NOT NULL, url TEXT NOT NULL, types TEXT, secret TEXT NOT NULL, created TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS webhook_user ON webhook (user);`);
         this.q = {

@@ -22,7 +22,10 @@ const ALERTS = path.join(ROOT, 'examples/prometheus/vmbridge-alerts.yml');
 function metricNames(exprs: string[]): string[] {
     const names = new Set<string>();
     for (const e of exprs) {
-        const bare = e.replace(/\{[^}]*\}/g, '').replace(/\[[^\]]*\]/g, '').replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+        const bare = e
+            .replace(/\{[^}]*\}/g, '')
+            .replace(/\[[^\]]*\]/g, '')
+            .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
         for (const m of bare.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()/g)) {
             if (!/^(and|or|unless|bool|offset|le)$/.test(m[1]) && !/^\d/.test(m[1])) names.add(m[1]);
         }
@@ -75,10 +78,14 @@ describe('admin health and metrics against real Dovecot', () => {
         expect((await get('/livez')).status).toBe(200);
         const delivered = await send(vmb.lmtpPort, 'sender@example.org', [USER], PLAIN);
         expect(delivered.final.map(f => f.code)).toEqual([250]);
-        const heard = await waitFor(async () => {
-            const h = (await ready()).j.dependencies.hook;
-            return typeof h.lastHeardSecondsAgo === 'number' ? h : undefined;
-        }, 10_000, 'hook heard');
+        const heard = await waitFor(
+            async () => {
+                const h = (await ready()).j.dependencies.hook;
+                return typeof h.lastHeardSecondsAgo === 'number' ? h : undefined;
+            },
+            10_000,
+            'hook heard'
+        );
         expect(heard).toMatchObject({ status: 'ok' });
         const m = (await get('/metrics')).text;
         expect(m).toMatch(/^vmbridge_hook_silence_seconds\{hook="ingest"\} (\d|\d\.\d+)$/m);
@@ -112,10 +119,14 @@ describe('admin health and metrics against real Dovecot', () => {
 
     it('Dovecot LMTP stopped: /readyz 503 naming it, RCPTs deferred and counted, /livez 200; after a restart ready again', async () => {
         await dovecot.stop();
-        const down = await waitFor(async () => {
-            const r = await ready();
-            return r.status === 503 ? r : undefined;
-        }, 10_000, 'not ready');
+        const down = await waitFor(
+            async () => {
+                const r = await ready();
+                return r.status === 503 ? r : undefined;
+            },
+            10_000,
+            'not ready'
+        );
         expect(down.j).toMatchObject({ ok: false, status: 'not ready', failing: ['dovecot-lmtp'], dependencies: { 'dovecot-lmtp': { status: 'failing' } } });
         expect(down.j.dependencies['dovecot-lmtp'].problem).toMatch(/ECONNREFUSED|closed|greeting/);
         expect((await get('/healthz')).status).toBe(503);

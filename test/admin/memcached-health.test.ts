@@ -33,10 +33,14 @@ describe('readiness with a memcached resolver', () => {
         expect(up.j.dependencies.memcached).toMatchObject({ status: 'ok', required: false, servers: [{ server: mc.server, ok: true }] });
         expect(up.j.dependencies.memcached.servers[0].version).toMatch(/^\d+\.\d+/);
         await mc.stop();
-        const down = await waitFor(async () => {
-            const r = await ready();
-            return r.j.dependencies.memcached.status === 'degraded' ? r : undefined;
-        }, 10_000, 'memcached degraded');
+        const down = await waitFor(
+            async () => {
+                const r = await ready();
+                return r.j.dependencies.memcached.status === 'degraded' ? r : undefined;
+            },
+            10_000,
+            'memcached degraded'
+        );
         expect(down.status).toBe(200);
         expect(down.j).toMatchObject({ ok: true, status: 'degraded', dependencies: { memcached: { servers: [{ server: mc.server, ok: false }] } } });
         await mc.start();

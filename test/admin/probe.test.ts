@@ -34,7 +34,13 @@ describe('CachedProbe: cheap and bounded', () => {
     });
 
     it('a check that throws is a failure with its message', async () => {
-        const p = new CachedProbe(async () => { throw new Error('boom'); }, 2000, 1500);
+        const p = new CachedProbe(
+            async () => {
+                throw new Error('boom');
+            },
+            2000,
+            1500
+        );
         expect(await p.get()).toEqual({ ok: false, problem: 'boom' });
     });
 });

@@ -31,7 +31,16 @@ describe('status page in headless Chromium', () => {
         browser = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
             executablePath: '/usr/bin/chromium',
             headless: true,
-            args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+            args: [
+                '--headless',
+                '--no-sandbox',
+                '--disable-gpu',
+                '--disable-quic',
+                '--no-first-run',
+                '--disable-background-networking',
+                '--disable-component-update',
+                '--disable-sync'
+            ],
             viewport: { width: 390, height: 844 } // a phone
         });
         page = await browser.newPage();

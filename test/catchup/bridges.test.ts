@@ -49,7 +49,10 @@ describe('catch-up across two bridges sharing memcached', () => {
         const before = through('alice', 'x', 6);
         const seen = await take(first, 6);
         expect(seen.map(e => e.id).sort()).toEqual([...before].sort());
-        expect(seen.map(e => e.seq), JSON.stringify(seen.map(e => [e.seq, e.id]))).toEqual(Array.from({ length: 6 }, (_, i) => seen[0].seq! + i));
+        expect(
+            seen.map(e => e.seq),
+            JSON.stringify(seen.map(e => [e.seq, e.id]))
+        ).toEqual(Array.from({ length: 6 }, (_, i) => seen[0].seq! + i));
         const cursor = first.cursor!;
         expect(cursor).toBe(seen[5].seq);
         await first.close(); // unregisters: nothing is pushed to alice while she is away

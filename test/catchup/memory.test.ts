@@ -30,10 +30,20 @@ describe('catch-up with the embedded journal', () => {
         await waitFor(async () => (await br.bridge.events.replay('ivy', base + 59))[0]?.id === 'i60', 5000, 'journaled');
         const page = await fetch(`${replay}/replay?user=ivy&since=${base + 53}`, { headers: auth });
         expect(page.headers.get('x-vmbridge-more')).toBe('1'); // 7 to go, 4 per page
-        expect((await page.text()).trim().split('\n').map(l => decodeEvent(l)!.seq! - base)).toEqual([54, 55, 56, 57]);
+        expect(
+            (await page.text())
+                .trim()
+                .split('\n')
+                .map(l => decodeEvent(l)!.seq! - base)
+        ).toEqual([54, 55, 56, 57]);
         const last = await fetch(`${replay}/replay?user=ivy&since=${base + 57}`, { headers: auth });
         expect(last.headers.get('x-vmbridge-more')).toBeNull();
-        expect((await last.text()).trim().split('\n').map(l => decodeEvent(l)!.seq! - base)).toEqual([58, 59, 60]);
+        expect(
+            (await last.text())
+                .trim()
+                .split('\n')
+                .map(l => decodeEvent(l)!.seq! - base)
+        ).toEqual([58, 59, 60]);
         const old = await (await fetch(`${replay}/replay?user=ivy&since=${base + 3}`, { headers: auth })).text();
         expect(decodeEvent(old.trim())).toMatchObject({ type: 'reset', reason: 'cursor-too-old', seq: base + 60 });
         expect((await fetch(`${replay}/replay?user=ivy&since=-1`, { headers: auth })).status).toBe(400);
@@ -57,16 +67,24 @@ describe('catch-up with the embedded journal', () => {
         child.stdout.on('data', d => (out += d));
         child.stderr.on('data', d => (err += d));
         const exited = new Promise<number | null>(res => child.once('exit', code => res(code)));
-        const lines = () => out.split('\n').filter(Boolean).map(l => decodeEvent(l)!);
+        const lines = () =>
+            out
+                .split('\n')
+                .filter(Boolean)
+                .map(l => decodeEvent(l)!);
         try {
             await waitFor(() => lines().length >= 7, 10_000, `replayed lines (stderr: ${err})`);
             // Live: the SUB may still be joining; a frame it misses is filled from the journal on the next one.
             let n = 10;
-            await waitFor(() => {
-                br.bridge.events.emit(flag('hank', `h${n}`, n));
-                n++;
-                return lines().length >= 10;
-            }, 15_000, 'live lines');
+            await waitFor(
+                () => {
+                    br.bridge.events.emit(flag('hank', `h${n}`, n));
+                    n++;
+                    return lines().length >= 10;
+                },
+                15_000,
+                'live lines'
+            );
             const got = lines();
             expect(got.map(e => e.seq! - base)).toEqual(got.map((_, i) => 3 + i));
             expect(got.map(e => e.id)).toEqual(got.map((_, i) => `h${3 + i}`));

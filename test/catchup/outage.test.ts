@@ -37,7 +37,14 @@ describe('catch-up while memcached is down', () => {
             br.bridge.events.emit(flag('gus', 'down1', 2));
             br.bridge.events.emit(flag('gus', 'down2', 3));
             await sub.waitFor(() => gus().length === 3, 'events while memcached is stalled');
-            expect(gus().slice(1).map(e => [e.id, e.seq])).toEqual([['down1', undefined], ['down2', undefined]]);
+            expect(
+                gus()
+                    .slice(1)
+                    .map(e => [e.id, e.seq])
+            ).toEqual([
+                ['down1', undefined],
+                ['down2', undefined]
+            ]);
         } finally {
             process.kill(mc.pid!, 'SIGCONT');
         }
@@ -51,7 +58,9 @@ describe('catch-up while memcached is down', () => {
     });
 
     it('a counter memcached lost (restart) does not reuse seqs: it jumps ahead behind a reset', async () => {
-        const before = gus().filter(e => e.seq !== undefined).at(-1)!.seq!;
+        const before = gus()
+            .filter(e => e.seq !== undefined)
+            .at(-1)!.seq!;
         await mc.stop();
         await mc.start(); // same port, empty
         const [reset, next] = await resumed('again');
@@ -66,10 +75,21 @@ describe('catch-up while memcached is down', () => {
     async function resumed(prefix: string): Promise<VmEvent[]> {
         const from = gus().length;
         let n = 0;
-        await waitFor(() => {
-            br.bridge.events.emit(flag('gus', `${prefix}${n++}`, 100 + n));
-            return gus().slice(from).filter(e => e.seq !== undefined).length >= 2;
-        }, 15_000, 'sequencing to resume');
-        return gus().slice(from).filter(e => e.seq !== undefined).slice(0, 2);
+        await waitFor(
+            () => {
+                br.bridge.events.emit(flag('gus', `${prefix}${n++}`, 100 + n));
+                return (
+                    gus()
+                        .slice(from)
+                        .filter(e => e.seq !== undefined).length >= 2
+                );
+            },
+            15_000,
+            'sequencing to resume'
+        );
+        return gus()
+            .slice(from)
+            .filter(e => e.seq !== undefined)
+            .slice(0, 2);
     }
 });

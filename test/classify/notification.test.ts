@@ -42,7 +42,14 @@ describe('notification e-mails', () => {
             expect(dir.all()).toEqual([]);
         }
         // the same metadata on a stored voicemail does
-        const stored = makeEvent({ id: 'vm', type: 'newmail', user: 'alice@example.org', mailbox: 'INBOX', class: 'voicemail', voicemail: { mailbox: '1000', context: 'default' } });
+        const stored = makeEvent({
+            id: 'vm',
+            type: 'newmail',
+            user: 'alice@example.org',
+            mailbox: 'INBOX',
+            class: 'voicemail',
+            voicemail: { mailbox: '1000', context: 'default' }
+        });
         expect(affectedBoxes(stored, dir)).toEqual([makeBox({ mailbox: '1000', user: 'alice@example.org', folder: 'INBOX' })]);
     });
 });

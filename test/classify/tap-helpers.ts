@@ -60,7 +60,7 @@ export function rng(seed: number): () => number {
 
 export function randomChunks(buf: Buffer, rand: () => number, max: number): Buffer[] {
     const out: Buffer[] = [];
-    for (let pos = 0; pos < buf.length; ) {
+    for (let pos = 0; pos < buf.length;) {
         const n = 1 + Math.floor(rand() * max);
         out.push(buf.subarray(pos, pos + n));
         pos += n;

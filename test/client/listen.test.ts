@@ -27,10 +27,14 @@ const ev = (id: string, user: string, type: VmEvent['type']): VmEvent =>
 
 /** PUB/SUB connects asynchronously: repeat a matching probe until the subscriber sees one. */
 async function untilJoined(pub: Socket, probe: VmEvent, seen: () => boolean): Promise<void> {
-    await waitFor(() => {
-        if (!seen()) pub.send(encodeFrame(probe));
-        return seen();
-    }, 5000, 'subscriber to join');
+    await waitFor(
+        () => {
+            if (!seen()) pub.send(encodeFrame(probe));
+            return seen();
+        },
+        5000,
+        'subscriber to join'
+    );
 }
 
 describe('listen()', () => {
@@ -101,14 +105,16 @@ describe('vmbridge listen (CLI)', () => {
             child.kill('SIGTERM');
         }
         expect(await exited).toBe(0);
-        const lines = out.trim().split('\n').map(l => JSON.parse(l) as VmEvent);
+        const lines = out
+            .trim()
+            .split('\n')
+            .map(l => JSON.parse(l) as VmEvent);
         expect(lines.every(l => l.user === 'alice' && (l.type === 'newmail' || l.type === 'mwi'))).toBe(true);
         expect(lines.map(l => l.id)).toContain('m');
     });
 
     it('exits 64 for an unknown type and 69 when it cannot start', async () => {
-        const run = (args: string[]) =>
-            new Promise<number | null>(res => spawn(process.execPath, [...cli, ...args], { stdio: 'ignore' }).once('exit', code => res(code)));
+        const run = (args: string[]) => new Promise<number | null>(res => spawn(process.execPath, [...cli, ...args], { stdio: 'ignore' }).once('exit', code => res(code)));
         expect(await run(['--type', 'bogus'])).toBe(64);
         expect(await run(['--connect', 'nonsense://x'])).toBe(69);
     });

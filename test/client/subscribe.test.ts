@@ -61,9 +61,13 @@ describe('subscribe()', () => {
 
     it('vmbridge subscribe (CLI) prints pushed events and removes itself on SIGTERM', async () => {
         const bind = `tcp://127.0.0.1:${await freePort()}`;
-        const child = spawn(process.execPath, ['bin/vmbridge.js', 'subscribe', '--resolver', mc.resolver, '--user', 'carol', '--bind', bind, '--type', 'mwi,newmail', '--ttl', '5'], {
-            stdio: ['ignore', 'pipe', 'pipe']
-        });
+        const child = spawn(
+            process.execPath,
+            ['bin/vmbridge.js', 'subscribe', '--resolver', mc.resolver, '--user', 'carol', '--bind', bind, '--type', 'mwi,newmail', '--ttl', '5'],
+            {
+                stdio: ['ignore', 'pipe', 'pipe']
+            }
+        );
         let out = '';
         let err = '';
         child.stdout.on('data', d => (out += d));
@@ -79,7 +83,12 @@ describe('subscribe()', () => {
             child.kill('SIGTERM');
         }
         expect(await exited).toBe(0);
-        expect(out.trim().split('\n').map(l => JSON.parse(l).id)).toEqual(['a', 'e']);
+        expect(
+            out
+                .trim()
+                .split('\n')
+                .map(l => JSON.parse(l).id)
+        ).toEqual(['a', 'e']);
         expect(await resolver.lookup('carol')).toEqual([]);
     });
 });

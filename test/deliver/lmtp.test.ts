@@ -113,7 +113,9 @@ describe('pooling', () => {
             const before = await count('bob@example.org');
             // kill the lmtp process serving our idle connection; begin() runs before the client has
             // seen the close, so the first MAIL goes to a dead connection and must be retried
-            const lmtpPids = processTree(dovecot.pid!).filter(p => /lmtp/.test(p.cmd)).map(p => p.pid);
+            const lmtpPids = processTree(dovecot.pid!)
+                .filter(p => /lmtp/.test(p.cmd))
+                .map(p => p.pid);
             expect(lmtpPids.length).toBeGreaterThan(0);
             for (const p of lmtpPids) process.kill(p, 'SIGKILL');
             const sent = await deliver(d, 'alice@example.org', ['bob@example.org'], CRLF_MESSAGE);

@@ -32,7 +32,13 @@ export interface Sent {
 export async function deliver(d: Deliverer, from: string, to: string[], message: Buffer): Promise<Sent> {
     const txn = await d.begin({ from, sessionId: 'test' });
     const results: (true | Error)[] = [];
-    for (const a of to) results.push(await txn.addRecipient(rcpt(a)).then(() => true as const, (e: Error) => e));
+    for (const a of to)
+        results.push(
+            await txn.addRecipient(rcpt(a)).then(
+                () => true as const,
+                (e: Error) => e
+            )
+        );
     const outcomes = await txn.data(stream(message));
     return { rcpt: results, outcomes };
 }

@@ -35,15 +35,17 @@ describe('examples/asterisk', () => {
 
     it('voicemail.conf uses IMAP storage through a master user, greetings apart, no polling', () => {
         const general = sections('voicemail.conf').get('general')!;
-        expect(Object.fromEntries(['imapserver', 'imapport', 'authuser', 'imapfolder', 'imapgreetings', 'pollmailboxes', 'expungeonhangup'].map(k => [k, general.get(k)]))).toEqual({
-            imapserver: '127.0.0.1',
-            imapport: '143',
-            authuser: 'vmmaster',
-            imapfolder: 'INBOX',
-            imapgreetings: 'yes',
-            pollmailboxes: 'no',
-            expungeonhangup: 'yes'
-        });
+        expect(Object.fromEntries(['imapserver', 'imapport', 'authuser', 'imapfolder', 'imapgreetings', 'pollmailboxes', 'expungeonhangup'].map(k => [k, general.get(k)]))).toEqual(
+            {
+                imapserver: '127.0.0.1',
+                imapport: '143',
+                authuser: 'vmmaster',
+                imapfolder: 'INBOX',
+                imapgreetings: 'yes',
+                pollmailboxes: 'no',
+                expungeonhangup: 'yes'
+            }
+        );
         // Greetings outside the voicemail folder, so Asterisk's count agrees with vmbridge's.
         expect(general.get('greetingsfolder')).toBeTruthy();
         expect(general.get('greetingsfolder')).not.toBe(general.get('imapfolder'));

@@ -20,10 +20,14 @@ export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): P
     if (!args.includes('--state-dir')) args = [...args, '--state-dir', freeStateDir()];
     const proc = startProcess(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env } });
     try {
-        await waitFor(() => {
-            if (proc.child.exitCode !== null) throw new Error(`vmbridge serve exited ${proc.child.exitCode}:\n${proc.output()}`);
-            return proc.output().includes('"msg":"vmbridge ready"');
-        }, 15_000, 'vmbridge ready');
+        await waitFor(
+            () => {
+                if (proc.child.exitCode !== null) throw new Error(`vmbridge serve exited ${proc.child.exitCode}:\n${proc.output()}`);
+                return proc.output().includes('"msg":"vmbridge ready"');
+            },
+            15_000,
+            'vmbridge ready'
+        );
     } catch (err) {
         await proc.stop('SIGKILL'); // the caller never gets a handle to stop it
         throw err;

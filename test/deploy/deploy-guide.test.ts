@@ -31,7 +31,12 @@ export function deployTestBlocks(markdown: string): string[] {
     const blocks: string[] = [];
     const re = /^( *)```sh deploy-test\n([^]*?)^\1```$/gm;
     for (let m = re.exec(markdown); m; m = re.exec(markdown)) {
-        blocks.push(m[2].split('\n').map(l => l.slice(m![1].length)).join('\n'));
+        blocks.push(
+            m[2]
+                .split('\n')
+                .map(l => l.slice(m![1].length))
+                .join('\n')
+        );
     }
     return blocks;
 }
@@ -54,7 +59,10 @@ describe('docs/deploy.md followed literally', () => {
         mkdirSync(path.join(dovecot.dir, 'conf.d'));
         appendFileSync(dovecot.conf, `\n!include_try ${dovecot.dir}/conf.d/*.conf\n`); // Debian's dovecot.conf has it
         const transport = path.join(dir, 'transport');
-        writeFileSync(transport, substitute(readFileSync(path.join(ROOT, 'examples/postfix/transport'), 'utf8'), [['lmtp:inet:127.0.0.1:2424', `lmtp:inet:127.0.0.1:${bridgePort}`]]));
+        writeFileSync(
+            transport,
+            substitute(readFileSync(path.join(ROOT, 'examples/postfix/transport'), 'utf8'), [['lmtp:inet:127.0.0.1:2424', `lmtp:inet:127.0.0.1:${bridgePort}`]])
+        );
         // The guide's JSON, pointed at this instance.
         const json = JSON.parse(readFileSync(path.join(ROOT, 'examples/systemd/vmbridge.json'), 'utf8')) as Record<string, unknown>;
         const vmConf = path.join(dir, 'voicemail.conf');
@@ -79,7 +87,15 @@ describe('docs/deploy.md followed literally', () => {
             ['VMBRIDGE_AMI=', '#VMBRIDGE_AMI=']
         ]);
         writeFileSync(path.join(dir, 'vmbridge.env'), env);
-        serve = await startServe(['--config', path.join(dir, 'etc-vmbridge', 'vmbridge.json')], Object.fromEntries(env.split('\n').filter(l => /^VMBRIDGE_\w+=/.test(l)).map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])));
+        serve = await startServe(
+            ['--config', path.join(dir, 'etc-vmbridge', 'vmbridge.json')],
+            Object.fromEntries(
+                env
+                    .split('\n')
+                    .filter(l => /^VMBRIDGE_\w+=/.test(l))
+                    .map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
+            )
+        );
         const text = deployTestBlocks(GUIDE)
             .join('\n')
             .split('\n')
@@ -91,11 +107,16 @@ describe('docs/deploy.md followed literally', () => {
             ['/opt/vmbridge/examples/postfix/transport', transport],
             ['/usr/bin/node', process.execPath]
         ])
-            .split('/etc/postfix').join(postfix.conf)
-            .split('/etc/dovecot').join(dovecot.dir)
-            .split('/etc/vmbridge').join(path.join(dir, 'etc-vmbridge'))
-            .split('/etc/default/vmbridge').join(path.join(dir, 'vmbridge.env'))
-            .split('/opt/vmbridge').join(ROOT);
+            .split('/etc/postfix')
+            .join(postfix.conf)
+            .split('/etc/dovecot')
+            .join(dovecot.dir)
+            .split('/etc/vmbridge')
+            .join(path.join(dir, 'etc-vmbridge'))
+            .split('/etc/default/vmbridge')
+            .join(path.join(dir, 'vmbridge.env'))
+            .split('/opt/vmbridge')
+            .join(ROOT);
     }, 60_000);
 
     afterAll(async () => {

@@ -43,11 +43,24 @@ describe('operator-facing CLI', () => {
         writeFileSync(config, JSON.stringify({ logLevel: 'info', maxSize: 1000 }));
         const serve = await startServe(['--config', config, '--lmtp', lmtp, '--ingest', ingest, '--publish', `tcp://127.0.0.1:${await freePort()}`, '--state-dir', stateDir]);
         try {
-            const ready = JSON.parse(serve.output().split('\n').find(l => l.includes('"msg":"vmbridge ready"'))!);
+            const ready = JSON.parse(
+                serve
+                    .output()
+                    .split('\n')
+                    .find(l => l.includes('"msg":"vmbridge ready"'))!
+            );
             expect(ready).toMatchObject({ version, deliver: 'maildir:./var/mail', resolver: 'memory', imap: 'off', ami: 'off', hookTransport: 'tcp', lmtp });
             writeFileSync(config, JSON.stringify({ logLevel: 'debug', maxSize: 2000 }));
             serve.child.kill('SIGHUP');
-            const line = await waitFor(() => serve.output().split('\n').find(l => l.includes('SIGHUP: reloaded')), 10_000, 'SIGHUP log line');
+            const line = await waitFor(
+                () =>
+                    serve
+                        .output()
+                        .split('\n')
+                        .find(l => l.includes('SIGHUP: reloaded')),
+                10_000,
+                'SIGHUP log line'
+            );
             const logged = JSON.parse(line);
             expect(logged.needsRestart).toEqual(['--max-size']);
             expect(logged.reloaded).toContain('--log-level');

@@ -72,10 +72,14 @@ describe('Postfix virtual_transport = dovecot (dovecot-lda pipe) → Dovecot, ev
     async function listenerReady(): Promise<void> {
         const client = await dovecot.imap(PROBE_USER);
         try {
-            await waitFor(async () => {
-                await client.append('INBOX', PLAIN);
-                return waitFor(() => listener.events.some(e => e.user === PROBE_USER), 300).catch(() => false);
-            }, 15_000, `listen subscription\n${dovecot.log}\n${serve.output()}`);
+            await waitFor(
+                async () => {
+                    await client.append('INBOX', PLAIN);
+                    return waitFor(() => listener.events.some(e => e.user === PROBE_USER), 300).catch(() => false);
+                },
+                15_000,
+                `listen subscription\n${dovecot.log}\n${serve.output()}`
+            );
         } finally {
             await client.logout().catch(() => undefined);
         }
@@ -86,13 +90,20 @@ describe('Postfix virtual_transport = dovecot (dovecot-lda pipe) → Dovecot, ev
         // serve's flags; dovecot-config takes the same ones and fills the hook in for them.
         maildir = mkdtempSync(path.join(tmpdir(), 'vmb-unused-'));
         const flags = [
-            '--lmtp', `127.0.0.1:${await freePort()}`,
-            '--deliver', `maildir:${maildir}`, // not in the delivery path here
-            '--publish', `tcp://127.0.0.1:${await freePort()}`,
-            '--ingest', `127.0.0.1:${await freePort()}`,
-            '--ingest-token', 'deploy-test-token-0123456789abcdef',
-            '--dovecot-key-file', path.join(maildir, 'dovecot-ingest-key.conf'),
-            '--replay', `127.0.0.1:${await freePort()}`
+            '--lmtp',
+            `127.0.0.1:${await freePort()}`,
+            '--deliver',
+            `maildir:${maildir}`, // not in the delivery path here
+            '--publish',
+            `tcp://127.0.0.1:${await freePort()}`,
+            '--ingest',
+            `127.0.0.1:${await freePort()}`,
+            '--ingest-token',
+            'deploy-test-token-0123456789abcdef',
+            '--dovecot-key-file',
+            path.join(maildir, 'dovecot-ingest-key.conf'),
+            '--replay',
+            `127.0.0.1:${await freePort()}`
         ];
         serve = await startServe(flags);
         const fragment = await dovecotConfig(flags);
@@ -127,10 +138,14 @@ describe('Postfix virtual_transport = dovecot (dovecot-lda pipe) → Dovecot, ev
         expect(msgs[0].source.toString('latin1')).toMatch(/^Return-Path: <asterisk@pbx\.example\.org>\r\n/);
         expect(msgs[0].source.toString('latin1')).toMatch(/^Delivered-To: alice@example\.org\r\n/m);
 
-        const evs = await waitFor(() => {
-            const e = listener.events.filter(x => x.user === 'alice@example.org');
-            return e.length ? e : null;
-        }, 10_000, `newmail for alice\n${serve.output()}`);
+        const evs = await waitFor(
+            () => {
+                const e = listener.events.filter(x => x.user === 'alice@example.org');
+                return e.length ? e : null;
+            },
+            10_000,
+            `newmail for alice\n${serve.output()}`
+        );
         expect(evs).toHaveLength(1);
         expect(evs[0]).toMatchObject({
             type: 'newmail',

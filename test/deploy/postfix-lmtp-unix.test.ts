@@ -41,12 +41,18 @@ describe('Postfix lmtp:unix: → vmbridge --lmtp unix:/path → Dovecot', () => 
         chmodSync(dir, 0o2750);
         socket = path.join(dir, 'lmtp');
         serve = await startServe([
-            '--lmtp', `unix:${socket}`,
-            '--deliver', dovecot.lmtpUrl,
-            '--publish', `tcp://127.0.0.1:${await freePort()}`,
-            '--ingest', `127.0.0.1:${await freePort()}`,
-            '--ingest-token', 'deploy-test-token-0123456789abcdef',
-            '--replay', `127.0.0.1:${await freePort()}`
+            '--lmtp',
+            `unix:${socket}`,
+            '--deliver',
+            dovecot.lmtpUrl,
+            '--publish',
+            `tcp://127.0.0.1:${await freePort()}`,
+            '--ingest',
+            `127.0.0.1:${await freePort()}`,
+            '--ingest-token',
+            'deploy-test-token-0123456789abcdef',
+            '--replay',
+            `127.0.0.1:${await freePort()}`
         ]);
     });
 
@@ -56,7 +62,7 @@ describe('Postfix lmtp:unix: → vmbridge --lmtp unix:/path → Dovecot', () => 
         await dovecot?.destroy();
     });
 
-    it('creates the socket 0660 with the directory\'s group (postfix)', () => {
+    it("creates the socket 0660 with the directory's group (postfix)", () => {
         const st = statSync(socket);
         expect(st.isSocket()).toBe(true);
         expect(st.mode & 0o777).toBe(0o660);
@@ -79,8 +85,20 @@ describe('Postfix lmtp:unix: → vmbridge --lmtp unix:/path → Dovecot', () => 
     });
 
     it('a second serve on the same live socket fails to start (exit 69), the first keeps it', async () => {
-        await expect(startServe(['--lmtp', `unix:${socket}`, '--publish', `tcp://127.0.0.1:${await freePort()}`, '--ingest', `127.0.0.1:${await freePort()}`,
-            '--ingest-token', 'deploy-test-token-0123456789abcdef', '--replay', `127.0.0.1:${await freePort()}`])).rejects.toThrow(/exited 69[\s\S]*another process is listening/);
+        await expect(
+            startServe([
+                '--lmtp',
+                `unix:${socket}`,
+                '--publish',
+                `tcp://127.0.0.1:${await freePort()}`,
+                '--ingest',
+                `127.0.0.1:${await freePort()}`,
+                '--ingest-token',
+                'deploy-test-token-0123456789abcdef',
+                '--replay',
+                `127.0.0.1:${await freePort()}`
+            ])
+        ).rejects.toThrow(/exited 69[\s\S]*another process is listening/);
         expect(statSync(socket).isSocket()).toBe(true);
         const r = await send(postfix.smtpPort, 'carol@example.org', ['bob@example.org'], PLAIN, { lmtp: false });
         expect(r.final.map(x => x.code)).toEqual([250]);

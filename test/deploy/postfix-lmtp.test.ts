@@ -37,10 +37,14 @@ describe('Postfix transport map → vmbridge (LMTP) → Dovecot', () => {
     async function listenerReady(): Promise<void> {
         const seen = () => listener.events.filter(e => e.user === PROBE_USER).length;
         const before = seen();
-        await waitFor(async () => {
-            await send(bridgePort, '', [PROBE_USER], PLAIN);
-            return waitFor(() => seen() > before, 300).catch(() => false);
-        }, 15_000, 'listen subscription');
+        await waitFor(
+            async () => {
+                await send(bridgePort, '', [PROBE_USER], PLAIN);
+                return waitFor(() => seen() > before, 300).catch(() => false);
+            },
+            15_000,
+            'listen subscription'
+        );
     }
 
     beforeAll(async () => {
@@ -48,13 +52,20 @@ describe('Postfix transport map → vmbridge (LMTP) → Dovecot', () => {
         bridgePort = await freePort();
         adminPort = await freePort();
         serveArgs = [
-            '--lmtp', `127.0.0.1:${bridgePort}`,
-            '--deliver', dovecot.lmtpUrl,
-            '--publish', `tcp://127.0.0.1:${await freePort()}`,
-            '--ingest', `127.0.0.1:${await freePort()}`,
-            '--ingest-token', 'deploy-test-token-0123456789abcdef',
-            '--replay', `127.0.0.1:${await freePort()}`,
-            '--admin', `127.0.0.1:${adminPort}`
+            '--lmtp',
+            `127.0.0.1:${bridgePort}`,
+            '--deliver',
+            dovecot.lmtpUrl,
+            '--publish',
+            `tcp://127.0.0.1:${await freePort()}`,
+            '--ingest',
+            `127.0.0.1:${await freePort()}`,
+            '--ingest-token',
+            'deploy-test-token-0123456789abcdef',
+            '--replay',
+            `127.0.0.1:${await freePort()}`,
+            '--admin',
+            `127.0.0.1:${adminPort}`
         ];
         postfix = await startPostfix({
             mainCf: postfixExample('main.cf'),
@@ -83,10 +94,14 @@ describe('Postfix transport map → vmbridge (LMTP) → Dovecot', () => {
         expect(storedAsSent(msgs[0].source, VOICEMAIL)).toBe(true);
         expect(msgs[0].source.toString('latin1')).toMatch(/^Return-Path: <asterisk@pbx\.example\.org>\r\n/);
 
-        const [ev] = await waitFor(() => {
-            const evs = listener.events.filter(e => e.user === 'alice@example.org');
-            return evs.length ? evs : null;
-        }, 10_000, 'newmail at listen');
+        const [ev] = await waitFor(
+            () => {
+                const evs = listener.events.filter(e => e.user === 'alice@example.org');
+                return evs.length ? evs : null;
+            },
+            10_000,
+            'newmail at listen'
+        );
         expect(ev).toMatchObject({
             type: 'newmail',
             mailbox: 'INBOX',

@@ -72,7 +72,19 @@ describe('vmbridge doctor', () => {
         const { code, out } = await doctor();
         expect(failed(out), out).toEqual([]);
         expect(code, out).toBe(0);
-        for (const check of ['dovecot-hook', 'hook-key', 'listeners lmtp', 'listeners ingest', 'listeners admin', 'ingest-probe', 'dovecot-lmtp', 'imap-master', `memcached ${mc.server}`, 'ami', 'voicemail-folders 100@default']) {
+        for (const check of [
+            'dovecot-hook',
+            'hook-key',
+            'listeners lmtp',
+            'listeners ingest',
+            'listeners admin',
+            'ingest-probe',
+            'dovecot-lmtp',
+            'imap-master',
+            `memcached ${mc.server}`,
+            'ami',
+            'voicemail-folders 100@default'
+        ]) {
             expect(out).toMatch(new RegExp(`^ok +${check}:`, 'm'));
         }
         expect(out).not.toContain(TOKEN);

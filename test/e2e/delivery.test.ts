@@ -31,7 +31,9 @@ describe.each<Target>(['lmtp-tcp', 'lmtp-unix', 'lda', 'maildir'])('delivery thr
         if (target !== 'maildir') return (await dovecot.messages(user)).map(m => m.source);
         const dir = path.join(maildir, user, 'new');
         try {
-            return readdirSync(dir).sort().map(f => readFileSync(path.join(dir, f)));
+            return readdirSync(dir)
+                .sort()
+                .map(f => readFileSync(path.join(dir, f)));
         } catch {
             return [];
         }
@@ -74,7 +76,17 @@ describe.each<Target>(['lmtp-tcp', 'lmtp-unix', 'lda', 'maildir'])('delivery thr
             mailbox: 'INBOX',
             class: 'voicemail',
             messageId: '<Asterisk-1-1804289383-1000-4242@pbx.example.org>',
-            voicemail: { mailbox: '1000', context: 'default', callerIdNum: '5551234', callerIdName: 'Bob Example', durationSec: 7, urgent: false, msgNum: 1, origTime: 1795428000, messageType: 'Message' }
+            voicemail: {
+                mailbox: '1000',
+                context: 'default',
+                callerIdNum: '5551234',
+                callerIdName: 'Bob Example',
+                durationSec: 7,
+                urgent: false,
+                msgNum: 1,
+                origTime: 1795428000,
+                messageType: 'Message'
+            }
         });
         expect(typeof ev.id).toBe('string');
         expect(Date.parse(ev.ts)).not.toBeNaN();
@@ -94,37 +106,39 @@ describe.each<Target>(['lmtp-tcp', 'lmtp-unix', 'lda', 'maildir'])('delivery thr
 
     // A Maildir has no user database (every recipient is accepted) and no server to stop: these
     // two apply to Dovecot targets; the Maildir's own failure mode (disk errors → 451) is below.
-    if (target !== 'maildir') it('answers 250/550/250 when one of three recipients is unknown', async () => {
-        sub.clear();
-        const r = await send(vmb.lmtpPort, 'carol@example.org', ['carol@example.org', 'nobody@example.org', 'alice@example.org'], PLAIN);
-        // With an LMTP downstream Dovecot's verdict comes at RCPT; with lda after DATA (decisions).
-        const codes = target.startsWith('lmtp') ? [...r.rcpt.map(x => x.code), ...r.final.map(x => x.code)] : r.final.map(x => x.code);
-        expect(codes).toEqual(target.startsWith('lmtp') ? [250, 550, 250, 250, 250] : [250, 550, 250]);
-        const refusal = target.startsWith('lmtp') ? r.rcpt[1] : r.final[1];
-        expect(refusal.text).toMatch(/^5\.1\.1 /);
-        await sub.waitFor(e => e.length >= 2, 'two newmail events');
-        expect(sub.events.map(e => e.user).sort()).toEqual(['alice@example.org', 'carol@example.org']);
-        expect((await stored('carol@example.org')).length).toBe(1);
-    });
+    if (target !== 'maildir')
+        it('answers 250/550/250 when one of three recipients is unknown', async () => {
+            sub.clear();
+            const r = await send(vmb.lmtpPort, 'carol@example.org', ['carol@example.org', 'nobody@example.org', 'alice@example.org'], PLAIN);
+            // With an LMTP downstream Dovecot's verdict comes at RCPT; with lda after DATA (decisions).
+            const codes = target.startsWith('lmtp') ? [...r.rcpt.map(x => x.code), ...r.final.map(x => x.code)] : r.final.map(x => x.code);
+            expect(codes).toEqual(target.startsWith('lmtp') ? [250, 550, 250, 250, 250] : [250, 550, 250]);
+            const refusal = target.startsWith('lmtp') ? r.rcpt[1] : r.final[1];
+            expect(refusal.text).toMatch(/^5\.1\.1 /);
+            await sub.waitFor(e => e.length >= 2, 'two newmail events');
+            expect(sub.events.map(e => e.user).sort()).toEqual(['alice@example.org', 'carol@example.org']);
+            expect((await stored('carol@example.org')).length).toBe(1);
+        });
 
-    if (target !== 'maildir') it('gives 451 while Dovecot is down and stores the retry exactly once', async () => {
-        sub.clear();
-        const before = (await stored('carol@example.org')).length;
-        await dovecot.stop();
-        try {
-            const r = await send(vmb.lmtpPort, 'x@example.org', ['carol@example.org'], PLAIN);
-            const codes = [...r.rcpt.map(x => x.code), ...r.final.map(x => x.code)].filter(c => c !== 250);
-            expect(codes.length).toBeGreaterThan(0);
-            expect(codes.every(c => c >= 400 && c < 500)).toBe(true);
-        } finally {
-            await dovecot.start();
-        }
-        const retry = await send(vmb.lmtpPort, 'x@example.org', ['carol@example.org'], PLAIN);
-        expect(retry.final.map(x => x.code)).toEqual([250]);
-        expect((await stored('carol@example.org')).length).toBe(before + 1);
-        await sub.waitFor(e => e.length >= 1, 'newmail after retry');
-        expect(sub.events).toHaveLength(1);
-    });
+    if (target !== 'maildir')
+        it('gives 451 while Dovecot is down and stores the retry exactly once', async () => {
+            sub.clear();
+            const before = (await stored('carol@example.org')).length;
+            await dovecot.stop();
+            try {
+                const r = await send(vmb.lmtpPort, 'x@example.org', ['carol@example.org'], PLAIN);
+                const codes = [...r.rcpt.map(x => x.code), ...r.final.map(x => x.code)].filter(c => c !== 250);
+                expect(codes.length).toBeGreaterThan(0);
+                expect(codes.every(c => c >= 400 && c < 500)).toBe(true);
+            } finally {
+                await dovecot.start();
+            }
+            const retry = await send(vmb.lmtpPort, 'x@example.org', ['carol@example.org'], PLAIN);
+            expect(retry.final.map(x => x.code)).toEqual([250]);
+            expect((await stored('carol@example.org')).length).toBe(before + 1);
+            await sub.waitFor(e => e.length >= 1, 'newmail after retry');
+            expect(sub.events).toHaveLength(1);
+        });
 
     if (target === 'maildir')
         it('gives 451 when the Maildir cannot be written, and stores the retry once', async () => {

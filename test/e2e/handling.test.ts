@@ -66,7 +66,10 @@ async function barrier(vmb: TestBridge, sub: Subscriber, rcpt: string): Promise<
     const r = await send(vmb.lmtpPort, 'barrier@example.org', [rcpt], Buffer.from(`Message-ID: ${messageId}\r\nSubject: barrier\r\n\r\nbarrier\r\n`));
     expect(codes(r).final).toEqual([250]);
     await sub.waitFor(evs => evs.some(e => e.messageId === messageId), 'barrier newmail');
-    sub.events.splice(sub.events.findIndex(e => e.messageId === messageId), 1);
+    sub.events.splice(
+        sub.events.findIndex(e => e.messageId === messageId),
+        1
+    );
 }
 
 describe('recipient map, reject policy and class actions', () => {

@@ -27,13 +27,21 @@ describe('message waiting from real IMAP actions', () => {
 
     const last = (box: string): VmEvent['mwi'] => sub.events.filter(e => e.mwi?.mailbox === box).at(-1)?.mwi;
     const expectCountsOnBus = (box: string, counts: { new: number; old: number; urgent: number }) =>
-        waitFor(() => {
-            const m = last(box);
-            return m && m.new === counts.new && m.old === counts.old && m.urgent === counts.urgent;
-        }, 10_000, `mwi ${box} ${JSON.stringify(counts)}`);
+        waitFor(
+            () => {
+                const m = last(box);
+                return m && m.new === counts.new && m.old === counts.old && m.urgent === counts.urgent;
+            },
+            10_000,
+            `mwi ${box} ${JSON.stringify(counts)}`
+        );
     const expectCounts = async (box: string, counts: { new: number; old: number; urgent: number }) => {
         await expectCountsOnBus(box, counts);
-        await waitFor(() => ami.actions.some(a => a.Action === 'MWIUpdate' && a.Mailbox === box && a.NewMessages === String(counts.new) && a.OldMessages === String(counts.old)), 10_000, 'MWIUpdate');
+        await waitFor(
+            () => ami.actions.some(a => a.Action === 'MWIUpdate' && a.Mailbox === box && a.NewMessages === String(counts.new) && a.OldMessages === String(counts.old)),
+            10_000,
+            'MWIUpdate'
+        );
     };
     const imap = async (fn: (c: Awaited<ReturnType<TestDovecot['imap']>>) => Promise<unknown>) => {
         const c = await dovecot.imap(USER);
@@ -51,7 +59,16 @@ describe('message waiting from real IMAP actions', () => {
         frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN]); // key file in a temp dir of its own
         dovecot = await startDovecot({ extraConfig: frag.fragment });
         adminPort = await freePort();
-        vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, ami: ami.url, amiMode: 'mwiupdate', mwiDebounce: 50, admin: `127.0.0.1:${adminPort}` });
+        vmb = await startBridge({
+            deliver: dovecot.lmtpUrl,
+            ingest,
+            ingestToken: TOKEN,
+            imap: dovecot.imapUrl,
+            ami: ami.url,
+            amiMode: 'mwiupdate',
+            mwiDebounce: 50,
+            admin: `127.0.0.1:${adminPort}`
+        });
         // (the delete prefix lets the readiness probe through; only mwi events are looked at)
         sub = new Subscriber(vmb.config.publish, [`${USER}\tmwi\t`, `${USER}\tdelete\t`]);
         await sub.ready(vmb.bridge, USER);
@@ -114,11 +131,15 @@ describe('message waiting from real IMAP actions', () => {
             await c.messageFlagsRemove('1', ['\\Seen'], { uid: true });
         });
         await expectCountsOnBus('1000@default', { new: 1, old: 0, urgent: 0 });
-        const h = await waitFor(async () => {
-            const r = await admin('/healthz');
-            const j = JSON.parse(r.text);
-            return j.status === 'degraded' ? { ...r, j } : undefined;
-        }, 10_000, 'degraded health');
+        const h = await waitFor(
+            async () => {
+                const r = await admin('/healthz');
+                const j = JSON.parse(r.text);
+                return j.status === 'degraded' ? { ...r, j } : undefined;
+            },
+            10_000,
+            'degraded health'
+        );
         expect(h.status).toBe(200);
         expect(h.j.ami).toMatchObject({ status: 'degraded', connected: true, refused: [{ action: 'MWIUpdate', box: '1000@default', reason: 'Invalid/unknown command' }] });
         expect(h.j.ami.refused[0].fix).toMatch(/res_mwi_external_ami/);

@@ -111,7 +111,10 @@ describe('OpenChange sessions in C against the bridge, Dovecot and three memcach
 
     it('the C sessions wrote their records where libmemcached places them, over all three servers', async () => {
         const keys = USERS.map(u => `resolver:${cnOf(u)}`);
-        const where = execFileSync(c.placement, [resolver], { input: keys.join('\n') + '\n', encoding: 'utf8' }).trim().split('\n').map(Number);
+        const where = execFileSync(c.placement, [resolver], { input: keys.join('\n') + '\n', encoding: 'utf8' })
+            .trim()
+            .split('\n')
+            .map(Number);
         expect(new Set(where).size).toBe(3);
         const clients = memcached.map(m => memjs.Client.create(m.server, { logger: { log: () => undefined } }));
         try {
@@ -157,11 +160,7 @@ describe('OpenChange sessions in C against the bridge, Dovecot and three memcach
         } finally {
             await imap.logout().catch(() => undefined);
         }
-        expect(s.frames.slice(before)).toEqual([
-            payload(1, 'Voicemail.Sub', '.'),
-            payload(2, 'Voicemail.Sub', '.'),
-            payload(1, '&AMQ-rger.B&APw-ro', '.')
-        ]);
+        expect(s.frames.slice(before)).toEqual([payload(1, 'Voicemail.Sub', '.'), payload(2, 'Voicemail.Sub', '.'), payload(1, '&AMQ-rger.B&APw-ro', '.')]);
     });
 
     it('a session that unregistered receives nothing more, while another session of the user does', async () => {

@@ -16,9 +16,21 @@ const JOIN = 2000;
 const vm: Classification = { class: 'voicemail', messageId: '<vm1@pbx>', voicemail: { mailbox: '1000', context: 'default' } } as Classification;
 
 let n = 0;
-const rec = (over: Partial<DeliveryRecord> = {}): DeliveryRecord => ({ sessionId: `s${++n}`, rcptIndex: 0, rcpt: USER, user: USER, from: 'pbx', classification: vm, size: 10, ...over });
+const rec = (over: Partial<DeliveryRecord> = {}): DeliveryRecord => ({
+    sessionId: `s${++n}`,
+    rcptIndex: 0,
+    rcpt: USER,
+    user: USER,
+    from: 'pbx',
+    classification: vm,
+    size: 10,
+    ...over
+});
 const batch = (session: string, uid: number, messageId = vm.messageId, name: 'MessageNew' | 'FlagsSet' = 'MessageNew'): Batch => ({
-    proc: `p-${session}-${uid}-${name}`, seq: 1, user: USER, session,
+    proc: `p-${session}-${uid}-${name}`,
+    seq: 1,
+    user: USER,
+    session,
     events: [{ name, mailbox: 'INBOX', uid, uid_validity: 77, message_id: messageId, flags: name === 'FlagsSet' ? ['\\Seen'] : [] }]
 });
 const gaps = async () => (await hookGaps.get()).values.find(v => v.labels.kind === 'delivery')?.value ?? 0;
@@ -27,7 +39,14 @@ describe('Correlator joins', () => {
     let out: VmEvent[];
     let index: MemoryIndex;
     const make = (opts: { hook?: 'yes' | 'no' | 'auto'; fetcher?: Partial<HeaderFetcher> } = {}) =>
-        new Correlator({ out: { emit: ev => out.push(ev) }, index, logger: createLogger('silent'), joinWaitMs: JOIN, hook: opts.hook ?? 'yes', fetcher: opts.fetcher as HeaderFetcher });
+        new Correlator({
+            out: { emit: ev => out.push(ev) },
+            index,
+            logger: createLogger('silent'),
+            joinWaitMs: JOIN,
+            hook: opts.hook ?? 'yes',
+            fetcher: opts.fetcher as HeaderFetcher
+        });
     const settle = async (ms = 0) => {
         await vi.advanceTimersByTimeAsync(ms);
         for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -169,7 +188,10 @@ describe('Correlator joins', () => {
         c.stored(b);
         c.onBatch(batch('dsI:1', 20));
         await settle(10 * JOIN);
-        expect(newmails().map(e => [e.id, e.uid])).toEqual([['nm.dsI:1.0', 20], ['nm.dsI:2.0', 21]]);
+        expect(newmails().map(e => [e.id, e.uid])).toEqual([
+            ['nm.dsI:1.0', 20],
+            ['nm.dsI:2.0', 21]
+        ]);
     });
 
     it('a \\Seen while the newmail waits for its join comes after the newmail', async () => {
@@ -197,7 +219,11 @@ describe('Correlator joins', () => {
         await settle(10);
         expect(out).toHaveLength(0);
         await c.close();
-        expect(newmails().map(e => e.messageId).sort()).toEqual(['<ap@x>', '<l@x>', vm.messageId].sort());
+        expect(
+            newmails()
+                .map(e => e.messageId)
+                .sort()
+        ).toEqual(['<ap@x>', '<l@x>', vm.messageId].sort());
     });
 });
 
@@ -207,7 +233,14 @@ describe('Correlator: a MessageNew without uid', () => {
         try {
             const out: VmEvent[] = [];
             const findUid = vi.fn(async () => ({ uid: 4, uidValidity: 77 }));
-            const c = new Correlator({ out: { emit: ev => void out.push(ev) }, index: new MemoryIndex(), logger: createLogger('silent'), joinWaitMs: JOIN, hook: 'yes', fetcher: { findUid } as unknown as HeaderFetcher });
+            const c = new Correlator({
+                out: { emit: ev => void out.push(ev) },
+                index: new MemoryIndex(),
+                logger: createLogger('silent'),
+                joinWaitMs: JOIN,
+                hook: 'yes',
+                fetcher: { findUid } as unknown as HeaderFetcher
+            });
             const before = await gaps();
             const r = rec();
             c.expect(r);

@@ -35,7 +35,10 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s: Dovecot-side events through the Lua
         dovecot = await dovecotOf(version, { extraConfig: frag.fragment }).start();
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, hook: 'yes' });
         // mwi events (the bridge recounts voicemail boxes here too) are test/mwi's business.
-        sub = new Subscriber(vmb.config.publish, ['newmail', 'flag', 'move', 'delete'].map(t => `${USER}\t${t}\t`));
+        sub = new Subscriber(
+            vmb.config.publish,
+            ['newmail', 'flag', 'move', 'delete'].map(t => `${USER}\t${t}\t`)
+        );
         await sub.ready(vmb.bridge, USER);
         const c = await dovecot.imap(USER);
         await c.mailboxCreate(BARRIER_BOX);

@@ -62,13 +62,13 @@ describe('dovecot-config for Dovecot 2.4', () => {
         expect(doveconf('-P', 'push_notification/lua/lua_settings').stdout + doveconf('-P').stdout).toContain(`vmbridge_key = ${TOKEN}`);
     });
 
-    it('vmbridge doctor reads the hook, url and key out of 2.4\'s doveconf -P', () => {
+    it("vmbridge doctor reads the hook, url and key out of 2.4's doveconf -P", () => {
         const hook = hookSettings(doveconf('-P').stdout);
         expect(hook).toMatchObject({ form: '2.4', url: 'tcp://127.0.0.1:8125', key: TOKEN, plugin: true });
         expect(hook.script).toMatch(/^\/srv\/vmb-hook-\w+\/vmbridge\.lua$/);
     });
 
-    it("the 2.3 form is refused by 2.4 (so the version matters)", async () => {
+    it('the 2.3 form is refused by 2.4 (so the version matters)', async () => {
         const old = await hookFragmentFor('2.3', ['--ingest', '127.0.0.1:8125', '--ingest-token', TOKEN]);
         try {
             const conf = path.join(dovecot.dir, 'old.conf');
@@ -82,15 +82,19 @@ describe('dovecot-config for Dovecot 2.4', () => {
 });
 
 describe('TestDovecot24', () => {
-    it('a config 2.4 refuses fails start() at once and leaves no master running', async () => {
-        const d = new TestDovecot24({ extraConfig: 'no_such_setting = 1\n' });
-        try {
-            await expect(d.start()).rejects.toThrow(/did not start[\s\S]*no_such_setting/);
-            expect(d.pid).toBeUndefined();
-        } finally {
-            await d.destroy();
-        }
-    }, ROOT_BUILD_TIMEOUT);
+    it(
+        'a config 2.4 refuses fails start() at once and leaves no master running',
+        async () => {
+            const d = new TestDovecot24({ extraConfig: 'no_such_setting = 1\n' });
+            try {
+                await expect(d.start()).rejects.toThrow(/did not start[\s\S]*no_such_setting/);
+                expect(d.pid).toBeUndefined();
+            } finally {
+                await d.destroy();
+            }
+        },
+        ROOT_BUILD_TIMEOUT
+    );
 });
 
 describe('dovecot-config picks the form from `dovecot --version`', () => {
@@ -116,10 +120,14 @@ describe('dovecot-config picks the form from `dovecot --version`', () => {
 
     it('--dovecot-version overrides the installed version', () => {
         writeFileSync(path.join(dir, 'dovecot'), "#!/bin/sh\necho '2.3.19.1'\n");
-        const out = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--dovecot-version', '2.4', '--ingest-token', TOKEN, '--dovecot-key-file', path.join(dir, 'key.conf')], {
-            encoding: 'utf8',
-            env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }
-        });
+        const out = execFileSync(
+            process.execPath,
+            [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--dovecot-version', '2.4', '--ingest-token', TOKEN, '--dovecot-key-file', path.join(dir, 'key.conf')],
+            {
+                encoding: 'utf8',
+                env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }
+            }
+        );
         expect(out).toMatch(/lua_settings \{/);
     });
 });

@@ -14,13 +14,34 @@ const shipped = JSON.parse(readFileSync(new URL('../../schema/event.v1.json', im
 const validate = new Ajv({ strict: false }).compile(shipped);
 
 const voicemail = {
-    mailbox: '1000', context: 'default', callerIdNum: '5551234', callerIdName: 'Alice', durationSec: 7,
-    urgent: false, msgNum: 1, origTime: 1700000000, messageType: 'Message', serverName: 'pbx1',
-    vmMessageId: '1700000000-00000001', format: 'wav49', audio: { name: 'msg0001.WAV', contentType: 'audio/x-wav', size: 5200 }
+    mailbox: '1000',
+    context: 'default',
+    callerIdNum: '5551234',
+    callerIdName: 'Alice',
+    durationSec: 7,
+    urgent: false,
+    msgNum: 1,
+    origTime: 1700000000,
+    messageType: 'Message',
+    serverName: 'pbx1',
+    vmMessageId: '1700000000-00000001',
+    format: 'wav49',
+    audio: { name: 'msg0001.WAV', contentType: 'audio/x-wav', size: 5200 }
 };
 
 const real: VmEvent[] = [
-    newmailEvent({ sessionId: 's1', rcptIndex: 0, rcpt: 'alice@example.org', user: 'alice', from: 'asterisk@pbx', size: 900, classification: { class: 'voicemail', messageId: '<m1@x>', voicemail } }, { mailbox: 'INBOX', uid: 42, uidValidity: 1700000000 }),
+    newmailEvent(
+        {
+            sessionId: 's1',
+            rcptIndex: 0,
+            rcpt: 'alice@example.org',
+            user: 'alice',
+            from: 'asterisk@pbx',
+            size: 900,
+            classification: { class: 'voicemail', messageId: '<m1@x>', voicemail }
+        },
+        { mailbox: 'INBOX', uid: 42, uidValidity: 1700000000 }
+    ),
     makeEvent({ id: 'fl.1', seq: 2, type: 'flag', user: 'alice', mailbox: 'INBOX', uid: 42, uidValidity: 1700000000, class: 'voicemail', flags: { set: ['\\Seen'], cleared: [] } }),
     makeEvent({ id: 'mv.1', seq: 3, type: 'move', user: 'alice', mailbox: 'Old', uid: 7, from: { mailbox: 'INBOX', uid: 42 }, to: { mailbox: 'Old', uid: 7 } }),
     makeEvent({ id: 'dl.1', seq: 4, type: 'delete', user: 'alice', mailbox: 'Old', uid: 7 }),

@@ -79,36 +79,44 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s: hook over a unix socket', version =
         const gaps = await counted('gap');
         b = await bridgeOn(ingest);
         // The hook retries its connection after vmbridge_retry_msecs (1 s): STORE until it does.
-        await waitFor(async () => {
-            await store();
-            await new Promise(r => setTimeout(r, 100));
-            return b!.sub.events.length > 0;
-        }, 10_000, 'events after the bridge came back');
+        await waitFor(
+            async () => {
+                await store();
+                await new Promise(r => setTimeout(r, 100));
+                return b!.sub.events.length > 0;
+            },
+            10_000,
+            'events after the bridge came back'
+        );
         expect(await counted('gap')).toBe(gaps + 1);
     });
 });
 
 // Dovecot 2.4's Lua HTTP client takes other setting names than 2.3's (vmbridge.lua tells them apart).
 describe.each(DOVECOT_VERSIONS)('Dovecot %s: hook over HTTP (--hook-transport http)', version => {
-    it('still carries events, synchronously, signed by the pure Lua HMAC (no lua-luaossl needed)', async () => {
-        const ingest = `127.0.0.1:${await freePort()}`;
-        const f = await hookFragmentFor(version, ['--ingest-token', TOKEN, '--ingest', ingest, '--hook-transport', 'http']);
-        cleanups.push(f.cleanup);
-        const pureLua = version === '2.4' ? 'push_notification lua {\n  lua_settings {\n    vmbridge_hmac = lua\n  }\n}\n' : 'plugin {\n  vmbridge_hmac = lua\n}\n';
-        const dovecot = await dovecotOf(version, { extraConfig: f.fragment + pureLua }).start();
-        const { vmb, sub } = await bridgeOn(ingest);
-        try {
-            await send(dovecot.lmtpPort, 'a@example.net', [USER], MSG);
-            const c = await dovecot.imap(USER);
-            await c.mailboxOpen('INBOX');
-            await c.messageFlagsAdd('1', ['\\Flagged'], { uid: true });
-            await c.logout();
-            const [ev] = await sub.waitFor(e => e.length >= 1, 'flag over http');
-            expect(ev).toMatchObject({ type: 'flag', uid: 1, flags: { set: ['\\Flagged'] } });
-        } finally {
-            sub.close();
-            await vmb.stop();
-            await dovecot.destroy();
-        }
-    }, ROOT_BUILD_TIMEOUT);
+    it(
+        'still carries events, synchronously, signed by the pure Lua HMAC (no lua-luaossl needed)',
+        async () => {
+            const ingest = `127.0.0.1:${await freePort()}`;
+            const f = await hookFragmentFor(version, ['--ingest-token', TOKEN, '--ingest', ingest, '--hook-transport', 'http']);
+            cleanups.push(f.cleanup);
+            const pureLua = version === '2.4' ? 'push_notification lua {\n  lua_settings {\n    vmbridge_hmac = lua\n  }\n}\n' : 'plugin {\n  vmbridge_hmac = lua\n}\n';
+            const dovecot = await dovecotOf(version, { extraConfig: f.fragment + pureLua }).start();
+            const { vmb, sub } = await bridgeOn(ingest);
+            try {
+                await send(dovecot.lmtpPort, 'a@example.net', [USER], MSG);
+                const c = await dovecot.imap(USER);
+                await c.mailboxOpen('INBOX');
+                await c.messageFlagsAdd('1', ['\\Flagged'], { uid: true });
+                await c.logout();
+                const [ev] = await sub.waitFor(e => e.length >= 1, 'flag over http');
+                expect(ev).toMatchObject({ type: 'flag', uid: 1, flags: { set: ['\\Flagged'] } });
+            } finally {
+                sub.close();
+                await vmb.stop();
+                await dovecot.destroy();
+            }
+        },
+        ROOT_BUILD_TIMEOUT
+    );
 });

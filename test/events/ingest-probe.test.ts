@@ -14,7 +14,14 @@ describe('ingest: the doctor probe', () => {
     it('answers 204 and counts it, without onBatch or onHello; a real batch gets both', async () => {
         const batches: string[] = [];
         let hellos = 0;
-        const ingest = new IngestServer({ listen: '127.0.0.1:0', token: TOKEN, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b.user), onHello: () => hellos++ });
+        const ingest = new IngestServer({
+            listen: '127.0.0.1:0',
+            token: TOKEN,
+            maxBody: 1 << 20,
+            logger: createLogger('silent'),
+            onBatch: b => batches.push(b.user),
+            onHello: () => hellos++
+        });
         const addr = await ingest.listen();
         const post = async (user: string, seq: number) => {
             const body = JSON.stringify({ proc: 'p-probe-test', seq, ts: Date.now() / 1000, user, session: '', events: [] });

@@ -11,7 +11,14 @@ import { waitFor } from '../helpers/net.js';
 
 const TOKEN = 'stream-test-token-0123456789abcdef';
 const hello = (token = TOKEN, proc = 'p1') => helloLine(token, proc, 'alice');
-const body = (seq: number, proc = 'p1', ts = nowTs()) => ({ proc, seq, ts, user: 'alice', session: 's', events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: seq, uid_validity: 7, flags: ['\\Seen'] }] });
+const body = (seq: number, proc = 'p1', ts = nowTs()) => ({
+    proc,
+    seq,
+    ts,
+    user: 'alice',
+    session: 's',
+    events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: seq, uid_validity: 7, flags: ['\\Seen'] }]
+});
 const batch = (seq: number, proc = 'p1', ts?: number) => signedLine(TOKEN, body(seq, proc, ts)) as string;
 
 describe('ingest stream transport', () => {
@@ -22,7 +29,15 @@ describe('ingest stream transport', () => {
     let addr = '';
 
     beforeAll(async () => {
-        server = new IngestServer({ listen: '127.0.0.1:0', token: TOKEN, maxBody: 1024 * 1024, logger: createLogger('silent'), onBatch: b => batches.push(b), onLost: u => lost.push(u), onHello: () => hellos++ });
+        server = new IngestServer({
+            listen: '127.0.0.1:0',
+            token: TOKEN,
+            maxBody: 1024 * 1024,
+            logger: createLogger('silent'),
+            onBatch: b => batches.push(b),
+            onLost: u => lost.push(u),
+            onHello: () => hellos++
+        });
         addr = await server.listen();
     });
     afterAll(() => server.close());

@@ -44,7 +44,13 @@ async function expectOnePerCopy(dovecot: TestDovecot, evs: VmEvent[], before: Sn
     for (const [u, old] of before) {
         const uids = (await dovecot.messages(u)).map(m => m.uid).filter(x => !old.has(x));
         stored += uids.length;
-        expect(newmail.filter(e => e.user === u).map(e => e.uid).sort((a, b) => (a ?? 0) - (b ?? 0)), u).toEqual(uids);
+        expect(
+            newmail
+                .filter(e => e.user === u)
+                .map(e => e.uid)
+                .sort((a, b) => (a ?? 0) - (b ?? 0)),
+            u
+        ).toEqual(uids);
     }
     expect(newmail).toHaveLength(stored);
     for (const e of newmail) expect(e.uidValidity).toBeGreaterThan(0);

@@ -54,10 +54,14 @@ export class Subscriber {
     /** Emits probe events through the bridge until one arrives (the PUB/SUB "slow joiner"). */
     async ready(bridge: Bridge, user = '__probe__'): Promise<void> {
         const probe = makeEvent({ id: `${PROBE}${Date.now()}`, type: 'delete', user });
-        await waitFor(() => {
-            bridge.events.emit(probe);
-            return this.probes.has(probe.id);
-        }, 10_000, 'bus subscription');
+        await waitFor(
+            () => {
+                bridge.events.emit(probe);
+                return this.probes.has(probe.id);
+            },
+            10_000,
+            'bus subscription'
+        );
     }
 
     clear(): void {

@@ -96,7 +96,9 @@ export class TestDovecot {
         writeFileSync(path.join(d, 'passwd'), this.users.map(u => `${u}:{PLAIN}${PASSWORD}:${MAIL_UID}:${MAIL_UID}::${d}/mail/${u}::\n`).join(''));
         writeFileSync(path.join(d, 'master-users'), `${MASTER.user}:{PLAIN}${MASTER.password}\n`);
         this.conf = path.join(d, 'dovecot.conf');
-        writeFileSync(this.conf, `
+        writeFileSync(
+            this.conf,
+            `
 protocols = imap lmtp
 listen = 127.0.0.1
 base_dir = ${d}/run
@@ -163,7 +165,8 @@ service imap {
   process_limit = 64
 }
 ${this.opts.extraConfig ?? ''}
-`);
+`
+        );
     }
 
     /** An IMAP session as `user` through the master user (nothing is marked read by FETCH BODY.PEEK). */

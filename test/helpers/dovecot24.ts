@@ -21,7 +21,9 @@ export const ROOT_BUILD_TIMEOUT = 600_000;
 let rootPath: Promise<string> | undefined;
 /** The trixie root's path, built (under a lock, never half-used) when missing. */
 export function trixieRoot(): Promise<string> {
-    rootPath ??= promisify(execFile)(process.execPath, [path.join(ROOT, 'test/setup/trixie-root.mjs')], { encoding: 'utf8', timeout: ROOT_BUILD_TIMEOUT }).then(r => r.stdout.trim());
+    rootPath ??= promisify(execFile)(process.execPath, [path.join(ROOT, 'test/setup/trixie-root.mjs')], { encoding: 'utf8', timeout: ROOT_BUILD_TIMEOUT }).then(r =>
+        r.stdout.trim()
+    );
     return rootPath;
 }
 
@@ -41,10 +43,13 @@ export class TestDovecot24 extends TestDovecot {
         const exited = new Promise<never>((_, reject) => child.once('exit', code => reject(new Error(`the master exited (${code})`))));
         exited.catch(() => undefined); // also when it is stopped later on purpose
         try {
-            await Promise.race([exited, (async () => {
-                await waitForPort(this.lmtpPort, { greeting: /^220 /m });
-                await waitForPort(this.imapPort, { greeting: /^\* OK/m });
-            })()]);
+            await Promise.race([
+                exited,
+                (async () => {
+                    await waitForPort(this.lmtpPort, { greeting: /^220 /m });
+                    await waitForPort(this.imapPort, { greeting: /^\* OK/m });
+                })()
+            ]);
         } catch (err) {
             // The caller never gets this instance to destroy: stop the master here.
             const out = this.proc.output();
@@ -72,7 +77,9 @@ export class TestDovecot24 extends TestDovecot {
         writeFileSync(path.join(this.dir, 'passwd'), this.users.map(u => `${u}:{PLAIN}${PASSWORD}:${MAIL_UID}:${MAIL_UID}::${d}/mail/${u}::\n`).join(''));
         writeFileSync(path.join(this.dir, 'master-users'), `${MASTER.user}:{PLAIN}${MASTER.password}\n`);
         this.conf = path.join(this.dir, 'dovecot.conf');
-        writeFileSync(this.conf, `dovecot_config_version = 2.4.1
+        writeFileSync(
+            this.conf,
+            `dovecot_config_version = 2.4.1
 dovecot_storage_version = 2.4.1
 protocols = imap lmtp
 listen = 127.0.0.1
@@ -135,7 +142,8 @@ service imap {
   process_limit = 64
 }
 ${this.opts.extraConfig ?? ''}
-`);
+`
+        );
     }
 }
 

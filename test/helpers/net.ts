@@ -58,7 +58,9 @@ function probe(port: number, host: string, greeting?: RegExp): Promise<void> {
         };
         sock.setTimeout(2000, () => done(new Error('timeout')));
         sock.once('error', done);
-        sock.once('connect', () => { if (!greeting) done(); });
+        sock.once('connect', () => {
+            if (!greeting) done();
+        });
         sock.on('data', d => {
             buf += d.toString();
             if (greeting && greeting.test(buf)) done();
@@ -85,7 +87,9 @@ export function freeStateDir(): string {
     return mkdtempSync(path.join(tmpdir(), 'vmb-state-'));
 }
 
-export async function freeListeners(lmtpPort?: number): Promise<{ lmtp: string; publish: string; ingest: string; replay: string; ingestToken: string; replayToken: string; stateDir: string }> {
+export async function freeListeners(
+    lmtpPort?: number
+): Promise<{ lmtp: string; publish: string; ingest: string; replay: string; ingestToken: string; replayToken: string; stateDir: string }> {
     return {
         stateDir: freeStateDir(),
         replayToken: REPLAY_TOKEN,

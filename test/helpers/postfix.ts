@@ -91,7 +91,10 @@ export class TestPostfix {
     /** The messages in the queue (`postqueue -j`: one JSON object per message). */
     async queue(): Promise<QueuedMessage[]> {
         const { stdout } = await run('postqueue', ['-c', this.conf, '-j']);
-        return stdout.split('\n').filter(Boolean).map(l => JSON.parse(l) as QueuedMessage);
+        return stdout
+            .split('\n')
+            .filter(Boolean)
+            .map(l => JSON.parse(l) as QueuedMessage);
     }
 
     /** maillog lines about one recipient (`to=<rcpt>`) — the delivery agents' status lines. */
@@ -100,10 +103,14 @@ export class TestPostfix {
     }
 
     async waitForDelivery(rcpt: string, status: 'sent' | 'deferred' | 'bounced', count = 1, timeoutMs = 15_000): Promise<string[]> {
-        return waitFor(() => {
-            const lines = this.deliveries(rcpt).filter(l => l.includes(`status=${status}`));
-            return lines.length >= count ? lines : null;
-        }, timeoutMs, `postfix status=${status} for ${rcpt}\n${this.maillog}`);
+        return waitFor(
+            () => {
+                const lines = this.deliveries(rcpt).filter(l => l.includes(`status=${status}`));
+                return lines.length >= count ? lines : null;
+            },
+            timeoutMs,
+            `postfix status=${status} for ${rcpt}\n${this.maillog}`
+        );
     }
 
     private async postfix(cmd: 'start' | 'stop'): Promise<void> {
@@ -127,7 +134,9 @@ export class TestPostfix {
         this.smtpPort = await freePort();
         const local = (text: string) => text.split('/etc/postfix/').join(this.conf + '/');
         copyFileSync('/etc/postfix/master.cf', path.join(this.conf, 'master.cf'));
-        writeFileSync(path.join(this.conf, 'main.cf'), `# test instance base settings
+        writeFileSync(
+            path.join(this.conf, 'main.cf'),
+            `# test instance base settings
 compatibility_level = 3.6
 queue_directory = ${d}/queue
 data_directory = ${d}/data
@@ -144,7 +153,8 @@ maillog_file = ${d}/maillog
 maillog_file_prefixes = ${d}
 # example lines, as an administrator appends them
 ${local(this.opts.mainCf)}
-`);
+`
+        );
         // Debian's smtpd is chrooted and on port 25: one loopback listener on a free port instead.
         await this.postconf(['-MX', 'smtp/inet']);
         await this.postconf(['-M', `127.0.0.1:${this.smtpPort}/inet=127.0.0.1:${this.smtpPort} inet n - n - - smtpd`]);

@@ -11,8 +11,12 @@ export interface Started {
 export function startProcess(cmd: string, args: string[], opts: SpawnOptions = {}): Started {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let out = '';
-    child.stdout?.on('data', d => { out = (out + d).slice(-20_000); });
-    child.stderr?.on('data', d => { out = (out + d).slice(-20_000); });
+    child.stdout?.on('data', d => {
+        out = (out + d).slice(-20_000);
+    });
+    child.stderr?.on('data', d => {
+        out = (out + d).slice(-20_000);
+    });
     const exited = new Promise<void>(resolve => {
         if (child.exitCode !== null || child.signalCode !== null) resolve();
         child.once('exit', () => resolve());

@@ -34,16 +34,25 @@ const aliceAuth = basic(ALICE, PASSWORD);
 async function journal(auth: string, since = 0, user = ''): Promise<{ seq?: number; type: string; user: string }[]> {
     const r = await get(base, `/v1/replay?since=${since}${user ? `&user=${encodeURIComponent(user)}` : ''}`, auth);
     expect(r.status).toBe(200);
-    return r.body.trim() ? r.body.trim().split('\n').map(l => JSON.parse(l)) : [];
+    return r.body.trim()
+        ? r.body
+              .trim()
+              .split('\n')
+              .map(l => JSON.parse(l))
+        : [];
 }
 
 /** The journal after `since` once the stream's seqs end where it ends (polled, bounded). */
 async function settled(auth: string, since: number, seqs: () => number[]): Promise<{ seq?: number }[]> {
-    return waitFor(async () => {
-        const j = await journal(auth, since);
-        const got = seqs();
-        return j.length > 0 && got.length >= j.length && got[got.length - 1] === j[j.length - 1].seq ? j : undefined;
-    }, 10_000, 'the stream caught up with the journal');
+    return waitFor(
+        async () => {
+            const j = await journal(auth, since);
+            const got = seqs();
+            return j.length > 0 && got.length >= j.length && got[got.length - 1] === j[j.length - 1].seq ? j : undefined;
+        },
+        10_000,
+        'the stream caught up with the journal'
+    );
 }
 
 async function deliver(to: string, msg: Buffer): Promise<void> {
@@ -138,11 +147,15 @@ describe('client listener against Dovecot', () => {
 
     it('/v1/mwi gives the current counts per box', async () => {
         // five voicemails to box 1000, none read
-        const r = await waitFor(async () => {
-            const g = await get(base, '/v1/mwi', aliceAuth);
-            const body = JSON.parse(g.body) as { boxes: { mailbox: string; new: number }[] };
-            return body.boxes.find(b => b.new === 5) && body;
-        }, 10_000, 'box 1000 with 5 new');
+        const r = await waitFor(
+            async () => {
+                const g = await get(base, '/v1/mwi', aliceAuth);
+                const body = JSON.parse(g.body) as { boxes: { mailbox: string; new: number }[] };
+                return body.boxes.find(b => b.new === 5) && body;
+            },
+            10_000,
+            'box 1000 with 5 new'
+        );
         expect(r.user).toBe(ALICE);
         expect(r.boxes).toEqual([expect.objectContaining({ mailbox: expect.stringMatching(/^1000/), new: 5, old: 0 })]);
         const bob = JSON.parse((await get(base, '/v1/mwi', basic(BOB, PASSWORD))).body);
@@ -184,7 +197,11 @@ describe('client listener against Dovecot', () => {
 
     it('a user manages their own webhooks at /v1/webhooks; another user neither sees nor deletes them', async () => {
         const call = async (method: string, path: string, auth: string, body?: unknown) => {
-            const r = await fetch(base + path, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+            const r = await fetch(base + path, {
+                method,
+                headers: { authorization: auth, 'content-type': 'application/json' },
+                body: body === undefined ? undefined : JSON.stringify(body)
+            });
             return { status: r.status, json: r.status === 204 ? undefined : await r.json() };
         };
         const bobAuth = basic(BOB, PASSWORD);

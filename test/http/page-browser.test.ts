@@ -17,7 +17,16 @@ import { freePort } from '../helpers/net.js';
 const ROOT = path.resolve(__dirname, '../..');
 const VOICEMAIL = readFileSync(path.join(ROOT, 'test/fixtures/messages/asterisk-voicemail.eml'));
 const ALICE = 'alice@example.org';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync'
+];
 
 let dovecot: TestDovecot;
 let vmb: TestBridge;
@@ -34,7 +43,12 @@ beforeAll(async () => {
     const http = `127.0.0.1:${await freePort()}`;
     vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: 'page-test-ingest-token-0123456789', imap: dovecot.imapUrl, hook: 'yes', http });
     base = `http://${http}/`;
-    browser = await chromium.launchPersistentContext(path.join(tmp, 'profile'), { executablePath: '/usr/bin/chromium', headless: true, args: FLAGS, viewport: { width: 390, height: 844 } }); // a phone
+    browser = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+        executablePath: '/usr/bin/chromium',
+        headless: true,
+        args: FLAGS,
+        viewport: { width: 390, height: 844 }
+    }); // a phone
 }, ROOT_BUILD_TIMEOUT);
 
 afterAll(async () => {

@@ -27,7 +27,11 @@ describe('StreamSession', () => {
         let release!: () => void;
         const gate = new Promise<void>(r => (release = r));
         const s = new StreamSession({
-            user: 'alice', since: 2, pageSize: 100, hub, transport: t,
+            user: 'alice',
+            since: 2,
+            pageSize: 100,
+            hub,
+            transport: t,
             replay: async () => {
                 await gate;
                 return [ev(3), ev(4), ev(5)];
@@ -48,7 +52,14 @@ describe('StreamSession', () => {
     it('pages the replay until the journal has no more', async () => {
         const journal = [1, 2, 3, 4, 5].map(n => ev(n));
         const t = new Sink();
-        const s = new StreamSession({ user: 'alice', since: 0, pageSize: 2, hub: new StreamHub(), transport: t, replay: async (_u, since, limit) => journal.filter(e => e.seq! > since).slice(0, limit) });
+        const s = new StreamSession({
+            user: 'alice',
+            since: 0,
+            pageSize: 2,
+            hub: new StreamHub(),
+            transport: t,
+            replay: async (_u, since, limit) => journal.filter(e => e.seq! > since).slice(0, limit)
+        });
         await s.start();
         expect(t.sent.map(e => e.seq)).toEqual([1, 2, 3, 4, 5]);
     });
@@ -59,7 +70,12 @@ describe('StreamSession', () => {
         const s = new StreamSession({ user: 'alice', pageSize: 10, hub, transport: t, replay: async () => [] });
         await s.start();
         for (let n = 1; n <= 5; n++) hub.emit(ev(n));
-        expect(t.sent.map(e => [e.type, e.seq])).toEqual([['newmail', 1], ['newmail', 2], ['newmail', 3], ['reset', 3]]);
+        expect(t.sent.map(e => [e.type, e.seq])).toEqual([
+            ['newmail', 1],
+            ['newmail', 2],
+            ['newmail', 3],
+            ['reset', 3]
+        ]);
         expect(t.sent[3].reason).toBe('client-overflow');
         expect(t.closed).toBe(true);
         expect(hub.clients).toBe(0);

@@ -118,7 +118,11 @@ describe('AMI', () => {
         expect(warn).toMatchObject({ action: 'VoicemailRefresh', box: '1000@default', reason: 'Permission denied' });
         expect(warn.msg).toMatch(/VoicemailRefresh for 1000@default refused: Permission denied; .*"user" write class .*write = system,call,reporting,user/);
         expect(await amiMetric('VoicemailRefresh', 'refused')).toBe(before + 1);
-        expect(notifier.health()).toMatchObject({ status: 'degraded', connected: true, refused: [{ action: 'VoicemailRefresh', box: '1000@default', reason: 'Permission denied' }] });
+        expect(notifier.health()).toMatchObject({
+            status: 'degraded',
+            connected: true,
+            refused: [{ action: 'VoicemailRefresh', box: '1000@default', reason: 'Permission denied' }]
+        });
         server.allow('VoicemailRefresh');
         notifier.notify(box1000, { new: 1, old: 0, urgent: 0 });
         await waitFor(() => notifier.health().status === 'ok', 5000, 'healthy again');

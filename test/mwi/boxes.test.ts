@@ -49,7 +49,12 @@ describe('voicemail.conf', () => {
         const dir = new BoxDirectory(parseVoicemailConf(CONF));
         expect(dir.get('1234@default')).toBeUndefined(); // no imapuser: Asterisk cannot count it either
         expect(dir.get('10001@default')).toMatchObject({ user: 'alice@example.org', folder: 'Voicemail', extension: '10001' });
-        expect(dir.stored('6000', 'sales').map(b => b.id).sort()).toEqual(['600@sales', '601@sales']);
+        expect(
+            dir
+                .stored('6000', 'sales')
+                .map(b => b.id)
+                .sort()
+        ).toEqual(['600@sales', '601@sales']);
         expect(dir.stored('600', 'sales')).toEqual([]);
         expect(dir.inFolder('alice@example.org', 'inbox').map(b => b.id)).toEqual(['1000@default']);
     });
@@ -91,7 +96,7 @@ describe('triggers', () => {
         expect(affectedBoxes(ev({ type: 'flag', class: 'voicemail', voicemail: vm1000, flags: { set: ['\\Answered', '$Label1'], cleared: [] } }), d)).toEqual([]);
     });
 
-    it('unknown class in a voicemail folder recounts that folder\'s boxes; known non-voicemail never', () => {
+    it("unknown class in a voicemail folder recounts that folder's boxes; known non-voicemail never", () => {
         const d = dir();
         const seen = { set: ['\\Seen'], cleared: [] };
         expect(affectedBoxes(ev({ type: 'flag', flags: seen }), d).map(b => b.id)).toEqual(['1000@default']);

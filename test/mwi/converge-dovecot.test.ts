@@ -59,7 +59,18 @@ async function append(raw: Buffer, flags: string[] = []): Promise<number> {
 
 function startMwi(log = captureLogger()): { mwi: Mwi; log: ReturnType<typeof captureLogger> } {
     const mwi = createMwi(
-        { imap: dovecot.imapUrl, ami: ami.url, amiMode: 'refresh', voicemailConf: conf, mwiDebounce: 20, mwiResync: 0, mwiResyncRate: 100, mwiConverge: 250, mwiCorrections: 3, imapMasterSeparator: '*' },
+        {
+            imap: dovecot.imapUrl,
+            ami: ami.url,
+            amiMode: 'refresh',
+            voicemailConf: conf,
+            mwiDebounce: 20,
+            mwiResync: 0,
+            mwiResyncRate: 100,
+            mwiConverge: 250,
+            mwiCorrections: 3,
+            imapMasterSeparator: '*'
+        },
         { out: { emit: () => undefined }, logger: log.logger }
     )!;
     mwi.start();
@@ -72,7 +83,7 @@ function startMwi(log = captureLogger()): { mwi: Mwi; log: ReturnType<typeof cap
  */
 async function settled(mwi: Mwi): Promise<void> {
     const work = () => ami.actions.filter(a => a.Action !== 'MailboxCount').length;
-    for (let before = -1; before !== work(); ) {
+    for (let before = -1; before !== work();) {
         before = work();
         await mwi.ami!.send({ Action: 'MailboxCount', Mailbox: B1000 });
         await waitFor(() => !mwi.busy(), 10_000, 'mwi quiet');
@@ -83,7 +94,16 @@ async function settled(mwi: Mwi): Promise<void> {
 const refreshes = (box: string, from = 0) => ami.actions.slice(from).filter(a => a.Action === 'VoicemailRefresh' && `${a.Mailbox}@${a.Context}` === box);
 const lastState = (box: string) => ami.states(box).at(-1);
 const flagEvent = (uid: number, mailbox: string, set: string[]) =>
-    makeEvent({ id: `t.${Math.random()}`, type: 'flag', user: ALICE, mailbox: 'INBOX', uid, class: 'voicemail', voicemail: { mailbox, context: 'default' }, flags: { set, cleared: [] } });
+    makeEvent({
+        id: `t.${Math.random()}`,
+        type: 'flag',
+        user: ALICE,
+        mailbox: 'INBOX',
+        uid,
+        class: 'voicemail',
+        voicemail: { mailbox, context: 'default' },
+        flags: { set, cleared: [] }
+    });
 
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
     const values = (await registry.getSingleMetric(name)!.get()).values;
@@ -147,14 +167,27 @@ describe('convergence with what Asterisk publishes', () => {
         await waitFor(() => refreshes(B1000, actionsAt).length > 0, 10_000, 'correction');
         await settled(mwi);
         // the correction came after the stale state, and Asterisk's last word is right again
-        expect(ami.published.slice(staleAt).map(e => ({ new: Number(e.New), old: Number(e.Old) }))).toEqual([{ new: 1, old: 0 }, { new: 0, old: 1 }]);
+        expect(ami.published.slice(staleAt).map(e => ({ new: Number(e.New), old: Number(e.Old) }))).toEqual([
+            { new: 1, old: 0 },
+            { new: 0, old: 1 }
+        ]);
         expect(refreshes(B1000, actionsAt)).toHaveLength(1);
         expect(await metric('vmbridge_mwi_corrections_total', { result: 'sent' })).toBe(sent + 1);
     });
 
     it('urgent: Asterisk re-publishing an identical state (60 times) causes no refresh at all', async () => {
         uid.u1 = await append(asteriskVoicemail({ mailbox: '1000', msgNum: 2, urgent: true }), ['\\Flagged']);
-        mwi.trigger.emit(makeEvent({ id: 'u1', type: 'newmail', user: ALICE, mailbox: 'INBOX', uid: uid.u1, class: 'voicemail', voicemail: { mailbox: '1000', context: 'default', urgent: true } }));
+        mwi.trigger.emit(
+            makeEvent({
+                id: 'u1',
+                type: 'newmail',
+                user: ALICE,
+                mailbox: 'INBOX',
+                uid: uid.u1,
+                class: 'voicemail',
+                voicemail: { mailbox: '1000', context: 'default', urgent: true }
+            })
+        );
         await waitFor(() => lastState(B1000)?.new === 1, 10_000, 'urgent counted');
         await settled(mwi);
         const published = ami.published.at(-1)!;
@@ -171,7 +204,9 @@ describe('convergence with what Asterisk publishes', () => {
         uid.w2 = await append(asteriskVoicemail({ mailbox: '10001', msgNum: 2 }));
         const actionsAt = ami.actions.length;
         const suppressed = await metric('vmbridge_mwi_corrections_total', { result: 'suppressed' });
-        mwi.trigger.emit(makeEvent({ id: 'w2', type: 'newmail', user: ALICE, mailbox: 'INBOX', uid: uid.w2, class: 'voicemail', voicemail: { mailbox: '10001', context: 'default' } }));
+        mwi.trigger.emit(
+            makeEvent({ id: 'w2', type: 'newmail', user: ALICE, mailbox: 'INBOX', uid: uid.w2, class: 'voicemail', voicemail: { mailbox: '10001', context: 'default' } })
+        );
         await waitFor(() => warnings().length, 10_000, 'steady-state warning');
         await settled(mwi);
         // the change (2 new) and one correction; Asterisk answers both with its own 3 new
@@ -189,9 +224,22 @@ describe('convergence with what Asterisk publishes', () => {
         const refused = await metric('vmbridge_ami_actions_total', { action: 'VoicemailRefresh', result: 'refused' });
         ami.refuse('VoicemailRefresh');
         await imap.messageFlagsRemove(String(uid.v1), ['\\Seen'], { uid: true });
-        mwi.trigger.emit(makeEvent({ id: `s.${Math.random()}`, type: 'flag', user: ALICE, mailbox: 'INBOX', uid: uid.v1, class: 'voicemail', voicemail: { mailbox: '1000', context: 'default' }, flags: { set: [], cleared: ['\\Seen'] } }));
+        mwi.trigger.emit(
+            makeEvent({
+                id: `s.${Math.random()}`,
+                type: 'flag',
+                user: ALICE,
+                mailbox: 'INBOX',
+                uid: uid.v1,
+                class: 'voicemail',
+                voicemail: { mailbox: '1000', context: 'default' },
+                flags: { set: [], cleared: ['\\Seen'] }
+            })
+        );
         const warn = await waitFor(() => log.records.find(r => r.level === 40 && /refused/.test(r.msg)), 10_000, 'refusal warning');
-        expect(warn.msg).toBe(`AMI VoicemailRefresh for ${B1000} refused: Permission denied; manager.conf: give the vmbridge user the "user" write class (e.g. write = system,call,reporting,user), then "manager reload"`);
+        expect(warn.msg).toBe(
+            `AMI VoicemailRefresh for ${B1000} refused: Permission denied; manager.conf: give the vmbridge user the "user" write class (e.g. write = system,call,reporting,user), then "manager reload"`
+        );
         expect(await metric('vmbridge_ami_actions_total', { action: 'VoicemailRefresh', result: 'refused' })).toBe(refused + 1);
         expect(mwi.health()).toMatchObject({ status: 'degraded', connected: true, refused: [{ action: 'VoicemailRefresh', box: B1000, reason: 'Permission denied' }] });
         ami.allow('VoicemailRefresh');

@@ -10,7 +10,14 @@ import { MwiService } from '../../src/mwi/recount.js';
 import { parseVoicemailConf } from '../../src/mwi/voicemail-conf.js';
 import { captureLogger } from './log-capture.js';
 
-const mw = (box: string, n: number, o: number, waiting = n > 0 ? 1 : 0) => ({ Event: 'MessageWaiting', Privilege: 'call,all', Mailbox: box, Waiting: String(waiting), New: String(n), Old: String(o) });
+const mw = (box: string, n: number, o: number, waiting = n > 0 ? 1 : 0) => ({
+    Event: 'MessageWaiting',
+    Privilege: 'call,all',
+    Mailbox: box,
+    Waiting: String(waiting),
+    New: String(n),
+    Old: String(o)
+});
 
 async function corrections(result: string): Promise<number> {
     return (await registry.getSingleMetric('vmbridge_mwi_corrections_total')!.get()).values.find(v => v.labels.result === result)?.value ?? 0;

@@ -19,13 +19,17 @@ it('passes context, extension, new (without urgent), old, urgent as separate arg
     const { logger } = captureLogger();
     // a context with shell metacharacters reaches the program as one plain argument
     new ExternNotifier(script, logger).observe(makeBox({ mailbox: '1000', context: 'a b;$(x)', user: 'alice' }), { new: 3, old: 2, urgent: 1 });
-    const lines = await waitFor(() => {
-        try {
-            return readFileSync(out, 'utf8');
-        } catch {
-            return '';
-        }
-    }, 5000, 'externnotify output');
+    const lines = await waitFor(
+        () => {
+            try {
+                return readFileSync(out, 'utf8');
+            } catch {
+                return '';
+            }
+        },
+        5000,
+        'externnotify output'
+    );
     expect(lines.split('\n').slice(0, 5)).toEqual(['a b;$(x)', '1000', '2', '2', '1']);
 });
 

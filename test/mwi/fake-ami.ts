@@ -160,7 +160,14 @@ export class FakeAmi {
             this.publish(m.Mailbox, { new: Number(m.NewMessages), old: Number(m.OldMessages), urgent: 0 });
         } else if (action === 'mailboxcount') {
             const c = await this.count(m.Mailbox.includes('@') ? m.Mailbox : `${m.Mailbox}@default`);
-            reply(m, { Response: 'Success', Message: 'Mailbox Message Count', Mailbox: m.Mailbox, UrgMessages: String(c.urgent), NewMessages: String(c.new - c.urgent), OldMessages: String(c.old) });
+            reply(m, {
+                Response: 'Success',
+                Message: 'Mailbox Message Count',
+                Mailbox: m.Mailbox,
+                UrgMessages: String(c.urgent),
+                NewMessages: String(c.new - c.urgent),
+                OldMessages: String(c.old)
+            });
         } else {
             reply(m, { Response: 'Error', Message: 'Invalid/unknown command' });
         }
@@ -168,5 +175,9 @@ export class FakeAmi {
 }
 
 function write(sock: net.Socket, m: Msg): void {
-    sock.write(Object.entries(m).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n');
+    sock.write(
+        Object.entries(m)
+            .map(([k, v]) => `${k}: ${v}\r\n`)
+            .join('') + '\r\n'
+    );
 }

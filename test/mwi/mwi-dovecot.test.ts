@@ -119,7 +119,15 @@ describe('event-driven MWI', () => {
         const conf = path.join(confDir, 'voicemail.conf');
         writeFileSync(conf, `[default]\n1000 => 1234,Alice,${ALICE},,imapuser=${ALICE}\n10001 => 1234,Alice 2,${ALICE},,imapuser=${ALICE}\n`);
         mwi = createMwi(
-            { imap: dovecot.imapUrl.replace(`:${dovecot.imapPort}`, `:${proxy.port}`), ami: ami.url, amiMode: 'mwiupdate', voicemailConf: conf, mwiDebounce: 60, mwiResync: 0, imapMasterSeparator: '*' },
+            {
+                imap: dovecot.imapUrl.replace(`:${dovecot.imapPort}`, `:${proxy.port}`),
+                ami: ami.url,
+                amiMode: 'mwiupdate',
+                voicemailConf: conf,
+                mwiDebounce: 60,
+                mwiResync: 0,
+                imapMasterSeparator: '*'
+            },
             { out: { emit: e => void events.push(e) }, logger: log.logger }
         )!;
         mwi.start();
@@ -234,7 +242,9 @@ describe('coalescing', () => {
         const trigger = new MwiTrigger(boxes, service);
         try {
             for (let i = 0; i < 50; i++) {
-                trigger.emit(makeEvent({ id: `b${i}`, type: 'flag', user: ALICE, mailbox: 'INBOX', class: 'voicemail', voicemail: vm1000, flags: { set: ['\\Seen'], cleared: [] } }));
+                trigger.emit(
+                    makeEvent({ id: `b${i}`, type: 'flag', user: ALICE, mailbox: 'INBOX', class: 'voicemail', voicemail: vm1000, flags: { set: ['\\Seen'], cleared: [] } })
+                );
             }
             await waitFor(() => !service.busy(), 5000, 'quiet');
             expect(starts).toBeGreaterThanOrEqual(1);
@@ -277,11 +287,7 @@ describe('coalescing', () => {
         const pool = new ImapPool(dovecot.imapUrl, { logger, max: 1 });
         const counter = new ImapCounter(pool);
         try {
-            const [a, b, c] = await Promise.all([
-                counter.count(box('1000')),
-                counter.count(makeBox({ mailbox: '1000', user: 'bob@example.org' })),
-                counter.count(box('10001'))
-            ]);
+            const [a, b, c] = await Promise.all([counter.count(box('1000')), counter.count(makeBox({ mailbox: '1000', user: 'bob@example.org' })), counter.count(box('10001'))]);
             const direct = await dovecot.imap(ALICE);
             try {
                 expect(a).toEqual(await countBox(direct, box('1000')));

@@ -14,10 +14,14 @@ function boxes(n: number): BoxDirectory {
 function setup(n: number, opts: { intervalMs?: number; ratePerSec?: number } = {}) {
     const requested: { id: string; flags: number; at: number }[] = [];
     const dir = boxes(n);
-    const resync = new Resync(dir, { request: (bs, flags) => bs.forEach(b => requested.push({ id: b.id, flags: Number(flags), at: Date.now() })) }, {
-        intervalMs: opts.intervalMs ?? 0,
-        ratePerSec: opts.ratePerSec ?? 100
-    });
+    const resync = new Resync(
+        dir,
+        { request: (bs, flags) => bs.forEach(b => requested.push({ id: b.id, flags: Number(flags), at: Date.now() })) },
+        {
+            intervalMs: opts.intervalMs ?? 0,
+            ratePerSec: opts.ratePerSec ?? 100
+        }
+    );
     return { resync, requested };
 }
 

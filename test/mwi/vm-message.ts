@@ -37,7 +37,9 @@ export function asteriskVoicemail(o: VmOptions): Buffer {
     const greeting = (o.messageType ?? 'Message') !== 'Message';
     const boundary = `----voicemail_${n}${o.mailbox}${process.pid}`;
     const attachment = greeting ? `${o.messageType}.WAV` : `msg${String(n - 1).padStart(4, '0')}.wav`;
-    const audio = tinyWav().toString('base64').replace(/(.{72})/g, '$1\r\n');
+    const audio = tinyWav()
+        .toString('base64')
+        .replace(/(.{72})/g, '$1\r\n');
     const lines = [
         'Date: Wed, 22 Nov 2023 10:00:00 +0000',
         'From: "Asterisk PBX" <asterisk@pbx.example.org>',

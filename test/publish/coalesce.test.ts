@@ -22,7 +22,10 @@ describe('Coalescer', () => {
     it('hands the first event after a quiet period on at once, per user', () => {
         c.emit(ev('a1', 'a'));
         c.emit(ev('b1', 'b'));
-        expect(out).toEqual([['a', ['a1']], ['b', ['b1']]]);
+        expect(out).toEqual([
+            ['a', ['a1']],
+            ['b', ['b1']]
+        ]);
     });
 
     it('holds a burst and hands it on together once the window passes quietly', () => {
@@ -33,7 +36,10 @@ describe('Coalescer', () => {
         vi.advanceTimersByTime(99); // the window slid with event 3
         expect(out).toEqual([['u', ['1']]]);
         vi.advanceTimersByTime(1);
-        expect(out).toEqual([['u', ['1']], ['u', ['2', '3']]]);
+        expect(out).toEqual([
+            ['u', ['1']],
+            ['u', ['2', '3']]
+        ]);
     });
 
     it('never holds an event longer than maxHold while the burst goes on', () => {
@@ -52,7 +58,10 @@ describe('Coalescer', () => {
         c.emit(ev('1'));
         vi.advanceTimersByTime(100);
         c.emit(ev('2'));
-        expect(out).toEqual([['u', ['1']], ['u', ['2']]]);
+        expect(out).toEqual([
+            ['u', ['1']],
+            ['u', ['2']]
+        ]);
     });
 
     it('flushAll hands on everything held (shutdown)', () => {
@@ -61,7 +70,12 @@ describe('Coalescer', () => {
         c.emit(ev('x', 'other'));
         c.emit(ev('y', 'other'));
         c.flushAll();
-        expect(out).toEqual([['u', ['1']], ['other', ['x']], ['u', ['2']], ['other', ['y']]]);
+        expect(out).toEqual([
+            ['u', ['1']],
+            ['other', ['x']],
+            ['u', ['2']],
+            ['other', ['y']]
+        ]);
         vi.advanceTimersByTime(1000);
         expect(out).toHaveLength(4); // no timer fires afterwards
     });

@@ -85,10 +85,16 @@ describe('Pusher with OpenChange records in memcached', () => {
         const folders = new FolderNames();
         const user = 'Bob@Example.com';
         // what the hook reports for a Maildir++ sub-folder under `separator = /` and a non-ASCII one
-        folders.learn({ proc: 'p', seq: 1, user, session: 's', events: [
-            { name: 'MessageAppend', mailbox: 'Work/Calls', uid: 9, uid_validity: 1, storage_name: 'Work.Calls', storage_sep: '.' },
-            { name: 'MessageNew', mailbox: 'Anrufe/Ärger', uid: 10, uid_validity: 1, storage_name: 'Anrufe.&AMQ-rger', storage_sep: '.' }
-        ] });
+        folders.learn({
+            proc: 'p',
+            seq: 1,
+            user,
+            session: 's',
+            events: [
+                { name: 'MessageAppend', mailbox: 'Work/Calls', uid: 9, uid_validity: 1, storage_name: 'Work.Calls', storage_sep: '.' },
+                { name: 'MessageNew', mailbox: 'Anrufe/Ärger', uid: 10, uid_validity: 1, storage_name: 'Anrufe.&AMQ-rger', storage_sep: '.' }
+            ]
+        });
         const pusher = new Pusher({ resolver, backend: 'ocsmanager', folders });
         try {
             pusher.emit(makeEvent({ id: 'f1', type: 'flag', user, mailbox: 'INBOX', uid: 7, flags: { set: ['\\Seen'], cleared: [] } }));
@@ -167,7 +173,7 @@ describe('Pusher with OpenChange records in memcached', () => {
 });
 
 describe('Pusher to vmbridge subscribers', () => {
-    it('sends the JSON of every event type, honouring a subscriber\'s types', async () => {
+    it("sends the JSON of every event type, honouring a subscriber's types", async () => {
         const all = await pull();
         const some = await pull();
         const resolver = new MemoryResolver();

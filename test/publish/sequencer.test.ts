@@ -65,11 +65,17 @@ describe('Sequencer', () => {
         store.failing = false;
         seq.push('u', [ev('2')]); // still inside retryMs: not even asked
         await seq.idle();
-        expect(seen.map(e => [e.id, e.seq])).toEqual([['1', undefined], ['2', undefined]]);
+        expect(seen.map(e => [e.id, e.seq])).toEqual([
+            ['1', undefined],
+            ['2', undefined]
+        ]);
         vi.advanceTimersByTime(1000);
         seq.push('u', [ev('3')]);
         await seq.idle();
-        expect(seen.slice(2).map(e => [e.type, e.seq, e.reason])).toEqual([['reset', 1, 'sequence-unavailable'], ['delete', 2, undefined]]);
+        expect(seen.slice(2).map(e => [e.type, e.seq, e.reason])).toEqual([
+            ['reset', 1, 'sequence-unavailable'],
+            ['delete', 2, undefined]
+        ]);
         expect(store.appended.map(e => e.seq)).toEqual([1, 2]); // the reset is journaled too
     });
 
@@ -91,7 +97,10 @@ describe('Sequencer', () => {
         let seen = 0;
         const atTick: number[] = [];
         const seq = new Sequencer(store, { emit: () => void seen++ });
-        seq.push('big', Array.from({ length: 5000 }, (_, i) => ev(`e${i}`, 'big')));
+        seq.push(
+            'big',
+            Array.from({ length: 5000 }, (_, i) => ev(`e${i}`, 'big'))
+        );
         const tick = (): void => {
             atTick.push(seen);
             if (seen < 5000) setImmediate(tick);

@@ -46,9 +46,7 @@ describe('parallel AUTH attempts', () => {
         intake = await startIntake(UNTRUSTED, { lmtp: false, authenticator: slow });
         const port = intake.port;
         let refused = 0;
-        const replies = Array.from({ length: 50 }, (_, i) =>
-            attempt(port, 'alice@example.org', `guess${i}`).then(code => (code === 421 && refused++, code))
-        );
+        const replies = Array.from({ length: 50 }, (_, i) => attempt(port, 'alice@example.org', `guess${i}`).then(code => (code === 421 && refused++, code)));
         // the 40 over the limit are answered while the 10 checks are still held at the gate
         await waitFor(() => refused === 40, 10_000, '40 refusals before any check finished');
         expect(checks).toBe(10);
@@ -91,10 +89,14 @@ describe('the client address reaches Dovecot', () => {
     it('Dovecot logs the SMTP client (x-originating-ip), not vmbridge, for failed and good logins', async () => {
         expect(await attempt(intake.port, 'alice@example.org', 'wrong', '127.0.0.9')).toBe(535);
         expect(await attempt(intake.port, 'bob@example.org', PASSWORD, '127.0.0.10')).toBe(235);
-        const log = await waitFor(() => {
-            const l = dovecot.log;
-            return /user=<alice@example\.org>.*rip=127\.0\.0\.9\b/.test(l) && /user=<bob@example\.org>.*rip=127\.0\.0\.10\b/.test(l) ? l : undefined;
-        }, 10_000, 'Dovecot log lines with the client addresses');
+        const log = await waitFor(
+            () => {
+                const l = dovecot.log;
+                return /user=<alice@example\.org>.*rip=127\.0\.0\.9\b/.test(l) && /user=<bob@example\.org>.*rip=127\.0\.0\.10\b/.test(l) ? l : undefined;
+            },
+            10_000,
+            'Dovecot log lines with the client addresses'
+        );
         expect(log).not.toMatch(/user=<(alice|bob)@example\.org>.*rip=127\.0\.0\.1,/);
     });
 

@@ -40,12 +40,14 @@ async function sendOne(port: number, rcpt: string, body: Buffer): Promise<Reply>
 
 async function pool<T>(items: T[], fn: (t: T, i: number) => Promise<void>): Promise<void> {
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        while (next < items.length) {
-            const i = next++;
-            await fn(items[i], i);
-        }
-    }));
+    await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+            while (next < items.length) {
+                const i = next++;
+                await fn(items[i], i);
+            }
+        })
+    );
 }
 
 /** A refusal must be a 4xx/5xx whose text starts with an enhanced status code. */

@@ -83,17 +83,24 @@ describe('file descriptors: a bridge under ulimit -n 2048', () => {
         proc = startProcess('prlimit', ['--nofile=2048:2048', '--', process.execPath, path.join(ROOT, 'bin/vmbridge.js'), 'serve', ...args], { cwd: ROOT });
         await waitForPort(lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 });
         await Promise.all(
-            Array.from({ length: 2100 }, () => new Promise<void>(resolve => {
-                const s = net.connect(smtpPort, '127.0.0.1');
-                idle.push(s);
-                s.on('error', () => resolve());
-                s.once('connect', () => resolve());
-                s.once('close', () => resolve());
-            }))
+            Array.from(
+                { length: 2100 },
+                () =>
+                    new Promise<void>(resolve => {
+                        const s = net.connect(smtpPort, '127.0.0.1');
+                        idle.push(s);
+                        s.on('error', () => resolve());
+                        s.once('connect', () => resolve());
+                        s.once('close', () => resolve());
+                    })
+            )
         );
         for (let i = 0; i < 5; i++) {
             const r = await send(lmtpPort, 'mta@example.org', ['alice@example.org'], MSG);
-            expect(r.final.map(f => f.code), proc.output()).toEqual([250]);
+            expect(
+                r.final.map(f => f.code),
+                proc.output()
+            ).toEqual([250]);
         }
     }, 60_000);
 });

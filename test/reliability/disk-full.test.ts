@@ -61,7 +61,7 @@ describe('maildir on a full disk', () => {
         });
     }
 
-    it('sweeps tmp/ files of dead runs at start, never a live writer\'s', async () => {
+    it("sweeps tmp/ files of dead runs at start, never a live writer's", async () => {
         const tmp = path.join(fs.dir, 'sweep', 'carol', 'tmp');
         mkdirSync(tmp, { recursive: true });
         const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;

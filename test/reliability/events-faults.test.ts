@@ -51,12 +51,20 @@ describe('deliveries while the event side fails', () => {
 
     async function startSubscriber(): Promise<Started> {
         const bind = `tcp://127.0.0.1:${await freePort()}`;
-        const p = startProcess(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'subscribe', '--resolver', memcached.resolver, '--user', USER, '--bind', bind, '--ttl', '60'], { cwd: ROOT });
+        const p = startProcess(
+            process.execPath,
+            [path.join(ROOT, 'bin/vmbridge.js'), 'subscribe', '--resolver', memcached.resolver, '--user', USER, '--bind', bind, '--ttl', '60'],
+            { cwd: ROOT }
+        );
         // registered and reachable: a delivery's newmail arrives on its stdout
-        await waitFor(async () => {
-            await send(vmb.lmtpPort, 'mta@example.org', [USER], uniqueMessage().bytes);
-            return p.output().includes('"newmail"');
-        }, 20_000, 'subscriber receives pushes');
+        await waitFor(
+            async () => {
+                await send(vmb.lmtpPort, 'mta@example.org', [USER], uniqueMessage().bytes);
+                return p.output().includes('"newmail"');
+            },
+            20_000,
+            'subscriber receives pushes'
+        );
         return p;
     }
 

@@ -8,7 +8,10 @@ import { stoppedAll } from '../helpers/process.js';
 export function processTree(pid: number): number[] {
     let kids: number[] = [];
     try {
-        kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+        kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+            .split('\n')
+            .filter(Boolean)
+            .map(Number);
     } catch {
         // pgrep exits 1 when there are none
     }
@@ -36,7 +39,10 @@ export async function frozen<T>(pid: number, fn: () => Promise<T>): Promise<T> {
 /** Bytes queued unread on the server side of established connections to a local port. */
 export function unreadBytes(port: number): number {
     const out = execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
-    return out.split('\n').filter(Boolean).reduce((n, l) => n + Number(l.trim().split(/\s+/)[0] || 0), 0);
+    return out
+        .split('\n')
+        .filter(Boolean)
+        .reduce((n, l) => n + Number(l.trim().split(/\s+/)[0] || 0), 0);
 }
 
 export function uniqueMessage(extra = ''): { id: string; bytes: Buffer } {

@@ -15,7 +15,7 @@ function jsonNasties(): Buffer[] {
     const batch = (o: Record<string, unknown>) => Buffer.from(JSON.stringify({ proc: 'p', seq: 1, user: 'u', session: 's', events: [ev], ...o }));
     return [
         Buffer.from('['.repeat(10_000) + ']'.repeat(10_000)),
-        Buffer.from('{"a":' .repeat(5_000) + '1' + '}'.repeat(5_000)),
+        Buffer.from('{"a":'.repeat(5_000) + '1' + '}'.repeat(5_000)),
         Buffer.from('{"proc":"p","seq":1e309,"user":"u","events":[]}'),
         Buffer.from('{"proc":"p","seq":-0,"user":"u","events":[]}'),
         Buffer.from('{"proc":"p","seq":NaN,"user":"u","events":[]}'),
@@ -62,7 +62,14 @@ describe('ingest endpoint against bad input', () => {
         expect(seen.get(401)).toBeGreaterThan(90);
         expect(process.memoryUsage().rss - rss0).toBeLessThan(300 * 1024 * 1024);
 
-        const ok = JSON.stringify({ proc: 'corpus', seq: 1, ts: nowTs(), user: 'corpus@example.org', session: 's1', events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: 5, uid_validity: 9, flags: ['\\Seen'] }] });
+        const ok = JSON.stringify({
+            proc: 'corpus',
+            seq: 1,
+            ts: nowTs(),
+            user: 'corpus@example.org',
+            session: 's1',
+            events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: 5, uid_validity: 9, flags: ['\\Seen'] }]
+        });
         const status = await fetch(url, { method: 'POST', body: ok, headers: postHeaders(TOKEN, ok) }).then(r => r.status);
         expect(status).toBe(204);
         await sub.waitFor(e => e.some(x => x.type === 'flag' && x.uid === 5), 'flag event after the corpus');
@@ -78,7 +85,14 @@ describe('ingest endpoint against bad input', () => {
         const line = (b: Buffer) => signedLine(TOKEN, Buffer.concat([Buffer.from('{'), b.subarray(0, 100_000).filter(x => x !== 10)]));
         for (const c of generateCorpus()) sock.write(line(c.kind === 'message' ? c.bytes : Buffer.concat(c.chunks)));
         for (const b of jsonNasties()) sock.write(line(b));
-        const ok = { proc: 'stream-corpus', seq: 1, ts: nowTs(), user: 'corpus@example.org', session: 's2', events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: 6, uid_validity: 9, flags: ['\\Seen'] }] };
+        const ok = {
+            proc: 'stream-corpus',
+            seq: 1,
+            ts: nowTs(),
+            user: 'corpus@example.org',
+            session: 's2',
+            events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: 6, uid_validity: 9, flags: ['\\Seen'] }]
+        };
         // The connection may have been dropped for garbage; a fresh one must work either way.
         sock.destroy();
         const again = net.connect(Number(port), host);

@@ -54,7 +54,9 @@ describe('ingest limits before authentication', () => {
     it('200 connections pouring 8 MB without a newline: all closed, memory bounded, LMTP served', async () => {
         const rss0 = rssOf(vmb.pid!);
         const conns = Array.from({ length: 200 }, () => connect(port));
-        const pours = conns.map(({ sock }, i) => new Promise<void>(r => sock.once('connect', r)).then(() => pour(sock, i % 2 ? '{"mac":"' : 'POST /events HTTP/1.1\r\nX-Long: ', 8 * 1024 * 1024)));
+        const pours = conns.map(({ sock }, i) =>
+            new Promise<void>(r => sock.once('connect', r)).then(() => pour(sock, i % 2 ? '{"mac":"' : 'POST /events HTTP/1.1\r\nX-Long: ', 8 * 1024 * 1024))
+        );
         const delivered = await send(vmb.lmtpPort, 'a@example.net', ['alice@example.org'], MSG);
         expect(delivered.final.map(f => f.code)).toEqual([250]);
         await Promise.all(conns.map(c => c.closed));
@@ -69,10 +71,14 @@ describe('ingest limits before authentication', () => {
         const header = connect(port);
         header.sock.write('POST /events HTTP/1.1\r\nHost: x\r\n');
         const idle = connect(port); // not even a first byte
-        await waitFor(async () => {
-            await Promise.all([hello.closed, header.closed, idle.closed]);
-            return true;
-        }, 20_000, 'silent unauthenticated connections closed');
+        await waitFor(
+            async () => {
+                await Promise.all([hello.closed, header.closed, idle.closed]);
+                return true;
+            },
+            20_000,
+            'silent unauthenticated connections closed'
+        );
         const r = await send(vmb.lmtpPort, 'a@example.net', ['alice@example.org'], MSG);
         expect(r.final.map(f => f.code)).toEqual([250]);
     });

@@ -44,7 +44,7 @@ describe('key collisions', () => {
         expect(resolverKey('alice', 'username')).toBe('resolver:alice'); // clean keys stay OpenChange's
     });
 
-    it("two such users keep separate journals in memcached", async () => {
+    it('two such users keep separate journals in memcached', async () => {
         const j = new MemcachedJournal(client, { timeoutMs: 1000 });
         const twin = lookalike('vmbridge:j:');
         await write(j, DIRTY, ['d1', 'd2']);

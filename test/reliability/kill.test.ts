@@ -20,10 +20,14 @@ describe('vmbridge killed or stopped as a process', () => {
 
     /** What an MTA does: send, and on anything but 250 try again (here: once vmbridge is back). */
     async function retryUntilStored(msg: Buffer): Promise<void> {
-        await waitFor(async () => {
-            const r = await send(vmb.lmtpPort, 'mta@example.org', [USER], msg).catch(() => undefined);
-            return r?.final[0]?.code === 250;
-        }, 20_000, 'retry stored');
+        await waitFor(
+            async () => {
+                const r = await send(vmb.lmtpPort, 'mta@example.org', [USER], msg).catch(() => undefined);
+                return r?.final[0]?.code === 250;
+            },
+            20_000,
+            'retry stored'
+        );
     }
 
     async function openTransaction(): Promise<LineClient> {
@@ -106,12 +110,16 @@ describe('vmbridge killed or stopped as a process', () => {
         try {
             writeFileSync(file, JSON.stringify({ lmtpAccess: ['allow *', 'deny 127.0.0.0/8'] }));
             hup.signal('SIGHUP');
-            await waitFor(async () => {
-                const c = await LineClient.connect(hup.lmtpPort);
-                const r = await c.reply();
-                c.close();
-                return r.code === 554 && r.text === '5.7.1 access denied';
-            }, 5000, 'reloaded access list');
+            await waitFor(
+                async () => {
+                    const c = await LineClient.connect(hup.lmtpPort);
+                    const r = await c.reply();
+                    c.close();
+                    return r.code === 554 && r.text === '5.7.1 access denied';
+                },
+                5000,
+                'reloaded access list'
+            );
         } finally {
             await hup.stop();
             rmSync(dir, { recursive: true, force: true });

@@ -26,7 +26,16 @@ describe('subscribers under overload', () => {
 
     it(`a consumer that reads nothing while ${N} events arrive gets a reset and then the newest ones`, async () => {
         const ac = new AbortController();
-        const stream = subscribe({ resolver: mc.resolver, user: USER, bind: `tcp://127.0.0.1:${await freePort()}`, limit: LIMIT, journalMax: 50_000, gapWaitMs: 200, checkMs: 0, signal: ac.signal });
+        const stream = subscribe({
+            resolver: mc.resolver,
+            user: USER,
+            bind: `tcp://127.0.0.1:${await freePort()}`,
+            limit: LIMIT,
+            journalMax: 50_000,
+            gapWaitMs: 200,
+            checkMs: 0,
+            signal: ac.signal
+        });
         try {
             await stream.ready;
             // Registered in memcached: the bridge resolves the endpoint for the first burst.
@@ -58,4 +67,3 @@ describe('subscribers under overload', () => {
         }
     }, 60_000);
 });
-

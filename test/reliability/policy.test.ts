@@ -93,7 +93,7 @@ describe('listener policy', () => {
 });
 
 describe('sender rule for authenticated clients', () => {
-    it('accepts the user\'s own address (mapped with --username-format) and the null sender', () => {
+    it("accepts the user's own address (mapped with --username-format) and the null sender", () => {
         expect(senderAllowed('%Lu', 'alice@example.org', 'Alice@Example.org')).toBe(true);
         expect(senderAllowed('%Ln', 'alice', 'alice@example.org')).toBe(true);
         expect(senderAllowed('%Lu', 'alice@example.org', '')).toBe(true);

@@ -46,7 +46,14 @@ describe('restarts of the embedded default', () => {
         dovecot = await startDovecot({ extraConfig: fragment });
         // A long coalescing window: events after the first of a burst are held (SIGTERM test).
         vmb = await new ChildBridge({
-            deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, stateDir, replay: `127.0.0.1:${replayPort}`, publish, coalesceWindow: '8000', coalesceMaxHold: '8000'
+            deliver: dovecot.lmtpUrl,
+            ingest,
+            ingestToken: TOKEN,
+            stateDir,
+            replay: `127.0.0.1:${replayPort}`,
+            publish,
+            coalesceWindow: '8000',
+            coalesceMaxHold: '8000'
         }).start();
         journal = httpReplay(replayUrl, USER, REPLAY_TOKEN);
         base = (await journal(Number.MAX_SAFE_INTEGER))[0].seq!;
@@ -60,10 +67,15 @@ describe('restarts of the embedded default', () => {
         rmSync(stateDir, { recursive: true, force: true });
     });
 
-    const journaled = async (n: number, what: string): Promise<VmEvent[]> => waitFor(async () => {
-        const evs = await journal(base).catch(() => []);
-        return evs.length >= n && evs;
-    }, 15_000, what);
+    const journaled = async (n: number, what: string): Promise<VmEvent[]> =>
+        waitFor(
+            async () => {
+                const evs = await journal(base).catch(() => []);
+                return evs.length >= n && evs;
+            },
+            15_000,
+            what
+        );
 
     async function flag(uid: number | string, keyword: string): Promise<void> {
         const c = await dovecot.imap(USER);
@@ -80,19 +92,27 @@ describe('restarts of the embedded default', () => {
         expect((await send(vmb.lmtpPort, 'pbx@example.org', [USER], VOICEMAIL)).final.map(f => f.code)).toEqual([250]);
         const newmail = await waitFor(async () => (await journal(base)).find(e => e.type === 'newmail' && e.class === 'voicemail' && e.uid), 15_000, 'voicemail newmail');
         await flag(newmail.uid!, '\\Seen');
-        const before = await waitFor(async () => {
-            const evs = await journal(base);
-            return evs.some(e => e.type === 'flag') && evs;
-        }, 15_000, 'flag journaled');
+        const before = await waitFor(
+            async () => {
+                const evs = await journal(base);
+                return evs.some(e => e.type === 'flag') && evs;
+            },
+            15_000,
+            'flag journaled'
+        );
         expect(before.find(e => e.type === 'flag')).toMatchObject({ uid: newmail.uid, class: 'voicemail', messageId: newmail.messageId });
 
         await vmb.stop(); // SIGTERM
         await vmb.start();
         await flag(newmail.uid!, '\\Flagged');
-        const after = await waitFor(async () => {
-            const evs = await journal(base);
-            return evs.some(e => e.flags?.set.includes('\\Flagged')) && evs;
-        }, 15_000, 'flag after restart');
+        const after = await waitFor(
+            async () => {
+                const evs = await journal(base);
+                return evs.some(e => e.flags?.set.includes('\\Flagged')) && evs;
+            },
+            15_000,
+            'flag after restart'
+        );
         expect(after.map(e => e.seq)).toEqual(after.map((_, i) => base + 1 + i)); // continues, never 1 again
         expect(after.at(-1)).toMatchObject({ type: 'flag', uid: newmail.uid, class: 'voicemail', messageId: newmail.messageId, voicemail: newmail.voicemail });
         const mark = before.at(-1)!.seq!;
@@ -110,7 +130,9 @@ describe('restarts of the embedded default', () => {
         const live = listen({ connect: publish, user: USER });
         streams.push(live);
         const seen: VmEvent[] = [];
-        void (async () => { for await (const ev of live) seen.push(ev); })();
+        void (async () => {
+            for await (const ev of live) seen.push(ev);
+        })();
         // The first event of a burst goes out at once: wait until this listener has joined the bus.
         const first = (await journal(base)).length;
         await flag(1, '$probe');
@@ -136,10 +158,14 @@ describe('restarts of the embedded default', () => {
         await vmb.start();
         await flag(1, '$afterLoss');
         const fresh = httpReplay(replayUrl, USER, REPLAY_TOKEN);
-        const newest = await waitFor(async () => {
-            const [r] = await fresh(Number.MAX_SAFE_INTEGER);
-            return r.seq! > last && r.seq;
-        }, 15_000, 'event after the loss');
+        const newest = await waitFor(
+            async () => {
+                const [r] = await fresh(Number.MAX_SAFE_INTEGER);
+                return r.seq! > last && r.seq;
+            },
+            15_000,
+            'event after the loss'
+        );
         expect(newest).toBeGreaterThan(last); // the new store numbers above the old one
         // The old cursor gets a reset to the new store's start, then the new store's events.
         const answer = await fresh(last);

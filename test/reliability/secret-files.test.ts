@@ -19,7 +19,13 @@ function dovecotConfig(tokenFile: string, keyFile: string): string {
     return execFileSync('/bin/sh', ['-c', cmd, process.execPath, path.join(ROOT, 'bin/vmbridge.js'), tokenFile, keyFile], { encoding: 'utf8' });
 }
 const mode = (f: string) => statSync(f).mode & 0o777;
-const dovecotGid = () => Number(readFileSync('/etc/group', 'utf8').split('\n').find(l => l.startsWith('dovecot:'))?.split(':')[2]);
+const dovecotGid = () =>
+    Number(
+        readFileSync('/etc/group', 'utf8')
+            .split('\n')
+            .find(l => l.startsWith('dovecot:'))
+            ?.split(':')[2]
+    );
 
 describe('secrets on disk', () => {
     it('creates a 0600 token file and a 0640 root:dovecot key include; the fragment never holds the token', () => {

@@ -31,8 +31,12 @@ describe('SIGTERM with a newmail waiting for its join', () => {
         const replayPort = await freePort();
         replayUrl = `http://127.0.0.1:${replayPort}`;
         vmb = await new ChildBridge({
-            deliver: dovecot.lmtpUrl, stateDir, publish: `ipc://${stateDir}/bus.sock`, replay: `127.0.0.1:${replayPort}`,
-            hook: 'yes', hookJoinWindow: '600000'
+            deliver: dovecot.lmtpUrl,
+            stateDir,
+            publish: `ipc://${stateDir}/bus.sock`,
+            replay: `127.0.0.1:${replayPort}`,
+            hook: 'yes',
+            hookJoinWindow: '600000'
         }).start();
     }, 60_000);
 
@@ -47,7 +51,9 @@ describe('SIGTERM with a newmail waiting for its join', () => {
         stream = listen({ connect: `ipc://${stateDir}/bus.sock`, user: USER });
         await stream.ready;
         const seen: VmEvent[] = [];
-        void (async () => { for await (const ev of stream!) seen.push(ev); })();
+        void (async () => {
+            for await (const ev of stream!) seen.push(ev);
+        })();
         const r = await send(vmb.lmtpPort, 'pbx@example.org', [USER], VOICEMAIL);
         expect(r.final.map(f => f.code)).toEqual([250]);
         expect(seen.filter(e => e.type === 'newmail')).toHaveLength(0); // held: the join window is 10 minutes

@@ -41,10 +41,14 @@ describe('the state directory', () => {
         child.stdout.on('data', d => (out += d));
         const exited = new Promise<number | null>(res => child.once('exit', code => res(code)));
         try {
-            await waitFor(() => {
-                br.bridge.events.emit(makeEvent({ id: `p${Date.now()}`, type: 'delete', user: 'ann', mailbox: 'INBOX', uid: 1 }));
-                return out.includes('"user":"ann"');
-            }, 15_000, 'an event through the default bus');
+            await waitFor(
+                () => {
+                    br.bridge.events.emit(makeEvent({ id: `p${Date.now()}`, type: 'delete', user: 'ann', mailbox: 'INBOX', uid: 1 }));
+                    return out.includes('"user":"ann"');
+                },
+                15_000,
+                'an event through the default bus'
+            );
         } finally {
             child.kill('SIGTERM');
         }
@@ -52,7 +56,11 @@ describe('the state directory', () => {
     });
 
     it('refuses a second bridge on the same directory while the first runs (another process)', async () => {
-        const child = spawn(process.execPath, ['bin/vmbridge.js', 'serve', '--state-dir', dir, '--lmtp', '127.0.0.1:0', '--ingest', '127.0.0.1:0', '--ingest-token', 'x'.repeat(32)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(
+            process.execPath,
+            ['bin/vmbridge.js', 'serve', '--state-dir', dir, '--lmtp', '127.0.0.1:0', '--ingest', '127.0.0.1:0', '--ingest-token', 'x'.repeat(32)],
+            { stdio: ['ignore', 'pipe', 'pipe'] }
+        );
         let err = '';
         child.stderr.on('data', d => (err += d));
         const code = await new Promise<number | null>(res => child.once('exit', c => res(c)));

@@ -7,6 +7,10 @@ import path from 'node:path';
 export function makeCert(dir = mkdtempSync(path.join(tmpdir(), 'vmb-tls-')), name = 'cert'): { cert: string; key: string } {
     const cert = path.join(dir, `${name}.pem`);
     const key = path.join(dir, `${name}.key`);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}.test`, '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}.test`, '-days', '2', '-keyout', key, '-out', cert],
+        { stdio: 'ignore' }
+    );
     return { cert, key };
 }

@@ -11,23 +11,38 @@ import { buildC, type Built } from '../openchange/build.js';
 
 const KEYS = [
     ...Array.from({ length: 60 }, (_, i) => `resolver:user${i}`),
-    'resolver:alice', 'resolver:bob@example.org', 'resolver:jürgen', 'resolver:émilie@exämple.org',
-    'vmbridge:sub:alice:0', 'resolver:' + 'x'.repeat(200), 'resolver:abc', 'resolver:abcdefghijklmno', 'resolver:abcdefghijklmnopqrstuvwxyz0'
+    'resolver:alice',
+    'resolver:bob@example.org',
+    'resolver:jürgen',
+    'resolver:émilie@exämple.org',
+    'vmbridge:sub:alice:0',
+    'resolver:' + 'x'.repeat(200),
+    'resolver:abc',
+    'resolver:abcdefghijklmno',
+    'resolver:abcdefghijklmnopqrstuvwxyz0'
 ];
 const HOSTS = ['127.0.0.1:11211', '127.0.0.1:11212', 'cache-b.example:11211', '10.1.2.3:22122', 'cache-a.example:4000'];
 
 const configs: string[] = [];
 for (const n of [2, 3, 5]) {
-    const servers = HOSTS.slice(0, n).map(h => `--SERVER=${h}`).join(' ');
+    const servers = HOSTS.slice(0, n)
+        .map(h => `--SERVER=${h}`)
+        .join(' ');
     for (const dist of ['', ' --DISTRIBUTION=modula', ' --DISTRIBUTION=consistent']) {
         for (const hash of HASHES) configs.push(`${servers}${dist}${hash === 'DEFAULT' ? '' : ` --HASH=${hash}`}`);
     }
     configs.push(`${servers} --DISTRIBUTION=consistent,MD5`, `${servers} --SORT-HOSTS`, `${servers} --SORT-HOSTS --DISTRIBUTION=consistent --HASH=CRC`);
     // weights: modula ignores them; after --DISTRIBUTION=consistent they make ketama weighted, before it not
-    const weighted = HOSTS.slice(0, n).map((h, i) => `--SERVER=${h}/?${i + 1}`).join(' ');
+    const weighted = HOSTS.slice(0, n)
+        .map((h, i) => `--SERVER=${h}/?${i + 1}`)
+        .join(' ');
     configs.push(`${weighted}`, `--DISTRIBUTION=consistent ${weighted}`, `--DISTRIBUTION=consistent ${weighted} --HASH=MURMUR`, `${weighted} --DISTRIBUTION=consistent`);
     // option order matters to libmemcached: the continuum keeps the hash of its last rebuild
-    configs.push(`--HASH=FNV1A_32 --DISTRIBUTION=consistent ${servers}`, `--DISTRIBUTION=consistent --HASH=MURMUR ${servers}`, `--HASH=CRC ${servers} --DISTRIBUTION=consistent --SORT-HOSTS`);
+    configs.push(
+        `--HASH=FNV1A_32 --DISTRIBUTION=consistent ${servers}`,
+        `--DISTRIBUTION=consistent --HASH=MURMUR ${servers}`,
+        `--HASH=CRC ${servers} --DISTRIBUTION=consistent --SORT-HOSTS`
+    );
     configs.push(`${servers} --TCP-NODELAY --BINARY-PROTOCOL --CONNECT-TIMEOUT=100`);
 }
 
@@ -39,7 +54,10 @@ describe('server choice matches libmemcached', () => {
     afterAll(() => c?.cleanup());
 
     it.each(configs)('%s', config => {
-        const reference = execFileSync(c.placement, [config], { input: KEYS.join('\n') + '\n', encoding: 'utf8' }).trim().split('\n').map(Number);
+        const reference = execFileSync(c.placement, [config], { input: KEYS.join('\n') + '\n', encoding: 'utf8' })
+            .trim()
+            .split('\n')
+            .map(Number);
         const { servers, placement } = parseServers(config);
         const pick = chooser(servers, placement);
         expect(KEYS.map(k => pick(k))).toEqual(reference);
@@ -68,7 +86,10 @@ describe('options that would move keys are refused, naming the option', () => {
 describe('serve refuses them at start', () => {
     it('exits 64 naming the option, before listening on anything', () => {
         const bin = path.resolve(__dirname, '../../bin/vmbridge.js');
-        const r = spawnSync(process.execPath, [bin, 'serve', '--resolver', '--SERVER=127.0.0.1:11211 --HASH=HSIEH', '--lmtp', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20_000 });
+        const r = spawnSync(process.execPath, [bin, 'serve', '--resolver', '--SERVER=127.0.0.1:11211 --HASH=HSIEH', '--lmtp', '127.0.0.1:0'], {
+            encoding: 'utf8',
+            timeout: 20_000
+        });
         expect(r.status).toBe(64);
         expect(r.stderr).toMatch(/--resolver.*--HASH=HSIEH/s);
     });

@@ -5,7 +5,24 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { ensureTrixieRoot } from './trixie-root.mjs';
 
-const PACKAGES = ['dovecot-core', 'dovecot-lmtpd', 'dovecot-imapd', 'dovecot-auth-lua', 'memcached', 'lua-socket', 'lua-luaossl', 'postfix', 'swaks', 'systemd', 'libnanomsg-dev', 'libmemcached-dev', 'gcc', 'mmdebstrap', 'chromium', 'prometheus'];
+const PACKAGES = [
+    'dovecot-core',
+    'dovecot-lmtpd',
+    'dovecot-imapd',
+    'dovecot-auth-lua',
+    'memcached',
+    'lua-socket',
+    'lua-luaossl',
+    'postfix',
+    'swaks',
+    'systemd',
+    'libnanomsg-dev',
+    'libmemcached-dev',
+    'gcc',
+    'mmdebstrap',
+    'chromium',
+    'prometheus'
+];
 
 function installed(pkg) {
     const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });

@@ -17,7 +17,10 @@ const CACHE = process.env.VMBRIDGE_TEST_CACHE ?? '/var/cache/vmbridge-test';
 const DONE = '.vmbridge-root-complete';
 
 export function trixieRootPath() {
-    const key = createHash('sha256').update(`${SUITE}\n${PACKAGES.join(',')}`).digest('hex').slice(0, 12);
+    const key = createHash('sha256')
+        .update(`${SUITE}\n${PACKAGES.join(',')}`)
+        .digest('hex')
+        .slice(0, 12);
     return path.join(CACHE, `${SUITE}-root-${key}`);
 }
 
@@ -36,7 +39,10 @@ mmdebstrap --quiet --variant=apt --include=${PACKAGES.join(',')} ${SUITE} "$2"
 touch "$2/${DONE}"
 mv "$2" "$1"`;
     const started = Date.now();
-    execFileSync('flock', [path.join(CACHE, `${SUITE}-root.lock`), 'sh', '-c', script, 'sh', root, partial], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    execFileSync('flock', [path.join(CACHE, `${SUITE}-root.lock`), 'sh', '-c', script, 'sh', root, partial], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    });
     if (!existsSync(path.join(root, DONE))) throw new Error(`trixie root: ${root} not built`);
     process.stderr.write(`trixie root ready in ${Math.round((Date.now() - started) / 1000)} s: ${root}\n`);
     return root;

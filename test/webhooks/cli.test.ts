@@ -18,7 +18,10 @@ test('add prints the secret once; list hides it; remove deletes; enable re-enabl
     const added = JSON.parse((await cli('add', '--user', 'alice', '--url', 'https://hooks.example.com/a', '--types', 'newmail,mwi')).stdout);
     expect(added).toMatchObject({ user: 'alice', url: 'https://hooks.example.com/a', types: ['newmail', 'mwi'] });
     expect(added.secret).toMatch(/^whsec_/);
-    const listed = (await cli('list', '--user', 'alice')).stdout.trim().split('\n').map(l => JSON.parse(l));
+    const listed = (await cli('list', '--user', 'alice')).stdout
+        .trim()
+        .split('\n')
+        .map(l => JSON.parse(l));
     expect(listed).toEqual([{ id: added.id, user: 'alice', url: added.url, types: ['newmail', 'mwi'], created: added.created, disabled: false, failures: 0, failingSince: 0 }]);
     await expect(cli('add', '--user', 'alice', '--url', 'http://127.0.0.1/x')).rejects.toMatchObject({ code: 64 });
 

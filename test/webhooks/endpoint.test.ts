@@ -18,7 +18,11 @@ import { captureLogger } from '../mwi/log-capture.js';
 const SECRET = 'whsec-test-0123456789abcdef';
 const FAST: WebhookLimits = { batchMax: 100, timeoutMs: 5000, backoff: { baseMs: 5, maxMs: 40 }, disableAfterFailures: 50, disableAfterMs: 24 * 3600_000 };
 
-interface Got { body: string; signature?: string; authorization?: string }
+interface Got {
+    body: string;
+    signature?: string;
+    authorization?: string;
+}
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
     vi.useRealTimers();
@@ -41,7 +45,12 @@ async function receiver(status: (n: number) => number): Promise<{ url: string; g
         req.on('data', c => chunks.push(c));
         req.on('end', () => {
             const code = status(++n);
-            if (code < 300) got.push({ body: Buffer.concat(chunks).toString('utf8'), signature: req.headers[SIGNATURE_HEADER] as string | undefined, authorization: req.headers.authorization });
+            if (code < 300)
+                got.push({
+                    body: Buffer.concat(chunks).toString('utf8'),
+                    signature: req.headers[SIGNATURE_HEADER] as string | undefined,
+                    authorization: req.headers.authorization
+                });
             res.writeHead(code).end();
             for (const w of waiters.filter(w => got.length >= w.n)) w.resolve();
         });
@@ -49,7 +58,12 @@ async function receiver(status: (n: number) => number): Promise<{ url: string; g
     await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise<void>(r => server.close(() => r())));
     const { port } = server.address() as AddressInfo;
-    return { url: `http://127.0.0.1:${port}/hook`, got, requests: () => n, waitFor: want => (got.length >= want ? Promise.resolve() : new Promise(resolve => waiters.push({ n: want, resolve }))) };
+    return {
+        url: `http://127.0.0.1:${port}/hook`,
+        got,
+        requests: () => n,
+        waitFor: want => (got.length >= want ? Promise.resolve() : new Promise(resolve => waiters.push({ n: want, resolve })))
+    };
 }
 
 function open(dir: string) {
@@ -122,7 +136,9 @@ describe('webhook endpoint', () => {
         const rx = await receiver(() => 200);
         const { journal, cursors, read } = open(tempDir());
         cleanup.push(() => journal.close());
-        const ep = new WebhookEndpoint({ id: 'u-alice', url: rx.url.replace('http://', 'http://ox:pw%40x@'), secret: SECRET, user: 'alice', types: ['mwi'] }, read, cursors, { limits: FAST });
+        const ep = new WebhookEndpoint({ id: 'u-alice', url: rx.url.replace('http://', 'http://ox:pw%40x@'), secret: SECRET, user: 'alice', types: ['mwi'] }, read, cursors, {
+            limits: FAST
+        });
         cleanup.push(() => ep.stop());
         for (const ev of await journaled(journal, 'bob', 2)) ep.emit(ev);
         const [first] = await journaled(journal, 'alice', 1);

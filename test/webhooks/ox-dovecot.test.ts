@@ -43,7 +43,12 @@ beforeAll(async () => {
     frag = await hookFragmentFor('2.3', ['--ingest', ingest, '--ingest-token', TOKEN]);
     dovecot = await dovecotOf('2.3', { extraConfig: frag.fragment }).start();
     vmb = await startBridge({
-        stateDir: path.join(dir, 'state'), deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, hook: 'yes',
+        stateDir: path.join(dir, 'state'),
+        deliver: dovecot.lmtpUrl,
+        ingest,
+        ingestToken: TOKEN,
+        imap: dovecot.imapUrl,
+        hook: 'yes',
         webhook: [{ url, format: 'ox', types: ['newmail'], secretFile: path.join(dir, 'ox.secret') }]
     });
 }, ROOT_BUILD_TIMEOUT);
@@ -72,7 +77,13 @@ it("a delivery through the bridge reaches the receiver as Dovecot's OX driver se
     const msg = await c.fetchOne('*', { envelope: true, uid: true });
     await c.logout();
     expect(body).toEqual({
-        user: USER, event: 'messageNew', folder: 'INBOX', 'imap-uidvalidity': Number(box.uidValidity), 'imap-uid': msg && msg.uid,
-        from: 'Asterisk PBX <asterisk@pbx.example.org>', subject: 'New message 1 in mailbox 1000', unseen: 1
+        user: USER,
+        event: 'messageNew',
+        folder: 'INBOX',
+        'imap-uidvalidity': Number(box.uidValidity),
+        'imap-uid': msg && msg.uid,
+        from: 'Asterisk PBX <asterisk@pbx.example.org>',
+        subject: 'New message 1 in mailbox 1000',
+        unseen: 1
     });
 });

@@ -12,7 +12,8 @@ import { webhooksRoute } from '../../src/http/routes/webhooks.js';
 afterEach(() => useWebhookStore(undefined));
 
 test('user URLs: https to public addresses only, unless the admin allows private targets', () => {
-    for (const h of ['127.0.0.1', '10.1.2.3', '192.168.1.1', '172.20.0.1', '169.254.169.254', '[::1]', '[fd00::1]', 'localhost', '[::ffff:127.0.0.1]']) expect(isPrivateAddress(new URL(`https://${h}/`).hostname), h).toBe(true);
+    for (const h of ['127.0.0.1', '10.1.2.3', '192.168.1.1', '172.20.0.1', '169.254.169.254', '[::1]', '[fd00::1]', 'localhost', '[::ffff:127.0.0.1]'])
+        expect(isPrivateAddress(new URL(`https://${h}/`).hostname), h).toBe(true);
     expect(isPrivateAddress('203.0.113.9')).toBe(false);
     expect(userTargetProblem('https://hooks.example.com/x', false)).toBeNull();
     expect(userTargetProblem('http://hooks.example.com/x', false)).toMatch(/https/);

@@ -25,7 +25,8 @@ export function page(pathname: string, res: ServerResponse): void {
         'content-type': type,
         'cache-control': 'no-cache',
         // The page talks only to this listener and runs only its own script.
-        'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        'content-security-policy':
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer'
     });
