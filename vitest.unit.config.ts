@@ -12,6 +12,7 @@ export const UNIT_TESTS = [
     'test/deliver/dot-stuff.test.ts',
     'test/deploy/asterisk-examples.test.ts',
     'test/events/correlate.test.ts',
+    'test/http/cursor.test.ts',
     'test/events/hook-auth.test.ts',
     'test/events/index-sqlite.test.ts',
     'test/events/ingest-stream.test.ts',

@@ -40,7 +40,7 @@ export function cursorOf(ctx: Pick<RequestContext, 'req' | 'url'>): number | und
 }
 
 export function parseCursor(v: unknown): number | undefined {
-    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,15}$/.test(v.trim()) ? Number(v) : NaN;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,16}$/.test(v.trim()) ? Number(v) : NaN;
     return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
