@@ -3,7 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type TestBridge } from '../helpers/bridge.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
@@ -28,21 +29,7 @@ describe('status page in headless Chromium', () => {
         // warn: the recent-errors ring is fed by the logger (a silent logger feeds nothing)
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, imap: dovecot.imapUrl, admin, logLevel: 'warn' });
         // a fresh profile (playwright passes it as --user-data-dir)
-        browser = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-            executablePath: '/usr/bin/chromium',
-            headless: true,
-            args: [
-                '--headless',
-                '--no-sandbox',
-                '--disable-gpu',
-                '--disable-quic',
-                '--no-first-run',
-                '--disable-background-networking',
-                '--disable-component-update',
-                '--disable-sync'
-            ],
-            viewport: { width: 390, height: 844 } // a phone
-        });
+        browser = await launchChromium(path.join(dir, 'profile'), { width: 390, height: 844 }); // a phone
         page = await browser.newPage();
     });
 

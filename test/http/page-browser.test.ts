@@ -5,7 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type TestBridge } from '../helpers/bridge.js';
 import { PASSWORD, type TestDovecot } from '../helpers/dovecot.js';
@@ -17,17 +18,6 @@ import { freePort } from '../helpers/net.js';
 const ROOT = path.resolve(__dirname, '../..');
 const VOICEMAIL = readFileSync(path.join(ROOT, 'test/fixtures/messages/asterisk-voicemail.eml'));
 const ALICE = 'alice@example.org';
-const FLAGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync'
-];
-
 let dovecot: TestDovecot;
 let vmb: TestBridge;
 let frag: HookFragment;
@@ -43,12 +33,7 @@ beforeAll(async () => {
     const http = `127.0.0.1:${await freePort()}`;
     vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: 'page-test-ingest-token-0123456789', imap: dovecot.imapUrl, hook: 'yes', http });
     base = `http://${http}/`;
-    browser = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: FLAGS,
-        viewport: { width: 390, height: 844 }
-    }); // a phone
+    browser = await launchChromium(path.join(tmp, 'profile'), { width: 390, height: 844 }); // a phone
 }, ROOT_BUILD_TIMEOUT);
 
 afterAll(async () => {
