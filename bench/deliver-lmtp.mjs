@@ -3,6 +3,7 @@
 // Run: npx tsx bench/deliver-lmtp.mjs [messages=500]
 import { Readable } from 'node:stream';
 import { LmtpDeliverer } from '../src/deliver/lmtp.ts';
+import { parseLmtpTarget } from '../src/deliver/target.ts';
 import { startDovecot } from '../test/helpers/dovecot.ts';
 import { LineClient, transaction } from '../test/helpers/lmtp-client.ts';
 
@@ -42,8 +43,8 @@ try {
     const base = await run('bare LMTP client, 1 connection', 1, () => transaction(raw, 'a@example.org', [user], MSG));
     raw.close();
     for (const parallel of [1, 8]) {
-        const pooled = new LmtpDeliverer(dovecot.lmtpUrl, { poolSize: parallel });
-        const fresh = new LmtpDeliverer(dovecot.lmtpUrl, { poolSize: parallel, idleMs: 0 });
+        const pooled = new LmtpDeliverer({ address: parseLmtpTarget(dovecot.lmtpUrl), text: dovecot.lmtpUrl }, { poolSize: parallel });
+        const fresh = new LmtpDeliverer({ address: parseLmtpTarget(dovecot.lmtpUrl), text: dovecot.lmtpUrl }, { poolSize: parallel, idleMs: 0 });
         const p = await run(`deliverer pooled, ${parallel} in flight`, parallel, () => one(pooled));
         const f = await run(`deliverer fresh connection, ${parallel} in flight`, parallel, () => one(fresh));
         console.log(`  pooled/fresh ${(p / f).toFixed(2)}x, pooled/bare ${(p / base).toFixed(2)}x (pool opened ${pooled.pool.opened})`);

@@ -38,7 +38,7 @@ for (const rate of RATES) {
     const newmail = [];
     bridge.events.add({ emit: ev => ev.type === 'newmail' && newmail.push(ev) });
     const gaps0 = (await hookGaps.get()).values.find(v => v.labels.kind === 'delivery')?.value ?? 0;
-    const conns = await openConnections(Number(config.lmtp.split(':').pop()), CONNS);
+    const conns = await openConnections(config.lmtp.port, CONNS);
     const free = [...conns];
     const count = rate * SECONDS;
     let ok = 0;

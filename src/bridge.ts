@@ -29,8 +29,6 @@ import { createMwi, type Mwi } from './mwi/index.js';
 import { MEMCACHED_TIMEOUT_MS } from './limits.js';
 import { createClientListener, type ClientListener } from './http/index.js';
 import { Readiness } from './admin/readiness.js';
-import { parseDeliverTarget } from './deliver/target.js';
-import { isMemoryResolver, parseServers } from './memcached/servers.js';
 import { registerHookSilence, registerImapSessions, registerStateBytes, registerSubscribers } from './metrics.js';
 import { statSync } from 'node:fs';
 import path from 'node:path';
@@ -78,7 +76,7 @@ export class Bridge {
         this.bus = new Bus(busUrl(config), log);
         this.events.add(this.bus);
         const site = siteWebhooks(config);
-        if (site.length || isMemoryResolver(config.resolver)) {
+        if (site.length || config.resolver.kind === 'memory') {
             this.webhooks = new Webhooks({
                 stateDir: config.stateDir,
                 site,
@@ -132,10 +130,10 @@ export class Bridge {
         this.clients = createClientListener(config, this.events, user => this.mwi?.service.current(user) ?? [], log);
         this.readiness = new Readiness({
             accepting: () => this.intakes.every(i => i.accepting),
-            deliver: parseDeliverTarget(config.deliver),
+            deliver: config.deliver,
             imap: this.imap && (() => ({ ...this.imap!.stats(), lastError: this.imap!.lastError })),
             ami: this.mwi && (() => this.mwi?.health()),
-            memcached: isMemoryResolver(config.resolver) ? undefined : parseServers(config.resolver).servers,
+            memcached: config.resolver.kind === 'memory' ? undefined : config.resolver.servers,
             hookLastHeard: () => this.correlator.lastHeard
         });
         this.gauges.push(

@@ -3,7 +3,7 @@
 // compile error. Other commands take their shared options from here too (configOption).
 import { Option } from 'commander';
 import type { z } from 'zod';
-import { camelToFlag, ConfigSchema } from './config.js';
+import { camelToFlag, ConfigSchema, MEMCACHED_RESOLVER } from './config.js';
 
 type Key = keyof z.input<typeof ConfigSchema>;
 
@@ -86,8 +86,13 @@ const BOOLEAN_KEYS = new Set<Key>(['receivedHeader']);
 
 /** The schema's default for a key, if it has one. */
 export function defaultOf(key: Key): unknown {
-    const def = (ConfigSchema.shape[key] as unknown as { _zod: { def: { type: string; defaultValue?: unknown } } })._zod.def;
-    return def.type === 'default' ? def.defaultValue : undefined;
+    return defaultIn(ConfigSchema.shape[key]);
+}
+
+function defaultIn(schema: unknown): unknown {
+    const def = (schema as { _zod: { def: { type: string; defaultValue?: unknown } } })._zod.def;
+    // prefault: a typed value's default is its text, parsed like a given one (config-values.ts)
+    return def.type === 'default' || def.type === 'prefault' ? def.defaultValue : undefined;
 }
 
 function helpWithDefault(key: Key): string {
@@ -108,4 +113,9 @@ export function configOption(key: Key, valueName = 'value'): Option {
     const o = new Option(`--${camelToFlag(key)} <${valueName}>`, HELP[key]);
     const d = defaultOf(key);
     return d === undefined ? o : o.default(d);
+}
+
+/** `--resolver` of subscribe and resolve: serve's parser, with their memcached default (config.ts). */
+export function memcachedResolverOption(): Option {
+    return new Option('--resolver <string>', 'libmemcached configuration string').default(defaultIn(MEMCACHED_RESOLVER));
 }

@@ -4,12 +4,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseAccessList } from './net/access.js';
-import { parseDeliverTarget } from './deliver/target.js';
 import { MwiConfigShape } from './mwi/config.js';
-import { resolverIssue } from './memcached/servers.js';
+import { deliverTarget, imapTarget, listenOrUnix, portOrTcpListen, resolverValue, serversValue, tcpListen, type ResolverValue } from './config-values.js';
 import { WebhookConfigShape } from './webhooks/config.js';
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5}$/, 'expected host:port');
 const positiveInt = z.coerce.number().int().positive();
 // "allow 127.0.0.0/8, deny 10.0.0.0/8, allow *" or a JSON list of entries (net/access.ts)
 const accessList = z.union([z.string(), z.array(z.string())]).superRefine((v, ctx) => {
@@ -19,37 +17,22 @@ const accessList = z.union([z.string(), z.array(z.string())]).superRefine((v, ct
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
     }
 });
-// A refinement that reports why `parse` refuses the value (the option is named by loadConfig).
-const parsedBy = (parse: (v: string) => unknown) => (v: string, ctx: z.RefinementCtx) => {
-    try {
-        parse(v);
-    } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-};
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform(v => ['true', '1', 'yes'].includes(v))]);
 
 export const ConfigSchema = z.object({
     // host:port, or unix:/path for Postfix's lmtp:unix: (file permissions decide who may connect)
-    lmtp: z
-        .string()
-        .refine(v => /^unix:\/.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket')
-        .default('127.0.0.1:2424'),
+    lmtp: listenOrUnix(/^unix:\/.+/).prefault('127.0.0.1:2424'),
     lmtpSocketMode: z
         .string()
         .regex(/^0?[0-7]{3}$/, 'expected an octal mode such as 0660')
         .default('0660'),
-    smtp: hostPort.optional(),
-    deliver: z
-        .string()
-        .regex(/^(lmtp:\/\/[^/]+|lmtp:\/.+|lda:.+|maildir:.+)$/, 'expected lmtp://host:port, lmtp:/socket, lda:<path> or maildir:<dir>')
-        .superRefine(parsedBy(parseDeliverTarget)) // deliver/target.ts: the same parser the deliverers use
-        .default('maildir:./var/mail'),
+    smtp: tcpListen.optional(),
+    deliver: deliverTarget.prefault('maildir:./var/mail'), // a DeliverTarget (deliver/target.ts)
     deliverTimeout: positiveInt.default(30_000),
     // LMTP: wait for Dovecot's replies after the final dot (Postfix: lmtp_data_done_timeout, 600 s)
     deliverDataDoneTimeout: positiveInt.default(540_000),
     // A libmemcached string must place keys as OpenChange's libmemcached does, else exit 64 naming the option.
-    resolver: z.string().superRefine(resolverIssue).default('memory'),
+    resolver: resolverValue.prefault('memory'),
     resolverCn: z.enum(['username', 'email']).default('username'),
     backend: z.string().min(1).default('sogo'),
     // The PUB bus; default ipc://<state-dir>/bus.sock (mode 0660), see publish/bus-address.ts.
@@ -64,7 +47,7 @@ export const ConfigSchema = z.object({
     coalesceWindow: z.coerce.number().int().nonnegative().max(10_000).default(100),
     coalesceMaxHold: positiveInt.max(60_000).default(1000),
     // Off unless given; authenticated (replay-token or <state-dir>/replay.token) and access-listed.
-    replay: hostPort.optional(),
+    replay: tcpListen.optional(),
     replayToken: z.string().min(16, 'at least 16 characters').optional(),
     replayAccess: accessList.optional(),
     replayMax: positiveInt.max(100_000).default(1000),
@@ -72,10 +55,7 @@ export const ConfigSchema = z.object({
     stateDir: z.string().min(1).default('./var'),
     journalMaxTotal: positiveInt.default(500_000),
     // host:port (TCP) or unix:<path> (a stream socket the mail uid can reach; not under /tmp)
-    ingest: z
-        .string()
-        .refine(v => /^unix:.+/.test(v) || hostPort.safeParse(v).success, 'expected host:port or unix:/path/to/socket')
-        .default('127.0.0.1:8025'),
+    ingest: listenOrUnix(/^unix:.+/).prefault('127.0.0.1:8025'),
     ingestToken: z.string().min(16, 'at least 16 characters').optional(),
     ingestTokenFile: z.string().optional(), // default <state-dir>/ingest.token (loadConfig)
     // who may post to the ingest endpoint (default: loopback only), and its body limit
@@ -88,11 +68,7 @@ export const ConfigSchema = z.object({
     dovecotKeyFile: z.string().optional(),
     // how long a stored delivery waits for Dovecot's MessageNew before looking its uid up (ms)
     hookJoinWindow: positiveInt.default(2000),
-    imap: z
-        .string()
-        .regex(/^imaps?:\/\//, 'expected imap://user:password@host:port')
-        .superRefine(parsedBy(v => new URL(v)))
-        .optional(), // the pool also needs the master user (imap/pool.ts)
+    imap: imapTarget.optional(), // an ImapTarget (imap/target.ts)
     ami: z
         .string()
         .regex(/^ami:\/\//, 'expected ami://user:secret@host:port')
@@ -101,7 +77,7 @@ export const ConfigSchema = z.object({
     maxSize: positiveInt.default(10 * 1024 * 1024),
     maxRecipients: positiveInt.default(15_000),
     receivedHeader: bool.default(false),
-    admin: hostPort.optional(),
+    admin: tcpListen.optional(),
     lmtpAccess: accessList.optional(),
     smtpAccess: accessList.optional(),
     untrusted: z.enum(['refuse', 'auth']).default('refuse'),
@@ -119,7 +95,7 @@ export const ConfigSchema = z.object({
     // Message handling (intake/rules.ts), off by default: recipient map (file, memcached),
     // unknown-recipient policy, per-class actions, smart host for relays.
     recipientMap: z.string().min(1).optional(),
-    recipientMapServers: z.string().min(1).superRefine(resolverIssue).optional(),
+    recipientMapServers: serversValue.optional(),
     recipientMapTimeout: positiveInt.max(10_000).default(250),
     unknownRecipient: z.enum(['pass', 'reject', 'relay']).default('pass'),
     smartHost: z
@@ -130,11 +106,7 @@ export const ConfigSchema = z.object({
     privateHeader: z.string().min(1).optional(),
     // Client listener (src/http/): SSE, WebSocket, MWI counts, replay, the live page. Off unless
     // given; a bare port means loopback. Its own TLS pair, else none (see docs/policy.md).
-    http: z
-        .string()
-        .regex(/^(\d{1,5}|(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5})$/, 'expected host:port or a port')
-        .transform(v => (/^\d+$/.test(v) ? `127.0.0.1:${v}` : v))
-        .optional(),
+    http: portOrTcpListen.optional(),
     httpTlsCert: z.string().min(1).optional(),
     httpTlsKey: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -200,4 +172,17 @@ export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEn
     }
     // Defaults that follow another option.
     return { ...parsed.data, ingestTokenFile: parsed.data.ingestTokenFile ?? path.join(parsed.data.stateDir, 'ingest.token') };
+}
+
+/**
+ * serve's `--resolver` parser for the commands and the library call that read memcached
+ * themselves (`subscribe`, `resolve`, subscribe()): the memory resolver lives inside serve, so
+ * their default is the local memcached. A value it refuses throws the parser's message.
+ */
+export const MEMCACHED_RESOLVER = resolverValue.prefault('--SERVER=127.0.0.1:11211');
+
+export function parseMemcachedResolver(text: string | undefined): ResolverValue {
+    const r = MEMCACHED_RESOLVER.safeParse(text);
+    if (!r.success) throw new Error(r.error.issues[0].message);
+    return r.data;
 }

@@ -124,3 +124,5 @@ export const WEBHOOK_LIMITS = {
 };
 /** webhooks: a running serve re-reads per-user webhooks and disabled/enabled state this often (CLI changes) */
 export const WEBHOOK_SYNC_MS = 5000;
+/** `vmbridge resolve`: an interactive lookup may wait longer than the bridge's own (a remote memcached) */
+export const RESOLVE_COMMAND_TIMEOUT_MS = 2000;

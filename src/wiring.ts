@@ -19,11 +19,11 @@ export function withoutCredentials(url: string): string {
 export function wiring(config: Config): Record<string, string> {
     return {
         version: VERSION,
-        deliver: config.deliver,
-        resolver: config.resolver,
-        imap: config.imap ? withoutCredentials(config.imap) : 'off',
+        deliver: config.deliver.text,
+        resolver: config.resolver.text,
+        imap: config.imap ? withoutCredentials(config.imap.text) : 'off',
         ami: config.ami ? withoutCredentials(config.ami) : 'off',
-        hookTransport: config.ingest.startsWith('unix:') ? 'unix' : 'tcp',
+        hookTransport: config.ingest.path !== undefined ? 'unix' : 'tcp',
         hook: config.hook
     };
 }

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { registry } from '../metrics.js';
-import { listenOn } from '../net/address.js';
+import { listenOn, type HostPort } from '../net/address.js';
 import { StatusSource } from './status.js';
 import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page.js';
 
@@ -25,7 +25,7 @@ export interface Health {
 }
 
 export interface AdminOptions {
-    listen: string;
+    listen: HostPort;
     logger: Logger;
     health?: () => Health | Promise<Health>;
 }

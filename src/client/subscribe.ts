@@ -7,7 +7,7 @@ import nano from 'nanomsg';
 import type { EventType } from '../events/event.js';
 import type { Logger } from '../log.js';
 import { createMemcachedClient } from '../memcached/client.js';
-import { DEFAULT_RESOLVER, isMemoryResolver } from '../memcached/servers.js';
+import { parseMemcachedResolver } from '../config.js';
 import { Registration } from '../resolve/subscriptions.js';
 import { decodeEvent } from '../wire/json.js';
 import { memcachedReplay } from './replay.js';
@@ -39,8 +39,8 @@ export interface SubscribeOptions {
 }
 
 export function subscribe(opts: SubscribeOptions): EventStream {
-    const resolver = opts.resolver ?? DEFAULT_RESOLVER;
-    if (isMemoryResolver(resolver)) {
+    const resolver = parseMemcachedResolver(opts.resolver); // serve's parser; default: the local memcached
+    if (resolver.kind === 'memory') {
         throw new Error('subscribe needs a memcached resolver (--SERVER=host:port): the memory resolver lives inside serve; use listen for the bus');
     }
     if (opts.signal?.aborted) throw new Error('subscribe aborted before it started');

@@ -16,6 +16,7 @@ import type { Command } from 'commander';
 import { dovecotKeyFile, loadOrCreateToken, writeDovecotKeyFile } from '../state/token.js';
 import { EX, ExitError } from './exit.js';
 import { addConfigOptions, configFrom } from './serve.js';
+import { dialable, formatHostPort, type ListenAddress } from '../net/address.js';
 
 const DOVECOT_DIR = fileURLToPath(new URL('../../dovecot/', import.meta.url));
 
@@ -48,12 +49,13 @@ export function register(program: Command): void {
     });
 }
 
-function hookUrl(ingest: string, http: boolean): string {
-    if (ingest.startsWith('unix:')) {
+function hookUrl(ingest: ListenAddress, http: boolean): string {
+    const at = dialable(ingest);
+    if ('path' in at) {
         if (http) throw new ExitError(EX.USAGE, 'invalid option --hook-transport: http needs --ingest host:port');
-        return `unix:${path.resolve(ingest.slice(5))}`; // Dovecot resolves nothing against our cwd
+        return `unix:${path.resolve(at.path)}`; // Dovecot resolves nothing against our cwd
     }
-    const host = ingest.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:');
+    const host = formatHostPort(at);
     return http ? `http://${host}/events` : `tcp://${host}`;
 }
 

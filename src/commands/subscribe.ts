@@ -6,7 +6,8 @@ import { printEvents } from '../client/print.js';
 import { subscribe } from '../client/subscribe.js';
 import type { EventType } from '../events/event.js';
 import { createLogger } from '../log.js';
-import { DEFAULT_RESOLVER, parseServers, isMemoryResolver } from '../memcached/servers.js';
+import { parseMemcachedResolver } from '../config.js';
+import { memcachedResolverOption } from '../config-help.js';
 import { encodeEvent } from '../wire/json.js';
 import { EX, ExitError, parseFlag } from './exit.js';
 
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     program
         .command('subscribe')
         .description('register a PULL endpoint for a user in memcached and print the events pushed to it as JSON lines')
-        .option('--resolver <string>', 'libmemcached configuration string', DEFAULT_RESOLVER)
+        .addOption(memcachedResolverOption())
         .requiredOption('--user <user>', 'Dovecot username')
         .requiredOption('--bind <url>', 'nanomsg URL to bind the PULL socket on, e.g. tcp://127.0.0.1:5557')
         .option('--advertise <url>', 'URL vmbridge connects to, when --bind uses a wildcard host')
@@ -36,10 +37,10 @@ export function register(program: Command): void {
             const since: number | undefined = parseFlag('--since', () => parseSince(opts.since));
             const ttlSec = Number(opts.ttl);
             if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > 86_400) throw new ExitError(EX.USAGE, 'invalid option --ttl: expected 1..86400 seconds');
-            if (isMemoryResolver(opts.resolver)) {
+            const resolver = parseFlag('--resolver', () => parseMemcachedResolver(opts.resolver)); // refused libmemcached options: exit 64
+            if (resolver.kind === 'memory') {
                 throw new ExitError(EX.USAGE, 'invalid option --resolver: subscribe needs memcached (--SERVER=host:port); the memory resolver lives inside serve');
             }
-            parseFlag('--resolver', () => parseServers(opts.resolver)); // refused libmemcached options: exit 64
             let stream;
             try {
                 stream = subscribe({ ...opts, types, since, ttlSec, signal: signalOnTermination(), logger: createLogger() });

@@ -1,10 +1,11 @@
-// The one place a --deliver target string becomes a Deliverer (forms: see config.ts).
+// The one place a --deliver target (parsed by the schema: deliver/target.ts) becomes a Deliverer.
 import type { Logger } from '../log.js';
 import type { Deliverer } from './deliverer.js';
 import { LdaDeliverer } from './lda.js';
 import { LmtpDeliverer } from './lmtp.js';
 import { MaildirDeliverer } from './maildir.js';
-import { parseDeliverTarget } from './target.js';
+import type { DeliverTarget } from './target.js';
+import type { Described } from '../config-values.js';
 
 export interface DelivererOptions {
     /** Per phase (LMTP) or per stalled/finishing child (lda), ms; default 30 s. */
@@ -14,8 +15,8 @@ export interface DelivererOptions {
     logger?: Logger;
 }
 
-export function createDeliverer(target: string, opts: DelivererOptions = {}): Deliverer {
-    switch (parseDeliverTarget(target).kind) {
+export function createDeliverer(target: Described<DeliverTarget>, opts: DelivererOptions = {}): Deliverer {
+    switch (target.kind) {
         case 'lmtp':
             return new LmtpDeliverer(target, opts);
         case 'lda':

@@ -9,7 +9,6 @@ import type { Logger } from '../log.js';
 import { noUser, SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
 import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
-import { parseLdaTarget } from './target.js';
 import { DEFAULTS } from '../config.js';
 
 export interface LdaOptions {
@@ -30,15 +29,14 @@ export function exitOutcome(code: number | null, signal: string | null, stderr: 
 }
 
 export class LdaDeliverer implements Deliverer {
+    readonly target: string;
     private readonly cmd: { path: string; args: string[] };
     private readonly timeoutMs: number;
     private readonly log: Logger;
 
-    constructor(
-        readonly target: string,
-        opts: LdaOptions = {}
-    ) {
-        this.cmd = parseLdaTarget(target);
+    constructor({ path, args, text }: { path: string; args: string[]; text: string }, opts: LdaOptions = {}) {
+        this.target = text;
+        this.cmd = { path, args };
         this.timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: 'dovecot-lda' });
     }

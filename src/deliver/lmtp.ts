@@ -8,11 +8,10 @@ import { pino } from 'pino';
 import type { Logger } from '../log.js';
 import { SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
 import { DotStuffer } from './dot-stuff.js';
-import { LinkError, describe, replyError, type LmtpConnection, type Reply } from './lmtp-connection.js';
+import { LinkError, describe, replyError, type LmtpAddress, type LmtpConnection, type Reply } from './lmtp-connection.js';
 import { LmtpPool } from './lmtp-pool.js';
 import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
-import { parseLmtpTarget } from './target.js';
 import { DEFAULTS } from '../config.js';
 import { LMTP_IDLE_MS, LMTP_POOL_MAX } from '../limits.js';
 
@@ -33,15 +32,13 @@ export interface LmtpOptions {
 }
 
 export class LmtpDeliverer implements Deliverer {
+    readonly target: string;
     readonly pool: LmtpPool;
     private readonly log: Logger;
     private readonly dataDoneMs: number;
 
-    constructor(
-        readonly target: string,
-        opts: LmtpOptions = {}
-    ) {
-        const addr = parseLmtpTarget(target);
+    constructor({ address: addr, text }: { address: LmtpAddress; text: string }, opts: LmtpOptions = {}) {
+        this.target = text;
         const timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
         this.pool = new LmtpPool(addr, { max: opts.poolSize ?? LMTP_POOL_MAX, idleMs: opts.idleMs ?? LMTP_IDLE_MS, timeoutMs });
         this.dataDoneMs = Math.max(timeoutMs, opts.dataDoneTimeoutMs ?? DEFAULTS.deliverDataDoneTimeout);

@@ -14,19 +14,17 @@ import { newName, safeUser, uniqueName, unstorableUser } from './maildir-name.js
 import { sweepTmp } from './maildir-sweep.js';
 import { drain, tee } from './tee.js';
 import { reply } from '../smtp/replies.js';
-import { parseMaildirTarget } from './target.js';
 
 export class MaildirDeliverer implements Deliverer {
+    readonly target: string;
     readonly root: string;
     /** The start-up sweep of stale tmp/ files (maildir-sweep.ts); resolves with the count removed. */
     readonly swept: Promise<number>;
     private readonly log: Logger;
 
-    constructor(
-        readonly target: string,
-        opts: { logger?: Logger } = {}
-    ) {
-        this.root = path.resolve(parseMaildirTarget(target).dir);
+    constructor({ dir, text }: { dir: string; text: string }, opts: { logger?: Logger } = {}) {
+        this.target = text;
+        this.root = path.resolve(dir);
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: 'maildir' });
         this.swept = sweepTmp(this.root).then(
             n => (n > 0 && this.log.warn({ removed: n }, 'removed partial files a previous run left in tmp/'), n),

@@ -2,7 +2,7 @@
 // configuration does not call for (no --ami, no --imap) is skipped, never failed.
 import net from 'node:net';
 import type { Config } from '../config.js';
-import { splitHostPort, unixPath } from '../net/address.js';
+import type { HostPort } from '../net/address.js';
 
 /** sysexits: 78 when our own configuration is wrong, 69 when a dependency is unavailable. */
 export const EX_CONFIG = 78;
@@ -31,12 +31,10 @@ export const skip = (detail: string): Verdict => ({ status: 'skip', detail });
 export const unavailable = (detail: string, fix: string): Verdict => ({ status: 'fail', detail, fix, code: EX_UNAVAILABLE });
 export const misconfigured = (detail: string, fix: string): Verdict => ({ status: 'fail', detail, fix, code: EX_CONFIG });
 
-/** Connects to host:port or unix:/path; resolves with the socket, rejects on error or timeout. */
-export function connect(address: string | { host: string; port: number } | { path: string }, timeoutMs: number): Promise<net.Socket> {
+/** Connects to a host and port or a unix socket's path; resolves with the socket, rejects on error or timeout. */
+export function connect(address: HostPort | { path: string }, timeoutMs: number): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
-        const file = typeof address === 'string' ? unixPath(address) : undefined;
-        const target = typeof address !== 'string' ? address : file === undefined ? splitHostPort(address) : { path: file };
-        const sock = net.connect(target as net.NetConnectOpts);
+        const sock = net.connect(address as net.NetConnectOpts);
         const timer = setTimeout(() => (sock.destroy(), reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs);
         sock.once('connect', () => (clearTimeout(timer), resolve(sock)));
         sock.once('error', err => (clearTimeout(timer), reject(err)));
@@ -67,6 +65,5 @@ export function readUntil(sock: net.Socket, done: (text: string) => boolean, tim
 export const about = (subject: string, v: Verdict): Verdict => ({ ...v, subject });
 
 /** A listen address as a client dials it: a wildcard bind is reached on loopback. */
-export const dialable = (listen: string) => listen.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:');
 
 export const message = (err: unknown) => ((err as NodeJS.ErrnoException).code ? `${(err as NodeJS.ErrnoException).code}: ` : '') + (err as Error).message;

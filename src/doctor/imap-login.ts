@@ -3,12 +3,11 @@
 // only `Command failed`.
 import { ImapFlow } from 'imapflow';
 import type { Config } from '../config.js';
-import { parseImapUrl } from '../imap/target.js';
 
 export class ImapLoginRefused extends Error {}
 
 export async function imapSession<T>(config: Config, user: string, timeoutMs: number, use: (client: ImapFlow) => Promise<T>): Promise<T> {
-    const t = parseImapUrl(config.imap!);
+    const t = config.imap!;
     const client = new ImapFlow({
         host: t.host,
         port: t.port,

@@ -1,5 +1,4 @@
 // The IMAP master login of --imap works for a real user.
-import { parseImapUrl } from '../imap/target.js';
 import { message, misconfigured, ok, skip, unavailable, type Check } from './check.js';
 import { ImapLoginRefused, imapSession } from './imap-login.js';
 
@@ -8,7 +7,7 @@ export const imapMaster: Check = {
     async run({ config, user, timeoutMs }) {
         if (!config.imap) return skip('no --imap');
         if (!user) return skip('no user to log in as: give --user <dovecot user> (or --voicemail-conf with imapuser=)');
-        const t = parseImapUrl(config.imap);
+        const t = config.imap;
         try {
             await imapSession(config, user, timeoutMs, async () => undefined);
             return ok(`${user}${config.imapMasterSeparator}${t.master} logged in at ${t.host}:${t.port}`);

@@ -5,9 +5,8 @@
 import { randomBytes, createHmac } from 'node:crypto';
 import http from 'node:http';
 import { PROBE_USER } from '../hook/probe.js';
-import { unixPath } from '../net/address.js';
-import { splitHostPort } from '../net/address.js';
-import { dialable, message, misconfigured, ok, unavailable, type Check } from './check.js';
+import { dialable } from '../net/address.js';
+import { message, misconfigured, ok, unavailable, type Check } from './check.js';
 import { readToken } from './hook-key.js';
 
 export const ingestProbe: Check = {
@@ -17,8 +16,8 @@ export const ingestProbe: Check = {
         if (!token) return misconfigured('no ingest token to sign with', 'see the hook-key check');
         const body = JSON.stringify({ proc: `doctor-${randomBytes(8).toString('hex')}`, seq: 1, ts: Date.now() / 1000, user: PROBE_USER, session: '', events: [] });
         const mac = createHmac('sha256', token).update(body).digest('hex');
-        const file = unixPath(config.ingest);
-        const where = file === undefined ? splitHostPort(dialable(config.ingest)) : { socketPath: file };
+        const at = dialable(config.ingest);
+        const where = 'path' in at ? { socketPath: at.path } : at;
         try {
             const status = await new Promise<number>((resolve, reject) => {
                 const req = http.request(
@@ -38,16 +37,16 @@ export const ingestProbe: Check = {
                 req.on('error', reject);
                 req.end(body);
             });
-            if (status === 204) return ok(`${config.ingest} accepted a signed test batch`);
+            if (status === 204) return ok(`${config.ingest.text} accepted a signed test batch`);
             if (status === 401)
                 return misconfigured(
-                    `${config.ingest} refused the signature (401): the running bridge uses another token`,
+                    `${config.ingest.text} refused the signature (401): the running bridge uses another token`,
                     'restart the bridge with the same flags as the doctor (same --state-dir / --ingest-token)'
                 );
-            if (status === 403) return misconfigured(`${config.ingest} refused this host (403)`, 'add it to --ingest-access');
-            return unavailable(`${config.ingest} answered HTTP ${status}`, "check the bridge's log (journalctl -u vmbridge)");
+            if (status === 403) return misconfigured(`${config.ingest.text} refused this host (403)`, 'add it to --ingest-access');
+            return unavailable(`${config.ingest.text} answered HTTP ${status}`, "check the bridge's log (journalctl -u vmbridge)");
         } catch (err) {
-            return unavailable(`${config.ingest}: ${message(err)}`, 'start the bridge (systemctl start vmbridge) or correct --ingest');
+            return unavailable(`${config.ingest.text}: ${message(err)}`, 'start the bridge (systemctl start vmbridge) or correct --ingest');
         }
     }
 };

@@ -1,10 +1,12 @@
 // The bridge's own listeners answer: lmtp, smtp, ingest, admin, replay (those configured).
-import { about, connect, dialable, message, ok, unavailable, type Check, type DoctorContext, type Verdict } from './check.js';
+import { about, connect, message, ok, unavailable, type Check, type DoctorContext, type Verdict } from './check.js';
+import { dialable, type ListenAddress } from '../net/address.js';
+import type { Described } from '../config-values.js';
 
 export const listeners: Check = {
     name: 'listeners',
     async run({ config, timeoutMs }: DoctorContext): Promise<Verdict[]> {
-        const wanted: [string, string | undefined][] = [
+        const wanted: [string, Described<ListenAddress> | undefined][] = [
             ['lmtp', config.lmtp],
             ['smtp', config.smtp],
             ['ingest', config.ingest],
@@ -13,13 +15,13 @@ export const listeners: Check = {
         ];
         return Promise.all(
             wanted
-                .filter((w): w is [string, string] => w[1] !== undefined)
+                .filter((w): w is [string, Described<ListenAddress>] => w[1] !== undefined)
                 .map(async ([name, address]) => {
                     try {
                         (await connect(dialable(address), timeoutMs)).destroy();
-                        return about(name, ok(`${address} accepts connections`));
+                        return about(name, ok(`${address.text} accepts connections`));
                     } catch (err) {
-                        return about(name, unavailable(`${address}: ${message(err)}`, `start the bridge (systemctl start vmbridge) or correct --${name}`));
+                        return about(name, unavailable(`${address.text}: ${message(err)}`, `start the bridge (systemctl start vmbridge) or correct --${name}`));
                     }
                 })
         );

@@ -1,18 +1,19 @@
 // Every memcached server of --resolver (and --recipient-map-servers) answers `version`.
-import { isMemoryResolver, parseServers } from '../memcached/servers.js';
+import type { ServerSpec } from '../memcached/servers.js';
 import { about, connect, message, ok, readUntil, skip, unavailable, type Check, type Verdict } from './check.js';
 
 export const memcached: Check = {
     name: 'memcached',
     async run({ config, timeoutMs }) {
-        const strings = [
-            ['--resolver', config.resolver],
-            ['--recipient-map-servers', config.recipientMapServers]
-        ].filter((s): s is [string, string] => s[1] !== undefined && !isMemoryResolver(s[1]));
-        if (!strings.length) return skip('--resolver memory: no memcached in use');
+        const lists: [string, ServerSpec[] | undefined][] = [
+            ['--resolver', config.resolver.kind === 'memcached' ? config.resolver.servers : undefined],
+            ['--recipient-map-servers', config.recipientMapServers?.servers]
+        ];
+        const used = lists.filter((s): s is [string, ServerSpec[]] => s[1] !== undefined);
+        if (!used.length) return skip('--resolver memory: no memcached in use');
         const verdicts: Promise<Verdict>[] = [];
-        for (const [flag, value] of strings) {
-            for (const { host, port } of parseServers(value).servers) {
+        for (const [flag, servers] of used) {
+            for (const { host, port } of servers) {
                 const name = `${host}:${port}`;
                 verdicts.push(
                     (async () => {

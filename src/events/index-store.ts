@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import { sanitizeKey } from '../resolve/key.js';
 import { SqliteIndex } from './index-sqlite.js';
-import { isMemoryResolver } from '../memcached/servers.js';
+import type { ParsedServers, ResolverSpec } from '../memcached/servers.js';
 import { MEMCACHED_TIMEOUT_MS, UID_INDEX_TTL_SEC } from '../limits.js';
 
 export const IndexEntrySchema = z.object({
@@ -62,7 +62,7 @@ export class MemoryIndex implements IndexStore {
 export class MemcachedIndex implements IndexStore {
     private readonly client: MemcachedClient;
     constructor(
-        servers: string,
+        servers: ParsedServers,
         private readonly log: Logger,
         private readonly ttlSec = UID_INDEX_TTL_SEC,
         private readonly timeoutMs = MEMCACHED_TIMEOUT_MS
@@ -93,7 +93,7 @@ export class MemcachedIndex implements IndexStore {
 }
 
 /** memcached for a memcached resolver; else the state directory's store (or memory without one). */
-export function createIndex(resolver: string, log: Logger, stateDir?: string): IndexStore {
-    if (!isMemoryResolver(resolver)) return new MemcachedIndex(resolver, log);
+export function createIndex(resolver: ResolverSpec, log: Logger, stateDir?: string): IndexStore {
+    if (resolver.kind === 'memcached') return new MemcachedIndex(resolver, log);
     return stateDir ? new SqliteIndex(stateDir) : new MemoryIndex();
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import { sanitizeKey } from '../resolve/key.js';
 import type { StoredAt } from './newmail.js';
-import { isMemoryResolver } from '../memcached/servers.js';
+import type { ParsedServers, ResolverSpec } from '../memcached/servers.js';
 import { SHARED_JOIN_TTL_SEC, MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 export interface SharedJoin {
@@ -34,7 +34,7 @@ export class MemcachedJoin implements SharedJoin {
     private readonly me = randomUUID();
 
     constructor(
-        servers: string,
+        servers: ParsedServers,
         private readonly log: Logger,
         private readonly timeoutMs = MEMCACHED_TIMEOUT_MS,
         private readonly graceMs = 150
@@ -87,6 +87,6 @@ export class MemcachedJoin implements SharedJoin {
 
 const key = (kind: string, user: string, messageId: string) => sanitizeKey(`vmbridge:${kind}:${user}\0${messageId}`);
 
-export function createSharedJoin(resolver: string, log: Logger): SharedJoin {
-    return isMemoryResolver(resolver) ? noSharedJoin : new MemcachedJoin(resolver, log);
+export function createSharedJoin(resolver: ResolverSpec, log: Logger): SharedJoin {
+    return resolver.kind === 'memory' ? noSharedJoin : new MemcachedJoin(resolver, log);
 }

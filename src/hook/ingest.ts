@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { AccessList, isLoopback } from '../net/access.js';
 import { RateLimiter } from '../net/ratelimit.js';
-import { listenOn, unixPath } from '../net/address.js';
+import { listenOn, type ListenAddress } from '../net/address.js';
 import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
 import { BatchSchema, type Batch } from './batch.js';
@@ -24,7 +24,7 @@ import { readStream } from './stream.js';
 import { isProbe } from './probe.js';
 
 export interface IngestOptions {
-    listen: string;
+    listen: ListenAddress;
     token: string;
     maxBody: number;
     access?: string | readonly string[];
@@ -62,11 +62,12 @@ export class IngestServer {
 
     /** Resolves with the address as printed: host:port or unix:/absolute/path. */
     async listen(): Promise<string> {
-        const file = socketPath(this.opts.listen);
-        if (!file) {
-            const a = await listenOn(this.front, this.opts.listen);
+        const listen = this.opts.listen;
+        if (listen.path === undefined) {
+            const a = await listenOn(this.front, listen);
             return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
         }
+        const file = path.resolve(listen.path);
         mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
         if (lstatSync(file, { throwIfNoEntry: false })?.isSocket()) unlinkSync(file); // left by a crash
         await new Promise<void>((resolve, reject) => {
@@ -190,11 +191,6 @@ export class IngestServer {
             this.opts.logger.error({ err, user: batch.user }, 'ingest batch handling failed');
         }
     }
-}
-
-function socketPath(listen: string): string | undefined {
-    const file = unixPath(listen);
-    return file === undefined ? undefined : path.resolve(file);
 }
 
 function parse(body: Buffer): Batch | undefined {

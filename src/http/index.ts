@@ -24,7 +24,7 @@ export function createClientListener(config: Config, front: EventFront, mwi: (us
     const hub = new StreamHub();
     front.add(hub); // after seq and journal, like the bus
     // Basic is checked against Dovecot's own login on --imap's host (without --imap: tokens only).
-    const basic = config.imap ? new ImapAuthenticator({ url: config.imap, cacheTtlMs: config.authCacheTtl }) : undefined;
+    const basic = config.imap ? new ImapAuthenticator({ target: config.imap, cacheTtlMs: config.authCacheTtl }) : undefined;
     const server = new ClientServer({
         listen: config.http,
         tlsCert: config.httpTlsCert,

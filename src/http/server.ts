@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { listenOn } from '../net/address.js';
+import { listenOn, type HostPort } from '../net/address.js';
 import { loadTlsPair } from '../intake/tls.js';
 import { HTTP_HEADERS_TIMEOUT_MS, HTTP_MAX_BODY, HTTP_MAX_CONNECTIONS, HTTP_MAX_CONNECTIONS_PER_IP } from '../limits.js';
 import { HttpAuth, peerOf, type Principal } from './auth.js';
@@ -20,7 +20,7 @@ import { createWsServer, upgrade } from './handlers/ws.js';
 import { httpAuth } from '../metrics.js';
 
 export interface ClientServerOptions {
-    listen: string;
+    listen: HostPort;
     tlsCert?: string;
     tlsKey?: string;
     auth: HttpAuth;

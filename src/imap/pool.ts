@@ -2,7 +2,7 @@
 // and reused: a recount is a NOOP + SEARCH + FETCH on a warm session instead of a new login.
 import { ImapFlow } from 'imapflow';
 import type { Logger } from '../log.js';
-import { parseImapUrl, type ImapTarget } from './target.js';
+import { requireMaster, type ImapTarget } from './target.js';
 import { ConfigError } from '../config.js';
 import { imapLoginFailures } from '../metrics.js';
 import { IMAP_IDLE_MS, IMAP_POOL_MAX, IMAP_TIMEOUT_MS } from '../limits.js';
@@ -28,10 +28,10 @@ export class ImapPool {
     lastError?: { message: string; at: number };
 
     constructor(
-        url: string,
+        target: ImapTarget,
         private readonly opts: ImapPoolOptions
     ) {
-        this.target = parseImapUrl(url);
+        this.target = requireMaster(target);
     }
 
     /** Runs fn on a session as `user`; a session that failed is dropped, not reused. */
@@ -150,9 +150,9 @@ export class ImapPool {
 }
 
 /** The pool for --imap; a value it cannot use is a ConfigError naming the option (exit 64). */
-export function createImapPool(url: string, separator: string | undefined, logger: Logger): ImapPool {
+export function createImapPool(target: ImapTarget, separator: string | undefined, logger: Logger): ImapPool {
     try {
-        return new ImapPool(url, { logger, separator });
+        return new ImapPool(target, { logger, separator });
     } catch (err) {
         throw new ConfigError(`invalid option --imap: ${(err as Error).message}`);
     }

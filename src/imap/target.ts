@@ -10,11 +10,10 @@ export interface ImapTarget {
     password: string;
 }
 
-/** `imap://master:pw@host:port` (imaps:// for TLS on connect). */
+/** `imap://master:pw@host:port` (imaps:// for TLS on connect); AUTH checks need no user (requireMaster). */
 export function parseImapUrl(url: string): ImapTarget {
     const u = new URL(url);
     if (u.protocol !== 'imap:' && u.protocol !== 'imaps:') throw new Error('expected imap://master:password@host:port');
-    if (!u.username) throw new Error('the IMAP url needs the master user: imap://master:password@host:port');
     const secure = u.protocol === 'imaps:';
     return {
         host: stripBrackets(u.hostname),
@@ -23,4 +22,10 @@ export function parseImapUrl(url: string): ImapTarget {
         master: decodeURIComponent(u.username),
         password: decodeURIComponent(u.password)
     };
+}
+
+/** The pool logs in as the master user: a target without one is refused (config.ts names --imap). */
+export function requireMaster(t: ImapTarget): ImapTarget {
+    if (!t.master) throw new Error('the IMAP url needs the master user: imap://master:password@host:port');
+    return t;
 }

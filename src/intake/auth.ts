@@ -6,7 +6,7 @@
 // its logs hit the guessing client, not every user behind vmbridge's address.
 import { createHash, randomBytes } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
-import { stripBrackets } from '../net/address.js';
+import type { ImapTarget } from '../imap/target.js';
 
 export type AuthResult = 'ok' | 'invalid' | 'unavailable';
 
@@ -21,8 +21,8 @@ export interface Authenticator {
 }
 
 export interface ImapAuthOptions {
-    /** imap://[anything@]host:port or imaps://…; only host, port and TLS are used. */
-    url: string;
+    /** --imap's host, port and TLS (no user is needed: each login is the client's own). */
+    target: Pick<ImapTarget, 'host' | 'port' | 'secure'>;
     cacheTtlMs: number;
     timeoutMs?: number;
     /** Bounds the cache; the oldest entries go first. */
@@ -37,10 +37,7 @@ export class ImapAuthenticator implements Authenticator {
     private readonly cache = new Map<string, number>();
 
     constructor(private readonly opts: ImapAuthOptions) {
-        const u = new URL(opts.url);
-        this.secure = u.protocol === 'imaps:';
-        this.host = stripBrackets(u.hostname);
-        this.port = Number(u.port) || (this.secure ? 993 : 143);
+        ({ host: this.host, port: this.port, secure: this.secure } = opts.target);
     }
 
     async verify(user: string, password: string, client?: AuthClient): Promise<AuthResult> {

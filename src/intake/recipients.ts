@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createMemcachedClient } from '../memcached/client.js';
+import type { ParsedServers } from '../memcached/servers.js';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { noUser } from '../deliver/deliverer.js';
@@ -137,7 +138,7 @@ export function mapKey(prefix: string, address: string): string {
 }
 
 /** The memcached map: values under `<prefix><address>`, asked with a short timeout and no retries. */
-export function memcachedMap(servers: string, opts: { prefix?: string; timeoutMs?: number } = {}): MapSource {
+export function memcachedMap(servers: ParsedServers, opts: { prefix?: string; timeoutMs?: number } = {}): MapSource {
     const timeoutMs = opts.timeoutMs ?? 250;
     const prefix = opts.prefix ?? 'vmbridge:rcpt:';
     // Servers placed the libmemcached way, as the tool that writes the map places them.

@@ -34,7 +34,7 @@ export class DeliveryRules {
         if (config.unknownRecipient === 'relay' && !smartHost) throw new ConfigError('invalid option --unknown-recipient: relay needs --smart-host');
         const privateHeader = config.privateHeader ? parsePrivateHeader(config.privateHeader) : undefined;
         const actions = config.classActions === undefined ? undefined : new MessageActions(parseClassActions(config.classActions, { smartHost: config.smartHost }), privateHeader);
-        const spec = config.recipientMapServers && `${config.recipientMapServers}#${config.recipientMapTimeout}`;
+        const spec = config.recipientMapServers && `${config.recipientMapServers.text}#${config.recipientMapTimeout}`;
         const reuse = spec && previous?.remote?.spec === spec ? previous.remote : undefined;
         const remote = reuse ?? (spec ? { spec, source: memcachedMap(config.recipientMapServers!, { timeoutMs: config.recipientMapTimeout }) } : undefined);
         try {

@@ -7,7 +7,7 @@
 // listener; close() drains: new clients get 421, open transactions finish. Message handling
 // (rules.ts, routing.ts): RCPT addresses are mapped to users or relayed, and per-class
 // actions send a recipient's copy to the smart host or refuse it.
-import { splitHostPort, unixPath } from '../net/address.js';
+import type { ListenAddress } from '../net/address.js';
 import type { AddressInfo } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
@@ -70,7 +70,7 @@ interface Connection {
 
 export interface IntakeOptions {
     /** host:port, or unix:/path, to listen on. */
-    listen: string;
+    listen: ListenAddress;
     /** true: LMTP (one reply per recipient after DATA); false: SMTP. */
     lmtp: boolean;
     deliverer: Deliverer;
@@ -110,7 +110,7 @@ export class IntakeServer {
         this.authenticator = this.makeAuthenticator(this.config);
         this.rules = DeliveryRules.create(this.config, this.log);
         const tls = this.policy.tls === 'disabled' ? {} : loadTlsPair(this.config.tlsCert!, this.config.tlsKey!);
-        this.socketFile = unixPath(opts.listen);
+        this.socketFile = opts.listen.path;
         if (this.socketFile && this.config.lmtpAccess) this.log.warn({ socket: this.socketFile }, '--lmtp-access does not apply to a unix socket: its file mode decides');
         this.limiter = new ConnectionLimiter(listenerCap(this.config.maxConnections), this.config.maxConnectionsPerIp);
         this.server = new SMTPServer({
@@ -173,12 +173,12 @@ export class IntakeServer {
     }
 
     private makePolicy(config: FullIntakeConfig): ListenerPolicy {
-        return new ListenerPolicy(config, this.opts.lmtp ? 'lmtp' : 'smtp', splitHostPort(this.opts.listen).host);
+        return new ListenerPolicy(config, this.opts.lmtp ? 'lmtp' : 'smtp', this.opts.listen.host ?? '');
     }
 
     private makeAuthenticator(config: FullIntakeConfig): Authenticator | undefined {
         if (this.opts.authenticator) return this.opts.authenticator;
-        return config.imap ? new ImapAuthenticator({ url: config.imap, cacheTtlMs: config.authCacheTtl }) : undefined;
+        return config.imap ? new ImapAuthenticator({ target: config.imap, cacheTtlMs: config.authCacheTtl }) : undefined;
     }
 
     /** The bound address; a string (the socket path) for a unix socket. */
@@ -190,7 +190,7 @@ export class IntakeServer {
             await listenUnix(this.server.server, this.socketFile, parseInt(this.config.lmtpSocketMode, 8));
             return this.socketFile;
         }
-        const { host, port } = splitHostPort(this.opts.listen);
+        const { host, port } = this.opts.listen;
         await new Promise<void>((resolve, reject) => {
             this.server.server.once('error', reject);
             this.server.listen(port, host, () => {

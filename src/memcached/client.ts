@@ -1,10 +1,10 @@
-// A memjs client for a libmemcached configuration string: servers chosen libmemcached's way
+// A memjs client for a parsed libmemcached configuration string (servers.ts): servers chosen libmemcached's way
 // (distribution.ts, with the string's --DISTRIBUTION/--HASH/--SORT-HOSTS), short timeouts and no
 // retries, because every caller bounds its wait anyway.
 import memjs from 'memjs';
 import type { Logger } from '../log.js';
 import { chooser } from './distribution.js';
-import { parseServers } from './servers.js';
+import { parseServers, type ParsedServers } from './servers.js';
 import { MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 export type MemcachedClient = memjs.Client;
@@ -20,8 +20,9 @@ export interface ClientOptions {
     keepAlive?: boolean;
 }
 
-export function createMemcachedClient(config: string, opts: ClientOptions = {}): MemcachedClient {
-    const { servers, placement, ignored } = parseServers(config);
+/** `config`: servers parsed by the schema; a string only from the package's users (index.ts exports this). */
+export function createMemcachedClient(config: ParsedServers | string, opts: ClientOptions = {}): MemcachedClient {
+    const { servers, placement, ignored } = typeof config === 'string' ? parseServers(config) : config;
     if (ignored.length) opts.logger?.debug({ ignored }, 'resolver: libmemcached options without effect on key placement, ignored');
     const timeout = (opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS) / 1000;
     const logger = { log: (...args: unknown[]) => opts.logger?.debug({ memjs: args.map(String).join(' ') }, 'memjs') };

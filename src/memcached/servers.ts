@@ -23,7 +23,6 @@ export interface ParsedServers {
 
 export class ResolverConfigError extends Error {}
 
-export const DEFAULT_RESOLVER = '--SERVER=127.0.0.1:11211';
 const DEFAULT_PORT = 11211;
 
 /** Options that cannot move a key or change what is stored: accepted, without effect here. */
@@ -148,17 +147,9 @@ function parseServer(v: string): ServerSpec | null {
     return m[3] ? { host, port, weight: Number(m[3]) } : { host, port };
 }
 
-/** `--resolver memory`: state in this process and its state directory, no memcached at all. */
-export function isMemoryResolver(v: string): boolean {
-    return v.trim().toLowerCase() === 'memory';
-}
+/** `--resolver`: `memory` (state in this process and its state directory, no memcached at all) or memcached servers. */
+export type ResolverSpec = { kind: 'memory' } | ({ kind: 'memcached' } & ParsedServers);
 
-/** For zod: the reason a resolver string is refused ('memory' is not a libmemcached string). */
-export function resolverIssue(v: string, ctx: { addIssue: (i: { code: 'custom'; message: string }) => void }): void {
-    if (isMemoryResolver(v)) return;
-    try {
-        parseServers(v);
-    } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
+export function parseResolver(v: string): ResolverSpec {
+    return v.trim().toLowerCase() === 'memory' ? { kind: 'memory' } : { kind: 'memcached', ...parseServers(v) };
 }

@@ -1,5 +1,6 @@
 // serve's MWI options, as a zod shape the main ConfigSchema spreads in (keys = long flags in
 // camelCase). --imap and --ami themselves are in the main schema.
+import type { ImapTarget } from '../imap/target.js';
 import { z } from 'zod';
 import { AMI_MODES } from './ami-notifier.js';
 
@@ -26,9 +27,5 @@ export const MwiConfigShape = {
     imapMasterSeparator: z.string().min(1).default('*')
 };
 
-export const MwiConfigSchema = z.object({
-    ...MwiConfigShape,
-    imap: z.string().optional(),
-    ami: z.string().optional()
-});
-export type MwiConfig = z.infer<typeof MwiConfigSchema>;
+/** The MWI slice of serve's Config: its own options plus the parsed --imap target and --ami. */
+export type MwiConfig = z.infer<z.ZodObject<typeof MwiConfigShape>> & { imap?: ImapTarget; ami?: string };

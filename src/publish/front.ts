@@ -20,7 +20,6 @@ import { REPLAY_TOKEN_FILE } from './bus-address.js';
 import { loadOrCreateToken } from '../state/token.js';
 import { ReplayServer } from './replay-server.js';
 import { Sequencer } from './sequencer.js';
-import { isMemoryResolver } from '../memcached/servers.js';
 import { JOURNAL_TIMEOUT_MS } from '../limits.js';
 
 export type EventFrontConfig = Pick<Config, 'resolver' | 'journalRetention' | 'journalMax' | 'coalesceWindow' | 'coalesceMaxHold' | 'replay'> &
@@ -29,7 +28,7 @@ export type EventFrontConfig = Pick<Config, 'resolver' | 'journalRetention' | 'j
 /** The journal follows the resolver: `memory` in the state directory, anything else in that memcached. */
 export function createJournalStore(config: EventFrontConfig, log?: Logger): JournalStore {
     const limits = { retentionSec: config.journalRetention, maxCount: config.journalMax };
-    if (isMemoryResolver(config.resolver)) return new SqliteJournal(config.stateDir ?? DEFAULTS.stateDir, { ...limits, maxTotal: config.journalMaxTotal });
+    if (config.resolver.kind === 'memory') return new SqliteJournal(config.stateDir ?? DEFAULTS.stateDir, { ...limits, maxTotal: config.journalMaxTotal });
     // 1 s: a loaded event loop must not turn a fine memcached into unsequenced events; during an
     // outage only the first batch waits that long (the sequencer then stops asking for a while).
     return new MemcachedJournal(createMemcachedClient(config.resolver, { logger: log, timeoutMs: JOURNAL_TIMEOUT_MS }), { ...limits, timeoutMs: JOURNAL_TIMEOUT_MS });

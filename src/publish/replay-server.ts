@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { z } from 'zod';
-import { listenOn } from '../net/address.js';
+import { listenOn, type HostPort } from '../net/address.js';
 import type { VmEvent } from '../events/event.js';
 import { AccessList, isLoopback } from '../net/access.js';
 import type { Logger } from '../log.js';
@@ -26,7 +26,7 @@ export const ReplayQuery = z.object({
 export type ReplayFn = (user: string, since: number, limit: number) => Promise<VmEvent[]>;
 
 export interface ReplayServerOptions {
-    listen: string;
+    listen: HostPort;
     token: string;
     access?: string | readonly string[];
     /** Events per request at most (default 1000). */

@@ -4,6 +4,7 @@
 import { resolverErrors } from '../metrics.js';
 import { decodeResolverValue } from '../wire/ndr.js';
 import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
+import type { ParsedServers } from '../memcached/servers.js';
 import { resolverKey, type CnMode } from './key.js';
 import { urlsOf, type Endpoint, type Resolver, type ResolverOptions } from './resolver.js';
 import { parseSubscription, subscriptionKeys } from './subscriptions.js';
@@ -25,7 +26,7 @@ export class MemcachedResolver implements Resolver {
         this.timeoutMs = opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS;
     }
 
-    static fromConfig(config: string, opts: ResolverOptions = {}): MemcachedResolver {
+    static fromConfig(config: ParsedServers, opts: ResolverOptions = {}): MemcachedResolver {
         return new MemcachedResolver(createMemcachedClient(config, { logger: opts.logger, timeoutMs: opts.timeoutMs }), opts);
     }
 

@@ -4,7 +4,7 @@
 import type { EventType } from '../events/event.js';
 import type { Logger } from '../log.js';
 import type { CnMode } from './key.js';
-import { isMemoryResolver } from '../memcached/servers.js';
+import type { ResolverSpec } from '../memcached/servers.js';
 
 export type EndpointKind = 'openchange' | 'vmbridge';
 
@@ -30,9 +30,9 @@ export interface ResolverOptions {
     timeoutMs?: number;
 }
 
-/** `memory` → the embedded resolver; anything else is a libmemcached configuration string. */
-export async function createResolver(config: string, opts: ResolverOptions = {}): Promise<Resolver> {
-    if (isMemoryResolver(config)) {
+/** `memory` → the embedded resolver; else memcached servers. */
+export async function createResolver(config: ResolverSpec, opts: ResolverOptions = {}): Promise<Resolver> {
+    if (config.kind === 'memory') {
         const { MemoryResolver } = await import('./memory.js');
         return new MemoryResolver();
     }

@@ -10,6 +10,7 @@ import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { freePort, REPLAY_TOKEN, waitFor } from '../helpers/net.js';
 import { contiguous, flag, memcachedStats, take } from './util.js';
+import { parseServers } from '../../src/memcached/servers.js';
 
 describe('catch-up across two bridges sharing memcached', () => {
     let mc: TestMemcached;
@@ -21,7 +22,7 @@ describe('catch-up across two bridges sharing memcached', () => {
 
     beforeAll(async () => {
         mc = await startMemcached();
-        client = createMemcachedClient(mc.resolver);
+        client = createMemcachedClient(parseServers(mc.resolver));
         const replayPort = await freePort();
         replayUrl = `http://127.0.0.1:${replayPort}`;
         a = await startBridge({ resolver: mc.resolver });

@@ -8,6 +8,7 @@ import { Pusher } from '../../src/publish/push.js';
 import { MemcachedResolver } from '../../src/resolve/memcached.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { freePort, waitFor } from '../helpers/net.js';
+import { parseServers } from '../../src/memcached/servers.js';
 
 const events = (user: string): VmEvent[] => [
     makeEvent({ id: 'a', type: 'newmail', user, mailbox: 'INBOX', class: 'voicemail' }),
@@ -23,7 +24,7 @@ describe('subscribe()', () => {
     let pusher: Pusher;
     beforeAll(async () => {
         mc = await startMemcached();
-        resolver = MemcachedResolver.fromConfig(mc.resolver);
+        resolver = MemcachedResolver.fromConfig(parseServers(mc.resolver));
         pusher = new Pusher({ resolver });
     });
     afterAll(async () => {

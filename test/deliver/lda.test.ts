@@ -6,6 +6,7 @@ import { exitOutcome } from '../../src/deliver/lda.js';
 import { parseLdaTarget } from '../../src/deliver/target.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { abortMidData, AFTER_ABORT, CRLF_MESSAGE, deliver, freeze, withoutTrace } from './util.js';
+import { deliverTarget } from '../../src/config-values.js';
 
 let dovecot: TestDovecot;
 beforeAll(async () => {
@@ -36,7 +37,7 @@ describe('lda target', () => {
     });
 
     it('stores the message byte for byte for every recipient', async () => {
-        const d = createDeliverer(dovecot.ldaTarget);
+        const d = createDeliverer(deliverTarget.parse(dovecot.ldaTarget));
         const before = await count('bob@example.org');
         const sent = await deliver(d, 'alice@example.org', ['bob@example.org', 'carol@example.org'], CRLF_MESSAGE);
         expect(sent.outcomes).toEqual([
@@ -51,7 +52,7 @@ describe('lda target', () => {
     });
 
     it('answers per recipient: 250 / 550 5.1.1 for an unknown user / 250', async () => {
-        const d = createDeliverer(dovecot.ldaTarget);
+        const d = createDeliverer(deliverTarget.parse(dovecot.ldaTarget));
         const sent = await deliver(d, '', ['alice@example.org', 'nobody@example.org', 'carol@example.org'], CRLF_MESSAGE);
         expect(sent.rcpt).toEqual([true, true, true]); // lda has no RCPT-time verdict
         expect(sent.outcomes.map(o => (o.ok ? 250 : o.error.responseCode))).toEqual([250, 550, 250]);
@@ -59,7 +60,7 @@ describe('lda target', () => {
     });
 
     it('Dovecot stopped: 451; after restart a retry is stored once', async () => {
-        const d = createDeliverer(dovecot.ldaTarget, { timeoutMs: 5000 });
+        const d = createDeliverer(deliverTarget.parse(dovecot.ldaTarget), { timeoutMs: 5000 });
         const before = await count('carol@example.org');
         await dovecot.stop();
         try {
@@ -74,7 +75,7 @@ describe('lda target', () => {
     });
 
     it('a frozen Dovecot (SIGSTOP) gives 451 after the timeout', async () => {
-        const d = createDeliverer(dovecot.ldaTarget, { timeoutMs: 500 });
+        const d = createDeliverer(deliverTarget.parse(dovecot.ldaTarget), { timeoutMs: 500 });
         const before = await count('alice@example.org');
         const thaw = await freeze(dovecot.pid!);
         try {
@@ -87,7 +88,7 @@ describe('lda target', () => {
     });
 
     it('abort() mid-DATA stores nothing', async () => {
-        const d = createDeliverer(dovecot.ldaTarget);
+        const d = createDeliverer(deliverTarget.parse(dovecot.ldaTarget));
         const before = await count('bob@example.org');
         expect((await abortMidData(d, 'bob@example.org'))[0]).toMatchObject({ ok: false, error: { responseCode: 451 } });
         expect((await deliver(d, 'alice@example.org', ['bob@example.org'], AFTER_ABORT)).outcomes[0].ok).toBe(true);

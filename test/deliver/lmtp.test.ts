@@ -10,6 +10,7 @@ import { SmtpError } from '../../src/deliver/deliverer.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { waitFor } from '../helpers/net.js';
 import { abortMidData, AFTER_ABORT, CRLF_MESSAGE, deliver, freeze, processTree, rcpt, withoutTrace } from './util.js';
+import { deliverTarget } from '../../src/config-values.js';
 
 let dovecot: TestDovecot;
 beforeAll(async () => {
@@ -21,7 +22,7 @@ afterAll(async () => {
 
 const count = async (user: string) => (await dovecot.messages(user)).length;
 const lmtp = (opts: { timeoutMs?: number; unix?: boolean } = {}) =>
-    createDeliverer(opts.unix ? `lmtp:${dovecot.lmtpSocket}` : dovecot.lmtpUrl, { timeoutMs: opts.timeoutMs }) as LmtpDeliverer;
+    createDeliverer(deliverTarget.parse(opts.unix ? `lmtp:${dovecot.lmtpSocket}` : dovecot.lmtpUrl), { timeoutMs: opts.timeoutMs }) as LmtpDeliverer;
 
 describe('targets', () => {
     it('parses tcp and unix forms', () => {
@@ -95,7 +96,7 @@ describe('pooling', () => {
     });
 
     it('runs transactions in parallel on separate connections, bounded by the pool size', async () => {
-        const d = new LmtpDeliverer(dovecot.lmtpUrl, { poolSize: 2 });
+        const d = new LmtpDeliverer({ address: parseLmtpTarget(dovecot.lmtpUrl), text: dovecot.lmtpUrl }, { poolSize: 2 });
         try {
             const sends = Array.from({ length: 6 }, () => deliver(d, 'alice@example.org', ['carol@example.org'], CRLF_MESSAGE));
             const all = await Promise.all(sends);

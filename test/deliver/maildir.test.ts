@@ -9,6 +9,7 @@ import { createDeliverer } from '../../src/deliver/index.js';
 import { safeUser, uniqueName } from '../../src/deliver/maildir-name.js';
 import { MAIL_UID, startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { abortMidData, CRLF_MESSAGE, deliver } from './util.js';
+import { deliverTarget } from '../../src/config-values.js';
 
 let root: string;
 beforeAll(() => {
@@ -45,7 +46,7 @@ describe('maildir naming', () => {
 describe('maildir target', () => {
     it('stores each copy byte for byte in <dir>/<user>/new, hard-linked, with tmp/ left empty', async () => {
         const dir = path.join(root, 'a');
-        const d = createDeliverer(`maildir:${dir}`);
+        const d = createDeliverer(deliverTarget.parse(`maildir:${dir}`));
         const sent = await deliver(d, 'alice@example.org', ['bob@example.org', 'carol@example.org', '.hidden/../x'], CRLF_MESSAGE);
         expect(sent.rcpt).toEqual([true, true, true]);
         expect(sent.outcomes).toEqual(Array(3).fill({ ok: true, text: '2.0.0 Ok: stored', mailbox: 'INBOX' }));
@@ -69,7 +70,7 @@ describe('maildir target', () => {
         let dovecot: TestDovecot | undefined;
         try {
             dovecot = await startDovecot();
-            const d = createDeliverer(`maildir:${dovecot.dir}/mail`);
+            const d = createDeliverer(deliverTarget.parse(`maildir:${dovecot.dir}/mail`));
             const lf = Buffer.from('Subject: lf only\n\n.dot\nbody\n');
             expect((await deliver(d, '', ['alice@example.org'], CRLF_MESSAGE)).outcomes[0].ok).toBe(true);
             expect((await deliver(d, '', ['alice@example.org'], lf)).outcomes[0].ok).toBe(true);
@@ -83,7 +84,7 @@ describe('maildir target', () => {
 
     it('abort() mid-DATA stores nothing', async () => {
         const dir = path.join(root, 'b');
-        const d = createDeliverer(`maildir:${dir}`);
+        const d = createDeliverer(deliverTarget.parse(`maildir:${dir}`));
         expect((await abortMidData(d, 'bob@example.org'))[0]).toMatchObject({ ok: false, error: { responseCode: 451 } });
         expect(files(path.join(dir, 'bob@example.org', 'new'))).toEqual([]);
         expect(files(path.join(dir, 'bob@example.org', 'tmp'))).toEqual([]);
@@ -92,14 +93,14 @@ describe('maildir target', () => {
     it('a disk error is 451 4.3.0 for every recipient', async () => {
         const notADir = path.join(root, 'file');
         writeFileSync(notADir, 'x');
-        const d = createDeliverer(`maildir:${notADir}`);
+        const d = createDeliverer(deliverTarget.parse(`maildir:${notADir}`));
         const sent = await deliver(d, '', ['alice@example.org', 'bob@example.org'], CRLF_MESSAGE);
         expect(sent.outcomes).toHaveLength(2);
         for (const o of sent.outcomes) expect(o).toMatchObject({ ok: false, error: { responseCode: 451, enhanced: '4.3.0' } });
     });
 
     it('refuses an empty username', async () => {
-        const d = createDeliverer(`maildir:${root}/c`);
+        const d = createDeliverer(deliverTarget.parse(`maildir:${root}/c`));
         const txn = await d.begin({ from: '', sessionId: 'e' });
         await expect(txn.addRecipient({ address: 'x@y', user: '' })).rejects.toMatchObject({ responseCode: 550 });
     });

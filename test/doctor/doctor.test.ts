@@ -45,7 +45,7 @@ describe('vmbridge doctor', () => {
             admin: `127.0.0.1:${await freePort()}`
         };
         vmb = await startBridge(flags);
-        flags = { ...flags, lmtp: vmb.config.lmtp, stateDir: vmb.config.stateDir, replay: vmb.config.replay, publish: vmb.config.publish };
+        flags = { ...flags, lmtp: vmb.config.lmtp.text, stateDir: vmb.config.stateDir, replay: vmb.config.replay?.text, publish: vmb.config.publish };
     }, 60_000);
 
     afterAll(async () => {

@@ -15,7 +15,7 @@ describe('ingest: the doctor probe', () => {
         const batches: string[] = [];
         let hellos = 0;
         const ingest = new IngestServer({
-            listen: '127.0.0.1:0',
+            listen: { host: '127.0.0.1', port: 0 },
             token: TOKEN,
             maxBody: 1 << 20,
             logger: createLogger('silent'),

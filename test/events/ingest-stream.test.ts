@@ -30,7 +30,7 @@ describe('ingest stream transport', () => {
 
     beforeAll(async () => {
         server = new IngestServer({
-            listen: '127.0.0.1:0',
+            listen: { host: '127.0.0.1', port: 0 },
             token: TOKEN,
             maxBody: 1024 * 1024,
             logger: createLogger('silent'),

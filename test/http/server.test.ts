@@ -47,7 +47,7 @@ beforeAll(async () => {
     tokens = new TokenStore(dir);
     port = await freePort();
     server = new ClientServer({
-        listen: `127.0.0.1:${port}`,
+        listen: { host: '127.0.0.1', port },
         tlsCert: cert,
         tlsKey: key,
         auth: new HttpAuth({ tokens }), // no --imap: tokens only
@@ -87,8 +87,8 @@ describe('client listener', () => {
     });
 
     it('options: a bare port is loopback; a TLS cert without its key is a configuration error', () => {
-        expect(loadConfig({ http: '8080' }, {}).http).toBe('127.0.0.1:8080');
-        expect(loadConfig({ http: '[::]:8080' }, {}).http).toBe('[::]:8080');
+        expect(loadConfig({ http: '8080' }, {}).http?.text).toBe('127.0.0.1:8080');
+        expect(loadConfig({ http: '[::]:8080' }, {}).http?.text).toBe('[::]:8080');
         const front = { add: () => front } as unknown as EventFront;
         expect(() => createClientListener(loadConfig({ http: '8080', httpTlsCert: '/c', stateDir: dir }, {}), front, () => [], createLogger('silent'))).toThrow(ConfigError);
     });

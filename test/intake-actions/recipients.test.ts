@@ -7,6 +7,7 @@ import memjs from 'memjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapKey, memcachedMap, parseRecipientMap, RecipientMap } from '../../src/intake/recipients.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
+import { parseServers } from '../../src/memcached/servers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmbridge-rcpt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,7 +96,7 @@ describe('recipient map in memcached', () => {
     });
 
     it('answers from memcached after the file, and the file wins', async () => {
-        const map = RecipientMap.open({ file: mapFile(MAP), remote: memcachedMap(mc.resolver), unknown: 'reject', usernameFormat: '%Lu' });
+        const map = RecipientMap.open({ file: mapFile(MAP), remote: memcachedMap(parseServers(mc.resolver)), unknown: 'reject', usernameFormat: '%Lu' });
         try {
             expect(await map.resolve('Dave@Example.com')).toEqual({ kind: 'user', user: 'dave', mapped: true });
             expect(await map.resolve('alice@example.com')).toEqual({ kind: 'user', user: 'alice', mapped: true });
@@ -109,7 +110,7 @@ describe('recipient map in memcached', () => {
 
     it('gives 451 within the timeout when memcached is needed and down, but not when the file answers', async () => {
         const down = await startMemcached();
-        const map = RecipientMap.open({ file: mapFile(MAP), remote: memcachedMap(down.resolver, { timeoutMs: 300 }), unknown: 'pass', usernameFormat: '%Lu' });
+        const map = RecipientMap.open({ file: mapFile(MAP), remote: memcachedMap(parseServers(down.resolver), { timeoutMs: 300 }), unknown: 'pass', usernameFormat: '%Lu' });
         try {
             await down.stop();
             const err = await rejection(map.resolve('dave@example.com'));

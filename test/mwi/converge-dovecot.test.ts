@@ -17,6 +17,7 @@ import { waitFor } from '../helpers/net.js';
 import { FakeAmi, type BoxCounts } from './fake-ami.js';
 import { captureLogger } from './log-capture.js';
 import { asteriskVoicemail } from './vm-message.js';
+import { parseImapUrl } from '../../src/imap/target.js';
 
 const ALICE = 'alice@example.org';
 const B1000 = '1000@default';
@@ -60,7 +61,7 @@ async function append(raw: Buffer, flags: string[] = []): Promise<number> {
 function startMwi(log = captureLogger()): { mwi: Mwi; log: ReturnType<typeof captureLogger> } {
     const mwi = createMwi(
         {
-            imap: dovecot.imapUrl,
+            imap: parseImapUrl(dovecot.imapUrl),
             ami: ami.url,
             amiMode: 'refresh',
             voicemailConf: conf,

@@ -21,6 +21,7 @@ import { FakeAmi } from './fake-ami.js';
 import { captureLogger } from './log-capture.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { asteriskVoicemail, plainEmail } from './vm-message.js';
+import { parseImapUrl } from '../../src/imap/target.js';
 
 const ALICE = 'alice@example.org';
 const box = (mailbox: string, context = 'default', folder = 'INBOX') => makeBox({ mailbox, context, user: ALICE, folder });
@@ -120,7 +121,7 @@ describe('event-driven MWI', () => {
         writeFileSync(conf, `[default]\n1000 => 1234,Alice,${ALICE},,imapuser=${ALICE}\n10001 => 1234,Alice 2,${ALICE},,imapuser=${ALICE}\n`);
         mwi = createMwi(
             {
-                imap: dovecot.imapUrl.replace(`:${dovecot.imapPort}`, `:${proxy.port}`),
+                imap: parseImapUrl(dovecot.imapUrl.replace(`:${dovecot.imapPort}`, `:${proxy.port}`)),
                 ami: ami.url,
                 amiMode: 'mwiupdate',
                 voicemailConf: conf,
@@ -220,7 +221,7 @@ describe('coalescing', () => {
     // When the runs start is test/mwi/scheduler.test.ts's (fake timers); here, against Dovecot, how many and never two at once.
     it('a burst of 50 triggers for one box runs at most 2 recounts, never two at once', async () => {
         const { logger } = captureLogger();
-        const pool = new ImapPool(dovecot.imapUrl, { logger });
+        const pool = new ImapPool(parseImapUrl(dovecot.imapUrl), { logger });
         const real = new ImapCounter(pool);
         let starts = 0;
         let running = 0;
@@ -260,7 +261,7 @@ describe('coalescing', () => {
 
     it('the periodic resync heals a change no event reported', async () => {
         const { logger } = captureLogger();
-        const pool = new ImapPool(dovecot.imapUrl, { logger });
+        const pool = new ImapPool(parseImapUrl(dovecot.imapUrl), { logger });
         const events: VmEvent[] = [];
         const boxes = new BoxDirectory();
         boxes.learn(makeEvent({ id: 'l', type: 'newmail', user: ALICE, mailbox: 'INBOX', class: 'voicemail', voicemail: vm1000 }));
@@ -284,7 +285,7 @@ describe('coalescing', () => {
 
     it('the pool reuses sessions and waits for a free one at its limit', async () => {
         const { logger } = captureLogger();
-        const pool = new ImapPool(dovecot.imapUrl, { logger, max: 1 });
+        const pool = new ImapPool(parseImapUrl(dovecot.imapUrl), { logger, max: 1 });
         const counter = new ImapCounter(pool);
         try {
             const [a, b, c] = await Promise.all([counter.count(box('1000')), counter.count(makeBox({ mailbox: '1000', user: 'bob@example.org' })), counter.count(box('10001'))]);

@@ -14,6 +14,7 @@ import { MemoryResolver } from '../../src/resolve/memory.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { captureLogger } from '../mwi/log-capture.js';
+import { parseServers } from '../../src/memcached/servers.js';
 
 // facts-openchange.md's 22-byte example: 01 02 00 'sogo' 00 '42.eml' 00 'INBOX' 00 2e
 const EXAMPLE = Buffer.from('0102' + '00' + '736f676f00' + '34322e656d6c00' + '494e424f5800' + '2e', 'hex');
@@ -61,7 +62,7 @@ describe('Pusher with OpenChange records in memcached', () => {
     it('sends the exact documented newmail payload, and nothing for a newmail without uid', async () => {
         const oc = await pull();
         await raw.set('resolver:alice', ocRecord([oc.url]), {});
-        const resolver = MemcachedResolver.fromConfig(mc.resolver, { cn: 'username' });
+        const resolver = MemcachedResolver.fromConfig(parseServers(mc.resolver), { cn: 'username' });
         const pusher = new Pusher({ resolver });
         try {
             const noUid = await drops('no_uid');
@@ -81,7 +82,7 @@ describe('Pusher with OpenChange records in memcached', () => {
     it('with an email cn finds the record under the full address; folder and separator as Dovecot reported them; NewMail only', async () => {
         const oc = await pull();
         await raw.set('resolver:bob@example.com', ocRecord([oc.url]), {});
-        const resolver = MemcachedResolver.fromConfig(mc.resolver, { cn: 'email' });
+        const resolver = MemcachedResolver.fromConfig(parseServers(mc.resolver), { cn: 'email' });
         const folders = new FolderNames();
         const user = 'Bob@Example.com';
         // what the hook reports for a Maildir++ sub-folder under `separator = /` and a non-ASCII one
@@ -119,7 +120,7 @@ describe('Pusher with OpenChange records in memcached', () => {
     it('finds a missing uid by Message-ID and tells OpenChange once per stored copy', async () => {
         const oc = await pull();
         await raw.set('resolver:dora', ocRecord([oc.url]), {});
-        const resolver = MemcachedResolver.fromConfig(mc.resolver);
+        const resolver = MemcachedResolver.fromConfig(parseServers(mc.resolver));
         const asked: string[] = [];
         const uids = { find: async (_u: string, mailbox: string, id: string) => (asked.push(`${mailbox} ${id}`), { uid: 5, uidValidity: 9 }) } as unknown as UidLookup;
         const pusher = new Pusher({ resolver, uids });
@@ -147,7 +148,7 @@ describe('Pusher with OpenChange records in memcached', () => {
         for (const phase of ['pending', 'backing off'] as const) {
             const live = await pull();
             await raw.set('resolver:carol', ocRecord([dead, live.url]), {});
-            const resolver = MemcachedResolver.fromConfig(mc.resolver);
+            const resolver = MemcachedResolver.fromConfig(parseServers(mc.resolver));
             const { logger, records } = captureLogger();
             const pending = phase === 'pending';
             const pusher = new Pusher({ resolver, logger, sendTimeoutMs: pending ? 60_000 : 50, backoffMinMs: 60_000 });

@@ -6,6 +6,7 @@ import { ImapAuthenticator } from '../../src/intake/auth.js';
 import { startDovecot, PASSWORD, type TestDovecot } from '../helpers/dovecot.js';
 import { LineClient, transaction } from '../helpers/lmtp-client.js';
 import { startIntake, type TestIntake } from './intake-harness.js';
+import { parseImapUrl } from '../../src/imap/target.js';
 
 const MSG = Buffer.from('From: alice@example.org\r\nSubject: t\r\n\r\nhi\r\n');
 const plain = (u: string, p: string) => Buffer.from(`\0${u}\0${p}`).toString('base64');
@@ -27,7 +28,7 @@ describe('AUTH against Dovecot', () => {
     });
 
     it('verifies passwords with an IMAP login and caches only successes', async () => {
-        const auth = new ImapAuthenticator({ url: `imap://127.0.0.1:${dovecot.imapPort}`, cacheTtlMs: 60_000 });
+        const auth = new ImapAuthenticator({ target: parseImapUrl(`imap://127.0.0.1:${dovecot.imapPort}`), cacheTtlMs: 60_000 });
         expect(await auth.verify('alice@example.org', PASSWORD)).toBe('ok');
         expect(await auth.verify('alice@example.org', 'nope')).toBe('invalid');
         expect(await auth.verify('nobody@example.org', PASSWORD)).toBe('invalid');
@@ -38,7 +39,7 @@ describe('AUTH against Dovecot', () => {
         } finally {
             await dovecot.start();
         }
-        const noCache = new ImapAuthenticator({ url: `imap://127.0.0.1:${dovecot.imapPort}`, cacheTtlMs: 0 });
+        const noCache = new ImapAuthenticator({ target: parseImapUrl(`imap://127.0.0.1:${dovecot.imapPort}`), cacheTtlMs: 0 });
         expect(await noCache.verify('bob@example.org', PASSWORD)).toBe('ok');
     });
 

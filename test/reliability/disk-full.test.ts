@@ -41,7 +41,7 @@ describe('maildir on a full disk', () => {
     for (const leave of [0, 184 * 1024, 900 * 1024]) {
         it(`answers 451 4.3.0 and leaves tmp/ empty with ${leave >> 10} KB free`, async () => {
             const root = path.join(fs.dir, `mail-${leave}`);
-            const d = new MaildirDeliverer(`maildir:${root}`);
+            const d = new MaildirDeliverer({ dir: `${root}`, text: `maildir:${root}` });
             await d.swept;
             mkdirSync(root, { recursive: true });
             fs.fill(leave);
@@ -75,7 +75,7 @@ describe('maildir on a full disk', () => {
         for (const n of Object.values(names)) writeFileSync(path.join(tmp, n), 'partial');
         const old = new Date(Date.now() - 40 * 3600 * 1000);
         utimesSync(path.join(tmp, names.ancient), old, old);
-        const d = new MaildirDeliverer(`maildir:${fs.dir}/sweep`);
+        const d = new MaildirDeliverer({ dir: `${fs.dir}/sweep`, text: `maildir:${fs.dir}/sweep` });
         expect(await d.swept).toBe(2);
         expect(ls(tmp).sort()).toEqual([names.liveRun, names.otherWriter].sort());
     });

@@ -47,7 +47,7 @@ describe('ingest endpoint against bad input', () => {
     });
 
     it('answers every case with 204/400/401/413 and keeps working, memory bounded', async () => {
-        const url = `http://${vmb.config.ingest}/events`;
+        const url = `http://${vmb.config.ingest.text}/events`;
         const bodies = [...generateCorpus().map(c => (c.kind === 'message' ? c.bytes : Buffer.concat(c.chunks))), ...jsonNasties()];
         const rss0 = process.memoryUsage().rss;
         const seen = new Map<number, number>();
@@ -77,7 +77,7 @@ describe('ingest endpoint against bad input', () => {
     });
 
     it('the stream transport survives the same corpus as batch lines, then still takes a valid batch', async () => {
-        const [host, port] = vmb.config.ingest.split(':');
+        const [host, port] = vmb.config.ingest.text.split(':');
         const sock = net.connect(Number(port), host);
         await new Promise(r => sock.once('connect', r));
         sock.write(helloLine(TOKEN, 'stream-corpus', 'corpus@example.org'));

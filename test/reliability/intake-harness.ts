@@ -24,7 +24,7 @@ export async function startIntake<D extends Deliverer = MemoryDeliverer>(
     const config = loadConfig(flags, {});
     const deliverer = (opts.deliverer ?? new MemoryDeliverer()) as D;
     const server = new IntakeServer({
-        listen: `127.0.0.1:${port}`,
+        listen: { host: '127.0.0.1', port },
         lmtp: opts.lmtp ?? true,
         deliverer,
         observer: nullObserver,

@@ -9,6 +9,7 @@ import { createMemcachedClient, type MemcachedClient } from '../../src/memcached
 import { resolverKey, sanitizeKey } from '../../src/resolve/key.js';
 import { encodeEvent } from '../../src/wire/json.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
+import { parseServers } from '../../src/memcached/servers.js';
 
 const DIRTY = 'a b@x';
 
@@ -27,7 +28,7 @@ describe('key collisions', () => {
     let client: MemcachedClient;
     beforeAll(async () => {
         mc = await startMemcached();
-        client = createMemcachedClient(mc.resolver, { timeoutMs: 1000 });
+        client = createMemcachedClient(parseServers(mc.resolver), { timeoutMs: 1000 });
     });
     afterAll(async () => {
         client?.close();
@@ -65,7 +66,7 @@ describe('key collisions', () => {
 
     it('uid index entries of refs whose parts join alike stay apart (memcached)', async () => {
         const log = { debug: () => undefined } as never;
-        const index = new MemcachedIndex(mc.resolver, log, 60, 1000);
+        const index = new MemcachedIndex(parseServers(mc.resolver), log, 60, 1000);
         try {
             const a = { user: 'a:1', uidValidity: 2, uid: 3, mailbox: 'M' };
             const b = { user: 'a', uidValidity: 1, uid: 2, mailbox: '3:M' };

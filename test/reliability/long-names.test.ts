@@ -27,7 +27,7 @@ describe('maildir: names too long for the filesystem', () => {
     let intake: TestIntake<MaildirDeliverer>;
     beforeAll(async () => {
         root = mkdtempSync(path.join(tmpdir(), 'vmb-long-'));
-        intake = await startIntake({}, { deliverer: new MaildirDeliverer(`maildir:${root}`) });
+        intake = await startIntake({}, { deliverer: new MaildirDeliverer({ dir: `${root}`, text: `maildir:${root}` }) });
     });
     afterAll(async () => {
         await intake?.server.close();
@@ -48,7 +48,7 @@ describe('maildir: names too long for the filesystem', () => {
     });
 
     it('refuses a mapped user name whose directory name would be too long', async () => {
-        const d = new MaildirDeliverer(`maildir:${root}`);
+        const d = new MaildirDeliverer({ dir: `${root}`, text: `maildir:${root}` });
         const txn = await d.begin({ from: '', sessionId: 'long' });
         await expect(txn.addRecipient({ address: 'x@example.org', user: 'u'.repeat(256) })).rejects.toMatchObject({ responseCode: 550, enhanced: '5.1.3' });
         await expect(txn.addRecipient({ address: 'y@example.org', user: 'u'.repeat(255) })).resolves.toBeUndefined();

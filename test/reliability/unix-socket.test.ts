@@ -24,7 +24,7 @@ afterEach(async () => {
 function intake(file: string, flags: Record<string, unknown> = {}): { server: IntakeServer; deliverer: MemoryDeliverer } {
     const deliverer = new MemoryDeliverer();
     const config = loadConfig({ lmtp: `unix:${file}`, ...flags }, {});
-    server = new IntakeServer({ listen: `unix:${file}`, lmtp: true, deliverer, observer: nullObserver, config, logger: createLogger('silent') });
+    server = new IntakeServer({ listen: { path: file }, lmtp: true, deliverer, observer: nullObserver, config, logger: createLogger('silent') });
     return { server, deliverer };
 }
 

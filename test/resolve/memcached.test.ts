@@ -9,6 +9,7 @@ import { createMemcachedClient } from '../../src/memcached/client.js';
 import { Registration } from '../../src/resolve/subscriptions.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { waitFor } from '../helpers/net.js';
+import { parseServers } from '../../src/memcached/servers.js';
 
 function ocRecord(urls: string[]): Buffer {
     const bytes = [0x01, urls.length, 0, 0, 0, urls.length, 0, 0, 0];
@@ -39,8 +40,8 @@ describe('memcached resolver', () => {
     it('finds OpenChange endpoints by username cn and by email cn', async () => {
         await raw.set('resolver:alice', ocRecord(['tcp://192.0.2.10:5555']), {});
         await raw.set('resolver:alice@example.com', ocRecord(['tcp://192.0.2.11:5555', 'tcp://192.0.2.12:5555']), {});
-        const byName = MemcachedResolver.fromConfig(mc.resolver, { cn: 'username' });
-        const byMail = MemcachedResolver.fromConfig(mc.resolver, { cn: 'email' });
+        const byName = MemcachedResolver.fromConfig(parseServers(mc.resolver), { cn: 'username' });
+        const byMail = MemcachedResolver.fromConfig(parseServers(mc.resolver), { cn: 'email' });
         try {
             expect(await byName.endpoints('Alice@Example.com')).toEqual([{ url: 'tcp://192.0.2.10:5555', kind: 'openchange' }]);
             expect(await byMail.lookup('Alice@Example.com')).toEqual(['tcp://192.0.2.11:5555', 'tcp://192.0.2.12:5555']);
@@ -53,7 +54,7 @@ describe('memcached resolver', () => {
 
     it('ignores an undecodable record', async () => {
         await raw.set('resolver:junk', Buffer.from([0x01, 0xff, 0xff, 0, 0, 0x07]), {});
-        const r = MemcachedResolver.fromConfig(mc.resolver);
+        const r = MemcachedResolver.fromConfig(parseServers(mc.resolver));
         try {
             expect(await r.lookup('junk')).toEqual([]);
         } finally {
@@ -62,8 +63,8 @@ describe('memcached resolver', () => {
     });
 
     it('registers, refreshes, removes and expires vmbridge subscriptions', async () => {
-        const r = MemcachedResolver.fromConfig(mc.resolver);
-        const client = createMemcachedClient(mc.resolver);
+        const r = MemcachedResolver.fromConfig(parseServers(mc.resolver));
+        const client = createMemcachedClient(parseServers(mc.resolver));
         try {
             const a = new Registration(client, { user: 'carol', url: 'tcp://127.0.0.1:7001', types: ['newmail'], ttlSec: 1 });
             // 2 s, not 1: memcached's clock ticks per second, so a 1 s TTL can end right after a
@@ -96,7 +97,7 @@ describe('memcached resolver', () => {
 
     it('returns [] within a bounded time when memcached is stopped, and counts the error', async () => {
         const own = await startMemcached();
-        const r = MemcachedResolver.fromConfig(own.resolver, { timeoutMs: 250 });
+        const r = MemcachedResolver.fromConfig(parseServers(own.resolver), { timeoutMs: 250 });
         try {
             expect(await r.lookup('dave')).toEqual([]);
             await own.stop();
@@ -116,7 +117,7 @@ describe('memcached resolver', () => {
         const silent = net.createServer(c => conns.push(c)); // accepts, never answers
         await new Promise<void>(res => silent.listen(0, '127.0.0.1', res));
         const { port } = silent.address() as net.AddressInfo;
-        const r = MemcachedResolver.fromConfig(`--SERVER=127.0.0.1:${port}`, { timeoutMs: 250 });
+        const r = MemcachedResolver.fromConfig(parseServers(`--SERVER=127.0.0.1:${port}`), { timeoutMs: 250 });
         try {
             expect(await r.lookup('erin')).toEqual([]);
         } finally {
@@ -146,7 +147,7 @@ describe('several --SERVER options', () => {
 
     it('reads each key from the server libmemcached would have written it to', async () => {
         const clients = servers.map(direct);
-        const r = MemcachedResolver.fromConfig(servers.map(s => s.resolver).join(' '));
+        const r = MemcachedResolver.fromConfig(parseServers(servers.map(s => s.resolver).join(' ')));
         try {
             for (const [user, idx] of placement) {
                 await clients[idx].set(`resolver:${user}`, ocRecord([`tcp://192.0.2.${idx}:5555`]), {});
