@@ -126,3 +126,95 @@ export const WEBHOOK_LIMITS = {
 export const WEBHOOK_SYNC_MS = 5000;
 /** `vmbridge resolve`: an interactive lookup may wait longer than the bridge's own (a remote memcached) */
 export const RESOLVE_COMMAND_TIMEOUT_MS = 2000;
+
+// Tunables that were inline literals (issue 18): the same values, named here with their reason.
+/** admin listener: a scrape or status request that has not finished by then is cut */
+export const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
+/** admin listener: headers must arrive by then (before anything is served) */
+export const ADMIN_HEADERS_TIMEOUT_MS = 5_000;
+/** health: an LMTP greeting is one short line; more without a line end is not Dovecot */
+export const PROBE_GREETING_MAX_BYTES = 1024;
+/** status page: a recent error's detail is cut here (enough to recognise it, no log dumps) */
+export const RECENT_ERROR_DETAIL_MAX = 300;
+/** rate limits: addresses or users tracked at once; the least recently seen go first */
+export const RATE_LIMIT_KEYS_MAX = 10_000;
+/** MWI resyncs: the pacing tick, spreading --mwi-resync-rate recounts evenly over each second */
+export const MWI_RESYNC_TICK_MS = 100;
+/** MWI convergence: the window the --mwi-corrections budget counts over, per box */
+export const MWI_CORRECTION_WINDOW_MS = 60_000;
+/** MWI convergence: disagreements remembered so each is warned about once (then the set restarts) */
+export const MWI_WARNED_MAX = 10_000;
+/** AMI: TCP keepalive, so a silently dropped manager connection is noticed between actions */
+export const AMI_KEEPALIVE_MS = 30_000;
+/** AMI: after Logoff, the socket is destroyed if Asterisk has not closed it by then */
+export const AMI_LOGOFF_GRACE_MS = 1000;
+/** externnotify: a script that has not exited by then is killed (Asterisk's own scripts are instant) */
+export const EXTERNNOTIFY_TIMEOUT_MS = 10_000;
+/** subscriptions: the shortest refresh interval, however short the TTL (a third of it otherwise) */
+export const SUBSCRIPTION_REFRESH_MIN_MS = 250;
+/** state.db: a writer waits this long for another connection's lock (CLI and serve share the file) */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+/** client listener: request headers larger than this are refused (before authentication) */
+export const HTTP_MAX_HEADER_BYTES = 16 * 1024;
+/** client and replay listeners: an idle keep-alive connection is closed after this (Node's default) */
+export const HTTP_KEEPALIVE_MS = 5000;
+/** uid lookups over IMAP (for push payloads): a search that takes longer is given up */
+export const UID_LOOKUP_TIMEOUT_MS = 2000;
+/** push: events per user waiting while that user's previous ones are resolved and sent; past it the oldest go */
+export const PUSH_PENDING_LIMIT = 10_000;
+/** push: nanomsg's own reconnect interval to an endpoint, first step */
+export const PUSH_RECONNECT_MIN_MS = 100;
+/** push: nanomsg's own reconnect interval ceiling */
+export const PUSH_RECONNECT_MAX_MS = 5000;
+/** sequencer: after a journal failure, the journal is asked again after this */
+export const SEQUENCER_RETRY_MS = 1000;
+/** IMAP: a session silent this long is dropped (a recount or search is far shorter) */
+export const IMAP_SOCKET_TIMEOUT_MS = 5 * 60_000;
+/** uid index without a state directory: entries kept in memory */
+export const UID_INDEX_MEMORY_MAX = 100_000;
+/** uid index in state.db: rows kept at most (oldest go first) */
+export const UID_INDEX_ROWS_MAX = 1_000_000;
+/** correlator: Dovecot processes whose last batch seq is remembered (gap detection) */
+export const HOOK_PROCS_MAX = 50_000;
+/** correlator: an APPEND's MessageAppend waits this long for its pair in the same session */
+export const APPEND_PAIR_WINDOW_MS = 150;
+/** shared join: the delivering bridge's mark may still be on its way: looked up again after this */
+export const SHARED_JOIN_GRACE_MS = 150;
+/** join: a stored copy is remembered this long, for Dovecot's late report of it */
+export const JOIN_REMEMBER_MS = 10 * 60_000;
+/** join: remembered copies before expired ones are pruned … */
+export const JOIN_DONE_MAX = 10_000;
+/** … down to at most this many */
+export const JOIN_DONE_KEEP = 5_000;
+/** listen(): the SUB socket's receive buffer, so a burst is not dropped while the consumer is busy */
+export const LISTEN_RCVBUF_BYTES = 4 * 1024 * 1024;
+/** cursor: while quiet, how often the journal is asked whether anything was missed */
+export const CURSOR_CHECK_MS = 30_000;
+/** cursor: how long a seq gap may stay open before it is filled from the journal */
+export const CURSOR_GAP_WAIT_MS = 1000;
+/** event stream: events waiting for a slow consumer; past it the oldest go, behind a reset */
+export const STREAM_QUEUE_LIMIT = 10_000;
+/** AUTH: verified credentials cached at most (oldest go first) */
+export const AUTH_CACHE_MAX = 10_000;
+/** intake: on stop, connections still open after this are closed (in-flight ones are drained first) */
+export const INTAKE_CLOSE_TIMEOUT_MS = 2000;
+/** ingest: signed batches per second (and burst) before it answers 429; far above any Dovecot's rate */
+export const INGEST_BATCH_RATE = { perSecond: 5000, burst: 10000 };
+/** ingest over HTTP: Dovecot's http-client reuses connections, so they stay open a minute */
+export const INGEST_KEEPALIVE_MS = 60_000;
+/** hook auth: a batch whose timestamp is further off than this is refused (replays outside the window) */
+export const HOOK_REPLAY_WINDOW_SEC = 120;
+/** hook auth: MACs remembered within the window to refuse replays */
+export const HOOK_SEEN_MAX = 200_000;
+/** process guard: a drain that has not finished by then exits anyway */
+export const GUARD_DEADLINE_MS = 60_000;
+/** serve: the guard's deadline is --shutdown-timeout plus this, for the closing steps after it */
+export const GUARD_SHUTDOWN_MARGIN_MS = 10_000;
+/** doctor: `doveconf -P` output read at most */
+export const DOVECONF_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+/** webhooks: a signature whose timestamp is this far off is refused (Stripe's default) */
+export const WEBHOOK_SIGNATURE_TOLERANCE_SEC = 300;
+/** header capture: the first buffer; it grows geometrically up to MAX_HEADER_BYTES */
+export const HEADER_BUFFER_INITIAL = 4096;
+/** relays to --smart-host: per phase, as --deliver-timeout's default */
+export const RELAY_TIMEOUT_MS = 30_000;

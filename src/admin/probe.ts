@@ -4,7 +4,7 @@
 import { access, constants } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { DeliverTarget } from '../deliver/target.js';
-import { HEALTH_PROBE_EVERY_MS, HEALTH_PROBE_TIMEOUT_MS } from '../limits.js';
+import { HEALTH_PROBE_EVERY_MS, HEALTH_PROBE_TIMEOUT_MS, PROBE_GREETING_MAX_BYTES } from '../limits.js';
 
 export interface ProbeResult {
     ok: boolean;
@@ -110,7 +110,7 @@ function lineProbe(
             buf += chunk;
             const match = line.exec(buf);
             if (match) done({ match });
-            else if (buf.length > 1024) done({ problem: 'unexpected answer' });
+            else if (buf.length > PROBE_GREETING_MAX_BYTES) done({ problem: 'unexpected answer' });
         });
         sock.on('error', err => done({ problem: (err as NodeJS.ErrnoException).code ?? err.message }));
         sock.on('close', () => done({ problem: 'closed before answering' }));

@@ -2,7 +2,7 @@
 // logMethod hook (log.ts), so nothing extra is serialized for info/debug lines. The status page
 // is unauthenticated: an entry keeps the message and a few fields, with addresses, caller IDs,
 // host addresses and anything secret-looking redacted (docs/policy.md).
-import { RECENT_ERRORS_MAX } from '../limits.js';
+import { RECENT_ERRORS_MAX, RECENT_ERROR_DETAIL_MAX } from '../limits.js';
 
 export interface RecentError {
     at: string;
@@ -29,7 +29,8 @@ export function recordLog(args: unknown[], level: number): void {
     const entry: RecentError = { at: new Date().toISOString(), level: name, msg: redact(msg) };
     if (typeof obj.stage === 'string') entry.stage = obj.stage;
     if (typeof obj.code === 'number') entry.code = obj.code;
-    if (detail !== undefined) entry.detail = redact(detail instanceof Error ? detail.message : typeof detail === 'string' ? detail : JSON.stringify(detail)).slice(0, 300);
+    if (detail !== undefined)
+        entry.detail = redact(detail instanceof Error ? detail.message : typeof detail === 'string' ? detail : JSON.stringify(detail)).slice(0, RECENT_ERROR_DETAIL_MAX);
     ring.push(entry);
     if (ring.length > RECENT_ERRORS_MAX) ring.shift();
 }

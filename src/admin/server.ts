@@ -9,6 +9,7 @@ import { registry } from '../metrics.js';
 import { listenOn, type HostPort } from '../net/address.js';
 import { StatusSource } from './status.js';
 import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page.js';
+import { ADMIN_REQUEST_TIMEOUT_MS, ADMIN_HEADERS_TIMEOUT_MS } from '../limits.js';
 
 /** The status page's static parts: path → [content type, body]. */
 const PAGE: Record<string, [string, string]> = {
@@ -45,8 +46,8 @@ export class AdminServer {
                 })
         );
         // requests are tiny; a client that holds a socket open gets dropped
-        this.server.requestTimeout = 10_000;
-        this.server.headersTimeout = 5_000;
+        this.server.requestTimeout = ADMIN_REQUEST_TIMEOUT_MS;
+        this.server.headersTimeout = ADMIN_HEADERS_TIMEOUT_MS;
     }
 
     listen(): Promise<AddressInfo> {

@@ -5,7 +5,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { scanBoundary } from './classify.js';
 import { MimeScanner, type PartInfo } from './mime-scan.js';
-import { MAX_HEADER_BYTES } from '../limits.js';
+import { MAX_HEADER_BYTES, HEADER_BUFFER_INITIAL } from '../limits.js';
 
 export interface HeaderTapOptions {
     maxHeaderBytes?: number;
@@ -78,7 +78,7 @@ export class HeaderTap extends Transform {
     /** Grows the capture buffer geometrically (tiny chunks must not make header capture quadratic). */
     private append(piece: Buffer): void {
         if (this.len + piece.length > this.buf.length) {
-            const next = Buffer.alloc(Math.min(this.maxHeaderBytes, Math.max(4096, (this.len + piece.length) * 2)));
+            const next = Buffer.alloc(Math.min(this.maxHeaderBytes, Math.max(HEADER_BUFFER_INITIAL, (this.len + piece.length) * 2)));
             this.buf.copy(next, 0, 0, this.len);
             this.buf = next;
         }

@@ -8,7 +8,7 @@
 import type { EventType, VmEvent } from '../events/event.js';
 import type { Logger } from '../log.js';
 import { resetEvent } from '../publish/journal.js';
-import { CURSOR_RECENT_IDS } from '../limits.js';
+import { CURSOR_RECENT_IDS, CURSOR_CHECK_MS, CURSOR_GAP_WAIT_MS } from '../limits.js';
 
 export interface CursorOptions {
     user: string;
@@ -50,7 +50,7 @@ export class CursorGate {
     /** Call once live events can arrive: replays from `since`, or anchors at the journal's newest
      * seq (so events sequenced after this point are all handed on, in order). Never rejects. */
     start(): Promise<void> {
-        const every = this.opts.checkMs ?? 30_000;
+        const every = this.opts.checkMs ?? CURSOR_CHECK_MS;
         if (every > 0) this.check = setInterval(() => void this.fill(true), every).unref();
         return this.last !== undefined ? this.fill() : this.anchor();
     }
@@ -103,7 +103,7 @@ export class CursorGate {
             this.timer ??= setTimeout(() => {
                 this.timer = undefined;
                 void this.fill();
-            }, this.opts.gapWaitMs ?? 1000);
+            }, this.opts.gapWaitMs ?? CURSOR_GAP_WAIT_MS);
         }
     }
 

@@ -10,6 +10,7 @@ import { decodeFrame, framePrefixes } from '../wire/frame.js';
 import { DEFAULT_REPLAY, httpReplay } from './replay.js';
 import { EventStream } from './stream.js';
 import { defaultBus } from '../publish/bus-address.js';
+import { LISTEN_RCVBUF_BYTES } from '../limits.js';
 
 /** serve's default bus: ipc://<./var>/bus.sock (publish/bus-address.ts). */
 export const DEFAULT_BUS = defaultBus();
@@ -41,7 +42,7 @@ export function listen(opts: ListenOptions = {}): EventStream {
     const user = opts.user;
     const catchUp = user !== undefined && (opts.since !== undefined || opts.replay !== undefined);
     const prefixes = framePrefixes(user, catchUp ? undefined : types);
-    const sock = nano.socket('sub', { chan: prefixes.length ? prefixes : [''], rcvbuf: 4 * 1024 * 1024 });
+    const sock = nano.socket('sub', { chan: prefixes.length ? prefixes : [''], rcvbuf: LISTEN_RCVBUF_BYTES });
     let failure: Error | undefined;
     sock.on('error', err => (failure ??= err));
     for (const url of urls) {

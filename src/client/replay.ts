@@ -6,7 +6,7 @@ import { replay } from '../publish/journal.js';
 import { MemcachedJournal } from '../publish/journal-memcached.js';
 import type { MemcachedClient } from '../memcached/client.js';
 import { decodeEvent } from '../wire/json.js';
-import { REPLAY_CLIENT_TIMEOUT_MS } from '../limits.js';
+import { REPLAY_CLIENT_TIMEOUT_MS, JOURNAL_TIMEOUT_MS } from '../limits.js';
 
 export const DEFAULT_REPLAY = 'http://127.0.0.1:8026';
 
@@ -47,6 +47,6 @@ export function readReplayToken(file: string): string | undefined {
 
 /** The journal read straight from memcached (limits as the bridge's, by default theirs). */
 export function memcachedReplay(client: MemcachedClient, user: string, maxCount?: number): (since: number) => Promise<VmEvent[]> {
-    const journal = new MemcachedJournal(client, { maxCount, timeoutMs: 1000 });
+    const journal = new MemcachedJournal(client, { maxCount, timeoutMs: JOURNAL_TIMEOUT_MS });
     return since => replay(journal, user, since);
 }

@@ -7,6 +7,7 @@ import type { Socket } from 'nanomsg';
 import type { VmEvent } from '../events/event.js';
 import { CursorGate, type CursorOptions } from './cursor.js';
 import { resetEvent } from '../publish/journal.js';
+import { STREAM_QUEUE_LIMIT } from '../limits.js';
 
 export interface StreamOptions {
     signal?: AbortSignal;
@@ -100,7 +101,7 @@ export class EventStream implements AsyncIterable<VmEvent> {
 
     private enqueue(ev: VmEvent): void {
         if (this.ended) return;
-        if (this.queue.length >= (this.opts.limit ?? 10_000)) this.overflow();
+        if (this.queue.length >= (this.opts.limit ?? STREAM_QUEUE_LIMIT)) this.overflow();
         this.queue.push(ev);
         this.wakeUp();
     }

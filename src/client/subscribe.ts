@@ -12,6 +12,7 @@ import { Registration } from '../resolve/subscriptions.js';
 import { decodeEvent } from '../wire/json.js';
 import { memcachedReplay } from './replay.js';
 import { EventStream } from './stream.js';
+import { SUBSCRIPTION_OP_TIMEOUT_MS } from '../limits.js';
 
 export interface SubscribeOptions {
     /** libmemcached configuration string, default --SERVER=127.0.0.1:11211. */
@@ -48,7 +49,7 @@ export function subscribe(opts: SubscribeOptions): EventStream {
     if (/^(tcp|ws):\/\/(\*|0\.0\.0\.0|\[::\])[:/]/.test(advertise)) {
         throw new Error(`${advertise} is not an address vmbridge can connect to: give advertise (--advertise) a concrete host`);
     }
-    const client = createMemcachedClient(resolver, { logger: opts.logger, timeoutMs: 1000 });
+    const client = createMemcachedClient(resolver, { logger: opts.logger, timeoutMs: SUBSCRIPTION_OP_TIMEOUT_MS });
     const sock = nano.socket('pull');
     let failure: Error | undefined;
     sock.on('error', err => (failure ??= err));

@@ -6,9 +6,10 @@
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
 import { EX } from './exit.js';
+import { GUARD_DEADLINE_MS } from '../limits.js';
 
 /** deadlineMs: exit even when the drain hangs (the state is suspect after all). */
-export function installProcessGuard(log: Logger, drain: () => Promise<void>, deadlineMs = 60_000): () => void {
+export function installProcessGuard(log: Logger, drain: () => Promise<void>, deadlineMs = GUARD_DEADLINE_MS): () => void {
     const onRejection = (reason: unknown) => {
         metrics.processFaults.inc({ kind: 'unhandled_rejection' });
         log.error({ err: describe(reason) }, 'unhandled promise rejection (bug): logged, process kept running');

@@ -6,6 +6,7 @@ import { serveOption } from '../config-help.js';
 import { createLogger } from '../log.js';
 import { EX, ExitError } from './exit.js';
 import { installProcessGuard } from './guard.js';
+import { GUARD_SHUTDOWN_MARGIN_MS } from '../limits.js';
 
 /** Adds every config key as a long flag (values are validated by the zod schema, not here). */
 export function addConfigOptions(cmd: Command): Command {
@@ -32,7 +33,7 @@ export function register(program: Command): void {
         const config = configFrom(cmd);
         const log = createLogger(config.logLevel);
         const bridge = construct(() => new Bridge(config, log)); // e.g. the state directory in use: 69
-        installProcessGuard(log, () => bridge.stop(), config.shutdownTimeout + 10_000);
+        installProcessGuard(log, () => bridge.stop(), config.shutdownTimeout + GUARD_SHUTDOWN_MARGIN_MS);
         try {
             await bridge.start();
         } catch (err) {

@@ -8,6 +8,7 @@ import { ConfigError } from '../config.js';
 import { SmtpError, tempFail, type Outcome } from './deliverer.js';
 import { reply } from '../smtp/replies.js';
 import { stripBrackets } from '../net/address.js';
+import { RELAY_TIMEOUT_MS } from '../limits.js';
 
 export interface SmartHost {
     host: string;
@@ -22,7 +23,7 @@ export interface SmartHost {
 }
 
 /** `smtp://[user:pass@]host[:port]` or `smtps://...` (ports default to 25 and 465). */
-export function parseSmartHost(url: string, timeoutMs = 30_000): SmartHost {
+export function parseSmartHost(url: string, timeoutMs = RELAY_TIMEOUT_MS): SmartHost {
     let u: URL;
     try {
         u = new URL(url);

@@ -4,6 +4,7 @@
 // `push_notification lua { lua_file = … lua_settings { vmbridge_* } }`.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { DOVECONF_MAX_OUTPUT_BYTES } from '../limits.js';
 
 export interface HookSettings {
     form?: '2.3' | '2.4';
@@ -20,7 +21,7 @@ const cache = new Map<string, Promise<string>>();
 export function doveconf(conf: string): Promise<string> {
     let p = cache.get(conf);
     if (!p) {
-        p = promisify(execFile)('doveconf', ['-c', conf, '-P'], { maxBuffer: 16 * 1024 * 1024 }).then(r => r.stdout);
+        p = promisify(execFile)('doveconf', ['-c', conf, '-P'], { maxBuffer: DOVECONF_MAX_OUTPUT_BYTES }).then(r => r.stdout);
         cache.set(conf, p);
     }
     return p;

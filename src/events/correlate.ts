@@ -18,6 +18,7 @@ import { DeliveryJoin, type NewItem } from './join.js';
 import { OrderGate, type Slot } from './order-gate.js';
 import type { EventSink } from './sink.js';
 import { DEFAULTS } from '../config.js';
+import { HOOK_PROCS_MAX, APPEND_PAIR_WINDOW_MS } from '../limits.js';
 
 interface Held {
     user: string;
@@ -137,7 +138,7 @@ export class Correlator implements DeliveryObserver {
         }
         this.lastSeq.delete(batch.proc);
         this.lastSeq.set(batch.proc, batch.seq);
-        if (this.lastSeq.size > 50_000) this.lastSeq.delete(this.lastSeq.keys().next().value as string);
+        if (this.lastSeq.size > HOOK_PROCS_MAX) this.lastSeq.delete(this.lastSeq.keys().next().value as string);
         return true;
     }
 
@@ -194,7 +195,10 @@ export class Correlator implements DeliveryObserver {
     }
 
     private holdAppend(batch: Batch, item: NewItem, id: string): void {
-        const pending = this.appends.get(batch.session) ?? { held: [], timer: setTimeout(() => void this.flushAppends(batch.session), this.opts.pairWindowMs ?? 150) };
+        const pending = this.appends.get(batch.session) ?? {
+            held: [],
+            timer: setTimeout(() => void this.flushAppends(batch.session), this.opts.pairWindowMs ?? APPEND_PAIR_WINDOW_MS)
+        };
         pending.held.push({ user: batch.user, item, id, slot: this.gate.reserve(batch.user) });
         this.appends.set(batch.session, pending);
     }

@@ -5,7 +5,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { IndexEntrySchema, type IndexEntry, type IndexStore, type MessageRef } from './index-store.js';
-import { INDEX_SWEEP_MS, INDEX_PACE, UID_INDEX_TTL_SEC } from '../limits.js';
+import { INDEX_SWEEP_MS, INDEX_PACE, UID_INDEX_TTL_SEC, UID_INDEX_ROWS_MAX } from '../limits.js';
 
 export class SqliteIndex implements IndexStore {
     private readonly db: StateDb;
@@ -15,7 +15,7 @@ export class SqliteIndex implements IndexStore {
 
     constructor(
         stateDir: string,
-        private readonly maxRows = 1_000_000,
+        private readonly maxRows = UID_INDEX_ROWS_MAX,
         private readonly ttlSec = UID_INDEX_TTL_SEC
     ) {
         this.db = openStateDb(stateDir);

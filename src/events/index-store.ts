@@ -8,7 +8,7 @@ import { bounded, createMemcachedClient, type MemcachedClient } from '../memcach
 import { sanitizeKey } from '../resolve/key.js';
 import { SqliteIndex } from './index-sqlite.js';
 import type { ParsedServers, ResolverSpec } from '../memcached/servers.js';
-import { MEMCACHED_TIMEOUT_MS, UID_INDEX_TTL_SEC } from '../limits.js';
+import { MEMCACHED_TIMEOUT_MS, UID_INDEX_TTL_SEC, UID_INDEX_MEMORY_MAX } from '../limits.js';
 
 export const IndexEntrySchema = z.object({
     messageId: z.string().optional(),
@@ -37,7 +37,7 @@ const keyOf = (r: MessageRef) => `vmbridge:idx:${encodeURIComponent(r.user)}:${r
 
 export class MemoryIndex implements IndexStore {
     private readonly map = new Map<string, IndexEntry>();
-    constructor(private readonly max = 100_000) {}
+    constructor(private readonly max = UID_INDEX_MEMORY_MAX) {}
 
     async get(ref: MessageRef): Promise<IndexEntry | undefined> {
         const k = keyOf(ref);

@@ -10,7 +10,7 @@ import { bounded, createMemcachedClient, type MemcachedClient } from '../memcach
 import { sanitizeKey } from '../resolve/key.js';
 import type { StoredAt } from './newmail.js';
 import type { ParsedServers, ResolverSpec } from '../memcached/servers.js';
-import { SHARED_JOIN_TTL_SEC, MEMCACHED_TIMEOUT_MS } from '../limits.js';
+import { SHARED_JOIN_TTL_SEC, MEMCACHED_TIMEOUT_MS, SHARED_JOIN_GRACE_MS } from '../limits.js';
 
 export interface SharedJoin {
     /** This instance is delivering a copy of `messageId` to `user` (Dovecot has not committed yet). */
@@ -37,7 +37,7 @@ export class MemcachedJoin implements SharedJoin {
         servers: ParsedServers,
         private readonly log: Logger,
         private readonly timeoutMs = MEMCACHED_TIMEOUT_MS,
-        private readonly graceMs = 150
+        private readonly graceMs = SHARED_JOIN_GRACE_MS
     ) {
         this.client = createMemcachedClient(servers, { logger: log, timeoutMs });
         // Connect now: a mark must not wait for a connection while Dovecot commits the copy.

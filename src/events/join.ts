@@ -15,6 +15,7 @@ import type { IndexEntry, IndexStore } from './index-store.js';
 import type { SharedJoin } from './join-share.js';
 import { newmailEvent, type StoredAt } from './newmail.js';
 import type { OrderGate, Slot } from './order-gate.js';
+import { JOIN_REMEMBER_MS, JOIN_DONE_MAX, JOIN_DONE_KEEP } from '../limits.js';
 
 export type NewItem = Item & { kind: 'new' | 'append' };
 
@@ -216,8 +217,8 @@ export class DeliveryJoin implements DeliveryObserver {
 
     private remember(rec: DeliveryRecord, entry: IndexEntry, uid?: number): void {
         const now = Date.now();
-        this.done.add(rec.user, { downstreamId: rec.downstreamId, messageId: rec.classification.messageId, entry, uid, expires: now + (this.opts.rememberMs ?? 10 * 60_000) });
-        if (++this.doneCount > 10_000) this.doneCount -= this.done.prune(now, 5_000);
+        this.done.add(rec.user, { downstreamId: rec.downstreamId, messageId: rec.classification.messageId, entry, uid, expires: now + (this.opts.rememberMs ?? JOIN_REMEMBER_MS) });
+        if (++this.doneCount > JOIN_DONE_MAX) this.doneCount -= this.done.prune(now, JOIN_DONE_KEEP);
     }
 
     private unexpect(rec: DeliveryRecord): void {

@@ -6,6 +6,7 @@
 // so a process that squatted the ingest address and recorded batches can neither forge nor
 // replay one (dovecot/vmbridge.lua makes them).
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { HOOK_REPLAY_WINDOW_SEC, HOOK_SEEN_MAX } from '../limits.js';
 
 const PREFIX = Buffer.from('{"mac":"');
 const MAC_HEX = 64;
@@ -15,8 +16,8 @@ export class HookAuth {
 
     constructor(
         private readonly key: string,
-        private readonly windowSec = 120,
-        private readonly maxSeen = 200_000,
+        private readonly windowSec = HOOK_REPLAY_WINDOW_SEC,
+        private readonly maxSeen = HOOK_SEEN_MAX,
         private readonly now = () => Date.now() / 1000
     ) {}
 

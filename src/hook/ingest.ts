@@ -22,6 +22,7 @@ import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './li
 import { listenerCap } from '../net/fd-budget.js';
 import { readStream } from './stream.js';
 import { isProbe } from './probe.js';
+import { INGEST_BATCH_RATE, INGEST_KEEPALIVE_MS } from '../limits.js';
 
 export interface IngestOptions {
     listen: ListenAddress;
@@ -51,9 +52,9 @@ export class IngestServer {
         this.auth = new HookAuth(opts.token);
         this.limits = new ConnectionLimits(opts.limits);
         this.access = opts.access ? new AccessList(opts.access) : undefined;
-        this.limiter = new RateLimiter(opts.rate ?? { perSecond: 5000, burst: 10000 });
+        this.limiter = new RateLimiter(opts.rate ?? INGEST_BATCH_RATE);
         this.server = http.createServer((req, res) => this.handle(req, res));
-        this.server.keepAliveTimeout = 60_000; // Dovecot's http-client reuses connections
+        this.server.keepAliveTimeout = INGEST_KEEPALIVE_MS; // Dovecot's http-client reuses connections
         this.front = net.createServer(sock => this.sniff(sock));
         // The ingest's share of the process's file descriptors (net/fd-budget.ts): idle hook
         // connections never starve the MTA's LMTP connections.

@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { listenOn, type HostPort } from '../net/address.js';
 import { loadTlsPair } from '../intake/tls.js';
-import { HTTP_HEADERS_TIMEOUT_MS, HTTP_MAX_BODY, HTTP_MAX_CONNECTIONS, HTTP_MAX_CONNECTIONS_PER_IP } from '../limits.js';
+import { HTTP_HEADERS_TIMEOUT_MS, HTTP_MAX_BODY, HTTP_MAX_CONNECTIONS, HTTP_MAX_CONNECTIONS_PER_IP, HTTP_MAX_HEADER_BYTES, HTTP_KEEPALIVE_MS } from '../limits.js';
 import { HttpAuth, peerOf, type Principal } from './auth.js';
 import { sendJson, type HttpDeps, type RequestContext } from './context.js';
 import { events } from './handlers/events.js';
@@ -37,10 +37,10 @@ export class ClientServer {
 
     constructor(private readonly opts: ClientServerOptions) {
         const tls = opts.tlsCert && opts.tlsKey ? loadTlsPair(opts.tlsCert, opts.tlsKey) : undefined;
-        const base = { headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: 0, maxHeaderSize: 16 * 1024 };
+        const base = { headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: 0, maxHeaderSize: HTTP_MAX_HEADER_BYTES };
         this.server = tls ? https.createServer({ ...base, ...tls }) : http.createServer(base);
         this.server.maxConnections = HTTP_MAX_CONNECTIONS;
-        this.server.keepAliveTimeout = 5000;
+        this.server.keepAliveTimeout = HTTP_KEEPALIVE_MS;
         this.server.on('connection', (s: Socket) => this.admit(s));
         this.server.on('request', (req, res) => void this.request(req, res));
         this.server.on('upgrade', (req, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { SQLITE_BUSY_TIMEOUT_MS } from '../limits.js';
 
 export interface AppToken {
     id: string;
@@ -41,7 +42,7 @@ export class TokenStore {
             chmodSync(file, 0o600);
         }
         this.db.pragma('journal_mode = WAL');
-        this.db.pragma('busy_timeout = 5000');
+        this.db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
         this.db.exec(`CREATE TABLE IF NOT EXISTS app_tokens (
             id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, user TEXT NOT NULL,
             admin INTEGER NOT NULL, created INTEGER NOT NULL, expires INTEGER)`);

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import { requireMaster, type ImapTarget } from './target.js';
 import { ConfigError } from '../config.js';
 import { imapLoginFailures } from '../metrics.js';
-import { IMAP_IDLE_MS, IMAP_POOL_MAX, IMAP_TIMEOUT_MS } from '../limits.js';
+import { IMAP_IDLE_MS, IMAP_POOL_MAX, IMAP_TIMEOUT_MS, IMAP_SOCKET_TIMEOUT_MS } from '../limits.js';
 
 export interface ImapPoolOptions {
     logger: Logger;
@@ -139,7 +139,7 @@ export class ImapPool {
             logger: false,
             connectionTimeout: timeout,
             greetingTimeout: timeout,
-            socketTimeout: 5 * 60_000,
+            socketTimeout: IMAP_SOCKET_TIMEOUT_MS,
             disableAutoIdle: true
         });
         // An 'error' event without a listener would crash the process; the failing call reports it.

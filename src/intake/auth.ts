@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import type { ImapTarget } from '../imap/target.js';
+import { AUTH_CACHE_MAX, IMAP_TIMEOUT_MS } from '../limits.js';
 
 export type AuthResult = 'ok' | 'invalid' | 'unavailable';
 
@@ -52,12 +53,12 @@ export class ImapAuthenticator implements Authenticator {
     }
 
     private remember(key: string): void {
-        if (this.cache.size >= (this.opts.maxEntries ?? 10_000)) this.cache.delete(this.cache.keys().next().value as string);
+        if (this.cache.size >= (this.opts.maxEntries ?? AUTH_CACHE_MAX)) this.cache.delete(this.cache.keys().next().value as string);
         this.cache.set(key, Date.now() + this.opts.cacheTtlMs);
     }
 
     private async login(user: string, pass: string, from?: AuthClient): Promise<AuthResult> {
-        const timeout = this.opts.timeoutMs ?? 10_000;
+        const timeout = this.opts.timeoutMs ?? IMAP_TIMEOUT_MS;
         const client = new ImapFlow({
             host: this.host,
             port: this.port,

@@ -14,6 +14,7 @@ import { noUser } from '../deliver/deliverer.js';
 import type { Logger } from '../log.js';
 import { formatUsername } from './username.js';
 import { reply } from '../smtp/replies.js';
+import { MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 export const UNKNOWN_RECIPIENT = ['pass', 'reject', 'relay'] as const;
 export type UnknownRecipientPolicy = (typeof UNKNOWN_RECIPIENT)[number];
@@ -139,7 +140,7 @@ export function mapKey(prefix: string, address: string): string {
 
 /** The memcached map: values under `<prefix><address>`, asked with a short timeout and no retries. */
 export function memcachedMap(servers: ParsedServers, opts: { prefix?: string; timeoutMs?: number } = {}): MapSource {
-    const timeoutMs = opts.timeoutMs ?? 250;
+    const timeoutMs = opts.timeoutMs ?? MEMCACHED_TIMEOUT_MS;
     const prefix = opts.prefix ?? 'vmbridge:rcpt:';
     // Servers placed the libmemcached way, as the tool that writes the map places them.
     const client = createMemcachedClient(servers, { timeoutMs, connectTimeoutMs: timeoutMs, retries: 0, keepAlive: true });

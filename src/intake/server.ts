@@ -30,7 +30,7 @@ import { loadTlsPair } from './tls.js';
 import { listenUnix } from '../net/unix-listen.js';
 import { IntakeTransaction } from './transaction.js';
 import { reply } from '../smtp/replies.js';
-import { REFUSAL_ROOM } from '../limits.js';
+import { REFUSAL_ROOM, INTAKE_CLOSE_TIMEOUT_MS } from '../limits.js';
 
 /** Keys intake reads; the policy, limit and handling keys fall back to the schema defaults when absent. */
 export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecipients' | 'receivedHeader'> &
@@ -129,7 +129,7 @@ export class IntakeServer {
             rejectOversized: true, // 552 5.3.4 whatever SIZE claimed; SizeGuard aborts downstream
             maxRecipients: this.config.maxRecipients,
             socketTimeout: this.config.commandTimeout,
-            closeTimeout: 2000, // only idle connections remain when close() gets there
+            closeTimeout: INTAKE_CLOSE_TIMEOUT_MS, // only idle connections remain when close() gets there
             logger: false,
             onConnect: (session, cb) => cb(this.connect(session) ?? undefined),
             onSecure: (_socket, session, cb) => {

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { stripBrackets } from '../net/address.js';
-import { AMI_BACKOFF_MAX_MS, AMI_BACKOFF_MIN_MS, AMI_TIMEOUT_MS } from '../limits.js';
+import { AMI_BACKOFF_MAX_MS, AMI_BACKOFF_MIN_MS, AMI_TIMEOUT_MS, AMI_LOGOFF_GRACE_MS, AMI_KEEPALIVE_MS } from '../limits.js';
 
 export type AmiMessage = Record<string, string>;
 
@@ -176,7 +176,7 @@ export class AmiClient {
         await new Promise<void>(resolve => {
             sock.once('close', () => resolve());
             sock.end();
-            setTimeout(() => sock.destroy(), 1000).unref();
+            setTimeout(() => sock.destroy(), AMI_LOGOFF_GRACE_MS).unref();
         });
     }
 
@@ -188,7 +188,7 @@ export class AmiClient {
         const sock = net.connect({ host: this.target.host, port: this.target.port });
         this.sock = sock;
         sock.setEncoding('utf8');
-        sock.setKeepAlive(true, 30_000);
+        sock.setKeepAlive(true, AMI_KEEPALIVE_MS);
         // Events of a socket already given up on must not touch the current one.
         sock.on('data', (d: string) => this.sock === sock && this.onData(d));
         sock.on('error', err => this.sock === sock && this.onDown(err.message));

@@ -14,6 +14,7 @@ import type { BoxDirectory, VoicemailBox } from './boxes.js';
 import type { MwiCounts } from './count.js';
 import type { MwiService } from './recount.js';
 import { DEFAULTS } from '../config.js';
+import { MWI_CORRECTION_WINDOW_MS, MWI_WARNED_MAX } from '../limits.js';
 
 /** What a MessageWaiting event says about a box. */
 export interface AsteriskMwi {
@@ -113,7 +114,7 @@ export class Converger {
         const log = { box: box.id, asterisk: { new: a.new, old: a.old }, vmbridge: counts };
         if (this.corrected.get(id) === k) return this.suppress(id, k, log, STEADY);
         const now = Date.now();
-        const window = this.opts.windowMs ?? 60_000;
+        const window = this.opts.windowMs ?? MWI_CORRECTION_WINDOW_MS;
         const recent = (this.recent.get(id) ?? []).filter(t => now - t < window);
         if (recent.length >= (this.opts.maxCorrections ?? DEFAULTS.mwiCorrections)) return this.suppress(id, k, log, `correction budget spent (${recent.length} in ${window} ms)`);
         recent.push(now);
@@ -128,7 +129,7 @@ export class Converger {
         mwiCorrections.inc({ result: 'suppressed' });
         // Once per disagreement, so a steady state is visible without flooding the log.
         if (this.warned.has(`${id}|${k}`)) return;
-        if (this.warned.size >= 10_000) this.warned.clear();
+        if (this.warned.size >= MWI_WARNED_MAX) this.warned.clear();
         this.warned.add(`${id}|${k}`);
         this.opts.logger.warn(log, `Asterisk's message waiting disagrees with vmbridge's count: ${why}`);
     }

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import type { Logger } from '../log.js';
 import type { VoicemailBox } from './boxes.js';
 import type { MwiCounts } from './count.js';
+import { EXTERNNOTIFY_TIMEOUT_MS } from '../limits.js';
 
 export function externnotifyArgs(box: VoicemailBox, counts: MwiCounts): string[] {
     return [box.context, box.mailbox, String(counts.new - counts.urgent), String(counts.old), String(counts.urgent)];
@@ -23,7 +24,7 @@ export class ExternNotifier {
     constructor(
         private readonly command: string,
         private readonly logger: Logger,
-        private readonly timeoutMs = 10_000
+        private readonly timeoutMs = EXTERNNOTIFY_TIMEOUT_MS
     ) {}
 
     /** A run is in flight. */

@@ -5,6 +5,7 @@
 import type { Logger } from '../log.js';
 import type { BoxDirectory } from './boxes.js';
 import type { MwiService } from './recount.js';
+import { MWI_RESYNC_TICK_MS } from '../limits.js';
 
 export interface ResyncOptions {
     /** Periodic full recount; 0 = only on start, reconnects and gaps. */
@@ -61,7 +62,7 @@ export class Resync {
     }
 
     private perTick(): number {
-        return (this.opts.ratePerSec * (this.opts.tickMs ?? 100)) / 1000;
+        return (this.opts.ratePerSec * (this.opts.tickMs ?? MWI_RESYNC_TICK_MS)) / 1000;
     }
 
     private drain(): void {
@@ -75,7 +76,7 @@ export class Resync {
         }
         if (!this.queue.size) return;
         this.credit += this.perTick();
-        this.tick = setTimeout(() => this.drain(), this.opts.tickMs ?? 100);
+        this.tick = setTimeout(() => this.drain(), this.opts.tickMs ?? MWI_RESYNC_TICK_MS);
         this.tick.unref();
     }
 }

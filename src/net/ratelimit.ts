@@ -1,6 +1,8 @@
 // A token bucket per key (client address, token, …): `burst` requests at once, refilled at
 // `perSecond`. Used for failed AUTH attempts here and meant for the ingest endpoint as well.
 // Idle buckets are forgotten, so the map stays bounded by the number of recent sources.
+import { RATE_LIMIT_KEYS_MAX } from '../limits.js';
+
 export interface RateLimitOptions {
     perSecond: number;
     burst: number;
@@ -50,7 +52,7 @@ export class RateLimiter {
             b.at = t;
         } else {
             b = { tokens: this.opts.burst, at: t };
-            if (this.buckets.size >= (this.opts.maxKeys ?? 10_000)) this.buckets.delete(this.buckets.keys().next().value as string);
+            if (this.buckets.size >= (this.opts.maxKeys ?? RATE_LIMIT_KEYS_MAX)) this.buckets.delete(this.buckets.keys().next().value as string);
         }
         this.buckets.set(key, b);
         return b;

@@ -7,6 +7,7 @@
 import nano, { type Socket } from 'nanomsg';
 import type { Logger } from '../log.js';
 import { pushDrops } from '../metrics.js';
+import { PUSH_RECONNECT_MIN_MS, PUSH_RECONNECT_MAX_MS } from '../limits.js';
 
 const nn = nano._bindings;
 
@@ -74,7 +75,7 @@ export class PushEndpoint {
         if (this.sock) return true;
         try {
             // reconn/maxreconn: a dead peer is redialled with backoff up to 5 s, not every 100 ms.
-            const sock = nano.socket('push', { dontwait: true, linger: 0, reconn: 100, maxreconn: 5000 });
+            const sock = nano.socket('push', { dontwait: true, linger: 0, reconn: PUSH_RECONNECT_MIN_MS, maxreconn: PUSH_RECONNECT_MAX_MS });
             sock.on('error', err => this.opts.logger?.warn({ err, url: this.url }, 'push socket error'));
             if (sock.connect(this.url) === null) {
                 sock.close();

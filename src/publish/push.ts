@@ -10,7 +10,7 @@ import { PushEndpoint, countDrop, type EndpointOptions } from './endpoint.js';
 import { FolderNames, type FolderName } from './folders.js';
 import { forOpenChange, frameFor, type OpenChangeOptions } from './payload.js';
 import { SentCopies, type UidLookup } from './uid-lookup.js';
-import { PUSH_BACKOFF_MAX_MS, PUSH_BACKOFF_MIN_MS, PUSH_IDLE_MS, PUSH_QUEUE_LIMIT, PUSH_SEND_TIMEOUT_MS } from '../limits.js';
+import { PUSH_BACKOFF_MAX_MS, PUSH_BACKOFF_MIN_MS, PUSH_IDLE_MS, PUSH_QUEUE_LIMIT, PUSH_SEND_TIMEOUT_MS, PUSH_PENDING_LIMIT } from '../limits.js';
 
 export interface PusherOptions extends Partial<OpenChangeOptions>, Partial<Omit<EndpointOptions, 'logger'>> {
     resolver: Resolver;
@@ -53,7 +53,7 @@ export class Pusher implements EventSink {
         const queued = this.pending.get(ev.user);
         if (queued) {
             // Oldest first out: the newest event's seq lets the subscriber see (and fill) the gap.
-            if (queued.length >= (this.opts.pendingLimit ?? 10_000)) {
+            if (queued.length >= (this.opts.pendingLimit ?? PUSH_PENDING_LIMIT)) {
                 queued.shift();
                 countDrop('queue_full');
             }

@@ -14,7 +14,7 @@ import type { VmEvent } from '../events/event.js';
 import { AccessList, isLoopback } from '../net/access.js';
 import type { Logger } from '../log.js';
 import { encodeEvent } from '../wire/json.js';
-import { REPLAY_TIMEOUT_MS, REPLAY_MAX_CONNECTIONS } from '../limits.js';
+import { REPLAY_TIMEOUT_MS, REPLAY_MAX_CONNECTIONS, HTTP_KEEPALIVE_MS } from '../limits.js';
 import { DEFAULTS } from '../config.js';
 
 export const ReplayQuery = z.object({
@@ -68,7 +68,7 @@ export class ReplayServer {
             );
         });
         this.server.maxConnections = REPLAY_MAX_CONNECTIONS;
-        this.server.keepAliveTimeout = 5000;
+        this.server.keepAliveTimeout = HTTP_KEEPALIVE_MS;
     }
 
     /** Binds host:port; rejects when it cannot. */

@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 import { journalErrors } from '../metrics.js';
 import { resetEvent, type JournalStore, type ResetReason } from './journal.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { SEQUENCER_USERS_LIMIT, SEQUENCER_LOG_INTERVAL_MS, SEQUENCER_EMIT_SLICE } from '../limits.js';
+import { SEQUENCER_USERS_LIMIT, SEQUENCER_LOG_INTERVAL_MS, SEQUENCER_EMIT_SLICE, SEQUENCER_RETRY_MS } from '../limits.js';
 
 export interface SequencerOptions {
     /** How long to publish without seq after the store failed (default 1 s). */
@@ -91,7 +91,7 @@ export class Sequencer {
                 first = (await this.store.allocate(user, skip + lead + batch.length)) + skip;
             }
         } catch (err) {
-            this.downUntil = Date.now() + (this.opts.retryMs ?? 1000);
+            this.downUntil = Date.now() + (this.opts.retryMs ?? SEQUENCER_RETRY_MS);
             this.fail('allocate', err, user);
             return this.unsequenced(user, batch);
         }

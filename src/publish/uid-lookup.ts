@@ -5,7 +5,7 @@
 import type { Logger } from '../log.js';
 import type { ImapPool } from '../imap/pool.js';
 import { bounded } from '../memcached/client.js';
-import { UID_LOOKUP_SENT_MAX } from '../limits.js';
+import { UID_LOOKUP_SENT_MAX, UID_LOOKUP_TIMEOUT_MS } from '../limits.js';
 
 export class UidLookup {
     constructor(
@@ -27,7 +27,7 @@ export class UidLookup {
             }
         });
         try {
-            return await bounded(search, this.opts.timeoutMs ?? 2000);
+            return await bounded(search, this.opts.timeoutMs ?? UID_LOOKUP_TIMEOUT_MS);
         } catch (err) {
             search.catch(() => undefined);
             this.opts.logger?.warn({ err: (err as Error).message, user, mailbox }, 'uid lookup by Message-ID failed; OpenChange not notified');

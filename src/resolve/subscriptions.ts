@@ -10,7 +10,7 @@ import { EVENT_TYPES, type EventType } from '../events/event.js';
 import type { Logger } from '../log.js';
 import { bounded, type MemcachedClient } from '../memcached/client.js';
 import { MAX_KEY_BYTES, sanitizeKey } from './key.js';
-import { SUBSCRIPTION_OP_TIMEOUT_MS } from '../limits.js';
+import { SUBSCRIPTION_OP_TIMEOUT_MS, SUBSCRIPTION_REFRESH_MIN_MS } from '../limits.js';
 
 export const SUB_SLOTS = 16;
 
@@ -69,7 +69,7 @@ export class Registration {
 
     async start(): Promise<void> {
         await this.claim();
-        const every = Math.max(250, (this.ttlSec * 1000) / 3);
+        const every = Math.max(SUBSCRIPTION_REFRESH_MIN_MS, (this.ttlSec * 1000) / 3);
         this.timer = setInterval(() => this.refresh().catch(err => this.opts.logger?.warn({ err }, 'subscription refresh failed')), every);
         this.timer.unref();
     }

@@ -5,6 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { SQLITE_BUSY_TIMEOUT_MS } from '../limits.js';
 
 export type StateDb = Database.Database;
 
@@ -26,7 +27,7 @@ function configure(db: StateDb): StateDb {
     // FULL: a commit is on disk before the events it numbers are published, so no seq is reused
     // even after a power loss (bench/README.md: the cost per commit).
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     db.exec(`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)`);
     return db;
 }

@@ -2,6 +2,7 @@
 // "<t>.<body>">`. The timestamp is inside the MAC so a captured request cannot be replayed later
 // than the receiver's tolerance; several v1= values may appear while a secret is rotated.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { WEBHOOK_SIGNATURE_TOLERANCE_SEC } from '../limits.js';
 
 export const SIGNATURE_HEADER = 'x-vmbridge-signature';
 
@@ -14,7 +15,13 @@ export function signatureHeader(secret: string, body: string, nowSec = Math.floo
 }
 
 /** What a receiver does: true when one v1 matches and t is within `toleranceSec` of now. */
-export function verifySignature(secret: string, header: string | undefined, body: string, toleranceSec = 300, nowSec = Math.floor(Date.now() / 1000)): boolean {
+export function verifySignature(
+    secret: string,
+    header: string | undefined,
+    body: string,
+    toleranceSec = WEBHOOK_SIGNATURE_TOLERANCE_SEC,
+    nowSec = Math.floor(Date.now() / 1000)
+): boolean {
     if (!header) return false;
     const parts = header.split(',').map(p => p.trim().split('='));
     const t = Number(parts.find(([k]) => k === 't')?.[1]);
