@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
 export const UNIT_TESTS = [
     'test/catchup/cursor.test.ts',
     'test/classify/corpus.test.ts',
+    'test/config/typed-values.test.ts',
     'test/classify/header-tap.test.ts',
     'test/classify/headers.test.ts',
     'test/deliver/dot-stuff.test.ts',
