@@ -1,11 +1,12 @@
 // Option values that mean more than a string, parsed once by the schema (config.ts) into typed
-// values: the deliver target, the IMAP target, the memcached servers (or the memory resolver) and
+// values: the deliver target, the IMAP and AMI targets, the memcached servers (or the memory resolver) and
 // listener addresses. Stages take these and never read the option's text again. Each value keeps
 // the text it was given (`text`, also its JSON form) for what is printed: the ready line, doctor,
 // the reload diff and log lines stay as the operator wrote them.
 import { z } from 'zod';
 import { parseDeliverTarget, type DeliverTarget } from './deliver/target.js';
 import { parseImapUrl, type ImapTarget } from './imap/target.js';
+import { parseAmiUrl } from './mwi/ami.js';
 import { parseResolver, parseServers, type ParsedServers, type ResolverSpec } from './memcached/servers.js';
 import { parseHostPort, parseListenAddress, type HostPort, type ListenAddress } from './net/address.js';
 
@@ -68,6 +69,12 @@ export const imapTarget = z
     .string()
     .regex(/^imaps?:\/\//, 'expected imap://user:password@host:port')
     .transform(parsedBy(parseImapUrl));
+
+// Asterisk's manager interface (MWI): user, secret, host, port
+export const amiTarget = z
+    .string()
+    .regex(/^ami:\/\//, 'expected ami://user:secret@host:port')
+    .transform(parsedBy(parseAmiUrl));
 
 /** `memory` or a libmemcached string placing keys as OpenChange's libmemcached does. */
 export const resolverValue = z.string().transform(parsedBy(parseResolver));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseAccessList } from './net/access.js';
 import { MwiConfigShape } from './mwi/config.js';
-import { deliverTarget, imapTarget, listenOrUnix, portOrTcpListen, resolverValue, serversValue, tcpListen, type ResolverValue } from './config-values.js';
+import { amiTarget, deliverTarget, imapTarget, listenOrUnix, portOrTcpListen, resolverValue, serversValue, tcpListen, type ResolverValue } from './config-values.js';
 import { WebhookConfigShape } from './webhooks/config.js';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -69,10 +69,7 @@ export const ConfigSchema = z.object({
     // how long a stored delivery waits for Dovecot's MessageNew before looking its uid up (ms)
     hookJoinWindow: positiveInt.default(2000),
     imap: imapTarget.optional(), // an ImapTarget (imap/target.ts)
-    ami: z
-        .string()
-        .regex(/^ami:\/\//, 'expected ami://user:secret@host:port')
-        .optional(),
+    ami: amiTarget.optional(), // an AmiTarget (mwi/ami.ts)
     usernameFormat: z.string().min(1).default('%Lu'),
     maxSize: positiveInt.default(10 * 1024 * 1024),
     maxRecipients: positiveInt.default(15_000),

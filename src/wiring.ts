@@ -22,7 +22,7 @@ export function wiring(config: Config): Record<string, string> {
         deliver: config.deliver.text,
         resolver: config.resolver.text,
         imap: config.imap ? withoutCredentials(config.imap.text) : 'off',
-        ami: config.ami ? withoutCredentials(config.ami) : 'off',
+        ami: config.ami ? withoutCredentials(config.ami.text) : 'off',
         hookTransport: config.ingest.path !== undefined ? 'unix' : 'tcp',
         hook: config.hook
     };

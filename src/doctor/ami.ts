@@ -2,7 +2,7 @@
 // dry run, so the check sends VoicemailRefresh for a context no voicemail.conf holds: the
 // permission check (write class `user`) runs exactly as for a real box, app_voicemail then finds
 // no box and does nothing.
-import { decodeAmi, encodeAmi, parseAmiUrl, type AmiMessage } from '../mwi/ami.js';
+import { decodeAmi, encodeAmi, type AmiMessage } from '../mwi/ami.js';
 import { connect, message, misconfigured, ok, readUntil, skip, unavailable, type Check } from './check.js';
 
 /** A context no real voicemail.conf has (`.invalid` is reserved, RFC 2606). */
@@ -12,7 +12,7 @@ export const ami: Check = {
     name: 'ami',
     async run({ config, timeoutMs }) {
         if (!config.ami) return skip('no --ami');
-        const t = parseAmiUrl(config.ami);
+        const t = config.ami;
         const where = `${t.host}:${t.port}`;
         let sock;
         try {

@@ -112,10 +112,10 @@ export class AmiClient {
     private readonly readyListeners: (() => void)[] = [];
 
     constructor(
-        url: string,
+        target: AmiTarget,
         private readonly opts: AmiClientOptions
     ) {
-        this.target = parseAmiUrl(url);
+        this.target = target;
         this.backoff = opts.backoffMinMs ?? AMI_BACKOFF_MIN_MS;
     }
 

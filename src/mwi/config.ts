@@ -1,6 +1,7 @@
 // serve's MWI options, as a zod shape the main ConfigSchema spreads in (keys = long flags in
 // camelCase). --imap and --ami themselves are in the main schema.
 import type { ImapTarget } from '../imap/target.js';
+import type { AmiTarget } from './ami.js';
 import { z } from 'zod';
 import { AMI_MODES } from './ami-notifier.js';
 
@@ -28,4 +29,4 @@ export const MwiConfigShape = {
 };
 
 /** The MWI slice of serve's Config: its own options plus the parsed --imap target and --ami. */
-export type MwiConfig = z.infer<z.ZodObject<typeof MwiConfigShape>> & { imap?: ImapTarget; ami?: string };
+export type MwiConfig = z.infer<z.ZodObject<typeof MwiConfigShape>> & { imap?: ImapTarget; ami?: AmiTarget };

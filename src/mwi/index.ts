@@ -51,11 +51,7 @@ export function createMwi(cfg: MwiConfig, deps: { out: EventSink; logger: Logger
     let ami: AmiClient | undefined;
     let amiNotifier: AmiNotifier | undefined;
     if (cfg.ami) {
-        try {
-            ami = new AmiClient(cfg.ami, { logger });
-        } catch (err) {
-            throw new ConfigError(`invalid option --ami: ${(err as Error).message}`);
-        }
+        ami = new AmiClient(cfg.ami, { logger });
         notifiers.push((amiNotifier = new AmiNotifier(ami, cfg.amiMode, logger)));
     }
     const service = new MwiService({ boxes, counter: new ImapCounter(pool), out: deps.out, notifiers, logger, debounceMs: cfg.mwiDebounce });

@@ -33,6 +33,10 @@ describe('typed values', () => {
         expect(load({ imap: 'imaps://m:pw@mail.example' }).imap).toMatchObject({ host: 'mail.example', port: 993, secure: true });
     });
 
+    it('--ami: the AMI target (user, secret, host, port 5038 by default)', () => {
+        expect(load({ ami: 'ami://vm:s%40cret@[::1]', imap: 'imap://m:p@127.0.0.1:143' }).ami).toMatchObject({ host: '::1', port: 5038, username: 'vm', secret: 's@cret' });
+    });
+
     it('--resolver: memory, or the servers placed as libmemcached places them', () => {
         expect(DEFAULTS.resolver).toMatchObject({ kind: 'memory', text: 'memory' });
         expect(load({ resolver: 'MEMORY' }).resolver.kind).toBe('memory');
@@ -88,6 +92,7 @@ describe('a bad value is a ConfigError (exit 64) naming the option', () => {
         ['deliver', 'lmtp://127.0.0.1:99999x', /--deliver/],
         ['imap', 'imap://[::1', /--imap/],
         ['imap', 'pop3://m:p@h:110', /--imap: expected imap:/],
+        ['ami', 'ami://127.0.0.1:5038', /--ami: the AMI url needs a user/],
         ['resolver', '--SERVER=127.0.0.1 --NAMESPACE=x', /--resolver: resolver option --NAMESPACE/],
         ['resolver', 'localhost:11211', /--resolver: 'localhost:11211' in resolver string is not an option/],
         ['recipientMapServers', 'memory', /--recipient-map-servers/],

@@ -2,7 +2,7 @@
 // fields and ActionIDs, login failure reported once, reconnect after the server restarts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { registry } from '../../src/metrics.js';
-import { AmiClient, decodeAmi, type AmiMessage } from '../../src/mwi/ami.js';
+import { AmiClient, decodeAmi, parseAmiUrl, type AmiMessage } from '../../src/mwi/ami.js';
 import { AmiNotifier } from '../../src/mwi/ami-notifier.js';
 import { makeBox } from '../../src/mwi/boxes.js';
 import { waitFor } from '../helpers/net.js';
@@ -26,7 +26,7 @@ async function setup(opts: { secret?: string } = {}) {
     cleanup.push(() => server.stop());
     const { logger, records } = captureLogger();
     const url = opts.secret ? server.url.replace(':s3cret@', `:${opts.secret}@`) : server.url;
-    const client = new AmiClient(url, { logger, backoffMinMs: 20, backoffMaxMs: 200, timeoutMs: 2000 });
+    const client = new AmiClient(parseAmiUrl(url), { logger, backoffMinMs: 20, backoffMaxMs: 200, timeoutMs: 2000 });
     cleanup.push(() => client.close());
     return { server, client, logger, records };
 }

@@ -18,6 +18,7 @@ import { FakeAmi, type BoxCounts } from './fake-ami.js';
 import { captureLogger } from './log-capture.js';
 import { asteriskVoicemail } from './vm-message.js';
 import { parseImapUrl } from '../../src/imap/target.js';
+import { parseAmiUrl } from '../../src/mwi/ami.js';
 
 const ALICE = 'alice@example.org';
 const B1000 = '1000@default';
@@ -62,7 +63,7 @@ function startMwi(log = captureLogger()): { mwi: Mwi; log: ReturnType<typeof cap
     const mwi = createMwi(
         {
             imap: parseImapUrl(dovecot.imapUrl),
-            ami: ami.url,
+            ami: parseAmiUrl(ami.url),
             amiMode: 'refresh',
             voicemailConf: conf,
             mwiDebounce: 20,

@@ -22,6 +22,7 @@ import { captureLogger } from './log-capture.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { asteriskVoicemail, plainEmail } from './vm-message.js';
 import { parseImapUrl } from '../../src/imap/target.js';
+import { parseAmiUrl } from '../../src/mwi/ami.js';
 
 const ALICE = 'alice@example.org';
 const box = (mailbox: string, context = 'default', folder = 'INBOX') => makeBox({ mailbox, context, user: ALICE, folder });
@@ -122,7 +123,7 @@ describe('event-driven MWI', () => {
         mwi = createMwi(
             {
                 imap: parseImapUrl(dovecot.imapUrl.replace(`:${dovecot.imapPort}`, `:${proxy.port}`)),
-                ami: ami.url,
+                ami: parseAmiUrl(ami.url),
                 amiMode: 'mwiupdate',
                 voicemailConf: conf,
                 mwiDebounce: 60,
