@@ -54,10 +54,10 @@ describe('examples/systemd', () => {
 
         const config = loadConfig({}, env, path.join(DIR, 'vmbridge.json'));
         expect(config).toMatchObject({
-            lmtp: '127.0.0.1:2424',
-            deliver: 'lmtp:/run/dovecot/lmtp',
-            imap: env.VMBRIDGE_IMAP,
-            ami: env.VMBRIDGE_AMI,
+            lmtp: { text: '127.0.0.1:2424' },
+            deliver: { text: 'lmtp:/run/dovecot/lmtp' },
+            imap: { text: env.VMBRIDGE_IMAP },
+            ami: { text: env.VMBRIDGE_AMI },
             ingestTokenFile: '/var/lib/vmbridge/ingest.token',
             voicemailConf: '/etc/asterisk/voicemail.conf'
         });
