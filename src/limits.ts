@@ -124,3 +124,17 @@ export const WEBHOOK_LIMITS = {
 };
 /** webhooks: a running serve re-reads per-user webhooks and disabled/enabled state this often (CLI changes) */
 export const WEBHOOK_SYNC_MS = 5000;
+
+// Memory bounds of per-message state (issue 22.4: `serve` stays flat after warm-up; bench/memory.mjs)
+/** delivered copies remembered for a late MessageNew (only while the hook is not known to be there):
+ * past this the oldest go, by which time Dovecot has long reported them (~10 min at 16 deliveries/s) */
+export const JOIN_DONE_MAX = 10_000;
+/** how long such a copy is remembered: far longer than any hook delay */
+export const JOIN_DONE_MS = 10 * 60_000;
+/** Lua states whose last batch seq is kept (lost-batch detection); least recently heard go first. A
+ * stream connection's state is dropped when it closes, so this bounds HTTP posters and open streams */
+export const HOOK_PROCS_MAX = 50_000;
+/** a signed hook batch older or newer than this (s) is refused as stale; its MAC is remembered this long */
+export const HOOK_MAC_WINDOW_SEC = 120;
+/** MACs remembered against replays: the window's batches at 1,600/s; past it the oldest go first */
+export const HOOK_SEEN_MAX = 200_000;

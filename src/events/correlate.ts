@@ -18,6 +18,7 @@ import { DeliveryJoin, type NewItem } from './join.js';
 import { OrderGate, type Slot } from './order-gate.js';
 import type { EventSink } from './sink.js';
 import { DEFAULTS } from '../config.js';
+import { HOOK_PROCS_MAX } from '../limits.js';
 
 interface Held {
     user: string;
@@ -89,6 +90,22 @@ export class Correlator implements DeliveryObserver {
         void next.then(() => this.chains.get(batch.user) === next && this.chains.delete(batch.user));
     }
 
+    /** A hook stream closed: its Lua state is gone (one per LMTP recipient), so its seq need not be
+     * kept. A state that reconnects after dropping a batch starts above seq 1: still a gap. */
+    procEnded(proc: string): void {
+        this.lastSeq.delete(proc);
+    }
+
+    /** Lua states whose last seq is kept (for tests and bench/memory.mjs's reading). */
+    get procsTracked(): number {
+        return this.lastSeq.size;
+    }
+
+    /** Emitted copies remembered for a late MessageNew (bounded: JOIN_DONE_MAX). */
+    get copiesRemembered(): number {
+        return this.join.remembered;
+    }
+
     // ---- deliveries the bridge makes (DeliveryObserver) ----
     expect(rec: DeliveryRecord): void {
         this.join.expect(rec);
@@ -137,7 +154,7 @@ export class Correlator implements DeliveryObserver {
         }
         this.lastSeq.delete(batch.proc);
         this.lastSeq.set(batch.proc, batch.seq);
-        if (this.lastSeq.size > 50_000) this.lastSeq.delete(this.lastSeq.keys().next().value as string);
+        if (this.lastSeq.size > HOOK_PROCS_MAX) this.lastSeq.delete(this.lastSeq.keys().next().value as string);
         return true;
     }
 

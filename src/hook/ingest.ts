@@ -35,6 +35,8 @@ export interface IngestOptions {
     onLost?(user: string): void;
     /** The hook proved the key (a stream hello or a verified POST). */
     onHello?(): void;
+    /** A proved stream connection closed: the Lua state `proc` is done with it. */
+    onStreamEnd?(proc: string): void;
     rate?: { perSecond: number; burst: number };
     limits?: Partial<IngestLimits>;
 }
@@ -118,7 +120,8 @@ export class IngestServer {
                 },
                 admit: () => this.limiter.take(peer),
                 onBatch: batch => this.deliver(batch),
-                onLost: user => this.opts.onLost?.(user)
+                onLost: user => this.opts.onLost?.(user),
+                onEnd: proc => this.opts.onStreamEnd?.(proc)
             });
         });
         sock.on('error', () => undefined);

@@ -30,6 +30,8 @@ export interface StreamHandlers {
     onHello(): void;
     onBatch(batch: Batch): void;
     onLost(user: string): void;
+    /** The connection of a proved hook closed: its Lua state (`proc`) sends no more on it. */
+    onEnd?(proc: string): void;
 }
 
 /** Reads one hook connection; `first` is what was already read while telling it from HTTP. */
@@ -100,6 +102,7 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
         sock.end();
     });
     sock.on('error', () => undefined);
+    sock.on('close', () => hello && h.onEnd?.(hello.proc));
     data(first);
 }
 
