@@ -138,3 +138,6 @@ export const HOOK_PROCS_MAX = 50_000;
 export const HOOK_MAC_WINDOW_SEC = 120;
 /** MACs remembered against replays: the window's batches at 1,600/s; past it the oldest go first */
 export const HOOK_SEEN_MAX = 200_000;
+/** hook batch events validated or normalised per turn of the event loop: a 70,000-event batch
+ * (a STORE over a large mailbox) yields between slices instead of holding the loop for ~0.3 s */
+export const HOOK_EVENT_SLICE = 2000;

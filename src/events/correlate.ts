@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { hookGaps, ingestBatches } from '../metrics.js';
 import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
 import type { Batch } from '../hook/batch.js';
-import { normalize } from '../hook/normalize.js';
+import { normalizeInSlices } from '../hook/normalize.js';
 import { makeEvent } from './event.js';
 import type { HeaderFetcher } from './header-fetch.js';
 import type { IndexEntry, IndexStore, MessageRef } from './index-store.js';
@@ -159,7 +159,8 @@ export class Correlator implements DeliveryObserver {
     }
 
     private async process(batch: Batch): Promise<void> {
-        const items = normalize(batch);
+        const sliced = normalizeInSlices(batch); // a large batch yields between slices
+        const items = sliced instanceof Promise ? await sliced : sliced;
         const expunges = items.filter(i => i.kind === 'expunge');
         if (!expunges.length) await this.flushAppends(batch.session);
         for (const [n, item] of items.entries()) {
