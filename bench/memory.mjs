@@ -8,13 +8,13 @@
 //      BENCH_WARMUP messages (and, with the hook, 130 s: the MAC replay window must have filled) and
 //      at the end, compared constructor by constructor (node counts).
 //      Flat: heap after GC grows < 1 MB per 10,000 messages after warm-up.
-// Run: node bench/memory.mjs   (env: BENCH_SMALL=20000 BENCH_STEP=2000 BENCH_WARMUP=<first step>
+// Run: node bench/memory.mjs   (env: BENCH_SMALL=20000 BENCH_STEP=2000 BENCH_WARMUP=10000
 //      BENCH_TARGETS=maildir,dovecot BENCH_FULL=1 (100,000 messages, a sample every 10,000)
 //      BENCH_SNAPSHOTS=1 (keep the .heapsnapshot files in bench/results/ for DevTools))
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureBuilt, envInt, helper, printTable, RESULTS, rss, writeResult } from './lib/env.mjs';
+import { dist, ensureBuilt, envInt, helper, printTable, RESULTS, rss, writeResult } from './lib/env.mjs';
 import { growth, inspect } from './lib/heap.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { smallMessage, voicemailMessage } from './lib/messages.mjs';
@@ -23,7 +23,6 @@ import { startServe } from './lib/serve.mjs';
 const FULL = process.env.BENCH_FULL === '1';
 const SMALL = envInt('BENCH_SMALL', FULL ? 100_000 : 20_000);
 const STEP = envInt('BENCH_STEP', FULL ? 10_000 : 2000);
-const WARMUP = envInt('BENCH_WARMUP', STEP);
 // Time-bounded state must have filled up too: the ingest remembers each hook MAC for its 120 s
 // replay window (src/limits.ts HOOK_MAC_WINDOW_SEC), so with the hook warm-up lasts at least 130 s.
 const WARMUP_SEC = { maildir: envInt('BENCH_WARMUP_SEC', 0), dovecot: envInt('BENCH_WARMUP_SEC', 130) };
@@ -39,6 +38,10 @@ const TOKEN = 'bench-memory-token-0123456789abcdef';
 const mb = bytes => Math.round(bytes / 1024 / 102.4) / 10;
 
 ensureBuilt();
+const { JOIN_DONE_MAX } = await dist('limits.js');
+// Count-bounded state must have reached its bound: without the hook the delivery join remembers up
+// to JOIN_DONE_MAX (10,000) copies, so warm-up is at least that many messages.
+const WARMUP = envInt('BENCH_WARMUP', Math.max(STEP, JOIN_DONE_MAX));
 const { startDovecot } = await helper('dovecot.ts');
 const { freePort } = await helper('net.ts');
 const { hookFragment } = await helper('hook-fragment.ts');

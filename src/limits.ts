@@ -127,7 +127,7 @@ export const WEBHOOK_SYNC_MS = 5000;
 
 // Memory bounds of per-message state (issue 22.4: `serve` stays flat after warm-up; bench/memory.mjs)
 /** delivered copies remembered for a late MessageNew (only while the hook is not known to be there):
- * past this the oldest go, by which time Dovecot has long reported them (~10 min at 16 deliveries/s) */
+ * past this the oldest tenth goes, by which time Dovecot has long reported them (~10 min at 16 deliveries/s) */
 export const JOIN_DONE_MAX = 10_000;
 /** how long such a copy is remembered: far longer than any hook delay */
 export const JOIN_DONE_MS = 10 * 60_000;

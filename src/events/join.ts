@@ -223,7 +223,9 @@ export class DeliveryJoin implements DeliveryObserver {
     private remember(rec: DeliveryRecord, entry: IndexEntry, uid?: number): void {
         const now = Date.now();
         this.done.add(rec.user, { downstreamId: rec.downstreamId, messageId: rec.classification.messageId, entry, uid, expires: now + (this.opts.rememberMs ?? JOIN_DONE_MS) });
-        if (++this.doneCount > JOIN_DONE_MAX) this.doneCount -= this.done.prune(now, JOIN_DONE_MAX / 2);
+        // down to 90 %: memory stays near the bound instead of swinging by half of it, and a prune
+        // (one pass over all) comes once per tenth of the bound
+        if (++this.doneCount > JOIN_DONE_MAX) this.doneCount -= this.done.prune(now, Math.floor(JOIN_DONE_MAX * 0.9));
     }
 
     private unexpect(rec: DeliveryRecord): void {
