@@ -22,6 +22,7 @@ describe('hook streams: a Lua state is forgotten when its connection closes', ()
     let server: IngestServer;
     let correlator: Correlator;
     let batches = 0;
+    let hellos = 0;
     let port = 0;
 
     beforeAll(async () => {
@@ -60,7 +61,8 @@ describe('hook streams: a Lua state is forgotten when its connection closes', ()
                 events: [{ name: 'FlagsSet', mailbox: 'INBOX', uid: seq, uid_validity: 7, flags: ['\\Seen'] }]
             })
         );
-        s.end(helloLine(TOKEN, proc, 'alice') + lines.join(''));
+        // a hello differs from the state's earlier one (the hook's clock moved on): the same bytes would be a replay
+        s.end(helloLine(TOKEN, proc, 'alice', nowTs() + ++hellos / 1e6) + lines.join(''));
         await closed;
     };
 
