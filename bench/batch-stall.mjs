@@ -1,6 +1,7 @@
 // One 70,000-event hook batch (a STORE over 70,000 messages) posted to an embedded-default bridge:
 // how long until all are published, and the longest event-loop stall meanwhile (bench/README.md).
 // Run: npx tsc -p . && node bench/batch-stall.mjs
+import { createHmac } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,11 +16,13 @@ const addrs = await b.start();
 let seen = 0;
 b.events.add({ emit: () => seen++ });
 const events = Array.from({ length: 70000 }, (_, i) => ({ name: 'FlagsSet', mailbox: 'INBOX', uid: i + 1, uid_validity: 9, flags: ['\\Seen'] }));
-const body = JSON.stringify({ proc: 'p', seq: 1, user: 'big', session: 's', events });
+const body = JSON.stringify({ proc: 'p', seq: 1, ts: Date.now() / 1000, user: 'big', session: 's', events });
+// signed as dovecot/vmbridge.lua signs: HMAC-SHA256 under the ingest token over the exact body (hook/auth.ts)
+const mac = createHmac('sha256', config.ingestToken).update(body).digest('hex');
 const h = monitorEventLoopDelay({ resolution: 10 });
 h.enable();
 const t0 = performance.now();
-const r = await fetch(`http://${addrs.ingest}/`, { method: 'POST', headers: { 'x-vmbridge-token': 'x'.repeat(32), 'content-type': 'application/json' }, body });
+const r = await fetch(`http://${addrs.ingest}/`, { method: 'POST', headers: { 'x-vmbridge-mac': mac, 'content-type': 'application/json' }, body });
 while (seen < 70000 && performance.now() - t0 < 60000) await new Promise(r => setTimeout(r, 20));
 h.disable();
 console.log(

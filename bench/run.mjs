@@ -64,12 +64,16 @@ if (e)
 const m = load('memory');
 if (m) {
     row(`peak RSS, 8 concurrent ${m.large.sizeMb} MB messages`, `${m.large.peakRssMb} MB (idle ${m.large.idleRssMb} MB)`, '≤ 200 MB', m.large.peakRssMb <= 200);
-    row(
-        `RSS over ${m.small.messages} small messages (last: ${m.small.samples.at(-1).rssMb} MB)`,
-        `${m.small.secondHalfGrowthMb} MB over the second half`,
-        'flat after warm-up',
-        Math.abs(m.small.secondHalfGrowthMb) <= 10
-    );
+    // serve with default settings: heap used after a forced GC, warm-up vs end, per target (bench/memory.mjs)
+    for (const [target, t] of Object.entries(m.small.targets ?? {})) {
+        const top = t.topGrowth.find(g => g['count growth'] > 0);
+        row(
+            `heap after GC, serve defaults → ${target}, ${m.small.messages} small messages (warm-up ${t.warmupMessages})`,
+            `${t.warmupHeapMb} → ${t.endHeapMb} MB: ${t.growthMbPer10k} MB per 10,000${top ? `; most grown: ${top.constructor} +${top['count growth']}` : ''}`,
+            `flat: < ${m.small.flatMbPer10k} MB per 10,000`,
+            t.flat
+        );
+    }
 }
 const mc = machine();
 const summary = [

@@ -114,6 +114,7 @@ export class Bridge {
                 this.correlator.onBatch(batch);
             },
             onHello: () => this.correlator.hookHeard(),
+            onStreamEnd: proc => this.correlator.procEnded(proc), // per-proc state ends with its stream
             onLost: user => this.resync(user)
         });
         const common = { deliverer: this.deliverer, observer, config, logger: log, hostname: hostname() };

@@ -174,18 +174,10 @@ export const IMAP_SOCKET_TIMEOUT_MS = 5 * 60_000;
 export const UID_INDEX_MEMORY_MAX = 100_000;
 /** uid index in state.db: rows kept at most (oldest go first) */
 export const UID_INDEX_ROWS_MAX = 1_000_000;
-/** correlator: Dovecot processes whose last batch seq is remembered (gap detection) */
-export const HOOK_PROCS_MAX = 50_000;
 /** correlator: an APPEND's MessageAppend waits this long for its pair in the same session */
 export const APPEND_PAIR_WINDOW_MS = 150;
 /** shared join: the delivering bridge's mark may still be on its way: looked up again after this */
 export const SHARED_JOIN_GRACE_MS = 150;
-/** join: a stored copy is remembered this long, for Dovecot's late report of it */
-export const JOIN_REMEMBER_MS = 10 * 60_000;
-/** join: remembered copies before expired ones are pruned … */
-export const JOIN_DONE_MAX = 10_000;
-/** … down to at most this many */
-export const JOIN_DONE_KEEP = 5_000;
 /** listen(): the SUB socket's receive buffer, so a burst is not dropped while the consumer is busy */
 export const LISTEN_RCVBUF_BYTES = 4 * 1024 * 1024;
 /** cursor: while quiet, how often the journal is asked whether anything was missed */
@@ -202,10 +194,6 @@ export const INTAKE_CLOSE_TIMEOUT_MS = 2000;
 export const INGEST_BATCH_RATE = { perSecond: 5000, burst: 10000 };
 /** ingest over HTTP: Dovecot's http-client reuses connections, so they stay open a minute */
 export const INGEST_KEEPALIVE_MS = 60_000;
-/** hook auth: a batch whose timestamp is further off than this is refused (replays outside the window) */
-export const HOOK_REPLAY_WINDOW_SEC = 120;
-/** hook auth: MACs remembered within the window to refuse replays */
-export const HOOK_SEEN_MAX = 200_000;
 /** process guard: a drain that has not finished by then exits anyway */
 export const GUARD_DEADLINE_MS = 60_000;
 /** serve: the guard's deadline is --shutdown-timeout plus this, for the closing steps after it */
@@ -218,3 +206,20 @@ export const WEBHOOK_SIGNATURE_TOLERANCE_SEC = 300;
 export const HEADER_BUFFER_INITIAL = 4096;
 /** relays to --smart-host: per phase, as --deliver-timeout's default */
 export const RELAY_TIMEOUT_MS = 30_000;
+
+// Memory bounds of per-message state (issue 22.4: `serve` stays flat after warm-up; bench/memory.mjs)
+/** delivered copies remembered for a late MessageNew (only while the hook is not known to be there):
+ * past this the oldest tenth goes, by which time Dovecot has long reported them (~10 min at 16 deliveries/s) */
+export const JOIN_DONE_MAX = 10_000;
+/** how long such a copy is remembered: far longer than any hook delay */
+export const JOIN_DONE_MS = 10 * 60_000;
+/** Lua states whose last batch seq is kept (lost-batch detection); least recently heard go first. A
+ * stream connection's state is dropped when it closes, so this bounds HTTP posters and open streams */
+export const HOOK_PROCS_MAX = 50_000;
+/** a signed hook batch older or newer than this (s) is refused as stale; its MAC is remembered this long */
+export const HOOK_MAC_WINDOW_SEC = 120;
+/** MACs remembered against replays: the window's batches at 1,600/s; past it the oldest go first */
+export const HOOK_SEEN_MAX = 200_000;
+/** hook batch events validated or normalised per turn of the event loop: a 70,000-event batch
+ * (a STORE over a large mailbox) yields between slices instead of holding the loop for ~0.3 s */
+export const HOOK_EVENT_SLICE = 2000;

@@ -7,12 +7,15 @@ import { ROOT, RESULTS, helper } from './env.mjs';
 
 /**
  * flags: serve's long flags in camelCase (lmtp, publish, replay, ingest are filled with free
- * ports unless given). nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir', dir].
+ * ports unless given). nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. cwd: with
+ * `defaults`, only lmtp and ingest get free ports and serve runs in `cwd` (a fresh directory),
+ * so its state directory, bus socket and maildir are the defaults under ./var.
  */
-export async function startServe(name, flags, { nodeArgs = [] } = {}) {
-    const { freeListeners, toArgs, waitForPort } = await helper('net.ts');
+export async function startServe(name, flags, { nodeArgs = [], defaults = false, cwd = ROOT } = {}) {
+    const { freeListeners, freePort, toArgs, waitForPort } = await helper('net.ts');
     const { startProcess } = await helper('process.ts');
-    const all = { ...(await freeListeners()), ...flags };
+    const listeners = defaults ? { lmtp: `127.0.0.1:${await freePort()}`, ingest: `127.0.0.1:${await freePort()}` } : await freeListeners();
+    const all = { ...listeners, ...flags };
     const lmtpPort = Number(all.lmtp.split(':').pop());
     const args = toArgs(all);
     mkdirSync(RESULTS, { recursive: true });
@@ -20,7 +23,7 @@ export async function startServe(name, flags, { nodeArgs = [] } = {}) {
     const log = openSync(logFile, 'w');
     // BENCH_SERVE_ROOT: another build (a copy with bin/ and dist/) to compare against, e.g. before a change
     const root = process.env.BENCH_SERVE_ROOT || ROOT;
-    const proc = startProcess(process.execPath, [...nodeArgs, path.join(root, 'bin/vmbridge.js'), 'serve', ...args], { cwd: ROOT, stdio: ['ignore', log, log] });
+    const proc = startProcess(process.execPath, [...nodeArgs, path.join(root, 'bin/vmbridge.js'), 'serve', ...args], { cwd, stdio: ['ignore', log, log] });
     closeSync(log);
     await waitForPort(lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 });
     return { lmtpPort, publish: all.publish, ingest: all.ingest, pid: proc.child.pid, logFile, stop: () => proc.stop('SIGTERM') };

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { hookGaps, ingestBatches } from '../metrics.js';
 import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
 import type { Batch } from '../hook/batch.js';
-import { normalize } from '../hook/normalize.js';
+import { normalizeInSlices } from '../hook/normalize.js';
 import { makeEvent } from './event.js';
 import type { HeaderFetcher } from './header-fetch.js';
 import type { IndexEntry, IndexStore, MessageRef } from './index-store.js';
@@ -90,6 +90,22 @@ export class Correlator implements DeliveryObserver {
         void next.then(() => this.chains.get(batch.user) === next && this.chains.delete(batch.user));
     }
 
+    /** A hook stream closed: its Lua state is gone (one per LMTP recipient), so its seq need not be
+     * kept. A state that reconnects after dropping a batch starts above seq 1: still a gap. */
+    procEnded(proc: string): void {
+        this.lastSeq.delete(proc);
+    }
+
+    /** Lua states whose last seq is kept (for tests and bench/memory.mjs's reading). */
+    get procsTracked(): number {
+        return this.lastSeq.size;
+    }
+
+    /** Emitted copies remembered for a late MessageNew (bounded: JOIN_DONE_MAX). */
+    get copiesRemembered(): number {
+        return this.join.remembered;
+    }
+
     // ---- deliveries the bridge makes (DeliveryObserver) ----
     expect(rec: DeliveryRecord): void {
         this.join.expect(rec);
@@ -143,7 +159,8 @@ export class Correlator implements DeliveryObserver {
     }
 
     private async process(batch: Batch): Promise<void> {
-        const items = normalize(batch);
+        const sliced = normalizeInSlices(batch); // a large batch yields between slices
+        const items = sliced instanceof Promise ? await sliced : sliced;
         const expunges = items.filter(i => i.kind === 'expunge');
         if (!expunges.length) await this.flushAppends(batch.session);
         for (const [n, item] of items.entries()) {

@@ -15,7 +15,7 @@ import type { IndexEntry, IndexStore } from './index-store.js';
 import type { SharedJoin } from './join-share.js';
 import { newmailEvent, type StoredAt } from './newmail.js';
 import type { OrderGate, Slot } from './order-gate.js';
-import { JOIN_REMEMBER_MS, JOIN_DONE_MAX, JOIN_DONE_KEEP } from '../limits.js';
+import { JOIN_DONE_MAX, JOIN_DONE_MS } from '../limits.js';
 
 export type NewItem = Item & { kind: 'new' | 'append' };
 
@@ -158,6 +158,11 @@ export class DeliveryJoin implements DeliveryObserver {
         return true;
     }
 
+    /** Emitted copies remembered for a late MessageNew (at most JOIN_DONE_MAX). */
+    get remembered(): number {
+        return this.doneCount;
+    }
+
     /** Copies still waiting for Dovecot (for stop(): wait for them a little). */
     get pending(): number {
         return this.waiting.size + this.arrived.size;
@@ -217,8 +222,10 @@ export class DeliveryJoin implements DeliveryObserver {
 
     private remember(rec: DeliveryRecord, entry: IndexEntry, uid?: number): void {
         const now = Date.now();
-        this.done.add(rec.user, { downstreamId: rec.downstreamId, messageId: rec.classification.messageId, entry, uid, expires: now + (this.opts.rememberMs ?? JOIN_REMEMBER_MS) });
-        if (++this.doneCount > JOIN_DONE_MAX) this.doneCount -= this.done.prune(now, JOIN_DONE_KEEP);
+        this.done.add(rec.user, { downstreamId: rec.downstreamId, messageId: rec.classification.messageId, entry, uid, expires: now + (this.opts.rememberMs ?? JOIN_DONE_MS) });
+        // down to 90 %: memory stays near the bound instead of swinging by half of it, and a prune
+        // (one pass over all) comes once per tenth of the bound
+        if (++this.doneCount > JOIN_DONE_MAX) this.doneCount -= this.done.prune(now, Math.floor(JOIN_DONE_MAX * 0.9));
     }
 
     private unexpect(rec: DeliveryRecord): void {
@@ -272,7 +279,8 @@ class PerUser<T> {
             gone += l.length - left.length;
             left.length ? this.m.set(u, left) : this.m.delete(u);
         }
-        while (this.size > keep) {
+        // the size once, not per removal: with thousands of users that was quadratic
+        for (let size = this.size; size > keep; size--) {
             const [u, l] = this.m.entries().next().value as [string, T[]];
             l.shift();
             gone++;

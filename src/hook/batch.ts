@@ -19,6 +19,9 @@ export const DovecotEventSchema = z.object({
 });
 export type DovecotEvent = z.infer<typeof DovecotEventSchema>;
 
+/** Events in one batch at most (a STORE over a whole mailbox is one batch). */
+export const BATCH_EVENTS_MAX = 100_000;
+
 export const BatchSchema = z.object({
     /** Unique per Lua state (random bytes): never shared by two sessions, processes or restarts; with seq it reveals lost batches. */
     proc: z.string().min(1).max(200),
@@ -27,6 +30,6 @@ export const BatchSchema = z.object({
     ts: z.number().optional(),
     user: z.string().min(1).max(1000),
     session: z.string().max(1000).default(''),
-    events: z.array(DovecotEventSchema).max(100_000)
+    events: z.array(DovecotEventSchema).max(BATCH_EVENTS_MAX)
 });
 export type Batch = z.infer<typeof BatchSchema>;

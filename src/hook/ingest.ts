@@ -16,7 +16,8 @@ import { RateLimiter } from '../net/ratelimit.js';
 import { listenOn, type ListenAddress } from '../net/address.js';
 import type { Logger } from '../log.js';
 import { ingestBatches } from '../metrics.js';
-import { BatchSchema, type Batch } from './batch.js';
+import type { Batch } from './batch.js';
+import { validateBatch } from './validate.js';
 import { HookAuth } from './auth.js';
 import { ConnectionLimits, DEFAULT_INGEST_LIMITS, type IngestLimits } from './limits.js';
 import { listenerCap } from '../net/fd-budget.js';
@@ -36,6 +37,8 @@ export interface IngestOptions {
     onLost?(user: string): void;
     /** The hook proved the key (a stream hello or a verified POST). */
     onHello?(): void;
+    /** A proved stream connection closed: the Lua state `proc` is done with it. */
+    onStreamEnd?(proc: string): void;
     rate?: { perSecond: number; burst: number };
     limits?: Partial<IngestLimits>;
 }
@@ -120,7 +123,8 @@ export class IngestServer {
                 },
                 admit: () => this.limiter.take(peer),
                 onBatch: batch => this.deliver(batch),
-                onLost: user => this.opts.onLost?.(user)
+                onLost: user => this.opts.onLost?.(user),
+                onEnd: proc => this.opts.onStreamEnd?.(proc)
             });
         });
         sock.on('error', () => undefined);
@@ -167,12 +171,8 @@ export class IngestServer {
             size += c.length;
             chunks.push(c);
         });
-        req.on('end', () => {
-            const body = Buffer.concat(chunks);
-            release();
-            if (!this.auth.verify(body, mac)) return answer(401, 'unauthorized');
-            this.limits.proved(req.socket);
-            const batch = parse(body);
+        // After the MAC: a probe is answered, anything else proves the hook is installed.
+        const accept = (batch: Batch | undefined) => {
             const probe = batch !== undefined && isProbe(batch); // vmbridge doctor (hook/probe.ts): answered, nothing else
             if (!probe) this.opts.onHello?.();
             if (!batch) return answer(400, 'invalid');
@@ -180,6 +180,15 @@ export class IngestServer {
             answer(204, probe ? 'probe' : 'accepted');
             if (probe) return;
             setImmediate(() => this.deliver(batch));
+        };
+        req.on('end', () => {
+            const body = Buffer.concat(chunks);
+            release();
+            if (!this.auth.verify(body, mac)) return answer(401, 'unauthorized');
+            this.limits.proved(req.socket);
+            const parsed = parse(body);
+            if (parsed instanceof Promise) void parsed.then(accept);
+            else accept(parsed);
         });
         req.on('error', release);
         req.on('close', release);
@@ -194,13 +203,13 @@ export class IngestServer {
     }
 }
 
-function parse(body: Buffer): Batch | undefined {
+/** A large batch is validated in slices (hook/validate.ts): then the answer waits for the last one. */
+function parse(body: Buffer): Batch | undefined | Promise<Batch | undefined> {
     let raw: unknown;
     try {
         raw = JSON.parse(body.toString('utf8'));
     } catch {
         return undefined;
     }
-    const r = BatchSchema.safeParse(raw);
-    return r.success ? r.data : undefined;
+    return validateBatch(raw);
 }

@@ -9,7 +9,8 @@
 import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { hookGaps, ingestBatches } from '../metrics.js';
-import { BatchSchema, type Batch } from './batch.js';
+import type { Batch } from './batch.js';
+import { validateBatch } from './validate.js';
 import { HookAuth } from './auth.js';
 
 export const HELLO_MAX = 1024;
@@ -30,6 +31,8 @@ export interface StreamHandlers {
     onHello(): void;
     onBatch(batch: Batch): void;
     onLost(user: string): void;
+    /** The connection of a proved hook closed: its Lua state (`proc`) sends no more on it. */
+    onEnd?(proc: string): void;
 }
 
 /** Reads one hook connection; `first` is what was already read while telling it from HTTP. */
@@ -47,7 +50,18 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
         const s = HookAuth.split(buf);
         return s && h.auth.verify(s.body, s.mac) ? { raw: parseJson(s.body), mac: s.mac } : undefined;
     };
-    const line = (buf: Buffer): boolean => {
+    const batch = (r: Batch | undefined, mac: string) => {
+        if (!r) lost('invalid');
+        else if (!h.auth.fresh(r.ts, mac))
+            ingestBatches.inc({ result: 'stale' }); // a replay, not a loss
+        else if (!h.admit()) lost('rate_limited');
+        else {
+            ingestBatches.inc({ result: 'accepted' });
+            h.onBatch(r);
+        }
+    };
+    /** false: close the connection; a Promise: a large batch is being validated in slices. */
+    const line = (buf: Buffer): boolean | Promise<void> => {
         const signed = signedObject(buf);
         if (!hello) {
             const r = signed && HelloSchema.safeParse(signed.raw);
@@ -64,17 +78,14 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
             lost('unauthorized'); // not the hook's line: nothing more from this connection is trusted
             return false;
         }
-        const r = BatchSchema.safeParse(signed.raw);
-        if (!r.success) lost('invalid');
-        else if (!h.auth.fresh(r.data.ts, signed.mac))
-            ingestBatches.inc({ result: 'stale' }); // a replay, not a loss
-        else if (!h.admit()) lost('rate_limited');
-        else {
-            ingestBatches.inc({ result: 'accepted' });
-            h.onBatch(r.data);
-        }
+        const r = validateBatch(signed.raw);
+        if (r instanceof Promise) return r.then(v => batch(v, signed.mac));
+        batch(r, signed.mac);
         return true;
     };
+    /** A batch still being validated: later lines, the end and the close wait for it (line order is batch order). */
+    let pending: Promise<void> | undefined;
+    let refused = false;
     const data = (chunk: Buffer) => {
         let start = 0;
         for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
@@ -83,23 +94,44 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
             parts = [];
             size = 0;
             start = nl + 1;
-            if (!line(whole)) return void sock.destroy();
+            const ok = line(whole);
+            if (!ok) {
+                refused = true;
+                return void sock.destroy();
+            }
+            if (ok instanceof Promise) {
+                sock.pause();
+                const rest = chunk.subarray(start);
+                // lines already received are handled even if the hook has closed meanwhile
+                pending = ok.then(() => {
+                    pending = undefined;
+                    if (refused) return;
+                    data(rest);
+                    if (!pending && !sock.destroyed) sock.resume();
+                });
+                return;
+            }
         }
         if (start < chunk.length) {
             parts.push(chunk.subarray(start));
             size += chunk.length - start;
             if (size > (hello ? h.maxLine : HELLO_MAX)) {
                 lost('too_large');
+                refused = true;
                 sock.destroy();
             }
         }
     };
+    const after = (f: () => void) => (pending ? void pending.then(() => after(f)) : f());
     sock.on('data', data);
-    sock.on('end', () => {
-        if (size > 0) lost('truncated');
-        sock.end();
-    });
+    sock.on('end', () =>
+        after(() => {
+            if (size > 0) lost('truncated');
+            sock.end();
+        })
+    );
     sock.on('error', () => undefined);
+    sock.on('close', () => after(() => hello && h.onEnd?.(hello.proc)));
     data(first);
 }
 

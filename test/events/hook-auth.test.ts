@@ -24,14 +24,30 @@ describe('HookAuth', () => {
 
     it('refuses timestamps outside the window and a MAC seen before, and forgets MACs once stale', () => {
         let now = 1000;
+        const a = mac('a');
         const auth = new HookAuth(KEY, 120, 10, () => now);
-        expect(auth.fresh(now - 121, 'a')).toBe(false);
-        expect(auth.fresh(now + 121, 'a')).toBe(false);
-        expect(auth.fresh(undefined, 'a')).toBe(false);
-        expect(auth.fresh(now - 60, 'a')).toBe(true);
-        expect(auth.fresh(now, 'a')).toBe(false); // replay
+        expect(auth.fresh(now - 121, a)).toBe(false);
+        expect(auth.fresh(now + 121, a)).toBe(false);
+        expect(auth.fresh(undefined, a)).toBe(false);
+        expect(auth.fresh(now - 60, a)).toBe(true);
+        expect(auth.fresh(now, a)).toBe(false); // replay
         now += 500;
-        expect(auth.fresh(now - 600, 'a')).toBe(false); // its old timestamp is stale now anyway
-        for (let i = 0; i < 50; i++) expect(auth.fresh(now, `m${i}`)).toBe(true); // the seen set stays bounded
+        expect(auth.fresh(now - 600, a)).toBe(false); // its old timestamp is stale now anyway
+        for (let i = 0; i < 50; i++) expect(auth.fresh(now, mac(`m${i}`))).toBe(true); // the seen set stays bounded
+        expect(auth.remembered).toBeLessThanOrEqual(10);
+    });
+
+    it('remembers only the MACs of the window: after it, the count falls back to what came since', () => {
+        let now = 5000.25; // fractions of a second in the clock, as Date.now() / 1000 gives
+        const auth = new HookAuth(KEY, 120, 200_000, () => now);
+        for (let i = 0; i < 3000; i++) {
+            expect(auth.fresh(now, mac(`b${i}`))).toBe(true);
+            now += 0.1; // 10 batches a second: 1,200 in a window
+        }
+        expect(auth.remembered).toBeLessThanOrEqual(1220);
+        now += 121;
+        expect(auth.fresh(now, mac('last'))).toBe(true);
+        expect(auth.remembered).toBe(1);
+        expect(auth.fresh(now, mac('last'))).toBe(false); // still a replay after the prune
     });
 });
