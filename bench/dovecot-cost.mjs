@@ -187,7 +187,7 @@ function treeCpuMs(root) {
         }
     }
     const inTree = new Set([root]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
         grew = false;
         for (const p of procs)
             if (!inTree.has(p.pid) && inTree.has(p.ppid)) {

@@ -40,7 +40,9 @@ export async function oxAnchor() {
         /** The METADATA key that switches the OX driver on for each user (doveadm, as an admin would). */
         enable(dovecot, users) {
             for (const u of users)
-                execFileSync('doveadm', ['-c', dovecot.conf, 'mailbox', 'metadata', 'set', '-u', u, '-s', '', '/private/vendor/vendor.dovecot/http-notify', `user=${u}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+                execFileSync('doveadm', ['-c', dovecot.conf, 'mailbox', 'metadata', 'set', '-u', u, '-s', '', '/private/vendor/vendor.dovecot/http-notify', `user=${u}`], {
+                    stdio: ['ignore', 'ignore', 'inherit']
+                });
         },
         async count() {
             return Number(await (await fetch(`http://127.0.0.1:${port}/`)).text());

@@ -30,11 +30,22 @@ export function register(program: Command): void {
         .option('--hook-transport <stream|http>', 'stream: fire-and-forget over --ingest (needs lua-socket); http: synchronous POST', 'stream')
         .option('--hook-timeout <ms>', 'longest wait per transaction inside Dovecot (default: stream 20, http 500)')
         .option('--dovecot-version <2.3|2.4>', 'the Dovecot syntax to write (default: from `dovecot --version`, else 2.3)')
-        .option('--driver <native|lua|auto>', 'push_notification driver: native (dovecot/native, one connection per Dovecot process), lua (no compiler needed), auto: native when built for this Dovecot', 'auto')
+        .option(
+            '--driver <native|lua|auto>',
+            'push_notification driver: native (dovecot/native, one connection per Dovecot process), lua (no compiler needed), auto: native when built for this Dovecot',
+            'auto'
+        )
         .option('--module-dir <dir>', "where Dovecot loads plugins from (mail_plugin_dir); written into the fragment when not Debian's", DEFAULT_MODULE_DIR);
     addConfigOptions(cmd).action(() => {
         const config = configFrom(cmd);
-        const { script, hookTransport, hookTimeout, dovecotVersion: wanted, driver: wantedDriver, moduleDir } = cmd.opts<{
+        const {
+            script,
+            hookTransport,
+            hookTimeout,
+            dovecotVersion: wanted,
+            driver: wantedDriver,
+            moduleDir
+        } = cmd.opts<{
             script: string;
             hookTransport: string;
             hookTimeout?: string;
