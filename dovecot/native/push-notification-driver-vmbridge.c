@@ -135,6 +135,10 @@ static void vmbridge_flush(void)
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* No ioloop (a tool that never runs one): the rest goes
+			   with the next batch or the last flush at exit. */
+			if (current_ioloop == NULL)
+				return;
 			if (vmb->io == NULL)
 				vmb->io = io_add(vmb->fd, IO_WRITE, vmbridge_writable, NULL);
 			else
