@@ -1,8 +1,10 @@
 // The native push_notification driver (dovecot/native/) in a real Dovecot 2.3, on what it adds
 // over the Lua script (dovecot-events.test.ts covers the events themselves, through both drivers):
 // one connection per Dovecot process shared by every recipient, a key the ingest refuses, and the
-// bridge going away and coming back (batches dropped meanwhile, the seq gap makes it recount).
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// bridge going away and coming back (batches dropped meanwhile, the seq gap makes it recount), and
+// a bridge that stops reading for a while (batches wait in the driver's bounded buffer, none lost).
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
@@ -12,7 +14,7 @@ import { IngestServer } from '../../src/hook/ingest.js';
 import { createLogger } from '../../src/log.js';
 import { ingestBatches } from '../../src/metrics.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
-import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
+import { MAIL_UID, startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
 import { send } from '../helpers/lmtp-client.js';
 import { driverArgs } from '../helpers/native-driver.js';
@@ -137,5 +139,79 @@ describe('native driver: bridge down, then back', () => {
         expect(evs.find(e => e.type === 'flag')).toMatchObject({ uid: 1, flags: { set: ['\\Answered'] } });
         expect(await counted('gap')).toBeGreaterThan(gaps);
         expect(dovecot.log).not.toMatch(/Error:|Fatal:|Panic:/);
+    });
+});
+
+describe('native driver: a bridge that stops reading for a while', () => {
+    const USER = USERS[0];
+    const MESSAGES = 300;
+    // Each STORE: a batch of 300 FlagsSet + 300 (empty) FlagsClear, ~90 KB; 10 of them are more
+    // than a unix socket's buffer (~200 KB) and less than that plus the driver's 1 MB.
+    const STORES = 10;
+    let dir = '';
+    let frag: HookFragment;
+    let dovecot: TestDovecot;
+    let ingest: IngestServer | undefined;
+    let proxy: net.Server | undefined;
+    let paused = true;
+    const held = new Set<net.Socket>();
+    const batches: Batch[] = [];
+
+    beforeAll(async () => {
+        dir = mkdtempSync(path.join(tmpdir(), 'vmb-native-slow-'));
+        chmodSync(dir, 0o755);
+        const target = path.join(dir, 'ingest.sock');
+        ingest = new IngestServer({ listen: `unix:${target}`, token: TOKEN, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b) });
+        await ingest.listen();
+        // The "bridge": a socket that reads nothing while paused, then passes everything on.
+        const front = path.join(dir, 'front.sock');
+        proxy = net.createServer(c => {
+            const up = net.connect(target);
+            c.on('error', () => undefined);
+            up.on('error', () => undefined);
+            c.on('close', () => up.end());
+            if (paused) {
+                c.pause();
+                held.add(c);
+            } else c.pipe(up);
+            c.once('resume-proxy', () => c.pipe(up));
+        });
+        await new Promise<void>(r => proxy!.listen(front, r));
+        chmodSync(front, 0o666);
+        frag = hookFragment(['--ingest', `unix:${front}`, '--ingest-token', TOKEN, ...driverArgs('native')]);
+        dovecot = await startDovecot({ users: USERS, extraConfig: frag.fragment });
+        // Messages straight into the Maildir: found by the first sync, no events of their own.
+        const box = path.join(dovecot.dir, 'mail', USER);
+        for (const d of ['', 'new', 'cur', 'tmp']) {
+            mkdirSync(path.join(box, d), { recursive: true });
+            chownSync(path.join(box, d), MAIL_UID, MAIL_UID);
+        }
+        for (let i = 0; i < MESSAGES; i++) writeFileSync(path.join(box, 'new', `${1700000000 + i}.M${i}P1.test`), `Message-ID: <m${i}@example.org>\r\n\r\nbody\r\n`);
+    });
+
+    afterAll(async () => {
+        for (const c of held) c.destroy();
+        await new Promise<void>(r => (proxy ? proxy.close(() => r()) : r()));
+        await ingest?.close();
+        await dovecot?.destroy();
+        frag?.cleanup();
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('IMAP goes on while nothing is read; once it reads again, every batch arrives whole and in order', async () => {
+        const imap = await dovecot.imap(USER);
+        try {
+            await imap.mailboxOpen('INBOX');
+            for (let i = 0; i < STORES; i++) await imap.messageFlagsAdd('1:*', [`$k${i}`.padEnd(50, 'x')], { uid: true });
+            expect(batches).toEqual([]);
+            paused = false;
+            for (const c of held) c.emit('resume-proxy');
+            await waitFor(() => batches.length === STORES, 20_000, 'every STORE batch');
+            expect(batches.map(b => b.seq)).toEqual(Array.from({ length: STORES }, (_, i) => i + 1));
+            for (const b of batches) expect(b.events.filter(e => e.name === 'FlagsSet')).toHaveLength(MESSAGES);
+            expect(dovecot.log).not.toMatch(/Error:|Fatal:|Panic:/);
+        } finally {
+            await imap.logout();
+        }
     });
 });
