@@ -13,7 +13,8 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, ensureBuilt, envInt, helper, machine, median, printTable, stats, writeResult } from './lib/env.mjs';
+import { summariseProfile } from './lib/profile.mjs';
+import { RESULTS, ROOT, ensureBuilt, envInt, helper, machine, median, printTable, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { startServe } from './lib/serve.mjs';
 
@@ -21,6 +22,7 @@ const MESSAGES = envInt('BENCH_MESSAGES', 400); // per variant and round
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const CONNS = envInt('BENCH_CONNS', 8);
 const STORES = envInt('BENCH_STORES', 500);
+const PROFILE = process.env.BENCH_PROFILE === '1'; // cpu profile of each receiving serve child, summarised
 const WARMUP = 20;
 const TOKEN = 'bench-token-0123456789abcdef';
 const USERS = ['u0@example.org', 'u1@example.org', 'u2@example.org', 'u3@example.org'];
@@ -50,7 +52,11 @@ async function setup(name, sockDir) {
         const admin = `127.0.0.1:${await freePort()}`;
         const custom = name.startsWith('script=') ? name.slice(7) : undefined; // an experiment: any hook script, nothing listening
         if (!name.endsWith('-down') && name !== 'lua-noop' && !custom)
-            serve = await startServe(`dovecot-cost-${name}`, { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn' });
+            serve = await startServe(
+                `dovecot-cost-${name}`,
+                { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn' },
+                { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(RESULTS, `dovecot-cost-${name}.prof`)] : [] }
+            );
         if (serve) serve.admin = admin;
         const args = ['dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN, '--hook-transport', name === 'http' ? 'http' : 'stream'];
         args.push(...driverArgs(NATIVE.has(name) ? 'native' : 'lua'));
@@ -296,6 +302,7 @@ async function main() {
     } finally {
         for (const s of setups) {
             await s.serve?.stop();
+            if (PROFILE && s.serve) summariseProfile(path.join(RESULTS, `dovecot-cost-${s.name}.prof`), 15);
             await s.dovecot.destroy();
             await s.ox?.stop();
         }
