@@ -70,7 +70,6 @@ struct vmbridge_global {
 
 	char proc[33];		/* 16 random bytes, hex: this process */
 	unsigned int users;	/* mail users seen: ".<n>" of their proc */
-	int refcount;
 
 	int fd;
 	struct io *io;		/* while `pending` holds bytes: flush when writable */
@@ -324,7 +323,6 @@ static int vmbridge_init(struct push_notification_driver_config *config,
 
 	if (vmb == NULL && vmbridge_init_global(config, user, pool, error_r) < 0)
 		return -1;
-	vmb->refcount++;
 	vu = p_new(pool, struct vmbridge_user, 1);
 	vu->proc = p_strdup_printf(pool, "%s.%u", vmb->proc, ++vmb->users);
 	vu->mn.flags = MESSAGE_FIELDS;
@@ -491,12 +489,6 @@ static void vmbridge_end_txn(struct push_notification_driver_txn *dtxn, bool suc
 	} T_END;
 }
 
-static void vmbridge_deinit(struct push_notification_driver_user *duser ATTR_UNUSED)
-{
-	if (vmb != NULL)
-		vmb->refcount--;
-}
-
 /* Process end: last bounded flush, then close (and no io of ours outlives the module). */
 static void vmbridge_free(void)
 {
@@ -519,11 +511,11 @@ static void vmbridge_free(void)
 	i_free_and_null(vmb);
 }
 
-/* The push_notification plugin's cleanup: only once no user holds the connection. */
+/* push_notification calls this after EVERY user's deinit (not only at process end), so the OX
+   driver's "free when no user is left" would close the connection after each LMTP transaction:
+   the connection stays for the process's life instead, closed by the plugin's deinit. */
 static void vmbridge_cleanup(void)
 {
-	if (vmb != NULL && vmb->refcount <= 0)
-		vmbridge_free();
 }
 
 static const struct push_notification_driver push_notification_driver_vmbridge = {
@@ -533,7 +525,6 @@ static const struct push_notification_driver push_notification_driver_vmbridge =
 		.begin_txn = vmbridge_begin_txn,
 		.process_msg = vmbridge_process_msg,
 		.end_txn = vmbridge_end_txn,
-		.deinit = vmbridge_deinit,
 		.cleanup = vmbridge_cleanup,
 	},
 };
