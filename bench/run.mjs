@@ -81,6 +81,7 @@ if (dc) {
         const hook = name === 'ox' ? "Dovecot's OX driver (anchor)" : r.transport;
         const target = name.startsWith('native');
         row(`Dovecot LMTP throughput with the hook / without, ${hook}`, `${r['LMTP ratio']}`, target ? '≥ 0.9' : '', target ? r['LMTP ratio'] >= 0.9 : undefined);
+        row(`Dovecot CPU per LMTP message with the hook / without (load-independent), ${hook}`, `${r['CPU ratio']}`, '', undefined);
         if (name === 'ox') continue; // OX acts on new mail only: its STOREs cost nothing to compare
         row(
             `IMAP STORE time added by the hook, p50 / p99, ${hook}`,
