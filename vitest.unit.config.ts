@@ -17,6 +17,7 @@ export const UNIT_TESTS = [
     'test/events/hook-auth.test.ts',
     'test/events/index-sqlite.test.ts',
     'test/events/ingest-stream.test.ts',
+    'test/commands/dovecot-native.test.ts',
     'test/mwi/ami.test.ts',
     'test/mwi/boxes.test.ts',
     'test/mwi/converge.test.ts',

@@ -1,17 +1,20 @@
-// What vmbridge's Dovecot hook (dovecot/vmbridge.lua) costs Dovecot's own IMAP and LMTP, in one
-// run: identical Dovecots, one per variant — no hook, the hook over each transport, and the
-// stream hook with vmbridge down — each with its own `vmbridge serve` child as receiver.
+// What vmbridge's Dovecot hook costs Dovecot's own IMAP and LMTP, in one run: identical Dovecots,
+// one per variant — no hook, the Lua script (dovecot/vmbridge.lua) over tcp and unix, the native
+// driver (dovecot/native/, built here into a temp module dir) over unix and tcp and with vmbridge
+// down, and, as the anchor to beat, Dovecot's own OX push driver PUTting to a tiny local HTTP
+// receiver — each hooked variant with its own `vmbridge serve` child as receiver.
 // LMTP throughput: 8 connections straight to each Dovecot's LMTP, small messages, rounds rotating
 // over the variants (median of rounds). IMAP: `UID STORE n +FLAGS (\Flagged)` round trips on one
 // session per variant, interleaved command by command (p50/p99). At the end every hook batch is
 // checked to have arrived (vmbridge_ingest_batches_total on each receiver's /metrics).
 // Writes bench/results/dovecot-cost.json and the table in bench/dovecot-cost.md.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, ensureBuilt, envInt, helper, machine, median, printTable, stats, writeResult } from './lib/env.mjs';
+import { summariseProfile } from './lib/profile.mjs';
+import { RESULTS, ROOT, ensureBuilt, envInt, helper, machine, median, printTable, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { startServe } from './lib/serve.mjs';
 
@@ -19,33 +22,53 @@ const MESSAGES = envInt('BENCH_MESSAGES', 400); // per variant and round
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const CONNS = envInt('BENCH_CONNS', 8);
 const STORES = envInt('BENCH_STORES', 500);
+const PROFILE = process.env.BENCH_PROFILE === '1'; // cpu profile of each receiving serve child, summarised
 const WARMUP = 20;
 const TOKEN = 'bench-token-0123456789abcdef';
 const USERS = ['u0@example.org', 'u1@example.org', 'u2@example.org', 'u3@example.org'];
 // name → how the hook reaches its receiver (undefined: no hook; down: nothing listens there)
-const VARIANTS = (process.env.BENCH_VARIANTS ?? 'none,lua-noop,http,tcp,unix,tcp-down').split(',');
+// More: lua-noop (a script that sends nothing), http, tcp-down (Lua with vmbridge down).
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'none,tcp,unix,native,native-tcp,native-down,ox').split(',');
+const NATIVE = new Set(['native', 'native-tcp', 'native-down']);
 
 ensureBuilt();
 const { startDovecot, MASTER } = await helper('dovecot.ts');
 const { freePort, waitFor } = await helper('net.ts');
+const { driverArgs } = await helper('native-driver.ts');
+const { oxAnchor } = await import('./lib/ox-anchor.mjs');
 
 async function setup(name, sockDir) {
     let serve;
     let fragment = '';
     let describe = 'no hook';
+    if (name === 'ox') {
+        const ox = await oxAnchor(sockDir);
+        const dovecot = await startDovecot({ users: USERS, extraConfig: ox.fragment });
+        ox.enable(dovecot, USERS);
+        return { name, describe: "Dovecot's OX driver, HTTP PUT per new message", dovecot, ox, batches: 0 };
+    }
     if (name !== 'none') {
-        const ingest = name === 'unix' ? `unix:${sockDir}/${name}.sock` : `127.0.0.1:${await freePort()}`;
+        const ingest = name === 'unix' || name === 'native' ? `unix:${sockDir}/${name}.sock` : `127.0.0.1:${await freePort()}`;
         const admin = `127.0.0.1:${await freePort()}`;
         const custom = name.startsWith('script=') ? name.slice(7) : undefined; // an experiment: any hook script, nothing listening
-        if (name !== 'tcp-down' && name !== 'lua-noop' && !custom)
-            serve = await startServe(`dovecot-cost-${name}`, { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn' });
+        if (!name.endsWith('-down') && name !== 'lua-noop' && !custom)
+            serve = await startServe(
+                `dovecot-cost-${name}`,
+                { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn' },
+                { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(RESULTS, `dovecot-cost-${name}.prof`)] : [] }
+            );
         if (serve) serve.admin = admin;
         const args = ['dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN, '--hook-transport', name === 'http' ? 'http' : 'stream'];
+        args.push(...driverArgs(NATIVE.has(name) ? 'native' : 'lua'));
         if (name === 'lua-noop') args.push('--script', noopScript(sockDir)); // the plugins and Lua alone
         if (custom) args.push('--script', custom);
         fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
         describe =
-            name === 'lua-noop' ? 'Lua script that sends nothing' : /vmbridge_url = (\S+)/.exec(fragment)[1].replace(/:\d+|\/tmp\/[^/]+/g, '') + (serve ? '' : ' (vmbridge down)');
+            name === 'lua-noop'
+                ? 'Lua script that sends nothing'
+                : (NATIVE.has(name) ? 'native ' : 'Lua ') +
+                  /(?:vmbridge_url = |vmbridge:url=)(\S+)/.exec(fragment)[1].replace(/:\d+|\/tmp\/[^/]+/g, '') +
+                  (serve ? '' : ' (vmbridge down)');
     }
     const dovecot = await startDovecot({ users: USERS, extraConfig: fragment });
     return { name, describe, dovecot, serve, batches: 0 };
@@ -74,7 +97,9 @@ async function lmtpRounds(setups) {
         for (let k = 0; k < setups.length; k++) {
             const s = setups[(k + r) % setups.length];
             const conns = await openConnections(s.dovecot.lmtpPort, CONNS);
+            const cpu0 = treeCpuMs(s.dovecot.pid);
             const res = await sendAll(conns, MESSAGES, i => ({ rcpts: [USERS[i % USERS.length]], payload }));
+            s.lmtpCpuMs = (s.lmtpCpuMs ?? 0) + treeCpuMs(s.dovecot.pid) - cpu0;
             for (const c of conns) c.close();
             if (res.failed) throw new Error(`${s.name}: ${res.failed} deliveries failed`);
             s.batches += res.ok;
@@ -89,6 +114,7 @@ async function storeRound(setups) {
     const sessions = [];
     for (const s of setups) sessions.push(await ImapSession.open(s.dovecot.imapPort, `${USERS[0]}*${MASTER.user}`, MASTER.password));
     const times = new Map(setups.map(s => [s.name, []]));
+    const cpu0 = setups.map(s => treeCpuMs(s.dovecot.pid));
     // Every STORE must change something (else Dovecot reports nothing): a new flag on each pass.
     const have = Math.floor((MESSAGES * ROUNDS) / USERS.length);
     for (let n = 0; n < STORES + WARMUP; n++) {
@@ -100,6 +126,7 @@ async function storeRound(setups) {
             if (n >= WARMUP) times.get(setups[i].name).push(ms); // the first ones load the Lua script
         }
     }
+    setups.forEach((s, i) => (s.storeCpuMs = treeCpuMs(s.dovecot.pid) - cpu0[i]));
     for (const c of sessions) c.close();
     return new Map([...times].map(([k, v]) => [k, stats(v)]));
 }
@@ -107,6 +134,7 @@ async function storeRound(setups) {
 /** Every batch the hook sent must have arrived, and no gap seen (receivers that are up). */
 async function checkComplete(setups) {
     const out = new Map();
+    for (const s of setups.filter(x => x.ox)) out.set(s.name, `${await s.ox.count()} PUTs`);
     for (const s of setups.filter(x => x.serve)) {
         const count = async result => {
             const text = await (await fetch(`http://${s.serve.admin}/metrics`)).text();
@@ -123,17 +151,57 @@ async function checkComplete(setups) {
 
 function writeMarkdown(rows) {
     const m = machine();
-    const cols = ['variant', 'transport', 'STORE p50 ms', 'p50 added', 'STORE p99 ms', 'p99 added', 'LMTP msg/s', 'LMTP ratio', 'batches', 'receiver CPU µs/batch'];
+    const cols = [
+        'variant',
+        'transport',
+        'STORE p50 ms',
+        'p50 added',
+        'STORE p99 ms',
+        'p99 added',
+        'LMTP msg/s',
+        'LMTP ratio',
+        'Dovecot CPU µs/msg',
+        'CPU ratio',
+        'Dovecot CPU µs/STORE',
+        'batches',
+        'receiver CPU µs/batch'
+    ];
     const md = [
         `<!-- written by \`node bench/dovecot-cost.mjs\` on ${new Date().toISOString()}: ${m.cores} cores, load ${m.load.join(' ')}, Node ${m.node} -->`,
         `| ${cols.join(' | ')} |`,
         `|${cols.map(() => '---').join('|')}|`,
         ...rows.map(r => `| ${cols.map(c => r[c]).join(' | ')} |`),
         '',
-        `${STORES} \`UID STORE n +FLAGS (\\Flagged)\` per variant, interleaved; LMTP ${CONNS} connections × ${MESSAGES} small messages × ${ROUNDS} rounds straight to Dovecot, median. "added" is against the same Dovecot without the hook in the same run; batches = arrived/sent.`,
+        `${STORES} \`UID STORE n +FLAGS (\\Flagged)\` per variant, interleaved; LMTP ${CONNS} connections × ${MESSAGES} small messages × ${ROUNDS} rounds straight to Dovecot, median. "added" is against the same Dovecot without the hook in the same run; batches = arrived/sent. Dovecot CPU = user+system time of the Dovecot master and all its children (exited ones too) over that variant's LMTP rounds (or its STOREs), per message: it does not depend on the machine's load as times do; CPU ratio = that per message against no hook.`,
         ''
     ].join('\n');
     writeFileSync(path.join(ROOT, 'bench/dovecot-cost.md'), md);
+}
+
+/**
+ * CPU time (ms) of a Dovecot master and everything under it, exited children included (the master
+ * reaps them: cutime/cstime): what a variant costs Dovecot, whatever the machine's load.
+ */
+function treeCpuMs(root) {
+    const procs = [];
+    for (const pid of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
+        try {
+            const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+            procs.push({ pid: Number(pid), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+        } catch {
+            // exited meanwhile
+        }
+    }
+    const inTree = new Set([root]);
+    for (let grew = true; grew;) {
+        grew = false;
+        for (const p of procs)
+            if (!inTree.has(p.pid) && inTree.has(p.ppid)) {
+                inTree.add(p.pid);
+                grew = true;
+            }
+    }
+    return procs.filter(p => inTree.has(p.pid)).reduce((sum, p) => sum + p.ticks * 10, 0); // USER_HZ = 100
 }
 
 /** CPU time (user + system) a process has used, ms: what the receiver took from Dovecot's cores. */
@@ -201,7 +269,7 @@ async function main() {
         const lmtp = await lmtpRounds(setups);
         const store = await storeRound(setups);
         const complete = await checkComplete(setups);
-        const base = { lmtp: lmtp.get('none'), store: store.get('none') };
+        const base = { lmtp: lmtp.get('none'), store: store.get('none'), cpu: setups.find(s => s.name === 'none')?.lmtpCpuMs };
         const rows = setups.map(s => {
             const st = store.get(s.name);
             return {
@@ -214,6 +282,9 @@ async function main() {
                 'LMTP msg/s': Math.round(median(lmtp.get(s.name))),
                 'LMTP ratio': base.lmtp ? round(median(lmtp.get(s.name)) / median(base.lmtp)) : NaN,
                 batches: complete.get(s.name) ?? '',
+                'Dovecot CPU µs/msg': Math.round((s.lmtpCpuMs * 1000) / (MESSAGES * ROUNDS)),
+                'CPU ratio': base.cpu ? round(s.lmtpCpuMs / base.cpu) : NaN,
+                'Dovecot CPU µs/STORE': Math.round((s.storeCpuMs * 1000) / (STORES + WARMUP)),
                 'receiver CPU µs/batch': s.cpuMs ? Math.round((s.cpuMs * 1000) / s.batches) : ''
             };
         });
@@ -231,7 +302,9 @@ async function main() {
     } finally {
         for (const s of setups) {
             await s.serve?.stop();
+            if (PROFILE && s.serve) summariseProfile(path.join(RESULTS, `dovecot-cost-${s.name}.prof`), 15);
             await s.dovecot.destroy();
+            await s.ox?.stop();
         }
         rmSync(sockDir, { recursive: true, force: true });
     }

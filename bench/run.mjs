@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { machine, RESULTS, ROOT } from './lib/env.mjs';
 
-const ALL = ['delivery', 'event-latency', 'event-throughput', 'memory'];
+const ALL = ['delivery', 'event-latency', 'event-throughput', 'memory', 'dovecot-cost'];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 
 console.error('building dist/ (tsc -p .)');
@@ -72,6 +72,26 @@ if (m) {
             `${t.warmupHeapMb} → ${t.endHeapMb} MB: ${t.growthMbPer10k} MB per 10,000${top ? `; most grown: ${top.constructor} +${top['count growth']}` : ''}`,
             `flat: < ${m.small.flatMbPer10k} MB per 10,000`,
             t.flat
+        );
+    }
+}
+// Dovecot-side cost (issue 22 target 1): the hook against the same Dovecot without it, one run.
+const dc = load('dovecot-cost');
+if (dc) {
+    const v = name => dc.rows.find(r => r.variant === name);
+    for (const name of ['native', 'native-tcp', 'native-down', 'unix', 'tcp', 'ox']) {
+        const r = v(name);
+        if (!r) continue;
+        const hook = name === 'ox' ? "Dovecot's OX driver (anchor)" : r.transport;
+        const target = name.startsWith('native');
+        row(`Dovecot LMTP throughput with the hook / without, ${hook}`, `${r['LMTP ratio']}`, target ? '≥ 0.9' : '', target ? r['LMTP ratio'] >= 0.9 : undefined);
+        row(`Dovecot CPU per LMTP message with the hook / without (load-independent), ${hook}`, `${r['CPU ratio']}`, '', undefined);
+        if (name === 'ox') continue; // OX acts on new mail only: its STOREs cost nothing to compare
+        row(
+            `IMAP STORE time added by the hook, p50 / p99, ${hook}`,
+            `+${r['p50 added']} / +${r['p99 added']} ms`,
+            target ? '≤ +0.3 / ≤ +1 ms' : '',
+            target ? r['p50 added'] <= 0.3 && r['p99 added'] <= 1 : undefined
         );
     }
 }

@@ -8,6 +8,8 @@
 // which the fragment pulls in with !include_try (state/token.ts).
 // Dovecot 2.3 and 2.4 differ in syntax (2.4: mail_plugins { x = yes }, push_notification lua
 // { lua_settings { } }): the form follows `dovecot --version`, or --dovecot-version.
+// --driver auto (default) writes the native driver's form (95-vmbridge-native.conf) when its
+// module is built for the installed Dovecot 2.3 (dovecot-native.ts), else the Lua script's.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +19,7 @@ import { dovecotKeyFile, loadOrCreateToken, writeDovecotKeyFile } from '../state
 import { EX, ExitError } from './exit.js';
 import { addConfigOptions, configFrom } from './serve.js';
 import { dialable, formatHostPort, type ListenAddress } from '../net/address.js';
+import { DEFAULT_MODULE_DIR, pickDriver } from './dovecot-native.js';
 
 const DOVECOT_DIR = fileURLToPath(new URL('../../dovecot/', import.meta.url));
 
@@ -27,24 +30,48 @@ export function register(program: Command): void {
         .option('--script <path>', 'the Lua script as Dovecot should load it (readable by the mail uid, not under /tmp)', `${DOVECOT_DIR}vmbridge.lua`)
         .option('--hook-transport <stream|http>', 'stream: fire-and-forget over --ingest (needs lua-socket); http: synchronous POST', 'stream')
         .option('--hook-timeout <ms>', 'longest wait per transaction inside Dovecot (default: stream 20, http 500)')
-        .option('--dovecot-version <2.3|2.4>', 'the Dovecot syntax to write (default: from `dovecot --version`, else 2.3)');
+        .option('--dovecot-version <2.3|2.4>', 'the Dovecot syntax to write (default: from `dovecot --version`, else 2.3)')
+        .option(
+            '--driver <native|lua|auto>',
+            'push_notification driver: native (dovecot/native, one connection per Dovecot process), lua (no compiler needed), auto: native when built for this Dovecot',
+            'auto'
+        )
+        .option('--module-dir <dir>', "where Dovecot loads plugins from (mail_plugin_dir); written into the fragment when not Debian's", DEFAULT_MODULE_DIR);
     addConfigOptions(cmd).action(() => {
         const config = configFrom(cmd);
-        const { script, hookTransport, hookTimeout, dovecotVersion: wanted } = cmd.opts<{ script: string; hookTransport: string; hookTimeout?: string; dovecotVersion?: string }>();
+        const {
+            script,
+            hookTransport,
+            hookTimeout,
+            dovecotVersion: wanted,
+            driver: wantedDriver,
+            moduleDir
+        } = cmd.opts<{
+            script: string;
+            hookTransport: string;
+            hookTimeout?: string;
+            dovecotVersion?: string;
+            driver: string;
+            moduleDir: string;
+        }>();
         if (hookTransport !== 'stream' && hookTransport !== 'http') throw new ExitError(EX.USAGE, 'invalid option --hook-transport: expected stream or http');
         const form = syntaxFor(wanted);
         const http = hookTransport === 'http';
+        const url = hookUrl(config.ingest, http);
+        const driver = pickDriver({ wanted: wantedDriver, moduleDir, form, dovecotVersion: dovecotVersion(), url });
         const keyFile = dovecotKeyFile(config);
         const created = !config.ingestToken && !existsSync(config.ingestTokenFile);
         writeDovecotKeyFile(keyFile, loadOrCreateToken(config), form);
         if (created) warnTokenOwner(config.ingestTokenFile);
         const values: Record<string, string> = {
             SCRIPT: script,
-            URL: hookUrl(config.ingest, http),
+            URL: url,
             KEYFILE: keyFile,
-            TIMEOUT: String(Number(hookTimeout) || (http ? 500 : 20))
+            TIMEOUT: String(Number(hookTimeout) || (http ? 500 : 20)),
+            PLUGINDIR: path.resolve(moduleDir) === DEFAULT_MODULE_DIR ? '' : `mail_plugin_dir = ${path.resolve(moduleDir)}\n`
         };
-        const template = readFileSync(`${DOVECOT_DIR}conf.d/${form === '2.4' ? '95-vmbridge-2.4.conf' : '95-vmbridge.conf'}`, 'utf8');
+        const file = driver === 'native' ? '95-vmbridge-native.conf' : form === '2.4' ? '95-vmbridge-2.4.conf' : '95-vmbridge.conf';
+        const template = readFileSync(`${DOVECOT_DIR}conf.d/${file}`, 'utf8');
         process.stdout.write(template.replace(/@(\w+)@/g, (m, k: string) => values[k] ?? m));
     });
 }

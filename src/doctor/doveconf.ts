@@ -1,7 +1,8 @@
 // Dovecot's effective configuration as `doveconf -P` prints it (includes resolved, secrets shown:
 // never printed by the doctor, only compared), and the vmbridge settings read out of it in
 // either syntax: 2.3 `push_notification_driver = lua:file=…` with plugin { vmbridge_* }, 2.4
-// `push_notification lua { lua_file = … lua_settings { vmbridge_* } }`.
+// `push_notification lua { lua_file = … lua_settings { vmbridge_* } }`, and the native driver's
+// (2.3, dovecot/native/): `push_notification_driver = vmbridge:url=…` with plugin { vmbridge_* }.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DOVECONF_MAX_OUTPUT_BYTES } from '../limits.js';
@@ -13,6 +14,8 @@ export interface HookSettings {
     key?: string;
     /** push_notification_lua is among some protocol's mail_plugins. */
     plugin: boolean;
+    /** The native driver is configured: its url, whether push_notification_vmbridge is loaded, and where modules come from. */
+    native?: { url: string; plugin: boolean; moduleDir?: string };
 }
 
 const cache = new Map<string, Promise<string>>();
@@ -31,11 +34,14 @@ export function hookSettings(text: string): HookSettings {
     const setting = (name: string) => new RegExp(`^\\s*${name}\\s*=\\s*(.*?)\\s*$`, 'm').exec(text)?.[1] || undefined;
     const old = /^\s*push_notification_driver\d*\s*=\s*lua:file=(\S+)/m.exec(text);
     const block = /^\s*push_notification lua \{[^]*?^\s*lua_file\s*=\s*(\S+)/m.exec(text);
+    const native = /^\s*push_notification_driver\d*\s*=\s*vmbridge:url=(\S+)/m.exec(text);
+    const withoutDrivers = text.replace(/^\s*push_notification_driver.*$/gm, '');
     return {
+        ...(native ? { native: { url: native[1], plugin: /push_notification_vmbridge/.test(withoutDrivers), moduleDir: setting('mail_plugin_dir') } } : {}),
         form: old ? '2.3' : block ? '2.4' : undefined,
         script: old?.[1] ?? block?.[1],
         url: setting('vmbridge_url'),
         key: setting('vmbridge_key'),
-        plugin: /push_notification_lua/.test(text.replace(/^\s*push_notification_driver.*$/gm, ''))
+        plugin: /push_notification_lua/.test(withoutDrivers)
     };
 }

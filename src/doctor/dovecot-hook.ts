@@ -1,5 +1,8 @@
-// Dovecot's configuration loads vmbridge's Lua hook (either syntax) and the script is there.
+// Dovecot's configuration loads vmbridge's Lua hook (either syntax) and the script is there, or
+// the native driver (dovecot/native/) and its module is in Dovecot's module dir.
 import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_MODULE_DIR, moduleDovecotVersion, NATIVE_MODULE } from '../commands/dovecot-native.js';
 import { message, misconfigured, ok, unavailable, type Check } from './check.js';
 import { doveconf, hookSettings } from './doveconf.js';
 
@@ -18,6 +21,13 @@ export const dovecotHook: Check = {
             );
         }
         const hook = hookSettings(text);
+        if (hook.native) {
+            const file = path.join(hook.native.moduleDir ?? DEFAULT_MODULE_DIR, NATIVE_MODULE);
+            if (!hook.native.plugin) return misconfigured("push_notification_vmbridge is in no protocol's mail_plugins", FIX_INSTALL_HOOK);
+            const built = moduleDovecotVersion(file);
+            if (!built) return misconfigured(`the native driver's module ${file} is missing`, 'make -C dovecot/native install (or dovecot-config --driver lua)');
+            return ok(`native driver (${file}, built for Dovecot ${built}), url ${hook.native.url}`);
+        }
         if (!hook.script) return misconfigured(`no push_notification Lua driver in ${dovecotConf}`, FIX_INSTALL_HOOK);
         if (!hook.plugin) return misconfigured("push_notification_lua is in no protocol's mail_plugins", FIX_INSTALL_HOOK);
         try {

@@ -30,6 +30,11 @@ async function loads(lua: string, module: string): Promise<boolean> {
 export const luaModules: Check = {
     name: 'lua-modules',
     async run({ dovecotConf }) {
+        const native = await doveconf(dovecotConf).then(
+            t => hookSettings(t).native,
+            () => undefined
+        );
+        if (native) return skip('the native driver is configured: no Lua modules needed');
         const version = await dovecotLuaVersion();
         if (!version) return unavailable(`${DOVECOT_LUA} not found`, "apt-get install dovecot-auth-lua (Dovecot's Lua support)");
         const lua = `lua${version}`;

@@ -19,6 +19,11 @@ export class SqliteIndex implements IndexStore {
         private readonly ttlSec = UID_INDEX_TTL_SEC
     ) {
         this.db = openStateDb(stateDir);
+        // A cache (a lost entry is looked up again over IMAP), written once per new message: no
+        // fsync per commit (WAL + NORMAL still survives a crash of the process, not a power loss).
+        // Measured: 42 µs per set instead of 185 (33 µs CPU instead of 94); `set` was the bridge's
+        // top function receiving a Dovecot hook's batches (bench/dovecot-cost.mjs BENCH_PROFILE=1).
+        this.db.pragma('synchronous = NORMAL');
         this.db.exec(`CREATE TABLE IF NOT EXISTS idx (user TEXT NOT NULL, mailbox TEXT NOT NULL, uv INTEGER NOT NULL, uid INTEGER NOT NULL,
             at INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (user, mailbox, uv, uid));
             CREATE INDEX IF NOT EXISTS idx_at ON idx (at);`);

@@ -1,8 +1,10 @@
 // The stream transport of the ingest endpoint (dovecot/vmbridge.lua with a tcp:// or unix: url):
 // Dovecot's hook opens one connection per session, writes a signed hello line
 // {"mac","vmbridge":2,"proc","user","ts"} and then one signed JSON batch per line (hook-auth.ts),
-// and never waits for an answer — so nothing here can slow a mail operation down. Nothing is
-// ever written back: the hook reads "readable" as "the bridge closed". Before the hello is
+// and never waits for an answer — so nothing here can slow a mail operation down. The native
+// driver (dovecot/native/) shares one connection among every user of a Dovecot process: its hello
+// has no `user`, each batch names its own, and a line lost on such a connection is recounted
+// through the seq gap of that user's `proc` at its next batch. Nothing is ever written back: the hook reads "readable" as "the bridge closed". Before the hello is
 // verified a line may hold 1 KB; a line with a wrong MAC closes the connection. A line cut short
 // by the hook (the bridge stalled until its socket buffer filled) or refused here is a lost
 // batch: reported through onLost.
@@ -18,7 +20,8 @@ export const HELLO_MAX = 1024;
 export const HelloSchema = z.object({
     vmbridge: z.literal(2),
     proc: z.string().max(200),
-    user: z.string().min(1).max(300),
+    /** The Lua script's session user; absent on the native driver's shared connection. */
+    user: z.string().min(1).max(300).optional(),
     ts: z.number()
 });
 
@@ -44,7 +47,7 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
         ingestBatches.inc({ result });
         if (!hello) return;
         hookGaps.inc({ kind: 'stream' });
-        h.onLost(hello.user);
+        if (hello.user !== undefined) h.onLost(hello.user); // shared connection: the next batch's seq gap tells whose
     };
     const signedObject = (buf: Buffer) => {
         const s = HookAuth.split(buf);

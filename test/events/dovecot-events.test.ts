@@ -1,17 +1,19 @@
 // Dovecot-side events end to end: a real Dovecot with the dovecot-config fragment installed as
 // an administrator would, its Lua hook posting to the bridge's ingest, events on the bus.
-// Runs against the machine's Dovecot 2.3 and against 2.4.1 in a trixie root (helpers/dovecot24.ts).
+// Runs against the machine's Dovecot 2.3 and against 2.4.1 in a trixie root (helpers/dovecot24.ts),
+// and on 2.3 once more through the native driver (dovecot/native/): the same events must arrive.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { type TestDovecot } from '../helpers/dovecot.js';
-import { DOVECOT_VERSIONS, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT } from '../helpers/dovecot24.js';
+import { DOVECOT_VERSIONS, type DovecotVersion, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT } from '../helpers/dovecot24.js';
 import { type HookFragment } from '../helpers/hook-fragment.js';
 import { nowTs, postHeaders } from '../helpers/hook-sign.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort } from '../helpers/net.js';
+import { driverArgs, type Driver } from '../helpers/native-driver.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const VOICEMAIL = readFileSync(path.join(ROOT, 'test/fixtures/messages/asterisk-voicemail.eml'));
@@ -20,7 +22,9 @@ const TOKEN = 'events-test-token-0123456789abcdef';
 const USER = 'alice@example.org';
 const BARRIER_BOX = 'Barrier';
 
-describe.each(DOVECOT_VERSIONS)('Dovecot %s: Dovecot-side events through the Lua hook', version => {
+const CASES: [DovecotVersion, Driver][] = [...DOVECOT_VERSIONS.map(v => [v, 'lua'] as [DovecotVersion, Driver]), ['2.3', 'native']];
+
+describe.each(CASES)('Dovecot %s: Dovecot-side events through the %s driver', (version, driver) => {
     let dovecot: TestDovecot;
     let vmb: TestBridge;
     let sub: Subscriber;
@@ -30,7 +34,8 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s: Dovecot-side events through the Lua
     beforeAll(async () => {
         ingest = `127.0.0.1:${await freePort()}`;
         // Exactly what the README tells an administrator: append `vmbridge dovecot-config` output.
-        frag = await hookFragmentFor(version, ['--ingest', ingest, '--ingest-token', TOKEN]);
+        frag = await hookFragmentFor(version, ['--ingest', ingest, '--ingest-token', TOKEN, ...driverArgs(driver)]);
+        expect(frag.fragment).toMatch(driver === 'native' ? /vmbridge:url=/ : /lua:file=|lua_file =/);
         expect(frag.fragment).not.toContain(TOKEN);
         dovecot = await dovecotOf(version, { extraConfig: frag.fragment }).start();
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, hook: 'yes' });

@@ -97,6 +97,19 @@ describe('ingest stream transport', () => {
         expect(lost).toEqual(['alice']);
     });
 
+    it("takes the native driver's shared connection: a hello without user, batches of several users", async () => {
+        lost.length = 0;
+        const { s, closed } = connect();
+        const users = ['alice', 'bob'];
+        const lines = users.map((user, i) => signedLine(TOKEN, { ...body(1, `n.${i + 1}`), user }) as string);
+        s.end(signedLine(TOKEN, { vmbridge: 2, proc: 'n', ts: nowTs() }) + lines.join('') + batch(2, 'n.9').slice(0, 40));
+        await closed;
+        await waitFor(() => batches.filter(b => b.proc.startsWith('n.')).length === 2, 2000, 'both users');
+        expect(batches.filter(b => b.proc.startsWith('n.')).map(b => b.user)).toEqual(users);
+        // A cut line on a shared connection belongs to no known user: the seq gap of its proc recounts.
+        expect(lost).toEqual([]);
+    });
+
     it('answers HTTP on the same port: a MAC over the body, never the token', async () => {
         const url = `http://${addr}/events`;
         const json = JSON.stringify(body(9, 'h1'));

@@ -19,6 +19,8 @@ const PACKAGES = [
     'libnanomsg-dev',
     'libmemcached-dev',
     'gcc',
+    'make',
+    'dovecot-dev', // builds dovecot/native (the native push_notification driver) for tests and bench
     'mmdebstrap',
     'chromium',
     'prometheus'

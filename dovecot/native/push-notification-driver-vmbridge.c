@@ -1,0 +1,547 @@
+/* vmbridge: a native push_notification driver for Dovecot 2.3 (lib22_push_notification_vmbridge_plugin.so).
+
+   Why: the Lua driver (dovecot/vmbridge.lua) gets a fresh Lua state per LMTP/LDA recipient, so its
+   "persistent" stream is opened, greeted and closed per recipient, and Dovecot extracts a body
+   snippet for every new message that the script never sends. This driver keeps ONE connection
+   per mail process, shared by every user, session and recipient of that process, and asks Dovecot
+   only for the fields vmbridge uses (no snippet, no body read). Modelled on Dovecot's own
+   push-notification-driver-ox.c (a process-global client, per-user config, first user's settings).
+
+   Wire protocol: exactly what src/hook/stream.ts reads from the Lua script. A signed hello line
+   {"mac":…,"vmbridge":2,"proc":…,"ts":…} (no `user`: the connection is shared), then one signed
+   JSON batch per mail transaction {"mac":…,"proc","seq","ts","user","session","events":[…]}; the
+   MAC is HMAC-SHA256 under vmbridge_key over the object's exact bytes without the mac member.
+   `proc` is 16 random bytes (hex) per process plus ".<n>" per mail user, with `seq` counting that
+   user's batches: a batch dropped while the bridge is down or slow shows as a gap, and the bridge
+   recounts that user.
+
+   Never blocks Dovecot for long: the socket is non-blocking; a connect waits at most
+   vmbridge_timeout_msecs and after a failure nothing is tried for vmbridge_retry_msecs (batches
+   are dropped meanwhile); what the kernel does not take at once waits in a bounded buffer flushed
+   from Dovecot's ioloop (a batch that does not fit is dropped whole, so a line is never cut). */
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "str.h"
+#include "hex-binary.h"
+#include "safe-memset.h"
+#include "hmac.h"
+#include "sha2.h"
+#include "randgen.h"
+#include "net.h"
+#include "ioloop.h"
+#include "time-util.h"
+#include "json-parser.h"
+#include "mail-user.h"
+#include "mail-storage.h"
+#include "mailbox-list.h"
+
+#include "push-notification-drivers.h"
+#include "push-notification-events.h"
+#include "push-notification-txn-msg.h"
+#include "push-notification-event-message-common.h"
+#include "push-notification-event-messagenew.h"
+#include "push-notification-event-messageappend.h"
+#include "push-notification-event-flagsset.h"
+#include "push-notification-event-flagsclear.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#define DEFAULT_TIMEOUT_MSECS 20
+#define DEFAULT_RETRY_MSECS 1000
+/* Batches held while the bridge is slow to read; beyond this they are dropped (seq shows it). */
+#define MAX_PENDING_BYTES (1024 * 1024)
+
+/* Only what vmbridge reads: no From/To/Subject/Date, and above all no snippet (a body read). */
+#define MESSAGE_FIELDS (PUSH_NOTIFICATION_MESSAGE_FLAGS | \
+			PUSH_NOTIFICATION_MESSAGE_KEYWORDS | \
+			PUSH_NOTIFICATION_MESSAGE_HDR_MESSAGE_ID)
+
+/* The one connection of this process (shared by all users, like ox_global's http client). */
+struct vmbridge_global {
+	char *unix_path;	/* unix:/path, else host:port */
+	struct ip_addr ip;
+	in_port_t port;
+	char *key;
+	unsigned int timeout_msecs, retry_msecs;
+
+	char proc[33];		/* 16 random bytes, hex: this process */
+	unsigned int users;	/* mail users seen: ".<n>" of their proc */
+
+	int fd;
+	struct io *io;		/* while `pending` holds bytes: flush when writable */
+	string_t *pending;
+	struct timeval retry_at;
+};
+static struct vmbridge_global *vmb = NULL;
+
+/* Per mail user: its own proc/seq, so a lost batch shows as a gap of that user. */
+struct vmbridge_user {
+	const char *proc;
+	unsigned int seq;
+	struct push_notification_event_messagenew_config mn;
+	struct push_notification_event_messageappend_config ma;
+	struct push_notification_event_flagsset_config fs;
+	struct push_notification_event_flagsclear_config fc;
+};
+
+struct vmbridge_txn {
+	string_t *events;	/* the JSON array's members, comma-separated */
+};
+
+static const char *const handled_events[] = {
+	"MessageNew", "MessageAppend", "MessageExpunge", "MessageRead",
+	"MessageTrash", "FlagsSet", "FlagsClear", NULL
+};
+
+/* ---- the connection ---- */
+
+static void vmbridge_close(void)
+{
+	io_remove(&vmb->io);
+	if (vmb->fd >= 0)
+		i_close_fd(&vmb->fd);
+	str_truncate(vmb->pending, 0);
+}
+
+static void vmbridge_failed(void)
+{
+	vmbridge_close();
+	i_gettimeofday(&vmb->retry_at);
+	timeval_add_msecs(&vmb->retry_at, vmb->retry_msecs);
+}
+
+static void vmbridge_flush(void);
+
+static void vmbridge_writable(void *context ATTR_UNUSED)
+{
+	vmbridge_flush();
+}
+
+/* Writes what the kernel takes now; the rest waits for the ioloop to say the socket is writable. */
+static void vmbridge_flush(void)
+{
+	ssize_t n;
+
+	while (vmb->fd >= 0 && str_len(vmb->pending) > 0) {
+		n = send(vmb->fd, str_data(vmb->pending), str_len(vmb->pending),
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			str_delete(vmb->pending, 0, n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* No ioloop (a tool that never runs one): the rest goes
+			   with the next batch or the last flush at exit. */
+			if (current_ioloop == NULL)
+				return;
+			if (vmb->io == NULL)
+				vmb->io = io_add(vmb->fd, IO_WRITE, vmbridge_writable, NULL);
+			else
+				(void)io_loop_move_io(&vmb->io);
+			return;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		vmbridge_failed();	/* the bridge went away mid-line: it counts the cut line as lost */
+		return;
+	}
+	io_remove(&vmb->io);
+}
+
+/* Waits up to the timeout for `events` on fd; TRUE when they came. */
+static bool vmbridge_wait(short events)
+{
+	struct pollfd p = { .fd = vmb->fd, .events = events };
+	int ret;
+
+	do {
+		ret = poll(&p, 1, vmb->timeout_msecs);
+	} while (ret < 0 && errno == EINTR);
+	return ret > 0 && (p.revents & events) != 0;
+}
+
+/* The bridge never writes: anything readable (EOF) means it closed, e.g. it restarted. */
+static bool vmbridge_alive(void)
+{
+	char c;
+	ssize_t n = recv(vmb->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+static const char *vmbridge_mac(const string_t *body)
+{
+	struct hmac_context ctx;
+	unsigned char digest[SHA256_RESULTLEN];
+
+	hmac_init(&ctx, (const unsigned char *)vmb->key, strlen(vmb->key),
+		  &hash_method_sha256);
+	hmac_update(&ctx, str_data(body), str_len(body));
+	hmac_final(&ctx, digest);
+	return binary_to_hex(digest, sizeof(digest));
+}
+
+/* `{"mac":"<hex>",` + the body's bytes after its '{' + newline: the line stream.ts reads. */
+static void vmbridge_append_signed(string_t *dest, const string_t *body)
+{
+	str_printfa(dest, "{\"mac\":\"%s\",", vmbridge_mac(body));
+	str_append_data(dest, str_data(body) + 1, str_len(body) - 1);
+	str_append_c(dest, '\n');
+}
+
+static void vmbridge_append_ts(string_t *dest)
+{
+	struct timeval now;
+
+	i_gettimeofday(&now);
+	str_printfa(dest, "\"ts\":%ld.%03ld", (long)now.tv_sec, (long)(now.tv_usec / 1000));
+}
+
+static bool vmbridge_connect(void)
+{
+	string_t *hello;
+	struct timeval now;
+
+	i_gettimeofday(&now);
+	if (timeval_cmp(&now, &vmb->retry_at) < 0)
+		return FALSE;
+	vmb->fd = vmb->unix_path != NULL ? net_connect_unix(vmb->unix_path) :
+		net_connect_ip(&vmb->ip, vmb->port, NULL);
+	if (vmb->fd < 0) {
+		vmbridge_failed();
+		return FALSE;
+	}
+	/* A TCP connect is in progress: bounded wait for it. */
+	if (vmb->unix_path == NULL) {
+		if (!vmbridge_wait(POLLOUT) || net_geterror(vmb->fd) != 0) {
+			vmbridge_failed();
+			return FALSE;
+		}
+		(void)net_set_tcp_nodelay(vmb->fd, TRUE);
+	}
+	hello = t_str_new(128);
+	str_printfa(hello, "{\"vmbridge\":2,\"proc\":\"%s\",", vmb->proc);
+	vmbridge_append_ts(hello);
+	str_append_c(hello, '}');
+	vmbridge_append_signed(vmb->pending, hello);
+	vmbridge_flush();
+	return vmb->fd >= 0;
+}
+
+/* Hands one signed line on, or drops it whole (bridge down, retry pending, buffer full). */
+static void vmbridge_send(const string_t *body)
+{
+	if (vmb->fd >= 0 && str_len(vmb->pending) == 0 && !vmbridge_alive())
+		vmbridge_close();
+	if (vmb->fd < 0 && !vmbridge_connect())
+		return;
+	if (str_len(vmb->pending) + str_len(body) + 80 > MAX_PENDING_BYTES)
+		return;
+	vmbridge_append_signed(vmb->pending, body);
+	vmbridge_flush();
+}
+
+/* ---- the driver ---- */
+
+static int vmbridge_parse_url(const char *url, pool_t pool ATTR_UNUSED, const char **error_r)
+{
+	const char *hostport, *p;
+
+	if (str_begins(url, "unix:")) {
+		vmb->unix_path = i_strdup(url + 5);
+		return 0;
+	}
+	if (!str_begins(url, "tcp://")) {
+		*error_r = "vmbridge: url must be unix:/path or tcp://host:port";
+		return -1;
+	}
+	hostport = url + 6;
+	p = strrchr(hostport, ':');
+	const char *host = p == NULL ? "" : t_strdup_until(hostport, p);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']')
+		host = t_strndup(host + 1, strlen(host) - 2);
+	if (p == NULL || net_addr2ip(host, &vmb->ip) < 0 ||
+	    net_str2port(p + 1, &vmb->port) < 0) {
+		*error_r = "vmbridge: url must be tcp://<ip>:<port> (a numeric address)";
+		return -1;
+	}
+	return 0;
+}
+
+static unsigned int vmbridge_setting_uint(struct mail_user *user, const char *name, unsigned int def)
+{
+	const char *v = mail_user_plugin_getenv(user, name);
+	unsigned int n;
+
+	return v != NULL && str_to_uint(v, &n) == 0 ? n : def;
+}
+
+/* The first user's settings configure the process's connection (as the OX driver does). */
+static int vmbridge_init_global(struct push_notification_driver_config *config,
+				struct mail_user *user, pool_t pool, const char **error_r)
+{
+	const char *url = hash_table_lookup(config->config, (const char *)"url");
+	const char *key = mail_user_plugin_getenv(user, "vmbridge_key");
+	unsigned char rnd[16];
+
+	if (url == NULL)
+		url = mail_user_plugin_getenv(user, "vmbridge_url");
+	if (url == NULL) {
+		*error_r = "vmbridge: url missing (push_notification_driver = vmbridge:url=unix:/path)";
+		return -1;
+	}
+	if (key == NULL || key[0] == '\0') {
+		*error_r = "vmbridge: vmbridge_key is not set (the key file of `vmbridge dovecot-config`)";
+		return -1;
+	}
+	vmb = i_new(struct vmbridge_global, 1);
+	vmb->fd = -1;
+	vmb->pending = str_new(default_pool, 1024);
+	if (vmbridge_parse_url(url, pool, error_r) < 0) {
+		str_free(&vmb->pending);
+		i_free_and_null(vmb);
+		return -1;
+	}
+	vmb->key = i_strdup(key);
+	vmb->timeout_msecs = vmbridge_setting_uint(user, "vmbridge_timeout_msecs", DEFAULT_TIMEOUT_MSECS);
+	vmb->retry_msecs = vmbridge_setting_uint(user, "vmbridge_retry_msecs", DEFAULT_RETRY_MSECS);
+	random_fill(rnd, sizeof(rnd));
+	i_assert(sizeof(vmb->proc) == sizeof(rnd) * 2 + 1);
+	memcpy(vmb->proc, binary_to_hex(rnd, sizeof(rnd)), sizeof(rnd) * 2 + 1);
+	return 0;
+}
+
+static int vmbridge_init(struct push_notification_driver_config *config,
+			 struct mail_user *user, pool_t pool, void **context,
+			 const char **error_r)
+{
+	struct vmbridge_user *vu;
+
+	if (vmb == NULL && vmbridge_init_global(config, user, pool, error_r) < 0)
+		return -1;
+	vu = p_new(pool, struct vmbridge_user, 1);
+	vu->proc = p_strdup_printf(pool, "%s.%u", vmb->proc, ++vmb->users);
+	vu->mn.flags = MESSAGE_FIELDS;
+	vu->ma.flags = MESSAGE_FIELDS;
+	*context = vu;
+	return 0;
+}
+
+static bool vmbridge_begin_txn(struct push_notification_driver_txn *dtxn)
+{
+	struct vmbridge_user *vu = dtxn->duser->context;
+	const struct push_notification_event *event;
+	struct vmbridge_txn *txn;
+
+	array_foreach_elem(push_notification_get_events(), event) {
+		const char *name = event->name;
+		void *config = NULL;
+
+		if (!str_array_find(handled_events, name))
+			continue;
+		if (strcmp(name, "MessageNew") == 0)
+			config = &vu->mn;
+		else if (strcmp(name, "MessageAppend") == 0)
+			config = &vu->ma;
+		else if (strcmp(name, "FlagsSet") == 0)
+			config = &vu->fs;
+		else if (strcmp(name, "FlagsClear") == 0)
+			config = &vu->fc;
+		else if (event->init.default_config != NULL)
+			config = event->init.default_config();
+		push_notification_event_init(dtxn, name, config);
+	}
+	txn = p_new(dtxn->ptxn->pool, struct vmbridge_txn, 1);
+	txn->events = str_new(dtxn->ptxn->pool, 256);
+	dtxn->context = txn;
+	return TRUE;
+}
+
+static void json_string_member(string_t *dest, const char *name, const char *value)
+{
+	str_printfa(dest, ",\"%s\":\"", name);
+	json_append_escaped(dest, value);
+	str_append_c(dest, '"');
+}
+
+static void json_flags(string_t *dest, enum mail_flags flags)
+{
+	static const struct { enum mail_flags flag; const char *name; } names[] = {
+		{ MAIL_ANSWERED, "\\\\Answered" }, { MAIL_FLAGGED, "\\\\Flagged" },
+		{ MAIL_DELETED, "\\\\Deleted" }, { MAIL_SEEN, "\\\\Seen" },
+		{ MAIL_DRAFT, "\\\\Draft" }, { MAIL_RECENT, "\\\\Recent" },
+	};
+	bool first = TRUE;
+
+	str_append(dest, ",\"flags\":[");
+	for (unsigned int i = 0; i < N_ELEMENTS(names); i++) {
+		if ((flags & names[i].flag) == 0)
+			continue;
+		str_printfa(dest, "%s\"%s\"", first ? "" : ",", names[i].name);
+		first = FALSE;
+	}
+	str_append_c(dest, ']');
+}
+
+static void json_keywords(string_t *dest, const char *const *kw, unsigned int count)
+{
+	str_append(dest, ",\"keywords\":[");
+	for (unsigned int i = 0; i < count; i++) {
+		str_append(dest, i == 0 ? "\"" : ",\"");
+		json_append_escaped(dest, kw[i]);
+		str_append_c(dest, '"');
+	}
+	str_append_c(dest, ']');
+}
+
+static void json_keyword_array(string_t *dest, const ARRAY_TYPE(keywords) *kw)
+{
+	unsigned int count = 0;
+	const char *const *list = array_is_created(kw) ? array_get(kw, &count) : NULL;
+
+	json_keywords(dest, list, count);
+}
+
+/* What OpenChange's plugin sends as folder and separator (src/publish/folders.ts). */
+static void json_storage(string_t *dest, struct mailbox *box)
+{
+	char sep = mailbox_list_get_hierarchy_sep(mailbox_get_namespace(box)->list);
+
+	json_string_member(dest, "storage_name", mailbox_get_name(box));
+	if (sep != '\0')
+		json_string_member(dest, "storage_sep", t_strdup_printf("%c", sep));
+}
+
+static void json_message(string_t *dest, struct mailbox *box, const char *message_id,
+			 enum mail_flags flags, const char *const *keywords)
+{
+	json_storage(dest, box);
+	if (message_id != NULL)
+		json_string_member(dest, "message_id", message_id);
+	json_flags(dest, flags);
+	json_keywords(dest, keywords, keywords == NULL ? 0 : str_array_length(keywords));
+}
+
+static void vmbridge_event(string_t *dest, struct push_notification_driver_txn *dtxn,
+			   struct push_notification_txn_msg *msg,
+			   const struct push_notification_txn_event *event)
+{
+	const char *name = event->event->event->name;
+
+	if (str_len(dest) > 0)
+		str_append_c(dest, ',');
+	str_printfa(dest, "{\"name\":\"%s\"", name);
+	json_string_member(dest, "mailbox", msg->mailbox);
+	str_printfa(dest, ",\"uid\":%u,\"uid_validity\":%u", msg->uid, msg->uid_validity);
+	if (strcmp(name, "MessageNew") == 0) {
+		const struct push_notification_event_messagenew_data *d = event->data;
+		json_message(dest, dtxn->ptxn->mbox, d->message_id, d->flags, d->keywords);
+	} else if (strcmp(name, "MessageAppend") == 0) {
+		const struct push_notification_event_messageappend_data *d = event->data;
+		json_message(dest, dtxn->ptxn->mbox, d->message_id, d->flags, d->keywords);
+	} else if (strcmp(name, "FlagsSet") == 0) {
+		const struct push_notification_event_flagsset_data *d = event->data;
+		json_flags(dest, d->flags_set);
+		json_keyword_array(dest, &d->keywords_set);
+	} else if (strcmp(name, "FlagsClear") == 0) {
+		const struct push_notification_event_flagsclear_data *d = event->data;
+		json_flags(dest, d->flags_clear);
+		json_keyword_array(dest, &d->keywords_clear);
+	}
+	str_append_c(dest, '}');
+}
+
+static void vmbridge_process_msg(struct push_notification_driver_txn *dtxn,
+				 struct push_notification_txn_msg *msg)
+{
+	struct vmbridge_txn *txn = dtxn->context;
+	struct push_notification_txn_event *event;
+
+	if (!array_is_created(&msg->eventdata))
+		return;
+	array_foreach_elem(&msg->eventdata, event)
+		vmbridge_event(txn->events, dtxn, msg, event);
+}
+
+static void vmbridge_end_txn(struct push_notification_driver_txn *dtxn, bool success)
+{
+	struct vmbridge_user *vu = dtxn->duser->context;
+	struct vmbridge_txn *txn = dtxn->context;
+	struct mail_user *user = dtxn->ptxn->muser;
+	string_t *body;
+
+	if (!success || str_len(txn->events) == 0 || vmb == NULL)
+		return;
+	T_BEGIN {
+		body = t_str_new(str_len(txn->events) + 256);
+		str_printfa(body, "{\"proc\":\"%s\",\"seq\":%u,", vu->proc, ++vu->seq);
+		vmbridge_append_ts(body);
+		json_string_member(body, "user", user->username);
+		json_string_member(body, "session", user->session_id == NULL ? "" : user->session_id);
+		str_append(body, ",\"events\":[");
+		str_append_str(body, txn->events);
+		str_append(body, "]}");
+		vmbridge_send(body);
+	} T_END;
+}
+
+/* Process end: last bounded flush, then close (and no io of ours outlives the module). */
+static void vmbridge_free(void)
+{
+	if (vmb == NULL)
+		return;
+	io_remove(&vmb->io);
+	while (vmb->fd >= 0 && str_len(vmb->pending) > 0 && vmbridge_wait(POLLOUT)) {
+		ssize_t n = send(vmb->fd, str_data(vmb->pending), str_len(vmb->pending),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		str_delete(vmb->pending, 0, n);
+	}
+	vmbridge_close();
+	str_free(&vmb->pending);
+	if (vmb->key != NULL)
+		safe_memset(vmb->key, 0, strlen(vmb->key));
+	i_free(vmb->key);
+	i_free(vmb->unix_path);
+	i_free_and_null(vmb);
+}
+
+/* push_notification calls this after EVERY user's deinit (not only at process end), so the OX
+   driver's "free when no user is left" would close the connection after each LMTP transaction:
+   the connection stays for the process's life instead, closed by the plugin's deinit. */
+static void vmbridge_cleanup(void)
+{
+}
+
+static const struct push_notification_driver push_notification_driver_vmbridge = {
+	.name = "vmbridge",
+	.v = {
+		.init = vmbridge_init,
+		.begin_txn = vmbridge_begin_txn,
+		.process_msg = vmbridge_process_msg,
+		.end_txn = vmbridge_end_txn,
+		.cleanup = vmbridge_cleanup,
+	},
+};
+
+void push_notification_vmbridge_plugin_init(struct module *module);
+void push_notification_vmbridge_plugin_deinit(void);
+
+void push_notification_vmbridge_plugin_init(struct module *module ATTR_UNUSED)
+{
+	push_notification_driver_register(&push_notification_driver_vmbridge);
+}
+
+void push_notification_vmbridge_plugin_deinit(void)
+{
+	vmbridge_free();
+	push_notification_driver_unregister(&push_notification_driver_vmbridge);
+}
+
+const char *push_notification_vmbridge_plugin_version = DOVECOT_ABI_VERSION;
+const char *push_notification_vmbridge_plugin_dependencies[] = { "push_notification", NULL };

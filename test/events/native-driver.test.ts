@@ -1,0 +1,228 @@
+// The native push_notification driver (dovecot/native/) in a real Dovecot 2.3, on what it adds
+// over the Lua script (dovecot-events.test.ts covers the events themselves, through both drivers):
+// one connection per Dovecot process shared by every recipient, a key the ingest refuses, and the
+// bridge going away and coming back (batches dropped meanwhile, the seq gap makes it recount), and
+// a bridge that stops reading for a while (batches wait in the driver's bounded buffer, none lost).
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ImapFlow } from 'imapflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Batch } from '../../src/hook/batch.js';
+import { IngestServer } from '../../src/hook/ingest.js';
+import { createLogger } from '../../src/log.js';
+import { ingestBatches } from '../../src/metrics.js';
+import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
+import { MAIL_UID, startDovecot, type TestDovecot } from '../helpers/dovecot.js';
+import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
+import { LineClient, send, transaction } from '../helpers/lmtp-client.js';
+import { driverArgs } from '../helpers/native-driver.js';
+import { freePort, waitFor } from '../helpers/net.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const PLAIN = readFileSync(path.join(ROOT, 'test/fixtures/messages/plain.eml'));
+const TOKEN = 'native-test-token-0123456789abcdef';
+const USERS = ['n1@example.org', 'n2@example.org', 'n3@example.org', 'n4@example.org', 'n5@example.org'];
+
+const counted = async (result: string) => (await ingestBatches.get()).values.find(v => v.labels.result === result)?.value ?? 0;
+
+describe('native driver: one connection per Dovecot process', () => {
+    let dir = '';
+    let sock = '';
+    let frag: HookFragment;
+    let dovecot: TestDovecot;
+    let ingest: IngestServer | undefined;
+    const batches: Batch[] = [];
+    let hellos = 0;
+
+    const listen = async (token: string) => {
+        ingest = new IngestServer({ listen: `unix:${sock}`, token, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b), onHello: () => hellos++ });
+        await ingest.listen();
+    };
+
+    beforeAll(async () => {
+        dir = mkdtempSync(path.join(tmpdir(), 'vmb-native-'));
+        chmodSync(dir, 0o755); // the mail uid reaches the socket
+        sock = path.join(dir, 'ingest.sock');
+        frag = hookFragment(['--ingest', `unix:${sock}`, '--ingest-token', TOKEN, ...driverArgs('native')]);
+        dovecot = await startDovecot({ users: USERS, extraConfig: frag.fragment });
+        await listen(TOKEN);
+    });
+
+    afterAll(async () => {
+        await ingest?.close();
+        await dovecot?.destroy();
+        frag?.cleanup();
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('many LMTP recipients, two transactions in one session: one hello, one batch per recipient, each its own proc', async () => {
+        const c = await LineClient.connect(dovecot.lmtpPort);
+        try {
+            await c.reply();
+            await c.command('LHLO test.example');
+            for (let t = 0; t < 2; t++) {
+                const r = await transaction(c, 'x@example.org', USERS, PLAIN);
+                expect(r.final.map(f => f.code)).toEqual(USERS.map(() => 250));
+            }
+        } finally {
+            c.close();
+        }
+        await waitFor(() => batches.length === 2 * USERS.length, 10_000, 'a batch per recipient');
+        // The Lua script opens and greets a connection per recipient; the connection also outlives
+        // each transaction's mail users (push_notification's cleanup runs after every one).
+        expect(hellos).toBe(1);
+        expect(batches.map(b => b.user).sort()).toEqual([...USERS, ...USERS].sort());
+        expect(new Set(batches.map(b => b.proc)).size).toBe(2 * USERS.length);
+        expect(new Set(batches.map(b => b.proc.split('.')[0])).size).toBe(1); // one process
+        for (const b of batches) {
+            expect(b.seq).toBe(1);
+            expect(b.events).toEqual([
+                expect.objectContaining({ name: 'MessageNew', mailbox: 'INBOX', message_id: '<plain-1@example.org>', storage_name: 'INBOX', flags: [], keywords: [] })
+            ]);
+        }
+    });
+
+    it('a key the ingest does not hold: refused at the hello, and mail is still stored', async () => {
+        await ingest?.close();
+        batches.length = 0;
+        hellos = 0;
+        await listen('another-token-0123456789abcdef-xyz');
+        const before = await counted('unauthorized');
+        const r = await send(dovecot.lmtpPort, 'x@example.org', [USERS[0]], PLAIN);
+        expect(r.final.map(f => f.code)).toEqual([250]);
+        await waitFor(async () => (await counted('unauthorized')) > before, 10_000, 'the refused hello');
+        expect(hellos).toBe(0);
+        expect(batches).toEqual([]);
+        expect(dovecot.log).not.toMatch(/Error:|Fatal:|Panic:/);
+    });
+});
+
+describe('native driver: bridge down, then back', () => {
+    const USER = USERS[0];
+    let frag: HookFragment;
+    let dovecot: TestDovecot;
+    let vmb: TestBridge | undefined;
+    let sub: Subscriber | undefined;
+    let imap: ImapFlow | undefined;
+    let ingest = '';
+
+    const bridge = async () => {
+        vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, hook: 'yes' });
+        sub = new Subscriber(vmb.config.publish, [`${USER}\tflag\t`, `${USER}\tdelete\t`]); // delete: ready()'s probes
+        await sub.ready(vmb.bridge, USER);
+    };
+
+    beforeAll(async () => {
+        ingest = `127.0.0.1:${await freePort()}`;
+        frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN, ...driverArgs('native')]);
+        // No pause between reconnects here: the test's STOREs come in quick succession.
+        dovecot = await startDovecot({ users: USERS, extraConfig: `${frag.fragment}\nplugin {\n  vmbridge_retry_msecs = 0\n}\n` });
+        await bridge();
+        await send(dovecot.lmtpPort, 'x@example.org', [USER], PLAIN);
+    });
+
+    afterAll(async () => {
+        await imap?.logout().catch(() => undefined);
+        sub?.close();
+        await vmb?.stop();
+        await dovecot?.destroy();
+        frag?.cleanup();
+    });
+
+    it('IMAP and LMTP work while it is down; back, it sees the seq gap of the session and recounts', async () => {
+        imap = await dovecot.imap(USER); // one session: one proc whose seq counts the dropped batches
+        await imap.mailboxOpen('INBOX');
+        await imap.messageFlagsAdd('1', ['\\Flagged'], { uid: true });
+        await sub!.waitFor(e => e.some(ev => ev.type === 'flag'), 'flag while up');
+        sub!.close();
+        await vmb!.stop();
+
+        await imap.messageFlagsAdd('1', ['\\Seen'], { uid: true }); // dropped: nobody listens
+        const r = await send(dovecot.lmtpPort, 'x@example.org', [USER], PLAIN);
+        expect(r.final.map(f => f.code)).toEqual([250]);
+
+        const gaps = await counted('gap');
+        await bridge();
+        await imap.messageFlagsAdd('1', ['\\Answered'], { uid: true });
+        const evs = await sub!.waitFor(e => e.some(ev => ev.type === 'flag'), 'flag after the restart');
+        expect(evs.find(e => e.type === 'flag')).toMatchObject({ uid: 1, flags: { set: ['\\Answered'] } });
+        expect(await counted('gap')).toBeGreaterThan(gaps);
+        expect(dovecot.log).not.toMatch(/Error:|Fatal:|Panic:/);
+    });
+});
+
+describe('native driver: a bridge that stops reading for a while', () => {
+    const USER = USERS[0];
+    const MESSAGES = 300;
+    // Each STORE: a batch of 300 FlagsSet + 300 (empty) FlagsClear, ~90 KB; 10 of them are more
+    // than a unix socket's buffer (~200 KB) and less than that plus the driver's 1 MB.
+    const STORES = 10;
+    let dir = '';
+    let frag: HookFragment;
+    let dovecot: TestDovecot;
+    let ingest: IngestServer | undefined;
+    let proxy: net.Server | undefined;
+    let paused = true;
+    const held = new Set<net.Socket>();
+    const batches: Batch[] = [];
+
+    beforeAll(async () => {
+        dir = mkdtempSync(path.join(tmpdir(), 'vmb-native-slow-'));
+        chmodSync(dir, 0o755);
+        const target = path.join(dir, 'ingest.sock');
+        ingest = new IngestServer({ listen: `unix:${target}`, token: TOKEN, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b) });
+        await ingest.listen();
+        // The "bridge": a socket that reads nothing while paused, then passes everything on.
+        const front = path.join(dir, 'front.sock');
+        proxy = net.createServer(c => {
+            const up = net.connect(target);
+            c.on('error', () => undefined);
+            up.on('error', () => undefined);
+            c.on('close', () => up.end());
+            if (paused) {
+                c.pause();
+                held.add(c);
+            } else c.pipe(up);
+            c.once('resume-proxy', () => c.pipe(up));
+        });
+        await new Promise<void>(r => proxy!.listen(front, r));
+        chmodSync(front, 0o666);
+        frag = hookFragment(['--ingest', `unix:${front}`, '--ingest-token', TOKEN, ...driverArgs('native')]);
+        dovecot = await startDovecot({ users: USERS, extraConfig: frag.fragment });
+        // Messages straight into the Maildir: found by the first sync, no events of their own.
+        const box = path.join(dovecot.dir, 'mail', USER);
+        for (const d of ['', 'new', 'cur', 'tmp']) {
+            mkdirSync(path.join(box, d), { recursive: true });
+            chownSync(path.join(box, d), MAIL_UID, MAIL_UID);
+        }
+        for (let i = 0; i < MESSAGES; i++) writeFileSync(path.join(box, 'new', `${1700000000 + i}.M${i}P1.test`), `Message-ID: <m${i}@example.org>\r\n\r\nbody\r\n`);
+    });
+
+    afterAll(async () => {
+        for (const c of held) c.destroy();
+        await new Promise<void>(r => (proxy ? proxy.close(() => r()) : r()));
+        await ingest?.close();
+        await dovecot?.destroy();
+        frag?.cleanup();
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('IMAP goes on while nothing is read; once it reads again, every batch arrives whole and in order', async () => {
+        const imap = await dovecot.imap(USER);
+        try {
+            await imap.mailboxOpen('INBOX');
+            for (let i = 0; i < STORES; i++) await imap.messageFlagsAdd('1:*', [`$k${i}`.padEnd(50, 'x')], { uid: true });
+            expect(batches).toEqual([]);
+            paused = false;
+            for (const c of held) c.emit('resume-proxy');
+            await waitFor(() => batches.length === STORES, 20_000, 'every STORE batch');
+            expect(batches.map(b => b.seq)).toEqual(Array.from({ length: STORES }, (_, i) => i + 1));
+            for (const b of batches) expect(b.events.filter(e => e.name === 'FlagsSet')).toHaveLength(MESSAGES);
+            expect(dovecot.log).not.toMatch(/Error:|Fatal:|Panic:/);
+        } finally {
+            await imap.logout();
+        }
+    });
+});
