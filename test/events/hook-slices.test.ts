@@ -78,7 +78,7 @@ describe('ingest: large batches', () => {
     let server: IngestServer;
     let addr = '';
     beforeAll(async () => {
-        server = new IngestServer({ listen: '127.0.0.1:0', token: TOKEN, maxBody: 8 * 1024 * 1024, logger: createLogger('silent'), onBatch: b => got.push(b) });
+        server = new IngestServer({ listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, maxBody: 8 * 1024 * 1024, logger: createLogger('silent'), onBatch: b => got.push(b) });
         addr = await server.listen();
     });
     afterAll(() => server.close());

@@ -28,7 +28,7 @@ describe('hook streams: a Lua state is forgotten when its connection closes', ()
     beforeAll(async () => {
         correlator = new Correlator({ out: { emit: () => undefined }, index: new MemoryIndex(), logger: createLogger('silent'), hook: 'yes' });
         server = new IngestServer({
-            listen: '127.0.0.1:0',
+            listen: { host: '127.0.0.1', port: 0 },
             token: TOKEN,
             maxBody: 1024 * 1024,
             logger: createLogger('silent'),

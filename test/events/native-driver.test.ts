@@ -37,7 +37,7 @@ describe('native driver: one connection per Dovecot process', () => {
     let hellos = 0;
 
     const listen = async (token: string) => {
-        ingest = new IngestServer({ listen: `unix:${sock}`, token, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b), onHello: () => hellos++ });
+        ingest = new IngestServer({ listen: { path: sock }, token, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b), onHello: () => hellos++ });
         await ingest.listen();
     };
 
@@ -172,7 +172,7 @@ describe('native driver: a bridge that stops reading for a while', () => {
         dir = mkdtempSync(path.join(tmpdir(), 'vmb-native-slow-'));
         chmodSync(dir, 0o755);
         const target = path.join(dir, 'ingest.sock');
-        ingest = new IngestServer({ listen: `unix:${target}`, token: TOKEN, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b) });
+        ingest = new IngestServer({ listen: { path: target }, token: TOKEN, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b) });
         await ingest.listen();
         // The "bridge": a socket that reads nothing while paused, then passes everything on.
         const front = path.join(dir, 'front.sock');
