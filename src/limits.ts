@@ -124,3 +124,9 @@ export const WEBHOOK_LIMITS = {
 };
 /** webhooks: a running serve re-reads per-user webhooks and disabled/enabled state this often (CLI changes) */
 export const WEBHOOK_SYNC_MS = 5000;
+/** frames read per readable wakeup of a SUB/PULL socket: batches the reads, never holds the loop long */
+export const RECEIVE_DRAIN_MAX = 512;
+/** a resolver answer reused for a user while memcached does not answer: a registration lives 30 s */
+export const RESOLVER_STALE_MS = 30_000;
+/** users whose last resolver answer is remembered for that */
+export const RESOLVER_STALE_USERS = 10_000;

@@ -7,6 +7,7 @@ import type { Socket } from 'nanomsg';
 import type { VmEvent } from '../events/event.js';
 import { CursorGate, type CursorOptions } from './cursor.js';
 import { resetEvent } from '../publish/journal.js';
+import { onFrames } from './receive.js';
 
 export interface StreamOptions {
     signal?: AbortSignal;
@@ -36,7 +37,7 @@ export class EventStream implements AsyncIterable<VmEvent> {
         private readonly opts: StreamOptions = {}
     ) {
         if (opts.cursor) this.gate = new CursorGate(opts.cursor, ev => this.enqueue(ev));
-        sock.on('data', (frame: Buffer) => {
+        onFrames(sock, frame => {
             const ev = decode(frame);
             if (!ev || this.ended) return;
             if (this.gate) this.gate.live(ev);
