@@ -5,7 +5,7 @@
 // Offered rates step up; a rate counts when no subscriber lost anything. Past capacity the
 // question is whether subscribers keep receiving: a `reset` (or a gap) for what was dropped, then
 // later events (`received after reset`).
-// Run: node bench/event-throughput.mjs   (env: BENCH_SECONDS=3 BENCH_RATES=5000,10000,20000,40000)
+// Run: node bench/event-throughput.mjs   (env: BENCH_SECONDS=3 BENCH_RATES=5000,10000,20000,40000,80000)
 import { fork } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -15,9 +15,11 @@ import { startBridgeChild } from './lib/bridge-child.mjs';
 import { pushSubscribers } from './lib/subscribers.mjs';
 
 const SECONDS = envInt('BENCH_SECONDS', 3);
-const RATES = (process.env.BENCH_RATES ?? '5000,10000,20000,40000').split(',').map(Number);
+const RATES = (process.env.BENCH_RATES ?? '5000,10000,20000,40000,80000').split(',').map(Number);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const SUBSCRIBERS = 10;
+// the bus as shipped (ipc://<state-dir>/bus.sock); BENCH_BUS=tcp for a tcp:// bus
+const BUS = process.env.BENCH_BUS === 'tcp' ? undefined : 'default';
 const USERS = Array.from({ length: SUBSCRIBERS }, (_, i) => `s${i}@example.org`);
 
 ensureBuilt();
@@ -28,7 +30,7 @@ const profileDir = path.join(RESULTS, 'profiles-events');
 if (PROFILE) rmSync(profileDir, { recursive: true, force: true });
 const bridge = await startBridgeChild(
     'event-throughput',
-    { deliver: 'maildir:./var/bench-mail', resolver: memcached.resolver, logLevel: 'warn' },
+    { deliver: 'maildir:./var/bench-mail', resolver: memcached.resolver, logLevel: 'warn', ...(BUS ? { publish: BUS } : {}) },
     { execArgv: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] }
 );
 const bus = await startBusChild(bridge.publish, SUBSCRIBERS);
