@@ -66,7 +66,7 @@ if (e) {
         row(
             `event overload, ${top['offered/s']}/s offered: subscribe() received after a reset`,
             e.overload.phases
-                ? `${e.overload.resetAndContinued ? 'yes' : 'no'} (${top['subscribe(): lost']} dropped, ${top['subscribe(): resets']} resets, ${top['subscribe(): received after reset']} received after)`
+                ? `${e.overload.resetAndContinued ? 'yes' : 'no'} (${top['subscribe(): lost']} dropped, ${top['subscribe(): resets']} resets; afterwards ${e.overload.after?.received} of ${e.overload.after?.sent} at 1,000/s received)`
                 : `no loss at any offered rate (${top['subscribe(): delivered/s (all 10)']}/s delivered at the top one)`,
             'no cliff: reset, then later events',
             !e.overload.phases || e.overload.resetAndContinued
