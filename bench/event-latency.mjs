@@ -33,7 +33,7 @@ const bridge = await startBridgeChild('event-latency', { deliver: dovecot.lmtpUr
 // arrivals: event id or messageId → hrtime ns, per receiver
 const bus = new Map();
 const push = new Map();
-const sub = busSubscriber(bridge.publish, (buf, t) => {
+const sub = await busSubscriber(bridge.publish, (buf, t) => {
     const ev = frameEvent(buf);
     bus.set(ev.messageId ?? ev.id, t);
 });

@@ -54,13 +54,24 @@ if (l) {
     );
 }
 const e = load('event-throughput');
-if (e)
+if (e) {
     row(
         `event throughput to ${e.subscribers} bus + ${e.subscribers} subscribe() subscribers, no loss`,
         `${e.bestWithoutLoss} events/s kept up with (${e.sustainedWithoutLoss}/s with a backlog)`,
         '≥ 20,000/s',
         e.bestWithoutLoss >= 20_000
     );
+    const top = e.rows.at(-1);
+    if (e.overload && top)
+        row(
+            `event overload, ${top['offered/s']}/s offered: subscribe() received after a reset`,
+            e.overload.phases
+                ? `${e.overload.resetAndContinued ? 'yes' : 'no'} (${top['subscribe(): lost']} dropped, ${top['subscribe(): resets']} resets; afterwards ${e.overload.after?.received} of ${e.overload.after?.sent} at 1,000/s received)`
+                : `no loss at any offered rate (${top['subscribe(): delivered/s (all 10)']}/s delivered at the top one)`,
+            'no cliff: reset, then later events',
+            !e.overload.phases || e.overload.resetAndContinued
+        );
+}
 const m = load('memory');
 if (m) {
     row(`peak RSS, 8 concurrent ${m.large.sizeMb} MB messages`, `${m.large.peakRssMb} MB (idle ${m.large.idleRssMb} MB)`, '≤ 200 MB', m.large.peakRssMb <= 200);

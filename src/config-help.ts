@@ -58,7 +58,7 @@ export const HELP: Record<Key, string> = {
     logLevel: 'fatal | error | warn | info | debug | trace | silent',
     journalRetention: 'journal retention, seconds (memcached TTLs go up to 30 days)',
     journalMax: 'journal events kept per user',
-    coalesceWindow: 'events of one user arriving within this many ms go out as one burst (0 = off)',
+    coalesceWindow: 'events of one user arriving within this many ms go out as one burst (0 = off, the default: events batch behind work in flight)',
     coalesceMaxHold: 'longest a burst is held back, ms',
     ingestAccess: 'who may reach the ingest endpoint: "allow 127.0.0.0/8, deny *" or a JSON list (default: loopback only)',
     ingestMaxBody: 'largest hook batch body, bytes (larger: 413)',

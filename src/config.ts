@@ -44,7 +44,7 @@ export const ConfigSchema = z.object({
     // events kept per user, burst coalescing window and cap in ms, replay endpoint (HTTP, loopback).
     journalRetention: positiveInt.max(30 * 86_400).default(3 * 3600),
     journalMax: positiveInt.default(10_000),
-    coalesceWindow: z.coerce.number().int().nonnegative().max(10_000).default(100),
+    coalesceWindow: z.coerce.number().int().nonnegative().max(10_000).default(0),
     coalesceMaxHold: positiveInt.max(60_000).default(1000),
     // Off unless given; authenticated (replay-token or <state-dir>/replay.token) and access-listed.
     replay: tcpListen.optional(),

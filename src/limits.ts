@@ -223,3 +223,11 @@ export const HOOK_SEEN_MAX = 200_000;
 /** hook batch events validated or normalised per turn of the event loop: a 70,000-event batch
  * (a STORE over a large mailbox) yields between slices instead of holding the loop for ~0.3 s */
 export const HOOK_EVENT_SLICE = 2000;
+
+// Event path (issue 22.3)
+/** frames read per readable wakeup of a SUB/PULL socket: batches the reads, never holds the loop long */
+export const RECEIVE_DRAIN_MAX = 512;
+/** a resolver answer reused for a user while memcached does not answer: a registration lives 30 s */
+export const RESOLVER_STALE_MS = 30_000;
+/** users whose last resolver answer is remembered for that */
+export const RESOLVER_STALE_USERS = 10_000;

@@ -8,6 +8,8 @@ import { RESULTS, helper } from './env.mjs';
 export async function startBridgeChild(name, flags, { execArgv = [] } = {}) {
     const { freeListeners } = await helper('net.ts');
     const config = { ...(await freeListeners()), ...flags };
+    // publish: 'default' → serve's default bus, ipc://<state-dir>/bus.sock
+    if (config.publish === 'default') config.publish = `ipc://${path.resolve(config.stateDir, 'bus.sock')}`;
     const lmtpPort = Number(config.lmtp.split(':').pop());
     mkdirSync(RESULTS, { recursive: true });
     const log = openSync(path.join(RESULTS, `${name}.bridge.log`), 'w');

@@ -38,6 +38,9 @@ process.on('message', async msg => {
         await bridge.stop();
         process.send({ stopped: true });
         process.disconnect();
+        // Sockets of the pools may still hold the loop; exit writes the --cpu-prof profile (a kill would not).
+        process.exitCode = 0;
+        setTimeout(() => process.exit(0), 200).unref();
     }
 });
 process.send({ ready: true });

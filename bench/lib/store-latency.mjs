@@ -25,7 +25,7 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
     const bus = new Map();
     const push = new Map();
     const key = ev => `${ev.user}:${ev.uid}`;
-    const sub = busSubscriber(bridge.publish, (buf, t) => {
+    const sub = await busSubscriber(bridge.publish, (buf, t) => {
         const ev = frameEvent(buf);
         if (ev.type === 'flag' && !bus.has(key(ev))) bus.set(key(ev), t);
     });

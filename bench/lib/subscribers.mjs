@@ -3,10 +3,12 @@
 import nano from 'nanomsg';
 import { dist, helper } from './env.mjs';
 
-/** A SUB socket on the bus; onFrame(frame, arrivalNs) per frame. */
-export function busSubscriber(url, onFrame, prefixes = ['']) {
+/** A SUB socket on the bus; onFrame(frame, arrivalNs) per frame (read as listen() reads: every
+ * frame waiting at a wakeup, not one per poll event). */
+export async function busSubscriber(url, onFrame, prefixes = ['']) {
+    const { onFrames } = await dist('client/receive.js');
     const sock = nano.socket('sub', { chan: prefixes, rcvbuf: 16 * 1024 * 1024 });
-    sock.on('data', buf => onFrame(buf, process.hrtime.bigint()));
+    onFrames(sock, buf => onFrame(buf, process.hrtime.bigint()));
     sock.connect(url);
     return { close: () => sock.close() };
 }

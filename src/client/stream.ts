@@ -8,6 +8,7 @@ import type { VmEvent } from '../events/event.js';
 import { CursorGate, type CursorOptions } from './cursor.js';
 import { resetEvent } from '../publish/journal.js';
 import { STREAM_QUEUE_LIMIT } from '../limits.js';
+import { onFrames } from './receive.js';
 
 export interface StreamOptions {
     signal?: AbortSignal;
@@ -37,7 +38,7 @@ export class EventStream implements AsyncIterable<VmEvent> {
         private readonly opts: StreamOptions = {}
     ) {
         if (opts.cursor) this.gate = new CursorGate(opts.cursor, ev => this.enqueue(ev));
-        sock.on('data', (frame: Buffer) => {
+        onFrames(sock, frame => {
             const ev = decode(frame);
             if (!ev || this.ended) return;
             if (this.gate) this.gate.live(ev);

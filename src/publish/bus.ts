@@ -12,13 +12,15 @@ import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
 import { encodeFrame } from '../wire/frame.js';
 
+const nn = nano._bindings;
+const BUS_ERROR_LOG_MS = 30_000; // a failing send logs once per interval, not per event
 const SNDBUF = 4 * 1024 * 1024; // room for bursts (a STORE 1:500 is ~1,000 events)
-const DRAIN_MS = 2000; // at most, for node-nanomsg's queue to reach the socket at shutdown
 const LINGER_MS = 500; // after the last send, for nanomsg's pipes to reach the subscribers
 
 export class Bus implements EventSink {
     private sock?: Socket;
     private lastSend = 0;
+    private lastError = 0;
 
     constructor(
         private readonly url: string,
@@ -46,9 +48,18 @@ export class Bus implements EventSink {
 
     emit(ev: VmEvent): void {
         if (!this.sock) return;
-        this.sock.send(encodeFrame(ev));
+        // Straight to nn_send: PUB never blocks (a full subscriber loses the frame inside nanomsg),
+        // so node-nanomsg's queue and writability poll (one poll callback per frame) buy nothing.
+        if (nn.Send(this.sock.binding, encodeFrame(ev), nn.NN_DONTWAIT) < 0) this.sendFailed();
         this.lastSend = Date.now();
         metrics.events.inc({ type: ev.type });
+    }
+
+    private sendFailed(): void {
+        const now = Date.now();
+        if (now - this.lastError < BUS_ERROR_LOG_MS) return;
+        this.lastError = now;
+        this.log.warn({ error: nn.Err() }, 'bus send failed');
     }
 
     /** Closes after the frames sent so far had time to leave: nn_close discards what nanomsg still
@@ -57,9 +68,6 @@ export class Bus implements EventSink {
         const sock = this.sock;
         this.sock = undefined;
         if (!sock) return;
-        const queue = (sock as unknown as { queue?: unknown[] }).queue ?? []; // node-nanomsg's own send queue
-        const deadline = Date.now() + DRAIN_MS;
-        while (queue.length && Date.now() < deadline) await setTimeout(5);
         const linger = this.lastSend + LINGER_MS - Date.now();
         if (linger > 0) await setTimeout(linger);
         sock.close();

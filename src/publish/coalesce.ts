@@ -13,6 +13,8 @@ interface Burst {
     held: VmEvent[];
     lastFlush: number;
     firstHeld: number;
+    /** When the held events go out (slides with the window, capped by maxHoldMs). */
+    due: number;
     timer?: NodeJS.Timeout;
     idle?: NodeJS.Timeout;
 }
@@ -26,24 +28,36 @@ export class Coalescer {
     ) {}
 
     emit(ev: VmEvent): void {
+        // Off: no state, no timers; batching then comes from the sequencer's queue alone.
+        if (this.opts.windowMs <= 0) return this.flush(ev.user, [ev]);
         const now = Date.now();
         let b = this.bursts.get(ev.user);
         if (!b || (!b.timer && now - b.lastFlush >= this.opts.windowMs)) {
-            b ??= { held: [], lastFlush: now, firstHeld: now };
+            b ??= { held: [], lastFlush: now, firstHeld: now, due: now };
             this.bursts.set(ev.user, b);
             this.handOn(ev.user, b, [ev]);
             return;
         }
         if (!b.timer) b.firstHeld = now;
         b.held.push(ev);
-        clearTimeout(b.timer);
-        const at = Math.min(now + this.opts.windowMs, b.firstHeld + this.opts.maxHoldMs);
-        b.timer = setTimeout(
+        // The window slides by moving the deadline; the one timer re-arms itself when it fires
+        // early, so a burst costs a timer per window, not one per event.
+        b.due = Math.min(now + this.opts.windowMs, b.firstHeld + this.opts.maxHoldMs);
+        b.timer ??= this.arm(ev.user, b, b.due - now);
+    }
+
+    private arm(user: string, b: Burst, ms: number): NodeJS.Timeout {
+        return setTimeout(
             () => {
+                const left = b.due - Date.now();
+                if (left > 0) {
+                    b.timer = this.arm(user, b, left);
+                    return;
+                }
                 b.timer = undefined;
-                this.handOn(ev.user, b, b.held.splice(0));
+                this.handOn(user, b, b.held.splice(0));
             },
-            Math.max(0, at - now)
+            Math.max(0, ms)
         );
     }
 
@@ -62,9 +76,11 @@ export class Coalescer {
         b.lastFlush = Date.now();
         this.flush(user, events);
         // Forget the user once quiet again, so the map follows active users only.
-        clearTimeout(b.idle);
-        b.idle = setTimeout(() => {
-            if (!b.timer && this.bursts.get(user) === b) this.bursts.delete(user);
-        }, this.opts.windowMs).unref();
+        if (b.idle) b.idle.refresh();
+        else
+            b.idle = setTimeout(() => {
+                b.idle = undefined;
+                if (!b.timer && this.bursts.get(user) === b) this.bursts.delete(user);
+            }, this.opts.windowMs).unref();
     }
 }

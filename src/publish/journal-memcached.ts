@@ -4,9 +4,9 @@
 // TTL = retention. One key per event needs no CAS; a replay reads the range since+1..counter in
 // bounded, pipelined GETs. A key missing inside the range is a gap (expired or never written).
 import type { VmEvent } from '../events/event.js';
-import { bounded, type MemcachedClient } from '../memcached/client.js';
+import { bounded, corked, type MemcachedClient } from '../memcached/client.js';
 import { MAX_KEY_BYTES, sanitizeKey } from '../resolve/key.js';
-import { decodeEvent, encodeEvent } from '../wire/json.js';
+import { decodeEvent, encodeSequenced } from '../wire/json.js';
 import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
 import { JOURNAL_READ_CHUNK, MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
@@ -48,9 +48,10 @@ export class MemcachedJournal implements JournalStore {
 
     async append(events: VmEvent[]): Promise<void> {
         const expires = this.limits.retentionSec;
-        const results = await Promise.allSettled(events.map(ev => bounded(this.client.set(entryKey(ev.user, ev.seq!), encodeEvent(ev), { expires }), this.timeoutMs)));
-        const failed = results.filter(r => r.status === 'rejected' || !r.value).length;
-        if (failed) throw new Error(`memcached kept ${events.length - failed} of ${events.length} journal entries`);
+        // One write per server and one timer for the whole batch, not one per entry.
+        const sets = corked(this.client, () => events.map(ev => this.client.set(entryKey(ev.user, ev.seq!), encodeSequenced(ev), { expires }).catch(() => false)));
+        const kept = (await bounded(Promise.all(sets), this.timeoutMs)).filter(Boolean).length;
+        if (kept < events.length) throw new Error(`memcached kept ${kept} of ${events.length} journal entries`);
     }
 
     async read(user: string, since: number, limit = this.limits.maxCount): Promise<ReadResult> {
@@ -82,15 +83,12 @@ export class MemcachedJournal implements JournalStore {
         const out: (VmEvent | null)[] = [];
         for (let start = from; start <= to; start += JOURNAL_READ_CHUNK) {
             const end = Math.min(to, start + JOURNAL_READ_CHUNK - 1);
-            const chunk = await Promise.all(
-                Array.from({ length: end - start + 1 }, (_, i) =>
-                    bounded(this.client.get(entryKey(user, start + i)), this.timeoutMs).then(r => {
-                        const ev = r.value ? decodeEvent(r.value.toString('utf8')) : null;
-                        // The user is checked too: an entry written under another user's key is not this user's.
-                        return ev?.seq === start + i && ev.user === user ? ev : null;
-                    })
-                )
-            );
+            const gets = corked(this.client, () => Array.from({ length: end - start + 1 }, (_, i) => this.client.get(entryKey(user, start + i))));
+            const chunk = (await bounded(Promise.all(gets), this.timeoutMs)).map((r, i) => {
+                const ev = r.value ? decodeEvent(r.value.toString('utf8')) : null;
+                // The user is checked too: an entry written under another user's key is not this user's.
+                return ev?.seq === start + i && ev.user === user ? ev : null;
+            });
             out.push(...chunk);
         }
         return out;

@@ -9,7 +9,7 @@
 import type { VmEvent } from '../events/event.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { metaValue, openStateDb, type StateDb } from '../state/db.js';
-import { decodeEvent, encodeEvent } from '../wire/json.js';
+import { decodeEvent, encodeSequenced } from '../wire/json.js';
 import { DEFAULT_LIMITS, resetEvent, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
 import { JOURNAL_SLICE, JOURNAL_SWEEP_MS, JOURNAL_CACHE_USERS } from '../limits.js';
 import { DEFAULTS } from '../config.js';
@@ -112,7 +112,7 @@ export class SqliteJournal implements JournalStore {
         const top = new Map<string, number>();
         this.db.transaction(() => {
             for (const ev of events) {
-                this.q.insert.run(ev.user, ev.seq!, now, encodeEvent(ev));
+                this.q.insert.run(ev.user, ev.seq!, now, encodeSequenced(ev));
                 top.set(ev.user, Math.max(top.get(ev.user) ?? 0, ev.seq!));
             }
             for (const [user, seq] of top) {

@@ -6,7 +6,7 @@
 // vmbridge subscribers get the JSON v1 text of the types they want.
 import type { NewmailEvent, VmEvent } from '../events/event.js';
 import type { Endpoint } from '../resolve/resolver.js';
-import { encodeEvent } from '../wire/json.js';
+import { encodeSequenced } from '../wire/json.js';
 import { MAPI, encodeNotification } from '../wire/ndr.js';
 import type { FolderName } from './folders.js';
 
@@ -21,7 +21,7 @@ export function forOpenChange(ev: VmEvent): ev is NewmailEvent {
 
 /** A frame, 'skip' (not for this endpoint) or 'no_uid' (wanted but not addressable: counted). */
 export function frameFor(ep: Endpoint, ev: VmEvent, oc: OpenChangeOptions, folder: FolderName): Buffer | 'skip' | 'no_uid' {
-    if (ep.kind === 'vmbridge') return !ep.types || ep.types.includes(ev.type) ? Buffer.from(encodeEvent(ev)) : 'skip';
+    if (ep.kind === 'vmbridge') return !ep.types || ep.types.includes(ev.type) ? Buffer.from(encodeSequenced(ev)) : 'skip';
     if (!forOpenChange(ev)) return 'skip';
     if (ev.uid === undefined) return 'no_uid';
     return encodeNotification({ flags: MAPI.NewMail, backend: oc.backend, eml: `${ev.uid}.eml`, folder: folder.folder, separator: folder.separator });

@@ -3,12 +3,12 @@
 // that did not answer count as empty, the error is counted and logged at most once per interval.
 import { resolverErrors } from '../metrics.js';
 import { decodeResolverValue } from '../wire/ndr.js';
-import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
+import { bounded, corked, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import type { ParsedServers } from '../memcached/servers.js';
 import { resolverKey, type CnMode } from './key.js';
 import { urlsOf, type Endpoint, type Resolver, type ResolverOptions } from './resolver.js';
 import { parseSubscription, subscriptionKeys } from './subscriptions.js';
-import { RESOLVER_LOG_INTERVAL_MS, MEMCACHED_TIMEOUT_MS } from '../limits.js';
+import { RESOLVER_LOG_INTERVAL_MS, MEMCACHED_TIMEOUT_MS, RESOLVER_STALE_MS, RESOLVER_STALE_USERS } from '../limits.js';
 
 const URL_RE = /^(tcp|ipc|inproc|ws):\/\/[\x21-\x7e]+$/;
 
@@ -17,6 +17,7 @@ export class MemcachedResolver implements Resolver {
     private readonly timeoutMs: number;
     private lastLog = 0;
     private suppressed = 0;
+    private readonly lastGood = new Map<string, { endpoints: Endpoint[]; at: number }>();
 
     constructor(
         readonly client: MemcachedClient,
@@ -32,23 +33,41 @@ export class MemcachedResolver implements Resolver {
 
     async endpoints(user: string): Promise<Endpoint[]> {
         const { endpoints, failures } = await this.query(user);
-        if (failures.length) this.report(failures[0], user);
-        return endpoints;
+        if (!failures.length) {
+            this.lastGood.delete(user); // re-insert: least recently used first
+            this.lastGood.set(user, { endpoints, at: Date.now() });
+            if (this.lastGood.size > RESOLVER_STALE_USERS) this.lastGood.delete(this.lastGood.keys().next().value!);
+            return endpoints;
+        }
+        this.report(failures[0], user);
+        // A lookup that timed out behind a burst of journal writes must not drop the burst for a
+        // subscriber that was there a moment ago (the cliff under overload): its last answer is
+        // used while it is younger than a registration's lifetime.
+        const last = this.lastGood.get(user);
+        return last && Date.now() - last.at < RESOLVER_STALE_MS ? last.endpoints : endpoints;
     }
 
     /** The lookup with its failures (memcached errors and timeouts) for callers that must know. */
     async query(user: string): Promise<{ endpoints: Endpoint[]; failures: unknown[] }> {
         const failures: unknown[] = [];
-        const get = (key: string) =>
-            bounded(this.client.get(key), this.timeoutMs).then(
-                r => r.value,
-                err => {
-                    failures.push(err);
-                    return null;
-                }
-            );
         const key = resolverKey(user, this.cn);
-        const [oc, ...subs] = await Promise.all([get(key), ...subscriptionKeys(user).map(get)]);
+        const keys = [key, ...subscriptionKeys(user)];
+        // One write per server and one timer for the lookup's keys.
+        const gets = corked(this.client, () =>
+            keys.map(k =>
+                this.client.get(k).then(
+                    r => r.value,
+                    err => {
+                        failures.push(err);
+                        return null;
+                    }
+                )
+            )
+        );
+        const [oc, ...subs] = await bounded(Promise.all(gets), this.timeoutMs).catch(err => {
+            failures.push(err);
+            return keys.map(() => null);
+        });
 
         const found: Endpoint[] = [];
         if (oc) {
@@ -82,7 +101,7 @@ export class MemcachedResolver implements Resolver {
             this.suppressed++;
             return;
         }
-        this.opts.logger?.warn({ err, user, suppressed: this.suppressed }, 'resolver: memcached lookup failed; no push for this event');
+        this.opts.logger?.warn({ err, user, suppressed: this.suppressed }, 'resolver: memcached lookup failed; pushing to the last known endpoints, if any');
         this.lastLog = now;
         this.suppressed = 0;
     }

@@ -48,6 +48,8 @@ declare module 'nanomsg' {
 
     export interface Bindings {
         Send(socket: number, msg: Buffer | string, flags: number): number;
+        /** A frame, or -1 (see Errno; EAGAIN with NN_DONTWAIT when none waits). */
+        Recv(socket: number, flags: number): Buffer | number;
         Errno(): number;
         Err(): string;
         /** Calls back while the socket is sendable (sender=true) or readable; stop with PollStop. */

@@ -1,10 +1,10 @@
 // PUB bus frames: `<user>\t<type>\t<json>` so a SUB socket filters by prefix (`alice\t`,
 // `alice\tflag\t`) inside nanomsg instead of in JavaScript.
 import type { VmEvent } from '../events/event.js';
-import { decodeEvent, encodeEvent } from './json.js';
+import { decodeEvent, encodeSequenced } from './json.js';
 
 export function encodeFrame(ev: VmEvent): Buffer {
-    return Buffer.from(`${clean(ev.user)}\t${ev.type}\t${encodeEvent(ev)}`);
+    return Buffer.from(`${clean(ev.user)}\t${ev.type}\t${encodeSequenced(ev)}`);
 }
 
 export function decodeFrame(frame: Buffer | string): VmEvent | null {

@@ -80,3 +80,37 @@ describe('Coalescer', () => {
         expect(out).toHaveLength(4); // no timer fires afterwards
     });
 });
+
+describe('Coalescer with window 0 (the default)', () => {
+    beforeEach(() => vi.useFakeTimers());
+    afterEach(() => vi.useRealTimers());
+
+    it('hands every event on at once and keeps no timer or state per event', () => {
+        const out: string[] = [];
+        const c = new Coalescer({ windowMs: 0, maxHoldMs: 1000 }, (_user, evs) => out.push(...evs.map(e => e.id)));
+        for (let i = 0; i < 100; i++) c.emit(ev(`e${i}`, `user${i % 3}`));
+        expect(out).toHaveLength(100);
+        expect(vi.getTimerCount()).toBe(0);
+    });
+});
+
+describe('Coalescer burst timers', () => {
+    beforeEach(() => vi.useFakeTimers());
+    afterEach(() => vi.useRealTimers());
+
+    it('a long burst keeps one hold timer (re-armed when the window slid), not one per event', () => {
+        const out: string[][] = [];
+        const c = new Coalescer({ windowMs: 100, maxHoldMs: 10_000 }, (_user, evs) => out.push(evs.map(e => e.id)));
+        const set = vi.spyOn(globalThis, 'setTimeout');
+        for (let i = 0; i < 1000; i++) {
+            c.emit(ev(`e${i}`));
+            vi.advanceTimersByTime(1);
+        }
+        // one idle timer for the first hand-on, one hold timer re-armed about once per window
+        expect(set.mock.calls.length).toBeLessThan(30);
+        vi.advanceTimersByTime(100);
+        expect(out.flat()).toHaveLength(1000);
+        set.mockRestore();
+        c.flushAll();
+    });
+});

@@ -10,6 +10,7 @@ import { Registration } from '../../src/resolve/subscriptions.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { waitFor } from '../helpers/net.js';
 import { parseServers } from '../../src/memcached/servers.js';
+import { stoppedAll } from '../helpers/process.js';
 
 function ocRecord(urls: string[]): Buffer {
     const bytes = [0x01, urls.length, 0, 0, 0, urls.length, 0, 0, 0];
@@ -107,6 +108,30 @@ describe('memcached resolver', () => {
             }
             expect((await errorCount()) - before).toBe(5);
         } finally {
+            await r.close();
+            await own.stop();
+        }
+    });
+
+    it('while memcached does not answer, a user gets the last answer (a burst is not dropped for a live subscriber)', async () => {
+        const own = await startMemcached();
+        const ownRaw = direct(own);
+        const r = MemcachedResolver.fromConfig(own.resolver, { timeoutMs: 250 });
+        try {
+            await ownRaw.set('resolver:frank', ocRecord(['tcp://192.0.2.12:5555']), {});
+            expect(await r.lookup('frank')).toEqual(['tcp://192.0.2.12:5555']);
+            process.kill(own.pid!, 'SIGSTOP'); // reachable, silent: the lookup times out
+            try {
+                await stoppedAll([own.pid!]);
+                const before = await errorCount();
+                expect(await r.lookup('frank')).toEqual(['tcp://192.0.2.12:5555']);
+                expect(await r.lookup('grace')).toEqual([]); // never answered: nothing to reuse
+                expect((await errorCount()) - before).toBe(2);
+            } finally {
+                process.kill(own.pid!, 'SIGCONT');
+            }
+        } finally {
+            ownRaw.close();
             await r.close();
             await own.stop();
         }
