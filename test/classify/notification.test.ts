@@ -13,6 +13,7 @@ import { affectedBoxes } from '../../src/mwi/trigger.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { send } from '../helpers/lmtp-client.js';
 import { loadCorpus, tapChunks } from './tap-helpers.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const notifications = loadCorpus().filter(f => /^asterisk-(notify|pager)-/.test(f.name));
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/classify/${name}.eml`, import.meta.url));
@@ -61,7 +62,7 @@ describe('a notification through the bridge', () => {
     beforeAll(async () => {
         maildir = mkdtempSync(path.join(tmpdir(), 'vmb-notify-'));
         vmb = await startBridge({ deliver: `maildir:${maildir}` });
-        sub = new Subscriber(vmb.config.publish);
+        sub = new Subscriber(busUrl(vmb.config));
         await sub.ready(vmb.bridge);
     });
     afterAll(async () => {

@@ -9,6 +9,7 @@ import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { send } from '../helpers/lmtp-client.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const fixture = (n: string) => readFileSync(path.join(__dirname, '../fixtures/messages', n));
 const VOICEMAIL = fixture('asterisk-voicemail.eml');
@@ -49,7 +50,7 @@ describe.each<Target>(['lmtp-tcp', 'lmtp-unix', 'lda', 'maildir'])('delivery thr
             maildir: `maildir:${maildir}`
         }[target];
         vmb = await startBridge({ deliver, deliverTimeout: 3000 });
-        sub = new Subscriber(vmb.config.publish);
+        sub = new Subscriber(busUrl(vmb.config));
         await sub.ready(vmb.bridge);
     });
 

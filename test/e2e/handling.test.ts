@@ -14,6 +14,7 @@ import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { send, type SendResult } from '../helpers/lmtp-client.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { startSmartHost, type TestSmartHost } from '../intake-actions/smart-host.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const fixture = (dir: string, n: string) => readFileSync(path.join(import.meta.dirname, '../fixtures', dir, n));
 const VOICEMAIL = fixture('messages', 'asterisk-voicemail.eml');
@@ -53,7 +54,7 @@ async function count(user: string): Promise<number> {
 /** A bridge in front of Dovecot plus a live bus subscription. */
 async function bridgeWith(flags: Record<string, unknown>): Promise<{ vmb: TestBridge; sub: Subscriber }> {
     const vmb = await startBridge({ deliver: dovecot.lmtpUrl, deliverTimeout: 3000, smartHost: smart.url, ...flags });
-    const sub = new Subscriber(vmb.config.publish);
+    const sub = new Subscriber(busUrl(vmb.config));
     await sub.ready(vmb.bridge);
     return { vmb, sub };
 }

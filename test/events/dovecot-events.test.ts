@@ -14,6 +14,7 @@ import { nowTs, postHeaders } from '../helpers/hook-sign.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort } from '../helpers/net.js';
 import { driverArgs, type Driver } from '../helpers/native-driver.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const VOICEMAIL = readFileSync(path.join(ROOT, 'test/fixtures/messages/asterisk-voicemail.eml'));
@@ -41,7 +42,7 @@ describe.each(CASES)('Dovecot %s: Dovecot-side events through the %s driver', (v
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, hook: 'yes' });
         // mwi events (the bridge recounts voicemail boxes here too) are test/mwi's business.
         sub = new Subscriber(
-            vmb.config.publish,
+            busUrl(vmb.config),
             ['newmail', 'flag', 'move', 'delete'].map(t => `${USER}\t${t}\t`)
         );
         await sub.ready(vmb.bridge, USER);

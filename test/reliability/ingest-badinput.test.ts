@@ -7,6 +7,7 @@ import { helloLine, nowTs, postHeaders, signedLine } from '../helpers/hook-sign.
 import { waitFor } from '../helpers/net.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { generateCorpus } from '../fixtures/badinput/generate.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const TOKEN = 'ingest-corpus-token-0123456789abcdef';
 
@@ -38,7 +39,7 @@ describe('ingest endpoint against bad input', () => {
     let sub: Subscriber;
     beforeAll(async () => {
         vmb = await startBridge({ ingestToken: TOKEN });
-        sub = new Subscriber(vmb.config.publish, ['corpus@example.org\t']);
+        sub = new Subscriber(busUrl(vmb.config), ['corpus@example.org\t']);
         await sub.ready(vmb.bridge, 'corpus@example.org');
     });
     afterAll(async () => {
