@@ -105,7 +105,11 @@ describe('event-driven MWI', () => {
     let confDir: string;
     const events: VmEvent[] = [];
     const log = captureLogger();
-    const mwiOf = (id: string) => events.filter(ofType('mwi')).filter(e => e.mwi.mailbox === id).map(e => e.mwi);
+    const mwiOf = (id: string) =>
+        events
+            .filter(ofType('mwi'))
+            .filter(e => e.mwi.mailbox === id)
+            .map(e => e.mwi);
     const lastOf = (id: string) => mwiOf(id).at(-1);
     const ev = (fields: EventInit) => makeEvent({ id: `t.${Math.random()}`, user: ALICE, mailbox: 'INBOX', ...fields });
     const vmFlag = (u: number, set: string[]) => ev({ type: 'flag', uid: u, class: 'voicemail', voicemail: vm1000, flags: { set, cleared: [] } });
