@@ -54,7 +54,7 @@ describe('ingest endpoint against bad input', () => {
         const seen = new Map<number, number>();
         for (const [i, body] of bodies.entries()) {
             const headers = i % 10 === 0 ? {} : postHeaders(TOKEN, body); // signed: the parser sees it
-            const status = await fetch(url, { method: 'POST', body, headers, signal: AbortSignal.timeout(5000) }).then(r => r.status);
+            const status = await fetch(url, { method: 'POST', body: new Uint8Array(body), headers, signal: AbortSignal.timeout(5000) }).then(r => r.status);
             seen.set(status, (seen.get(status) ?? 0) + 1);
             expect([204, 400, 401, 413], `case ${i}`).toContain(status);
         }
