@@ -11,6 +11,7 @@ import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { freePort, REPLAY_TOKEN, waitFor } from '../helpers/net.js';
 import { contiguous, flag, memcachedStats, take } from './util.js';
 import { parseServers } from '../../src/memcached/servers.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 describe('catch-up across two bridges sharing memcached', () => {
     let mc: TestMemcached;
@@ -78,7 +79,7 @@ describe('catch-up across two bridges sharing memcached', () => {
     it('listen(): resumes from a cursor through a bridge replay endpoint, then follows both buses live', async () => {
         through('bob', 'p', 5);
         await waitFor(async () => (await counter('bob')) === 5, 5000, 'bob sequenced');
-        const stream = listen({ connect: [a.config.publish, b.config.publish], user: 'bob', since: 2, replay: replayUrl, replayToken: REPLAY_TOKEN, checkMs: 200, gapWaitMs: 300 });
+        const stream = listen({ connect: [busUrl(a.config), busUrl(b.config)], user: 'bob', since: 2, replay: replayUrl, replayToken: REPLAY_TOKEN, checkMs: 200, gapWaitMs: 300 });
         try {
             const replayed = await take(stream, 3);
             expect(replayed.map(e => e.seq)).toEqual([3, 4, 5]);
@@ -130,7 +131,7 @@ describe('catch-up across two bridges sharing memcached', () => {
 
     it('1,000 flag changes in a burst all arrive, in order, once, in a few memcached round trips', async () => {
         const bind = `tcp://127.0.0.1:${await freePort()}`;
-        const sub = new Subscriber(a.config.publish, ['erin\t', '__probe__\t']);
+        const sub = new Subscriber(busUrl(a.config), ['erin\t', '__probe__\t']);
         await sub.ready(a.bridge);
         const s = subscribe({ resolver: mc.resolver, user: 'erin', bind, ttlSec: 5 });
         await s.ready;
@@ -156,7 +157,7 @@ describe('catch-up across two bridges sharing memcached', () => {
 
     it('coalescing never delays the first event after a quiet period; the burst behind it is held and flushed together', async () => {
         // Probes under another user, so fred is quiet when his first event comes.
-        const sub = new Subscriber(b.config.publish, ['fred\t', '__probe__\t']);
+        const sub = new Subscriber(busUrl(b.config), ['fred\t', '__probe__\t']);
         await sub.ready(b.bridge);
         const fred = () => sub.events.filter(e => e.user === 'fred');
         // The window's timing is test/publish/coalesce.test.ts's (fake timers); here, through a real

@@ -2,11 +2,12 @@
 // and resets, with a scripted journal (the real ones are exercised in bridges.test.ts).
 import { describe, expect, it } from 'vitest';
 import { CursorGate } from '../../src/client/cursor.js';
-import { makeEvent, type VmEvent } from '../../src/events/event.js';
+import { makeEvent, type EventType, type VmEvent } from '../../src/events/event.js';
 import { resetEvent } from '../../src/publish/journal.js';
+import { anEvent, asType } from '../helpers/events.js';
 import { waitFor } from '../helpers/net.js';
 
-const ev = (seq: number, type: VmEvent['type'] = 'flag'): VmEvent => makeEvent({ id: `e${seq}`, seq, type, user: 'u' });
+const ev = (seq: number, type: EventType = 'flag'): VmEvent => anEvent(type, { id: `e${seq}`, seq, user: 'u' });
 const seqs = (evs: VmEvent[]) => evs.map(e => (e.type === 'reset' ? `R${e.seq ?? ''}` : e.seq));
 
 function gate(journal: VmEvent[], opts: { since?: number; types?: VmEvent['type'][]; replay?: (since: number) => Promise<VmEvent[]> } = {}) {
@@ -75,7 +76,7 @@ describe('CursorGate', () => {
         g.live(ev(10));
         await waitFor(() => got.length === 3);
         expect(got.map(e => e.type)).toEqual(['reset', 'mwi', 'flag']);
-        expect(got[0].reason).toBe('cursor-too-old');
+        expect(asType(got[0], 'reset').reason).toBe('cursor-too-old');
         expect(got[2].seq).toBe(10);
     });
 
@@ -91,7 +92,7 @@ describe('CursorGate', () => {
     it('recognises a counter that started over (seq 1 never seen) instead of dropping it', () => {
         const { g, got } = gate([]);
         g.live(ev(41));
-        g.live(makeEvent({ id: 'fresh', seq: 1, type: 'flag', user: 'u' }));
+        g.live(anEvent('flag', { id: 'fresh', seq: 1, user: 'u' }));
         expect(got.map(e => `${e.type}:${e.seq}`)).toEqual(['flag:41', 'reset:0', 'flag:1']);
     });
 
@@ -99,7 +100,7 @@ describe('CursorGate', () => {
         const { g, got } = gate([], { types: ['mwi'] });
         g.live(ev(1, 'flag'));
         g.live(ev(2, 'mwi'));
-        g.live(makeEvent({ id: 'x', type: 'mwi', user: 'u' }));
+        g.live(anEvent('mwi', { id: 'x', user: 'u' }));
         g.live(ev(3, 'flag'));
         expect(got.map(e => e.id)).toEqual(['e2', 'x']);
         expect(g.position).toBe(3);

@@ -8,6 +8,7 @@ import { decodeEvent } from '../../src/wire/json.js';
 import { startBridge, type TestBridge } from '../helpers/bridge.js';
 import { freePort, REPLAY_TOKEN, waitFor } from '../helpers/net.js';
 import { flag } from './util.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const auth = { authorization: `Bearer ${REPLAY_TOKEN}` };
 
@@ -58,7 +59,7 @@ describe('catch-up with the embedded journal', () => {
         for (let i = 1; i <= 9; i++) br.bridge.events.emit(flag('hank', `h${i}`, i));
         await waitFor(async () => (await br.bridge.events.replay('hank', base + 8))[0]?.id === 'h9', 5000, 'journaled');
         // 7 missed events over pages of 4: the client pages through them.
-        const child = spawn(process.execPath, ['bin/vmbridge.js', 'listen', '--connect', br.config.publish!, '--user', 'hank', '--since', String(base + 2), '--replay', replay], {
+        const child = spawn(process.execPath, ['bin/vmbridge.js', 'listen', '--connect', busUrl(br.config), '--user', 'hank', '--since', String(base + 2), '--replay', replay], {
             stdio: ['ignore', 'pipe', 'pipe'],
             env: { ...process.env, VMBRIDGE_REPLAY_TOKEN: REPLAY_TOKEN }
         });

@@ -8,6 +8,7 @@ import { waitFor } from '../helpers/net.js';
 import { stoppedAll } from '../helpers/process.js';
 import type { VmEvent } from '../../src/events/event.js';
 import { flag } from './util.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 describe('catch-up while memcached is down', () => {
     let mc: TestMemcached;
@@ -16,7 +17,7 @@ describe('catch-up while memcached is down', () => {
     beforeAll(async () => {
         mc = await startMemcached();
         br = await startBridge({ resolver: mc.resolver, coalesceWindow: 0 });
-        sub = new Subscriber(br.config.publish, ['gus\t', '__probe__\t']);
+        sub = new Subscriber(busUrl(br.config), ['gus\t', '__probe__\t']);
         await sub.ready(br.bridge);
     });
     afterAll(async () => {

@@ -13,6 +13,8 @@ import { affectedBoxes } from '../../src/mwi/trigger.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { send } from '../helpers/lmtp-client.js';
 import { loadCorpus, tapChunks } from './tap-helpers.js';
+import { busUrl } from '../../src/publish/bus-address.js';
+import { isMessage } from '../helpers/events.js';
 
 const notifications = loadCorpus().filter(f => /^asterisk-(notify|pager)-/.test(f.name));
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/classify/${name}.eml`, import.meta.url));
@@ -61,7 +63,7 @@ describe('a notification through the bridge', () => {
     beforeAll(async () => {
         maildir = mkdtempSync(path.join(tmpdir(), 'vmb-notify-'));
         vmb = await startBridge({ deliver: `maildir:${maildir}` });
-        sub = new Subscriber(vmb.config.publish);
+        sub = new Subscriber(busUrl(vmb.config));
         await sub.ready(vmb.bridge);
     });
     afterAll(async () => {
@@ -79,6 +81,6 @@ describe('a notification through the bridge', () => {
             class: 'notification',
             voicemail: { format: 'asterisk-notify', mailbox: '1000', msgNum: 1, callerIdNum: '5551234', callerIdName: 'Alice Example' }
         });
-        expect(sub.events.filter(e => e.class === 'voicemail')).toEqual([]);
+        expect(sub.events.filter(e => isMessage(e) && e.class === 'voicemail')).toEqual([]);
     });
 });

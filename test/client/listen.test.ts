@@ -3,8 +3,9 @@ import { spawn } from 'node:child_process';
 import nano, { type Socket } from 'nanomsg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen } from '../../src/client/listen.js';
-import { makeEvent, type VmEvent } from '../../src/events/event.js';
+import type { EventType, VmEvent } from '../../src/events/event.js';
 import { encodeFrame } from '../../src/wire/frame.js';
+import { anEvent } from '../helpers/events.js';
 import { freePort, waitFor } from '../helpers/net.js';
 
 const pubs: Socket[] = [];
@@ -20,10 +21,7 @@ async function bus(): Promise<{ url: string; pub: Socket }> {
     return { url, pub };
 }
 
-const ev = (id: string, user: string, type: VmEvent['type']): VmEvent =>
-    type === 'mwi'
-        ? makeEvent({ id, type, user, mwi: { mailbox: '1000@default', new: 1, old: 0, urgent: 0 } })
-        : makeEvent({ id, type, user, mailbox: 'INBOX', uid: 1, ...(type === 'flag' ? { flags: { set: ['\\Seen'], cleared: [] } } : {}) });
+const ev = (id: string, user: string, type: EventType): VmEvent => anEvent(type, { id, user });
 
 /** PUB/SUB connects asynchronously: repeat a matching probe until the subscriber sees one. */
 async function untilJoined(pub: Socket, probe: VmEvent, seen: () => boolean): Promise<void> {

@@ -9,6 +9,8 @@ import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { send } from '../helpers/lmtp-client.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { busUrl } from '../../src/publish/bus-address.js';
+import { asType } from '../helpers/events.js';
 
 const fixture = (n: string) => readFileSync(path.join(__dirname, '../fixtures/messages', n));
 const VOICEMAIL = fixture('asterisk-voicemail.eml');
@@ -49,7 +51,7 @@ describe.each<Target>(['lmtp-tcp', 'lmtp-unix', 'lda', 'maildir'])('delivery thr
             maildir: `maildir:${maildir}`
         }[target];
         vmb = await startBridge({ deliver, deliverTimeout: 3000 });
-        sub = new Subscriber(vmb.config.publish);
+        sub = new Subscriber(busUrl(vmb.config));
         await sub.ready(vmb.bridge);
     });
 
@@ -101,7 +103,7 @@ describe.each<Target>(['lmtp-tcp', 'lmtp-unix', 'lda', 'maildir'])('delivery thr
         expect(storedAsSent(msgs[0], PLAIN)).toBe(true);
         const [ev] = await sub.waitFor(e => e.length >= 1, 'newmail');
         expect(ev).toMatchObject({ type: 'newmail', user: 'bob@example.org', class: 'email', messageId: '<plain-1@example.org>' });
-        expect(ev.voicemail).toBeUndefined();
+        expect(asType(ev, 'newmail').voicemail).toBeUndefined();
     });
 
     // A Maildir has no user database (every recipient is accepted) and no server to stop: these

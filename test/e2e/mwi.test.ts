@@ -2,7 +2,7 @@
 // Dovecot (with the hook installed by `vmbridge dovecot-config`) give exact counts on the bus and
 // MWIUpdate actions at an AMI server, for 1000@default, while 10001@default stays untouched.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VmEvent } from '../../src/events/event.js';
+import type { MwiEvent } from '../../src/events/event.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
@@ -10,6 +10,8 @@ import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { FakeAmi } from '../mwi/fake-ami.js';
 import { asteriskVoicemail } from '../mwi/vm-message.js';
+import { busUrl } from '../../src/publish/bus-address.js';
+import { ofType } from '../helpers/events.js';
 
 const TOKEN = 'mwi-e2e-token-0123456789abcdef';
 const USER = 'alice@example.org';
@@ -25,7 +27,8 @@ describe('message waiting from real IMAP actions', () => {
         return { status: res.status, text: await res.text() };
     };
 
-    const last = (box: string): VmEvent['mwi'] => sub.events.filter(e => e.mwi?.mailbox === box).at(-1)?.mwi;
+    const mwiOf = (box: string) => sub.events.filter(ofType('mwi')).filter(e => e.mwi.mailbox === box);
+    const last = (box: string): MwiEvent['mwi'] | undefined => mwiOf(box).at(-1)?.mwi;
     const expectCountsOnBus = (box: string, counts: { new: number; old: number; urgent: number }) =>
         waitFor(
             () => {
@@ -70,7 +73,7 @@ describe('message waiting from real IMAP actions', () => {
             admin: `127.0.0.1:${adminPort}`
         });
         // (the delete prefix lets the readiness probe through; only mwi events are looked at)
-        sub = new Subscriber(vmb.config.publish, [`${USER}\tmwi\t`, `${USER}\tdelete\t`]);
+        sub = new Subscriber(busUrl(vmb.config), [`${USER}\tmwi\t`, `${USER}\tdelete\t`]);
         await sub.ready(vmb.bridge, USER);
     });
 
@@ -92,13 +95,13 @@ describe('message waiting from real IMAP actions', () => {
     });
 
     it('reading one in a mail client (\\Seen) turns one new into old; 10001 unchanged', async () => {
-        const before10001 = sub.events.filter(e => e.mwi?.mailbox === '10001@default').length;
+        const before10001 = mwiOf('10001@default').length;
         await imap(async c => {
             await c.mailboxOpen('INBOX');
             await c.messageFlagsAdd('1', ['\\Seen'], { uid: true });
         });
         await expectCounts('1000@default', { new: 2, old: 1, urgent: 0 });
-        expect(sub.events.filter(e => e.mwi?.mailbox === '10001@default').length).toBe(before10001);
+        expect(mwiOf('10001@default').length).toBe(before10001);
     });
 
     it('flagging makes one urgent; deleting and expunging drops it; moving to Old leaves the count', async () => {

@@ -15,6 +15,7 @@ import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const VOICEMAIL = readFileSync(path.join(ROOT, 'test/fixtures/messages/asterisk-voicemail.eml'));
@@ -47,7 +48,7 @@ describe('OpenChange-compatible push and vmbridge subscribers, end to end', () =
         dovecot = await startDovecot({ extraConfig: frag.fragment });
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, resolver: memcached.resolver, resolverCn: 'username' });
         // The bridge waits for Dovecot's uid of its deliveries once it has heard from the hook: let it hear once (bob).
-        const warm = new Subscriber(vmb.config.publish, ['bob@example.org\t']);
+        const warm = new Subscriber(busUrl(vmb.config), ['bob@example.org\t']);
         await warm.ready(vmb.bridge, 'bob@example.org');
         const bob = await dovecot.imap('bob@example.org');
         await bob.append('INBOX', VOICEMAIL).finally(() => bob.logout().catch(() => undefined));

@@ -14,6 +14,8 @@ import { nowTs, postHeaders } from '../helpers/hook-sign.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort } from '../helpers/net.js';
 import { driverArgs, type Driver } from '../helpers/native-driver.js';
+import { busUrl } from '../../src/publish/bus-address.js';
+import { asType, isMessage } from '../helpers/events.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const VOICEMAIL = readFileSync(path.join(ROOT, 'test/fixtures/messages/asterisk-voicemail.eml'));
@@ -41,7 +43,7 @@ describe.each(CASES)('Dovecot %s: Dovecot-side events through the %s driver', (v
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, hook: 'yes' });
         // mwi events (the bridge recounts voicemail boxes here too) are test/mwi's business.
         sub = new Subscriber(
-            vmb.config.publish,
+            busUrl(vmb.config),
             ['newmail', 'flag', 'move', 'delete'].map(t => `${USER}\t${t}\t`)
         );
         await sub.ready(vmb.bridge, USER);
@@ -69,8 +71,8 @@ describe.each(CASES)('Dovecot %s: Dovecot-side events through the %s driver', (v
         const c = await dovecot.imap(USER);
         await c.append(BARRIER_BOX, Buffer.from(`Message-ID: ${messageId}\r\nSubject: barrier\r\n\r\nbarrier\r\n`));
         await c.logout();
-        await sub.waitFor(e => e.some(ev => ev.mailbox === BARRIER_BOX && ev.messageId === messageId), `barrier after ${what}`);
-        const evs = sub.events.filter(e => e.mailbox !== BARRIER_BOX);
+        await sub.waitFor(e => e.some(ev => isMessage(ev) && ev.mailbox === BARRIER_BOX && ev.messageId === messageId), `barrier after ${what}`);
+        const evs = sub.events.filter(e => !(isMessage(e) && e.mailbox === BARRIER_BOX));
         sub.clear();
         return evs;
     };
@@ -81,7 +83,7 @@ describe.each(CASES)('Dovecot %s: Dovecot-side events through the %s driver', (v
         const evs = await next(1, 'newmail');
         expect(evs).toHaveLength(1);
         expect(evs[0]).toMatchObject({ type: 'newmail', user: USER, mailbox: 'INBOX', uid: 1, class: 'voicemail', voicemail: { mailbox: '1000' } });
-        expect(evs[0].uidValidity).toBeGreaterThan(0);
+        expect(asType(evs[0], 'newmail').uidValidity).toBeGreaterThan(0);
     });
 
     it('STORE +FLAGS \\Seen gives one flag event with the class from the index', async () => {
@@ -117,7 +119,7 @@ describe.each(CASES)('Dovecot %s: Dovecot-side events through the %s driver', (v
         await c.logout();
         const evs = await next(2, 'flag + delete');
         expect(evs.map(e => e.type)).toEqual(['flag', 'delete']);
-        expect(evs[0].flags?.set).toContain('\\Deleted');
+        expect(asType(evs[0], 'flag').flags.set).toContain('\\Deleted');
         expect(evs[1]).toMatchObject({ mailbox: 'Old', uid: 1, class: 'voicemail' });
     });
 
@@ -142,7 +144,7 @@ describe.each(CASES)('Dovecot %s: Dovecot-side events through the %s driver', (v
         const evs = await next(1, 'lda newmail');
         expect(evs).toHaveLength(1);
         expect(evs[0]).toMatchObject({ type: 'newmail', mailbox: 'INBOX', class: 'email', messageId: '<plain-1@example.org>' });
-        expect(evs[0].uid).toBeGreaterThan(0);
+        expect(asType(evs[0], 'newmail').uid).toBeGreaterThan(0);
     });
 
     it('Dovecot logged no error, fatal or panic (the hook never fails an operation)', () => {

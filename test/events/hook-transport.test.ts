@@ -12,6 +12,7 @@ import { type TestDovecot } from '../helpers/dovecot.js';
 import { DOVECOT_VERSIONS, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT, trixieRoot } from '../helpers/dovecot24.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const TOKEN = 'transport-test-token-0123456789abcdef';
 const USER = 'alice@example.org';
@@ -24,7 +25,7 @@ const counted = async (result: string) => (await ingestBatches.get()).values.fin
 /** A bridge on `ingest` and a bus subscriber for USER's flag events. */
 async function bridgeOn(ingest: string): Promise<{ vmb: TestBridge; sub: Subscriber }> {
     const vmb = await startBridge({ ingest, ingestToken: TOKEN });
-    const sub = new Subscriber(vmb.config.publish, [`${USER}\tflag\t`, '__probe__\t']);
+    const sub = new Subscriber(busUrl(vmb.config), [`${USER}\tflag\t`, '__probe__\t']);
     await sub.ready(vmb.bridge);
     return { vmb, sub };
 }

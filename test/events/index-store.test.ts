@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemcachedIndex, MemoryIndex } from '../../src/events/index-store.js';
 import { createLogger } from '../../src/log.js';
+import { parseServers } from '../../src/memcached/servers.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 
 const ref = (uid: number, user = 'alice@example.org') => ({ user, mailbox: 'INBOX', uidValidity: 1700000000, uid });
@@ -18,8 +19,8 @@ describe('uid index', () => {
 
     it('is shared through memcached between two instances, with odd user names kept apart', async () => {
         const log = createLogger('silent');
-        const a = new MemcachedIndex(memcached.resolver, log);
-        const b = new MemcachedIndex(memcached.resolver, log);
+        const a = new MemcachedIndex(parseServers(memcached.resolver), log);
+        const b = new MemcachedIndex(parseServers(memcached.resolver), log);
         await a.set(ref(7), entry);
         expect(await b.get(ref(7))).toEqual(entry);
         await a.set(ref(7, 'bob smith\r\n@x'), { messageId: '<other@x>' });
@@ -31,7 +32,7 @@ describe('uid index', () => {
     });
 
     it('answers undefined, quickly, when memcached is down', async () => {
-        const idx = new MemcachedIndex('--SERVER=127.0.0.1:1', createLogger('silent'));
+        const idx = new MemcachedIndex(parseServers('--SERVER=127.0.0.1:1'), createLogger('silent'));
         expect(await idx.get(ref(1))).toBeUndefined();
         await idx.set(ref(1), entry);
         await idx.close();

@@ -86,7 +86,7 @@ describe('delivery join: remembered copies stay under JOIN_DONE_MAX', () => {
     it(`${2 * JOIN_DONE_MAX} deliveries without the hook: at most ${JOIN_DONE_MAX} remembered`, async () => {
         let emitted = 0;
         const c = new Correlator({ out: { emit: () => emitted++ }, index: new MemoryIndex(), logger: createLogger('silent'), hook: 'auto' });
-        const classification = { class: 'normal', messageId: '<m@x>' } as Classification;
+        const classification: Classification = { class: 'email', messageId: '<m@x>' };
         let max = 0;
         for (let i = 0; i < 2 * JOIN_DONE_MAX; i++) {
             const rec: DeliveryRecord = {

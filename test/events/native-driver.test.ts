@@ -19,6 +19,7 @@ import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
 import { LineClient, send, transaction } from '../helpers/lmtp-client.js';
 import { driverArgs } from '../helpers/native-driver.js';
 import { freePort, waitFor } from '../helpers/net.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PLAIN = readFileSync(path.join(ROOT, 'test/fixtures/messages/plain.eml'));
@@ -110,7 +111,7 @@ describe('native driver: bridge down, then back', () => {
 
     const bridge = async () => {
         vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, imap: dovecot.imapUrl, hook: 'yes' });
-        sub = new Subscriber(vmb.config.publish, [`${USER}\tflag\t`, `${USER}\tdelete\t`]); // delete: ready()'s probes
+        sub = new Subscriber(busUrl(vmb.config), [`${USER}\tflag\t`, `${USER}\tdelete\t`]); // delete: ready()'s probes
         await sub.ready(vmb.bridge, USER);
     };
 

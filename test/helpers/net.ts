@@ -68,12 +68,15 @@ function probe(port: number, host: string, greeting?: RegExp): Promise<void> {
     });
 }
 
+/** A value that passed an `if (v)`: `cond && value` polls give the value's type. */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 /** Polls until fn returns a truthy value (for things with no port to probe). */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<Truthy<T>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const v = await fn();
-        if (v) return v as NonNullable<T>;
+        if (v) return v as Truthy<T>;
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
         await new Promise(r => setTimeout(r, 20));
     }

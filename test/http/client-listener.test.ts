@@ -150,7 +150,7 @@ describe('client listener against Dovecot', () => {
         const r = await waitFor(
             async () => {
                 const g = await get(base, '/v1/mwi', aliceAuth);
-                const body = JSON.parse(g.body) as { boxes: { mailbox: string; new: number }[] };
+                const body = JSON.parse(g.body) as { user: string; boxes: { mailbox: string; new: number; old: number }[] };
                 return body.boxes.find(b => b.new === 5) && body;
             },
             10_000,

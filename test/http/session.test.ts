@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { StreamHub } from '../../src/http/hub.js';
 import { StreamSession, type Transport } from '../../src/http/session.js';
+import { asType } from '../helpers/events.js';
 
 const ev = (seq: number, user = 'alice'): VmEvent => makeEvent({ id: `e${seq}`, type: 'newmail', user, seq });
 
@@ -76,7 +77,7 @@ describe('StreamSession', () => {
             ['newmail', 3],
             ['reset', 3]
         ]);
-        expect(t.sent[3].reason).toBe('client-overflow');
+        expect(asType(t.sent[3], 'reset').reason).toBe('client-overflow');
         expect(t.closed).toBe(true);
         expect(hub.clients).toBe(0);
     });

@@ -5,6 +5,7 @@ import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { BoxDirectory, makeBox, parseBoxId } from '../../src/mwi/boxes.js';
 import { affectedBoxes } from '../../src/mwi/trigger.js';
 import { parseVoicemailConf } from '../../src/mwi/voicemail-conf.js';
+import type { EventInit } from '../helpers/events.js';
 
 const CONF = `
 [general]
@@ -30,7 +31,7 @@ central=America/Chicago|'vm-received' Q 'digits/at' IMp
 1234@devices => 1234@default
 `;
 
-const ev = (fields: Partial<VmEvent> & Pick<VmEvent, 'type'>): VmEvent => makeEvent({ id: 'x', user: 'alice@example.org', mailbox: 'INBOX', ...fields });
+const ev = (fields: EventInit): VmEvent => makeEvent({ id: 'x', user: 'alice@example.org', mailbox: 'INBOX', ...fields });
 
 describe('voicemail.conf', () => {
     it('reads boxes with imapuser, imapfolder and imapvmshareid, with | or , between options', () => {

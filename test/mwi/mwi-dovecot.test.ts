@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { main } from '../../src/cli.js';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { BoxDirectory, makeBox } from '../../src/mwi/boxes.js';
@@ -23,6 +24,8 @@ import { TcpProxy } from './tcp-proxy.js';
 import { asteriskVoicemail, plainEmail } from './vm-message.js';
 import { parseImapUrl } from '../../src/imap/target.js';
 import { parseAmiUrl } from '../../src/mwi/ami.js';
+import { MwiConfigShape } from '../../src/mwi/config.js';
+import { asType, ofType, type EventInit } from '../helpers/events.js';
 
 const ALICE = 'alice@example.org';
 const box = (mailbox: string, context = 'default', folder = 'INBOX') => makeBox({ mailbox, context, user: ALICE, folder });
@@ -102,9 +105,13 @@ describe('event-driven MWI', () => {
     let confDir: string;
     const events: VmEvent[] = [];
     const log = captureLogger();
-    const mwiOf = (id: string) => events.filter(e => e.mwi?.mailbox === id).map(e => e.mwi!);
+    const mwiOf = (id: string) =>
+        events
+            .filter(ofType('mwi'))
+            .filter(e => e.mwi.mailbox === id)
+            .map(e => e.mwi);
     const lastOf = (id: string) => mwiOf(id).at(-1);
-    const ev = (fields: Partial<VmEvent> & Pick<VmEvent, 'type'>) => makeEvent({ id: `t.${Math.random()}`, user: ALICE, mailbox: 'INBOX', ...fields });
+    const ev = (fields: EventInit) => makeEvent({ id: `t.${Math.random()}`, user: ALICE, mailbox: 'INBOX', ...fields });
     const vmFlag = (u: number, set: string[]) => ev({ type: 'flag', uid: u, class: 'voicemail', voicemail: vm1000, flags: { set, cleared: [] } });
     /** Waits for the next mwi event of a box and for Asterisk to have the same counts. */
     async function expectMwi(id: string, counts: MwiCounts, before: number) {
@@ -122,13 +129,10 @@ describe('event-driven MWI', () => {
         writeFileSync(conf, `[default]\n1000 => 1234,Alice,${ALICE},,imapuser=${ALICE}\n10001 => 1234,Alice 2,${ALICE},,imapuser=${ALICE}\n`);
         mwi = createMwi(
             {
+                // serve's own schema supplies the defaults a real config has (resync rate, convergence)
+                ...z.object(MwiConfigShape).parse({ amiMode: 'mwiupdate', voicemailConf: conf, mwiDebounce: 60, mwiResync: 0 }),
                 imap: parseImapUrl(dovecot.imapUrl.replace(`:${dovecot.imapPort}`, `:${proxy.port}`)),
-                ami: parseAmiUrl(ami.url),
-                amiMode: 'mwiupdate',
-                voicemailConf: conf,
-                mwiDebounce: 60,
-                mwiResync: 0,
-                imapMasterSeparator: '*'
+                ami: parseAmiUrl(ami.url)
             },
             { out: { emit: e => void events.push(e) }, logger: log.logger }
         )!;
@@ -253,7 +257,7 @@ describe('coalescing', () => {
             expect(starts).toBeLessThanOrEqual(2);
             expect(maxRunning).toBe(1);
             // learned from the events: 1000@default lives in alice's INBOX; one event, the current counts
-            expect(events.map(e => e.mwi)).toEqual([{ mailbox: '1000@default', ...(await real.count(box('1000'))) }]);
+            expect(events.map(e => asType(e, 'mwi').mwi)).toEqual([{ mailbox: '1000@default', ...(await real.count(box('1000'))) }]);
         } finally {
             service.stop();
             await pool.close();
@@ -272,11 +276,11 @@ describe('coalescing', () => {
             await append('r1', asteriskVoicemail({ mailbox: '1000', msgNum: 20 }));
             resync.start();
             await waitFor(() => events.length === 1, 5000, 'first resync');
-            const before = events[0].mwi!;
+            const before = asType(events[0], 'mwi').mwi;
             expect(before.new).toBeGreaterThan(0);
             await imap.messageFlagsAdd(String(uid.r1), ['\\Seen'], { uid: true }); // no event for this one
             await waitFor(() => events.length === 2, 5000, 'healing resync');
-            expect(events[1].mwi).toEqual({ ...before, new: before.new - 1, old: before.old + 1 });
+            expect(asType(events[1], 'mwi').mwi).toEqual({ ...before, new: before.new - 1, old: before.old + 1 });
         } finally {
             resync.stop();
             service.stop();

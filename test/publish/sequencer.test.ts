@@ -72,7 +72,7 @@ describe('Sequencer', () => {
         vi.advanceTimersByTime(1000);
         seq.push('u', [ev('3')]);
         await seq.idle();
-        expect(seen.slice(2).map(e => [e.type, e.seq, e.reason])).toEqual([
+        expect(seen.slice(2).map(e => [e.type, e.seq, e.type === 'reset' ? e.reason : undefined])).toEqual([
             ['reset', 1, 'sequence-unavailable'],
             ['delete', 2, undefined]
         ]);

@@ -25,7 +25,9 @@ describe('deliveries while the event side fails', () => {
     const storedCount = async () => {
         const imap = await dovecot.imap(USER);
         try {
-            return (await imap.status('INBOX', { messages: true })).messages ?? 0;
+            const status = await imap.status('INBOX', { messages: true });
+            if (!status) throw new Error('STATUS INBOX failed');
+            return status.messages ?? 0;
         } finally {
             await imap.logout();
         }

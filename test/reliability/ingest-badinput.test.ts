@@ -7,6 +7,7 @@ import { helloLine, nowTs, postHeaders, signedLine } from '../helpers/hook-sign.
 import { waitFor } from '../helpers/net.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { generateCorpus } from '../fixtures/badinput/generate.js';
+import { busUrl } from '../../src/publish/bus-address.js';
 
 const TOKEN = 'ingest-corpus-token-0123456789abcdef';
 
@@ -38,7 +39,7 @@ describe('ingest endpoint against bad input', () => {
     let sub: Subscriber;
     beforeAll(async () => {
         vmb = await startBridge({ ingestToken: TOKEN });
-        sub = new Subscriber(vmb.config.publish, ['corpus@example.org\t']);
+        sub = new Subscriber(busUrl(vmb.config), ['corpus@example.org\t']);
         await sub.ready(vmb.bridge, 'corpus@example.org');
     });
     afterAll(async () => {
@@ -53,7 +54,7 @@ describe('ingest endpoint against bad input', () => {
         const seen = new Map<number, number>();
         for (const [i, body] of bodies.entries()) {
             const headers = i % 10 === 0 ? {} : postHeaders(TOKEN, body); // signed: the parser sees it
-            const status = await fetch(url, { method: 'POST', body, headers, signal: AbortSignal.timeout(5000) }).then(r => r.status);
+            const status = await fetch(url, { method: 'POST', body: new Uint8Array(body), headers, signal: AbortSignal.timeout(5000) }).then(r => r.status);
             seen.set(status, (seen.get(status) ?? 0) + 1);
             expect([204, 400, 401, 413], `case ${i}`).toContain(status);
         }

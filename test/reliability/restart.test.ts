@@ -17,6 +17,7 @@ import { send } from '../helpers/lmtp-client.js';
 import { freePort, REPLAY_TOKEN, waitFor } from '../helpers/net.js';
 import { take } from '../catchup/util.js';
 import { ChildBridge, ROOT } from './child-bridge.js';
+import { ofType } from '../helpers/events.js';
 
 const cleanups: (() => void)[] = []; // key files of hookFragment()
 const USER = 'alice@example.org';
@@ -70,7 +71,7 @@ describe('restarts of the embedded default', () => {
     const journaled = async (n: number, what: string): Promise<VmEvent[]> =>
         waitFor(
             async () => {
-                const evs = await journal(base).catch(() => []);
+                const evs = await journal(base).catch((): VmEvent[] => []);
                 return evs.length >= n && evs;
             },
             15_000,
@@ -90,7 +91,7 @@ describe('restarts of the embedded default', () => {
         expect((await send(vmb.lmtpPort, 'mta@example.org', [USER], PLAIN)).final.map(f => f.code)).toEqual([250]);
         await journaled(1, 'warm-up newmail');
         expect((await send(vmb.lmtpPort, 'pbx@example.org', [USER], VOICEMAIL)).final.map(f => f.code)).toEqual([250]);
-        const newmail = await waitFor(async () => (await journal(base)).find(e => e.type === 'newmail' && e.class === 'voicemail' && e.uid), 15_000, 'voicemail newmail');
+        const newmail = await waitFor(async () => (await journal(base)).filter(ofType('newmail')).find(e => e.class === 'voicemail' && e.uid), 15_000, 'voicemail newmail');
         await flag(newmail.uid!, '\\Seen');
         const before = await waitFor(
             async () => {
@@ -108,7 +109,7 @@ describe('restarts of the embedded default', () => {
         const after = await waitFor(
             async () => {
                 const evs = await journal(base);
-                return evs.some(e => e.flags?.set.includes('\\Flagged')) && evs;
+                return evs.some(e => e.type === 'flag' && e.flags.set.includes('\\Flagged')) && evs;
             },
             15_000,
             'flag after restart'
@@ -144,7 +145,7 @@ describe('restarts of the embedded default', () => {
         await waitFor(async () => (await acceptedBatches(vmb.adminPort)) > accepted, 10_000, 'hook batch reached the bridge');
         expect((await journal(base)).length).toBe(held); // still held
         await vmb.stop();
-        expect(seen.some(e => e.type === 'flag' && e.flags?.set.includes('$held'))).toBe(true);
+        expect(seen.some(e => e.type === 'flag' && e.flags.set.includes('$held'))).toBe(true);
         await vmb.start();
         const all = await journal(base);
         expect(all).toHaveLength(held + 1);
@@ -171,7 +172,7 @@ describe('restarts of the embedded default', () => {
         const answer = await fresh(last);
         expect(answer[0]).toMatchObject({ type: 'reset', reason: 'cursor-too-old' });
         expect(answer.slice(1).every(e => e.seq! > answer[0].seq!)).toBe(true);
-        expect(answer.slice(1).some(e => e.flags?.set.includes('$afterLoss'))).toBe(true);
+        expect(answer.slice(1).some(e => e.type === 'flag' && e.flags.set.includes('$afterLoss'))).toBe(true);
         // The listen client hands the consumer that reset first, then the new events.
         const stream = listen({ connect: publish, user: USER, since: last, replay: replayUrl, replayToken: REPLAY_TOKEN, checkMs: 0 });
         streams.push(stream);
