@@ -116,7 +116,7 @@ describe('memcached resolver', () => {
     it('while memcached does not answer, a user gets the last answer (a burst is not dropped for a live subscriber)', async () => {
         const own = await startMemcached();
         const ownRaw = direct(own);
-        const r = MemcachedResolver.fromConfig(own.resolver, { timeoutMs: 250 });
+        const r = MemcachedResolver.fromConfig(parseServers(own.resolver), { timeoutMs: 250 });
         try {
             await ownRaw.set('resolver:frank', ocRecord(['tcp://192.0.2.12:5555']), {});
             expect(await r.lookup('frank')).toEqual(['tcp://192.0.2.12:5555']);
