@@ -116,10 +116,14 @@ export class LmtpConnection {
         };
     }
 
-    /** Sends one command line and resolves with its reply. */
+    /**
+     * Sends one command line and resolves with its reply. With PIPELINING, commands issued in one
+     * synchronous run (MAIL and the first RCPT) leave in one send.
+     */
     command(line: string, lhlo = false): Promise<Reply> {
         const send = (): Promise<Reply> => {
             if (this.failure) return Promise.reject(this.failure);
+            this.corkUntil(process.nextTick);
             this.sock.write(line + '\r\n');
             const r = this.reply();
             return lhlo ? r.then(reply => this.learn(reply)) : r;
@@ -150,14 +154,7 @@ export class LmtpConnection {
      */
     async write(chunk: Buffer | string): Promise<void> {
         if (this.failure) throw this.failure;
-        if (!this.corked) {
-            this.corked = true;
-            this.sock.cork();
-            setImmediate(() => {
-                this.corked = false;
-                this.sock.uncork();
-            });
-        }
+        this.corkUntil(setImmediate);
         if (this.sock.write(chunk)) return;
         await this.expect(new Promise<void>(resolve => this.sock.once('drain', resolve)), 'write');
     }
@@ -180,6 +177,17 @@ export class LmtpConnection {
 
     destroy(reason = 'connection closed'): void {
         this.fail(new LinkError(reason));
+    }
+
+    /** Holds writes until `later` runs (unless already held): they leave as one send. */
+    private corkUntil(later: (fn: () => void) => unknown): void {
+        if (this.corked) return;
+        this.corked = true;
+        this.sock.cork();
+        later(() => {
+            this.corked = false;
+            this.sock.uncork();
+        });
     }
 
     /** Races a promise against the phase timeout and the connection's death. */
