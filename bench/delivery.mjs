@@ -6,8 +6,8 @@
 // --cpu-prof and summarises it; BENCH_SYSCALLS=1 counts the child's socket writes per message
 // (strace, an untimed pass per workload).
 // Run: node bench/delivery.mjs   (env: BENCH_MESSAGES=1000 BENCH_ROUNDS=3 BENCH_LATENCY=2000
-// BENCH_WORKLOADS=small,200k,640k,mix BENCH_SYSCALLS=1)
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+// BENCH_WORKLOADS=small,200k,640k,mix BENCH_SYSCALLS=1 BENCH_LATENCY_WORKLOAD=small)
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
@@ -21,6 +21,7 @@ const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const LATENCY_N = envInt('BENCH_LATENCY', 2000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const SYSCALLS = process.env.BENCH_SYSCALLS === '1';
+const LATENCY_WORKLOAD = process.env.BENCH_LATENCY_WORKLOAD ?? 'small';
 const SELECTED = (process.env.BENCH_WORKLOADS ?? 'small,200k,640k,mix').split(',');
 const USERS = Array.from({ length: 50 }, (_, i) => `u${i}@example.org`);
 
@@ -71,10 +72,13 @@ try {
         for (const connCount of [1, 8]) {
             const conns = { direct: await openConnections(targets.direct, connCount), vmbridge: await openConnections(targets.vmbridge, connCount) };
             const rates = { direct: [], vmbridge: [] };
+            let cpuMs = 0;
             const count = connCount === 1 ? Math.ceil(messagesFor(workload) / 2) : messagesFor(workload);
             for (let r = 0; r < ROUNDS; r++) {
                 for (const path of r % 2 ? ['vmbridge', 'direct'] : ['direct', 'vmbridge']) {
+                    const cpu0 = cpuTimeMs(serve.pid);
                     const res = await sendAll(conns[path], count, WORKLOADS[workload]);
+                    if (path === 'vmbridge') cpuMs += cpuTimeMs(serve.pid) - cpu0;
                     if (res.failed) throw new Error(`${path}: ${res.failed} messages not stored`);
                     sent += res.ok;
                     rates[path].push(res.rate);
@@ -92,6 +96,8 @@ try {
                 'direct msg/s': Math.round(d),
                 'vmbridge msg/s': Math.round(b),
                 ratio: Math.round((b / d) * 100) / 100,
+                // CPU time of the serve child per message: unlike msg/s, barely moved by the neighbours' load
+                'serve CPU ms/msg': round3(cpuMs / (count * ROUNDS)),
                 rounds: rates
             });
             console.error(`throughput ${workload} ×${connCount}: direct ${d.toFixed(0)}/s, vmbridge ${b.toFixed(0)}/s`);
@@ -104,7 +110,7 @@ try {
     const lat = { direct: [], vmbridge: [] };
     const paired = [];
     for (let i = 0; i < LATENCY_N; i++) {
-        const m = WORKLOADS.small(i);
+        const m = WORKLOADS[LATENCY_WORKLOAD](i);
         const order =
             i % 2
                 ? [
@@ -145,7 +151,7 @@ try {
         throughput.map(({ rounds: _rounds, ...r }) => r)
     );
     if (writes.length) printTable('System calls of the serve child per message (strace, 1 connection, untimed)', writes);
-    printTable(`Reply time per small message, 1 connection, ${LATENCY_N} each (ms)`, [
+    printTable(`Reply time per ${LATENCY_WORKLOAD} message, 1 connection, ${LATENCY_N} each (ms)`, [
         { path: 'direct', ...sd },
         { path: 'vmbridge', ...sb },
         {
@@ -166,6 +172,12 @@ try {
 } finally {
     await serve.stop();
     await dovecot.destroy();
+}
+
+/** User + system CPU time of a process so far, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuTimeMs(pid) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Messages per round: voicemails are 40–130 times a small message, so fewer of them. */

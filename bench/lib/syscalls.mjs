@@ -11,7 +11,7 @@ const CALLS = ['write', 'writev', 'sendto', 'sendmsg', 'read', 'readv', 'recvfro
 /** Runs work() with strace attached to pid; resolves with the calls counted, split socket/other. */
 export async function countSyscalls(pid, outFile, work) {
     rmSync(outFile, { force: true });
-    const tracer = spawn('strace', ['-f', '-qq', '-y', '-s', '0', '-e', `trace=${CALLS.join(',')}`, '-e', 'signal=none', '-o', outFile, '-p', String(pid)], {
+    const tracer = spawn('strace', ['-f', '-qq', '-tt', '-y', '-s', '0', '-e', `trace=${CALLS.join(',')}`, '-e', 'signal=none', '-o', outFile, '-p', String(pid)], {
         stdio: ['ignore', 'ignore', 'pipe']
     });
     let err = '';
@@ -37,7 +37,7 @@ export async function countSyscalls(pid, outFile, work) {
 function tally(text) {
     const counts = { 'socket writes': 0, 'socket reads': 0, 'other writes': 0, 'epoll waits': 0 };
     for (const line of text.split('\n')) {
-        const m = /^(?:\d+\s+)?(\w+)\((\d+)(<[^>]*>)?/.exec(line);
+        const m = /^(?:\d+\s+)?(?:[\d:.]+\s+)?(\w+)\((\d+)(<[^>]*>)?/.exec(line);
         if (!m || line.includes('resumed>')) continue;
         const [, call, , fd = ''] = m;
         const socket = /<(TCP|TCPv6|UNIX|UNIX-STREAM)/.test(fd) || fd.startsWith('<socket:');

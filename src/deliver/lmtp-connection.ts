@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { hostname } from 'node:os';
 import { SmtpError } from './deliverer.js';
+import { LMTP_CORK_MAX } from '../limits.js';
 
 export type LmtpAddress = { host: string; port: number } | { path: string };
 
@@ -148,13 +149,16 @@ export class LmtpConnection {
     }
 
     /**
-     * Writes message bytes, waiting (bounded) for the socket to drain when it is full. Writes made
-     * in one event-loop turn leave together (corked until setImmediate): a small body and its
-     * terminating dot cost one send, not two — each send is a syscall and a wake-up of Dovecot.
+     * Writes message bytes, waiting (bounded) for the socket to drain when it is full. Small writes
+     * made in one event-loop turn leave together (corked until setImmediate): a small body and its
+     * terminating dot cost one send, not two — each send is a syscall and a wake-up of Dovecot. A
+     * large chunk leaves at once (with whatever was held): held until the loop turn ends, a body
+     * read in 64 KB chunks would reach Dovecot only after the whole of it was read.
      */
     async write(chunk: Buffer | string): Promise<void> {
         if (this.failure) throw this.failure;
-        this.corkUntil(setImmediate);
+        if (chunk.length < LMTP_CORK_MAX) this.corkUntil(setImmediate);
+        else this.uncorkNow();
         if (this.sock.write(chunk)) return;
         await this.expect(new Promise<void>(resolve => this.sock.once('drain', resolve)), 'write');
     }
@@ -188,6 +192,12 @@ export class LmtpConnection {
             this.corked = false;
             this.sock.uncork();
         });
+    }
+
+    private uncorkNow(): void {
+        if (!this.corked) return;
+        this.corked = false;
+        this.sock.uncork(); // the scheduled uncork finds nothing corked (or a later cork: flushed early)
     }
 
     /** Races a promise against the phase timeout and the connection's death. */
