@@ -7,7 +7,7 @@
 // (strace, an untimed pass per workload).
 // Run: node bench/delivery.mjs   (env: BENCH_MESSAGES=1000 BENCH_ROUNDS=3 BENCH_LATENCY=2000
 // BENCH_WORKLOADS=small,200k,640k,mix BENCH_SYSCALLS=1 BENCH_LATENCY_WORKLOAD=small)
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
@@ -45,7 +45,13 @@ if (PROFILE) {
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true });
 }
-const serve = await startServe('delivery', { deliver: dovecot.lmtpUrl, resolver: 'memory' }, { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] });
+// BENCH_STATE_DIR: the serve child's state directory (journal, index), e.g. on tmpfs to see what its fsyncs cost
+const stateDir = process.env.BENCH_STATE_DIR ? { stateDir: mkdtempSync(path.join(process.env.BENCH_STATE_DIR, 'vmb-bench-')) } : {};
+const serve = await startServe(
+    'delivery',
+    { deliver: dovecot.lmtpUrl, resolver: 'memory', ...stateDir },
+    { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] }
+);
 let sent = 0;
 try {
     const targets = { direct: dovecot.lmtpPort, vmbridge: serve.lmtpPort };
@@ -172,6 +178,7 @@ try {
 } finally {
     await serve.stop();
     await dovecot.destroy();
+    if (stateDir.stateDir) rmSync(stateDir.stateDir, { recursive: true, force: true });
 }
 
 /** User + system CPU time of a process so far, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
