@@ -11,6 +11,8 @@ export const UNIT_TESTS = [
     'test/classify/header-tap.test.ts',
     'test/classify/headers.test.ts',
     'test/deliver/dot-stuff.test.ts',
+    'test/deliver/lmtp-connection.test.ts',
+    'test/intake/reply-cork.test.ts',
     'test/deploy/asterisk-examples.test.ts',
     'test/events/correlate.test.ts',
     'test/http/cursor.test.ts',

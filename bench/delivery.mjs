@@ -1,27 +1,38 @@
 // Benchmarks 1 and 2: delivery throughput and added latency of vmbridge (a `serve` child process,
 // LMTP → Dovecot LMTP) against the same MTA-like client sending straight to Dovecot's LMTP, in
 // one run, rounds alternating between the two so drift (mailboxes filling up, a busy neighbour)
-// hits both alike. BENCH_PROFILE=1 runs the serve child under --cpu-prof and summarises it.
-// Run: node bench/delivery.mjs   (env: BENCH_MESSAGES=1000 BENCH_ROUNDS=3 BENCH_LATENCY=2000)
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+// hits both alike. Workloads: small messages, voicemails of 200 KB and of 640 KB (a 30 s WAV in
+// base64) and a mix, each at 1 and 8 connections. BENCH_PROFILE=1 runs the serve child under
+// --cpu-prof and summarises it; BENCH_SYSCALLS=1 counts the child's socket writes per message
+// (strace, an untimed pass per workload).
+// Run: node bench/delivery.mjs   (env: BENCH_MESSAGES=1000 BENCH_ROUNDS=3 BENCH_LATENCY=2000
+// BENCH_WORKLOADS=small,200k,640k,mix BENCH_SYSCALLS=1 BENCH_LATENCY_WORKLOAD=small)
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { smallMessage, voicemailMessage } from './lib/messages.mjs';
 import { summariseProfile } from './lib/profile.mjs';
 import { startServe } from './lib/serve.mjs';
+import { countSyscalls } from './lib/syscalls.mjs';
 
 const N = envInt('BENCH_MESSAGES', 1000);
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const LATENCY_N = envInt('BENCH_LATENCY', 2000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
+const SYSCALLS = process.env.BENCH_SYSCALLS === '1';
+const LATENCY_WORKLOAD = process.env.BENCH_LATENCY_WORKLOAD ?? 'small';
+const SELECTED = (process.env.BENCH_WORKLOADS ?? 'small,200k,640k,mix').split(',');
 const USERS = Array.from({ length: 50 }, (_, i) => `u${i}@example.org`);
 
-// built once, outside the timing: 100 small messages and 10 voicemails of 200 KB
+// built once, outside the timing: 100 small messages, 10 voicemails of 200 KB and 10 of 640 KB
 const SMALL = Array.from({ length: 100 }, (_, i) => dataPayload(smallMessage(i)));
 const VOICE = Array.from({ length: 10 }, (_, i) => dataPayload(voicemailMessage(i)));
+const VOICE640 = Array.from({ length: 10 }, (_, i) => dataPayload(voicemailMessage(i, 640 * 1024)));
 const WORKLOADS = {
     small: i => ({ rcpts: [USERS[i % USERS.length]], payload: SMALL[i % SMALL.length] }),
+    '200k': i => ({ rcpts: [USERS[i % USERS.length]], payload: VOICE[i % VOICE.length] }),
+    '640k': i => ({ rcpts: [USERS[i % USERS.length]], payload: VOICE640[i % VOICE640.length] }),
     // one message in five is a 200 KB voicemail (Asterisk headers, base64 WAV: the MIME scan runs)
     mix: i => ({ rcpts: [USERS[i % USERS.length]], payload: i % 5 === 4 ? VOICE[i % VOICE.length] : SMALL[i % SMALL.length] })
 };
@@ -34,7 +45,13 @@ if (PROFILE) {
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true });
 }
-const serve = await startServe('delivery', { deliver: dovecot.lmtpUrl, resolver: 'memory' }, { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] });
+// BENCH_STATE_DIR: the serve child's state directory (journal, index), e.g. on tmpfs to see what its fsyncs cost
+const stateDir = process.env.BENCH_STATE_DIR ? { stateDir: mkdtempSync(path.join(process.env.BENCH_STATE_DIR, 'vmb-bench-')) } : {};
+const serve = await startServe(
+    'delivery',
+    { deliver: dovecot.lmtpUrl, resolver: 'memory', ...stateDir },
+    { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] }
+);
 let sent = 0;
 try {
     const targets = { direct: dovecot.lmtpPort, vmbridge: serve.lmtpPort };
@@ -46,14 +63,28 @@ try {
     }
 
     const throughput = [];
-    for (const workload of ['small', 'mix']) {
+    const writes = [];
+    for (const workload of SELECTED) {
+        if (SYSCALLS) {
+            // untimed: strace slows the child; one connection, as many messages as a round
+            const [conn] = await openConnections(targets.vmbridge, 1);
+            const count = Math.ceil(messagesFor(workload) / 2);
+            const { result, counts } = await countSyscalls(serve.pid, path.join(RESULTS, 'delivery.strace'), () => sendAll([conn], count, WORKLOADS[workload]));
+            conn.close();
+            sent += result.ok;
+            const per = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Math.round((v / count) * 10) / 10]));
+            writes.push({ workload, messages: count, ...per });
+        }
         for (const connCount of [1, 8]) {
             const conns = { direct: await openConnections(targets.direct, connCount), vmbridge: await openConnections(targets.vmbridge, connCount) };
             const rates = { direct: [], vmbridge: [] };
-            const count = connCount === 1 ? Math.ceil(N / 2) : N;
+            let cpuMs = 0;
+            const count = connCount === 1 ? Math.ceil(messagesFor(workload) / 2) : messagesFor(workload);
             for (let r = 0; r < ROUNDS; r++) {
                 for (const path of r % 2 ? ['vmbridge', 'direct'] : ['direct', 'vmbridge']) {
+                    const cpu0 = cpuTimeMs(serve.pid);
                     const res = await sendAll(conns[path], count, WORKLOADS[workload]);
+                    if (path === 'vmbridge') cpuMs += cpuTimeMs(serve.pid) - cpu0;
                     if (res.failed) throw new Error(`${path}: ${res.failed} messages not stored`);
                     sent += res.ok;
                     rates[path].push(res.rate);
@@ -71,6 +102,8 @@ try {
                 'direct msg/s': Math.round(d),
                 'vmbridge msg/s': Math.round(b),
                 ratio: Math.round((b / d) * 100) / 100,
+                // CPU time of the serve child per message: unlike msg/s, barely moved by the neighbours' load
+                'serve CPU ms/msg': round3(cpuMs / (count * ROUNDS)),
                 rounds: rates
             });
             console.error(`throughput ${workload} ×${connCount}: direct ${d.toFixed(0)}/s, vmbridge ${b.toFixed(0)}/s`);
@@ -83,7 +116,7 @@ try {
     const lat = { direct: [], vmbridge: [] };
     const paired = [];
     for (let i = 0; i < LATENCY_N; i++) {
-        const m = WORKLOADS.small(i);
+        const m = WORKLOADS[LATENCY_WORKLOAD](i);
         const order =
             i % 2
                 ? [
@@ -123,7 +156,8 @@ try {
         'Delivery throughput (msgs/s stored; median of alternating rounds)',
         throughput.map(({ rounds: _rounds, ...r }) => r)
     );
-    printTable(`Reply time per small message, 1 connection, ${LATENCY_N} each (ms)`, [
+    if (writes.length) printTable('System calls of the serve child per message (strace, 1 connection, untimed)', writes);
+    printTable(`Reply time per ${LATENCY_WORKLOAD} message, 1 connection, ${LATENCY_N} each (ms)`, [
         { path: 'direct', ...sd },
         { path: 'vmbridge', ...sb },
         {
@@ -140,10 +174,22 @@ try {
     console.log(`\nall ${sent} messages acknowledged with 250 were found in Dovecot's maildirs`);
     await serve.stop();
     const profile = PROFILE ? summariseProfile(profileDir) : undefined;
-    writeResult('delivery', { messagesPerRound: N, rounds: ROUNDS, throughput, latency, stored, profile });
+    writeResult('delivery', { messagesPerRound: N, rounds: ROUNDS, throughput, writes, latency, stored, profile });
 } finally {
     await serve.stop();
     await dovecot.destroy();
+    if (stateDir.stateDir) rmSync(stateDir.stateDir, { recursive: true, force: true });
+}
+
+/** User + system CPU time of a process so far, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuTimeMs(pid) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Messages per round: voicemails are 40–130 times a small message, so fewer of them. */
+function messagesFor(workload) {
+    return Math.ceil(workload === '640k' ? N / 10 : workload === '200k' ? N / 4 : N);
 }
 
 function round3(x) {

@@ -34,9 +34,11 @@ if (d) {
         row(
             `delivery, ${t.workload}, ${t.connections} conn: vmbridge / direct Dovecot`,
             `${t['vmbridge msg/s']} / ${t['direct msg/s']} msg/s = ${t.ratio}`,
-            t.connections === 8 ? '≥ 0.9' : '',
-            t.connections === 8 ? t.ratio >= 0.9 : undefined
+            '≥ 0.9',
+            t.ratio >= 0.9
         );
+    for (const w of d.writes ?? [])
+        row(`delivery, ${w.workload}: serve's socket writes / reads per message (strace, 1 conn)`, `${w['socket writes']} / ${w['socket reads']}`, '', undefined);
     row('added reply time, small message, p50 / p99', `${d.latency.added.p50} / ${d.latency.added.p99} ms`, 'p99 ≤ 2 ms', d.latency.added.p99 <= 2);
 }
 const l = load('event-latency');

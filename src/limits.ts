@@ -59,6 +59,8 @@ export const UID_INDEX_TTL_SEC = 30 * 86400;
 export const LMTP_POOL_MAX = 16;
 /** an idle LMTP connection is kept this long for the next delivery (Dovecot closes after 5 min) */
 export const LMTP_IDLE_MS = 30_000;
+/** body chunks to Dovecot smaller than this wait for the loop turn's others (one send); larger ones leave at once, so a big body streams instead of piling up behind the cork */
+export const LMTP_CORK_MAX = 16 * 1024;
 /** IMAP master-user sessions at once: enough for recount bursts without crowding Dovecot */
 export const IMAP_POOL_MAX = 8;
 /** an idle IMAP session is kept this long (a recount on a warm session skips the login) */

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { hostname } from 'node:os';
 import { SmtpError } from './deliverer.js';
+import { LMTP_CORK_MAX } from '../limits.js';
 
 export type LmtpAddress = { host: string; port: number } | { path: string };
 
@@ -116,10 +117,14 @@ export class LmtpConnection {
         };
     }
 
-    /** Sends one command line and resolves with its reply. */
+    /**
+     * Sends one command line and resolves with its reply. With PIPELINING, commands issued in one
+     * synchronous run (MAIL and the first RCPT) leave in one send.
+     */
     command(line: string, lhlo = false): Promise<Reply> {
         const send = (): Promise<Reply> => {
             if (this.failure) return Promise.reject(this.failure);
+            this.corkUntil(process.nextTick);
             this.sock.write(line + '\r\n');
             const r = this.reply();
             return lhlo ? r.then(reply => this.learn(reply)) : r;
@@ -144,20 +149,16 @@ export class LmtpConnection {
     }
 
     /**
-     * Writes message bytes, waiting (bounded) for the socket to drain when it is full. Writes made
-     * in one event-loop turn leave together (corked until setImmediate): a small body and its
-     * terminating dot cost one send, not two — each send is a syscall and a wake-up of Dovecot.
+     * Writes message bytes, waiting (bounded) for the socket to drain when it is full. Small writes
+     * made in one event-loop turn leave together (corked until setImmediate): a small body and its
+     * terminating dot cost one send, not two — each send is a syscall and a wake-up of Dovecot. A
+     * large chunk leaves at once (with whatever was held): held until the loop turn ends, a body
+     * read in 64 KB chunks would reach Dovecot only after the whole of it was read.
      */
     async write(chunk: Buffer | string): Promise<void> {
         if (this.failure) throw this.failure;
-        if (!this.corked) {
-            this.corked = true;
-            this.sock.cork();
-            setImmediate(() => {
-                this.corked = false;
-                this.sock.uncork();
-            });
-        }
+        if (chunk.length < LMTP_CORK_MAX) this.corkUntil(setImmediate);
+        else this.uncorkNow();
         if (this.sock.write(chunk)) return;
         await this.expect(new Promise<void>(resolve => this.sock.once('drain', resolve)), 'write');
     }
@@ -180,6 +181,23 @@ export class LmtpConnection {
 
     destroy(reason = 'connection closed'): void {
         this.fail(new LinkError(reason));
+    }
+
+    /** Holds writes until `later` runs (unless already held): they leave as one send. */
+    private corkUntil(later: (fn: () => void) => unknown): void {
+        if (this.corked) return;
+        this.corked = true;
+        this.sock.cork();
+        later(() => {
+            this.corked = false;
+            this.sock.uncork();
+        });
+    }
+
+    private uncorkNow(): void {
+        if (!this.corked) return;
+        this.corked = false;
+        this.sock.uncork(); // the scheduled uncork finds nothing corked (or a later cork: flushed early)
     }
 
     /** Races a promise against the phase timeout and the connection's death. */

@@ -1,5 +1,5 @@
 // Onward delivery to Dovecot LMTP (`lmtp://host:port`, `lmtp:/path/to/socket`) as a streaming
-// proxy: MAIL at begin(), each RCPT forwarded live with Dovecot's verdict passed back, DATA
+// proxy: MAIL with the first RCPT in one write, each RCPT forwarded live with Dovecot's verdict passed back, DATA
 // dot-stuffed straight from the MTA's stream, one reply per accepted recipient. Connections come
 // from a pool. Any link failure is a 451 for whatever is still pending: the MTA retries, nothing
 // is lost; abort() before the final dot drops the connection so nothing is stored.
@@ -58,8 +58,10 @@ type State = 'open' | 'data' | 'done' | 'aborted';
 
 class LmtpTransaction implements DeliveryTransaction {
     private readonly accepted: Recipient[] = [];
-    /** The connection with MAIL accepted; started at begin() so it overlaps the MTA's RCPT. */
-    private readonly ready: Promise<LmtpConnection>;
+    /** A pooled connection, taken at begin() so that opening one overlaps the MTA's RCPT. */
+    private readonly acquired: Promise<LmtpConnection>;
+    /** The connection with MAIL accepted, once the first RCPT went out with it. */
+    private mailed?: Promise<LmtpConnection>;
     private conn?: LmtpConnection;
     private state: State = 'open';
     private readonly stop = new AbortController();
@@ -70,15 +72,14 @@ class LmtpTransaction implements DeliveryTransaction {
         private readonly log: Logger,
         private readonly dataDoneMs: number
     ) {
-        this.ready = this.mail();
-        this.ready.catch(() => undefined); // reported to addRecipient / data
+        this.acquired = pool.acquire().then(conn => (this.conn = conn));
+        this.acquired.catch(() => undefined); // reported to addRecipient
     }
 
     async addRecipient(rcpt: Recipient): Promise<void> {
         if (this.state !== 'open') throw tempFail('transaction no longer open', '4.5.0');
         try {
-            const conn = await this.ready;
-            const r = await conn.command(`RCPT TO:<${rcpt.user}>`);
+            const r = await this.rcpt(`RCPT TO:<${rcpt.user}>`);
             if (r.code !== 250 && r.code !== 251) throw replyError(r);
             this.accepted.push(rcpt);
         } catch (err) {
@@ -88,7 +89,7 @@ class LmtpTransaction implements DeliveryTransaction {
 
     async data(message: Readable): Promise<Outcome[]> {
         const rcpts = [...this.accepted];
-        if (this.state !== 'open' || rcpts.length === 0) {
+        if (this.state !== 'open' || rcpts.length === 0 || !this.mailed) {
             drain(message);
             return rcpts.map(() => ({ ok: false, error: reply.aborted() }));
         }
@@ -96,7 +97,7 @@ class LmtpTransaction implements DeliveryTransaction {
         const outcomes: Outcome[] = [];
         let conn: LmtpConnection | undefined;
         try {
-            conn = await this.ready;
+            conn = await this.mailed;
             this.checkAborted();
             const go = await conn.command('DATA');
             if (go.code !== 354) {
@@ -130,8 +131,16 @@ class LmtpTransaction implements DeliveryTransaction {
             this.conn?.destroy('transaction aborted');
             return;
         }
+        if (!this.mailed) {
+            // nothing sent yet: the connection goes back as it came
+            this.acquired.then(
+                conn => this.release(conn, true),
+                () => undefined
+            );
+            return;
+        }
         // nothing sent after MAIL/RCPT yet: reset the session and keep the connection
-        this.ready.then(
+        this.mailed.then(
             conn =>
                 conn.command('RSET').then(
                     r => this.release(conn, r.code === 250),
@@ -141,18 +150,33 @@ class LmtpTransaction implements DeliveryTransaction {
         );
     }
 
-    private async mail(): Promise<LmtpConnection> {
-        for (;;) {
-            const conn = await this.pool.acquire();
+    /**
+     * Sends one RCPT. The first goes out with MAIL FROM in one write (Dovecot advertises
+     * PIPELINING), so the MTA's MAIL costs Dovecot no round trip of its own.
+     */
+    private rcpt(line: string): Promise<Reply> {
+        if (this.mailed) return this.mailed.then(conn => conn.command(line));
+        const first = this.mailWith(line);
+        this.mailed = first.then(f => f.conn);
+        this.mailed.catch(() => undefined); // each later RCPT reports it
+        return first.then(f => f.reply);
+    }
+
+    private async mailWith(line: string): Promise<{ conn: LmtpConnection; reply: Reply }> {
+        for (let conn = await this.acquired; ; conn = await this.pool.acquire()) {
             this.conn = conn;
+            // A bare MAIL FROM: no SIZE/BODY/SMTPUTF8 parameters go to Dovecot (README, "MAIL parameters").
+            const mail = conn.command(`MAIL FROM:<${this.envelope.from}>`);
+            const rcpt = conn.command(line); // without PIPELINING it waits for MAIL's reply
+            rcpt.catch(() => undefined); // MAIL's failure is the one reported
             try {
-                // A bare MAIL FROM: no SIZE/BODY/SMTPUTF8 parameters go to Dovecot (README, "MAIL parameters").
-                const r = await conn.command(`MAIL FROM:<${this.envelope.from}>`);
+                const r = await mail;
                 if (r.code !== 250) {
+                    await rcpt.catch(() => undefined); // its "503 MAIL needed first" must be read before reuse
                     this.release(conn, true);
                     throw replyError(r);
                 }
-                return conn;
+                return { conn, reply: await rcpt };
             } catch (err) {
                 // a pooled connection the server has dropped meanwhile: transparently use another
                 if (err instanceof LinkError && conn.reused && this.state === 'open') {

@@ -83,14 +83,15 @@ export async function sendCopies(plan: Plan, txn: IntakeTransaction, handling: D
         relayed = relay(handling.smartHost!, { from: txn.from, to: targets }, relayCopy);
     }
     const [localOut, relayOut] = await Promise.all([local, relayed]);
-    const noReply: Outcome = { ok: false, error: reply.noReply('no reply from the downstream') };
+    // built only when needed: an SmtpError (a stack trace) per message showed in delivery profiles
+    const noReply = (): Outcome => ({ ok: false, error: reply.noReply('no reply from the downstream') });
     let k = 0;
     const replies = plan.routes.map<Outcome>(r => {
         if (r.to === 'refused') return { ok: false, error: r.error };
         if (r.to === 'relay') return relayOut[targets.indexOf(r.address)];
-        return localOut[k++] ?? noReply;
+        return localOut[k++] ?? noReply();
     });
-    return { replies, local: plan.local.map((_, i) => localOut[i] ?? noReply) };
+    return { replies, local: plan.local.map((_, i) => localOut[i] ?? noReply()) };
 }
 
 export function safeClassify(log: Logger, header: Buffer, parts?: PartInfo[]): Classification {

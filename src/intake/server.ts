@@ -31,6 +31,8 @@ import { listenUnix } from '../net/unix-listen.js';
 import { IntakeTransaction } from './transaction.js';
 import { reply } from '../smtp/replies.js';
 import { REFUSAL_ROOM, INTAKE_CLOSE_TIMEOUT_MS } from '../limits.js';
+import { ReplyCork } from './reply-cork.js';
+import type { Socket } from 'node:net';
 
 /** Keys intake reads; the policy, limit and handling keys fall back to the schema defaults when absent. */
 export type IntakeConfig = Pick<Config, 'usernameFormat' | 'maxSize' | 'maxRecipients' | 'receivedHeader'> &
@@ -64,6 +66,7 @@ interface Connection {
     /** Set by LHLO/EHLO/HELO. */
     hostNameAppearsAs?: string | false;
     secure?: boolean;
+    _socket?: Socket;
     send(code: number, data?: string, context?: string | false): void;
     close(): void;
 }
@@ -87,7 +90,7 @@ export class IntakeServer {
     private readonly server: SMTPServer;
     private readonly txns = new Map<string, IntakeTransaction>();
     /** Sessions admitted by onConnect: their address (for the limiter) and trust. */
-    private readonly sessions = new Map<string, { ip: string; trust: Trust }>();
+    private readonly sessions = new Map<string, { ip: string; trust: Trust; cork?: ReplyCork }>();
     /** Sessions that have not said LHLO/EHLO yet: closed when the hello timeout fires. */
     private readonly helloTimers = new Map<string, NodeJS.Timeout>();
     /** `--lmtp unix:/path`: file permissions are the access control. */
@@ -138,13 +141,18 @@ export class IntakeServer {
                 cb();
             },
             onAuth: (auth, session, cb) => void this.auth(auth, session).then(r => cb(null, r), cb),
-            onMailFrom: (address, session, cb) => void this.mailFrom(address.address, session).then(() => cb(), cb),
-            onRcptTo: (address, session, cb) =>
-                void this.rcptTo(address.address, session).then(
-                    () => cb(),
-                    err => (countRcptFailure(err), cb(err))
-                ),
-            onData: (stream, session, cb) => void this.data(stream, session).then(replies => cb(null, replies as never), cb),
+            onMailFrom: (address, session, cb) => this.corked(session, () => this.mailFrom(address.address, session), cb),
+            onRcptTo: (address, session, cb) => this.corked(session, () => this.rcptTo(address.address, session).catch(err => (countRcptFailure(err), Promise.reject(err))), cb),
+            onData: (stream, session, cb) => {
+                const cork = this.sessions.get(session.id)?.cork;
+                cork?.hold();
+                process.nextTick(() => cork?.release()); // the 354 smtp-server sends after this returns joins the batch
+                const answer = (fn: () => void) => (cork ? cork.around(fn) : fn()); // N recipients' replies, one send
+                void this.data(stream, session).then(
+                    replies => answer(() => cb(null, replies as never)),
+                    err => answer(() => cb(err))
+                );
+            },
             onClose: session => this.closed(session.id)
         });
         this.server.on('error', err => this.log.warn({ err }, 'connection error'));
@@ -243,7 +251,8 @@ export class IntakeServer {
             const text = over === 'total' ? 'Too many connections, try again later' : 'Too many connections from your address, try again later';
             return refuse('limit', reply.connectionLimit(text));
         }
-        this.sessions.set(session.id, { ip, trust: admission.trust });
+        const conn = this.connection(session.id);
+        this.sessions.set(session.id, { ip, trust: admission.trust, cork: conn && new ReplyCork(() => conn._socket) });
         session.disabledCommands = this.policy.disabledCommands(admission.trust);
         this.helloTimers.set(session.id, setTimeout(() => this.helloTimeout(session.id), this.config.helloTimeout).unref());
         return undefined;
@@ -263,6 +272,18 @@ export class IntakeServer {
     private connection(sessionId: string): Connection | undefined {
         for (const c of this.server.connections as Set<unknown> as Set<Connection>) if (c.id === sessionId) return c;
         return undefined;
+    }
+
+    /** A MAIL/RCPT handler with the session's replies held until its pipelined batch is answered (reply-cork.ts). */
+    private corked(session: SMTPServerSession, work: () => Promise<void>, cb: (err?: Error | null) => void): void {
+        const cork = this.sessions.get(session.id)?.cork;
+        cork?.hold();
+        void work()
+            .then(
+                () => cb(),
+                (err: Error) => cb(err)
+            )
+            .finally(() => cork?.release());
     }
 
     private async auth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> {
