@@ -89,7 +89,9 @@ export class SqliteJournal implements JournalStore {
             const r = await this.read(user, this.base, limit);
             return r.gap ? r : { current: r.current, events: [resetEvent(user, 'cursor-too-old', this.base), ...r.events] };
         }
-        const current = this.current(user);
+        // What is written, not what is allocated: a seq handed out whose write is still in flight is
+        // not readable yet, and counting it would make a contiguous replay look like a gap (reset).
+        const current = this.q.current.get(user)?.current ?? this.base;
         if (since > current) return { current, events: [], gap: 'cursor-ahead' };
         if (since === current) return { current, events: [] };
         const want = Math.min(limit, current - since);

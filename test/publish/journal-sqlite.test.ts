@@ -41,6 +41,19 @@ describe('SqliteJournal', () => {
         await j.close();
     });
 
+    it('a read while a later seq is allocated but not yet written replays what is written, without a reset', async () => {
+        const j = new SqliteJournal(stateDir());
+        const first = await write(j, 'alice', 3);
+        const next = await j.allocate('alice', 1); // a newer event on its way, not written yet
+        const r = await j.read('alice', first[0].seq! - 1);
+        expect(r.gap).toBeUndefined();
+        expect(r.current).toBe(first[2].seq);
+        expect(r.events.map(e => e.id)).toEqual(first.map(e => e.id));
+        await j.append([makeEvent({ id: 'late', type: 'delete', user: 'alice', mailbox: 'INBOX', uid: 9, seq: next })]);
+        expect((await j.read('alice', first[2].seq!)).events.map(e => e.id)).toEqual(['late']);
+        await j.close();
+    });
+
     it('keeps at most maxCount events per user: an older cursor gets a reset', async () => {
         const j = new SqliteJournal(stateDir(), { maxCount: 5 });
         const evs = await write(j, 'bob', 12);
