@@ -33,8 +33,8 @@ export class SqliteJournal implements JournalStore {
     /** Counters as allocated (ahead of the store while a batch is in flight), least recent first. */
     private readonly counters = new Map<string, number>();
     private readonly sweeper: NodeJS.Timeout;
-    /** Appends not yet committed, per user: their counters are never evicted meanwhile. */
-    private readonly inflight = new Map<string, number>();
+    /** Per user, the appends not yet settled: reads wait for them; the counter is never evicted meanwhile. */
+    private readonly writing = new Map<string, Promise<unknown>>();
     private readonly writes: JournalWrites;
     private readonly q;
 
@@ -68,26 +68,26 @@ export class SqliteJournal implements JournalStore {
 
     /** Resolves once the events are committed (by the writer thread, which groups every append
      * that arrived while its previous commit ran); long ones are encoded and sent in slices. */
-    async append(events: VmEvent[]): Promise<void> {
-        const users = [...new Set(events.map(ev => ev.user))];
-        for (const u of users) this.inflight.set(u, (this.inflight.get(u) ?? 0) + 1);
-        try {
-            const commits: Promise<void>[] = [];
-            for (let i = 0; i < events.length; i += JOURNAL_SLICE) {
-                if (i) await yieldToLoop();
-                const rows = events.slice(i, i + JOURNAL_SLICE).map((ev): JournalRow => [ev.user, ev.seq!, encodeSequenced(ev)]);
-                commits.push(this.writes.commit(rows, Date.now()));
-            }
-            // Every slice settles before the counters may be evicted; the first failure is reported.
-            const failed = (await Promise.allSettled(commits)).find(r => r.status === 'rejected');
-            if (failed) throw failed.reason;
-        } finally {
-            for (const u of users) {
-                const n = this.inflight.get(u)! - 1;
-                if (n) this.inflight.set(u, n);
-                else this.inflight.delete(u);
-            }
+    append(events: VmEvent[]): Promise<void> {
+        const done = this.commit(events);
+        for (const user of new Set(events.map(ev => ev.user))) {
+            const all = Promise.allSettled([this.writing.get(user), done]);
+            this.writing.set(user, all);
+            void all.then(() => this.writing.get(user) === all && this.writing.delete(user));
         }
+        return done;
+    }
+
+    private async commit(events: VmEvent[]): Promise<void> {
+        const commits: Promise<void>[] = [];
+        for (let i = 0; i < events.length; i += JOURNAL_SLICE) {
+            if (i) await yieldToLoop();
+            const rows = events.slice(i, i + JOURNAL_SLICE).map((ev): JournalRow => [ev.user, ev.seq!, encodeSequenced(ev)]);
+            commits.push(this.writes.commit(rows, Date.now()));
+        }
+        // Every slice settles before the append does; the first failure is reported.
+        const failed = (await Promise.allSettled(commits)).find(r => r.status === 'rejected');
+        if (failed) throw failed.reason;
     }
 
     async read(user: string, since: number, limit = this.limits.maxCount): Promise<ReadResult> {
@@ -97,7 +97,10 @@ export class SqliteJournal implements JournalStore {
             const r = await this.read(user, this.base, limit);
             return r.gap ? r : { current: r.current, events: [resetEvent(user, 'cursor-too-old', this.base), ...r.events] };
         }
+        // Seqs allocated up to now and being written are read once committed (a few ms), not
+        // reported lost; later ones are left for the next read.
         const current = this.current(user);
+        await this.writing.get(user);
         if (since > current) return { current, events: [], gap: 'cursor-ahead' };
         if (since === current) return { current, events: [] };
         const want = Math.min(limit, current - since);
@@ -126,7 +129,7 @@ export class SqliteJournal implements JournalStore {
         if (this.counters.size <= JOURNAL_CACHE_USERS) return;
         // The least recent without a write in flight: an evicted counter is read back from the store.
         for (const u of this.counters.keys()) {
-            if (this.inflight.has(u)) continue;
+            if (this.writing.has(u)) continue;
             this.counters.delete(u);
             return;
         }

@@ -23,6 +23,7 @@ const WRITER = import.meta.url.endsWith('.ts') ? new URL('../../dist/publish/jou
 export class WorkerWrites implements JournalWrites {
     private worker?: Worker;
     private next = 0;
+    private closing = false;
     private readonly waiting = new Map<number, Waiter>();
 
     constructor(private readonly data: WriterData) {}
@@ -32,6 +33,7 @@ export class WorkerWrites implements JournalWrites {
             const id = ++this.next;
             this.waiting.set(id, { resolve, reject });
             this.post({ id, at, rows });
+            this.worker!.ref(); // an append waiting for its commit keeps the process alive
         });
     }
 
@@ -39,6 +41,8 @@ export class WorkerWrites implements JournalWrites {
         const w = this.worker;
         if (!w) return;
         const exited = new Promise(resolve => w.once('exit', resolve));
+        this.closing = true; // held until it exited
+        w.ref();
         this.post('close');
         await exited; // also when it crashed meanwhile: 'exit' rejects whatever is left
     }
@@ -51,7 +55,7 @@ export class WorkerWrites implements JournalWrites {
 
     private spawn(): Worker {
         const w = new Worker(WRITER, { workerData: this.data });
-        w.unref(); // appends in flight were never acknowledged: they need not hold the process
+        w.unref(); // idle, it does not hold the process (commit() refs it while appends wait)
         w.on('message', (r: WriterReply) => {
             for (const id of r.ids) {
                 const waiter = this.waiting.get(id);
@@ -59,6 +63,7 @@ export class WorkerWrites implements JournalWrites {
                 if (r.error) waiter?.reject(new Error(`journal commit failed: ${r.error}`));
                 else waiter?.resolve();
             }
+            if (!this.waiting.size && !this.closing) w.unref();
         });
         w.on('error', err => this.lost(w, err));
         w.on('exit', code => this.lost(w, new Error(`journal writer exited with code ${code}`)));

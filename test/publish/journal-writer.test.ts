@@ -69,6 +69,18 @@ describe('SqliteJournal writer thread', () => {
         await j.close();
     });
 
+    it("a read waits for the user's writes in flight: no reset for seqs still being written", async () => {
+        const j = new SqliteJournal(stateDir());
+        const before = await write(j, 'erin', 1);
+        const first = await j.allocate('erin', 2);
+        const writing = j.append(events('erin', first, 2));
+        const read = await j.read('erin', before[0].seq!);
+        await writing;
+        expect(read.gap).toBeUndefined();
+        expect(read.events.map(e => e.seq)).toEqual([first, first + 1]);
+        await j.close();
+    });
+
     it('close() commits the appends still in flight', async () => {
         const dir = stateDir();
         const j = new SqliteJournal(dir);
