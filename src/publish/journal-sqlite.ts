@@ -115,6 +115,8 @@ export class SqliteJournal implements JournalStore {
 
     async close(): Promise<void> {
         clearInterval(this.sweeper);
+        // Appends still being sliced and sent settle first (a dead writer rejects, never hangs).
+        await Promise.allSettled([...this.writing.values()]);
         await this.writes.close();
         if (this.db.open) this.db.close();
     }

@@ -29,6 +29,7 @@ export class WorkerWrites implements JournalWrites {
     constructor(private readonly data: WriterData) {}
 
     commit(rows: JournalRow[], at: number): Promise<void> {
+        if (this.closing) return Promise.reject(new Error('journal closed'));
         return new Promise((resolve, reject) => {
             const id = ++this.next;
             this.waiting.set(id, { resolve, reject });
@@ -38,10 +39,10 @@ export class WorkerWrites implements JournalWrites {
     }
 
     async close(): Promise<void> {
+        this.closing = true; // no more appends; the thread is held until it exited
         const w = this.worker;
         if (!w) return;
         const exited = new Promise(resolve => w.once('exit', resolve));
-        this.closing = true; // held until it exited
         w.ref();
         this.post('close');
         await exited; // also when it crashed meanwhile: 'exit' rejects whatever is left

@@ -89,6 +89,7 @@ describe('SqliteJournal writer thread', () => {
         await j.close();
         await expect(Promise.all(appends)).resolves.toBeDefined();
         expect(stored(dir, 'bob')).toEqual(Array.from({ length: 50 }, (_, i) => first + i));
+        await expect(j.append(events('bob', first + 50, 1))).rejects.toThrow(/closed/);
     });
 
     it('a failed commit rejects its appends; the journal keeps working', async () => {
