@@ -6,10 +6,14 @@
 // (or 0) gets a reset to the store's start followed by what the store has, never a silent skip.
 // Counters are persisted with the events they number, in one transaction, before those events
 // are handed on; seqs allocated but never written were never seen, so reusing them is harmless.
+// The commits (fsync, synchronous FULL) run on a writer thread (journal-writes.ts); this thread
+// allocates from its in-memory counters and reads through its own connection.
 import type { VmEvent } from '../events/event.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { metaValue, openStateDb, type StateDb } from '../state/db.js';
 import { decodeEvent, encodeSequenced } from '../wire/json.js';
+import { InlineWrites, WorkerWrites, type JournalWrites } from './journal-writes.js';
+import type { JournalRow } from './journal-commit.js';
 import { DEFAULT_LIMITS, resetEvent, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
 import { JOURNAL_SLICE, JOURNAL_SWEEP_MS, JOURNAL_CACHE_USERS } from '../limits.js';
 import { DEFAULTS } from '../config.js';
@@ -17,17 +21,21 @@ import { DEFAULTS } from '../config.js';
 export interface SqliteJournalOptions extends Partial<JournalLimits> {
     /** Events kept over all users; the oldest go first (default 500 000). */
     maxTotal?: number;
+    /** bench/state-store.mjs only: the writer's synchronous setting (serve keeps FULL). */
+    synchronous?: 'FULL' | 'NORMAL';
 }
 
 export class SqliteJournal implements JournalStore {
-    /** Exposed for bench/state-store.mjs (pragma comparisons). */
+    /** The read connection (the sweep writes through it too, once a minute, waiting on busy_timeout). */
     readonly db: StateDb;
     private readonly base: number;
     private readonly limits: JournalLimits & { maxTotal: number };
     /** Counters as allocated (ahead of the store while a batch is in flight), least recent first. */
     private readonly counters = new Map<string, number>();
     private readonly sweeper: NodeJS.Timeout;
-    private readonly pending: { events: VmEvent[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+    /** Per user, the appends not yet settled: reads wait for them; the counter is never evicted meanwhile. */
+    private readonly writing = new Map<string, Promise<unknown>>();
+    private readonly writes: JournalWrites;
     private readonly q;
 
     constructor(stateDir: string, opts: SqliteJournalOptions = {}) {
@@ -43,13 +51,12 @@ export class SqliteJournal implements JournalStore {
         this.base = Number(metaValue(this.db, 'seq-base', () => String(Date.now() * 1000)));
         this.q = {
             current: this.db.prepare<[string], { current: number }>('SELECT current FROM seq WHERE user = ?'),
-            setCurrent: this.db.prepare('INSERT INTO seq (user, current) VALUES (?, ?) ON CONFLICT (user) DO UPDATE SET current = max(current, excluded.current)'),
-            insert: this.db.prepare('INSERT OR REPLACE INTO journal (user, seq, at, ev) VALUES (?, ?, ?, ?)'),
-            trimUser: this.db.prepare('DELETE FROM journal WHERE user = ? AND seq <= ?'),
             read: this.db.prepare<[string, number, number], { ev: string }>('SELECT ev FROM journal WHERE user = ? AND seq > ? ORDER BY seq LIMIT ?'),
             trimTotal: this.db.prepare('DELETE FROM journal WHERE id <= (SELECT max(id) FROM journal) - ?'),
             expire: this.db.prepare('DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?)')
         };
+        const maxCount = this.limits.maxCount;
+        this.writes = stateDir === ':memory:' ? new InlineWrites(this.db, maxCount) : new WorkerWrites({ stateDir, maxCount, synchronous: opts.synchronous });
         this.sweeper = setInterval(() => void this.sweep(), JOURNAL_SWEEP_MS).unref();
     }
 
@@ -59,27 +66,28 @@ export class SqliteJournal implements JournalStore {
         return current + 1;
     }
 
-    /** Group commit: appends from every user in the same turn of the loop share one transaction
-     * (one fsync); long ones are written in slices, yielding to the event loop between them. */
+    /** Resolves once the events are committed (by the writer thread, which groups every append
+     * that arrived while its previous commit ran); long ones are encoded and sent in slices. */
     append(events: VmEvent[]): Promise<void> {
-        return new Promise((resolve, reject) => {
-            this.pending.push({ events, resolve, reject });
-            if (this.pending.length === 1) void yieldToLoop().then(() => this.flush());
-        });
+        const done = this.commit(events);
+        for (const user of new Set(events.map(ev => ev.user))) {
+            const all = Promise.allSettled([this.writing.get(user), done]);
+            this.writing.set(user, all);
+            void all.then(() => this.writing.get(user) === all && this.writing.delete(user));
+        }
+        return done;
     }
 
-    private async flush(): Promise<void> {
-        const waiting = this.pending.splice(0);
-        const events = waiting.flatMap(w => w.events);
-        try {
-            for (let i = 0; i < events.length; i += JOURNAL_SLICE) {
-                if (i) await yieldToLoop();
-                this.write(events.slice(i, i + JOURNAL_SLICE));
-            }
-            for (const w of waiting) w.resolve();
-        } catch (err) {
-            for (const w of waiting) w.reject(err);
+    private async commit(events: VmEvent[]): Promise<void> {
+        const commits: Promise<void>[] = [];
+        for (let i = 0; i < events.length; i += JOURNAL_SLICE) {
+            if (i) await yieldToLoop();
+            const rows = events.slice(i, i + JOURNAL_SLICE).map((ev): JournalRow => [ev.user, ev.seq!, encodeSequenced(ev)]);
+            commits.push(this.writes.commit(rows, Date.now()));
         }
+        // Every slice settles before the append does; the first failure is reported.
+        const failed = (await Promise.allSettled(commits)).find(r => r.status === 'rejected');
+        if (failed) throw failed.reason;
     }
 
     async read(user: string, since: number, limit = this.limits.maxCount): Promise<ReadResult> {
@@ -89,8 +97,10 @@ export class SqliteJournal implements JournalStore {
             const r = await this.read(user, this.base, limit);
             return r.gap ? r : { current: r.current, events: [resetEvent(user, 'cursor-too-old', this.base), ...r.events] };
         }
-        // What is written, not what is allocated: a seq handed out whose write is still in flight is
-        // not readable yet, and counting it would make a contiguous replay look like a gap (reset).
+        // Writes in flight for this user are read once committed (a few ms), not reported lost. Then
+        // what is written, not what is allocated: a seq handed out whose append has not begun is not
+        // readable yet, and counting it would make a contiguous replay look like a gap (a reset).
+        await this.writing.get(user);
         const current = this.q.current.get(user)?.current ?? this.base;
         if (since > current) return { current, events: [], gap: 'cursor-ahead' };
         if (since === current) return { current, events: [] };
@@ -106,22 +116,10 @@ export class SqliteJournal implements JournalStore {
 
     async close(): Promise<void> {
         clearInterval(this.sweeper);
+        // Appends still being sliced and sent settle first (a dead writer rejects, never hangs).
+        await Promise.allSettled([...this.writing.values()]);
+        await this.writes.close();
         if (this.db.open) this.db.close();
-    }
-
-    private write(events: VmEvent[]): void {
-        const now = Date.now();
-        const top = new Map<string, number>();
-        this.db.transaction(() => {
-            for (const ev of events) {
-                this.q.insert.run(ev.user, ev.seq!, now, encodeSequenced(ev));
-                top.set(ev.user, Math.max(top.get(ev.user) ?? 0, ev.seq!));
-            }
-            for (const [user, seq] of top) {
-                this.q.setCurrent.run(user, seq);
-                this.q.trimUser.run(user, seq - this.limits.maxCount);
-            }
-        })();
     }
 
     private current(user: string): number {
@@ -131,7 +129,13 @@ export class SqliteJournal implements JournalStore {
     private remember(user: string, seq: number): void {
         this.counters.delete(user); // re-insert: least recently used first
         this.counters.set(user, seq);
-        if (this.counters.size > JOURNAL_CACHE_USERS) this.counters.delete(this.counters.keys().next().value!);
+        if (this.counters.size <= JOURNAL_CACHE_USERS) return;
+        // The least recent without a write in flight: an evicted counter is read back from the store.
+        for (const u of this.counters.keys()) {
+            if (this.writing.has(u)) continue;
+            this.counters.delete(u);
+            return;
+        }
     }
 
     /** Retention and the total cap, in slices so a large expiry never stalls the loop. */
