@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EventSchema, type VmEvent } from '../../src/events/event.js';
-import { freeStateDir, waitFor } from '../helpers/net.js';
+import { freePort, freeStateDir, toArgs, waitFor } from '../helpers/net.js';
 import { startProcess, type Started } from '../helpers/process.js';
 
 const BIN = path.resolve(__dirname, '../../bin/vmbridge.js');
@@ -12,6 +12,16 @@ const run = promisify(execFile);
 
 export interface Serve extends Started {
     args: string[];
+}
+
+/** serve's listeners besides the one a deploy test is about (bus, ingest with its token, replay), each on a free loopback port. */
+export async function sideListeners(): Promise<string[]> {
+    return toArgs({
+        publish: `tcp://127.0.0.1:${await freePort()}`,
+        ingest: `127.0.0.1:${await freePort()}`,
+        ingestToken: 'deploy-test-token-0123456789abcdef',
+        replay: `127.0.0.1:${await freePort()}`
+    });
 }
 
 /** Runs `vmbridge serve <args>` and resolves once it logged `vmbridge ready`. */

@@ -21,7 +21,7 @@ import { MAIL_UID, startDovecot, type TestDovecot } from '../helpers/dovecot.js'
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { postfixExample, startPostfix, substitute, type TestPostfix } from '../helpers/postfix.js';
-import { dovecotConfig, startListen, startServe, type Listener, type Serve } from './cli.js';
+import { dovecotConfig, sideListeners, startListen, startServe, type Listener, type Serve } from './cli.js';
 
 const fixture = (n: string) => readFileSync(path.join(__dirname, '../fixtures/messages', n));
 const VOICEMAIL = fixture('asterisk-voicemail.eml');
@@ -94,16 +94,9 @@ describe('Postfix virtual_transport = dovecot (dovecot-lda pipe) → Dovecot, ev
             `127.0.0.1:${await freePort()}`,
             '--deliver',
             `maildir:${maildir}`, // not in the delivery path here
-            '--publish',
-            `tcp://127.0.0.1:${await freePort()}`,
-            '--ingest',
-            `127.0.0.1:${await freePort()}`,
-            '--ingest-token',
-            'deploy-test-token-0123456789abcdef',
             '--dovecot-key-file',
             path.join(maildir, 'dovecot-ingest-key.conf'),
-            '--replay',
-            `127.0.0.1:${await freePort()}`
+            ...(await sideListeners())
         ];
         serve = await startServe(flags);
         const fragment = await dovecotConfig(flags);

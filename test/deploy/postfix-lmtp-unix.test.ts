@@ -9,9 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { send } from '../helpers/lmtp-client.js';
-import { freePort } from '../helpers/net.js';
 import { postfixExample, startPostfix, substitute, type TestPostfix } from '../helpers/postfix.js';
-import { startServe, type Serve } from './cli.js';
+import { sideListeners, startServe, type Serve } from './cli.js';
 
 const PLAIN = readFileSync(path.join(__dirname, '../fixtures/messages', 'plain.eml'));
 const gid = (name: string) => Number(spawnSync('getent', ['group', name], { encoding: 'utf8' }).stdout.split(':')[2]);
@@ -40,20 +39,7 @@ describe('Postfix lmtp:unix: → vmbridge --lmtp unix:/path → Dovecot', () => 
         chownSync(dir, 0, gid('postfix'));
         chmodSync(dir, 0o2750);
         socket = path.join(dir, 'lmtp');
-        serve = await startServe([
-            '--lmtp',
-            `unix:${socket}`,
-            '--deliver',
-            dovecot.lmtpUrl,
-            '--publish',
-            `tcp://127.0.0.1:${await freePort()}`,
-            '--ingest',
-            `127.0.0.1:${await freePort()}`,
-            '--ingest-token',
-            'deploy-test-token-0123456789abcdef',
-            '--replay',
-            `127.0.0.1:${await freePort()}`
-        ]);
+        serve = await startServe(['--lmtp', `unix:${socket}`, '--deliver', dovecot.lmtpUrl, ...(await sideListeners())]);
     });
 
     afterAll(async () => {
@@ -85,20 +71,7 @@ describe('Postfix lmtp:unix: → vmbridge --lmtp unix:/path → Dovecot', () => 
     });
 
     it('a second serve on the same live socket fails to start (exit 69), the first keeps it', async () => {
-        await expect(
-            startServe([
-                '--lmtp',
-                `unix:${socket}`,
-                '--publish',
-                `tcp://127.0.0.1:${await freePort()}`,
-                '--ingest',
-                `127.0.0.1:${await freePort()}`,
-                '--ingest-token',
-                'deploy-test-token-0123456789abcdef',
-                '--replay',
-                `127.0.0.1:${await freePort()}`
-            ])
-        ).rejects.toThrow(/exited 69[\s\S]*another process is listening/);
+        await expect(startServe(['--lmtp', `unix:${socket}`, ...(await sideListeners())])).rejects.toThrow(/exited 69[\s\S]*another process is listening/);
         expect(statSync(socket).isSocket()).toBe(true);
         const r = await send(postfix.smtpPort, 'carol@example.org', ['bob@example.org'], PLAIN, { lmtp: false });
         expect(r.final.map(x => x.code)).toEqual([250]);

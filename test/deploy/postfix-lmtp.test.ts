@@ -12,7 +12,7 @@ import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { postfixExample, startPostfix, substitute, type TestPostfix } from '../helpers/postfix.js';
-import { startListen, startServe, type Listener, type Serve } from './cli.js';
+import { sideListeners, startListen, startServe, type Listener, type Serve } from './cli.js';
 
 const fixture = (n: string) => readFileSync(path.join(__dirname, '../fixtures/messages', n));
 const VOICEMAIL = fixture('asterisk-voicemail.eml');
@@ -51,22 +51,7 @@ describe('Postfix transport map → vmbridge (LMTP) → Dovecot', () => {
         dovecot = await startDovecot();
         bridgePort = await freePort();
         adminPort = await freePort();
-        serveArgs = [
-            '--lmtp',
-            `127.0.0.1:${bridgePort}`,
-            '--deliver',
-            dovecot.lmtpUrl,
-            '--publish',
-            `tcp://127.0.0.1:${await freePort()}`,
-            '--ingest',
-            `127.0.0.1:${await freePort()}`,
-            '--ingest-token',
-            'deploy-test-token-0123456789abcdef',
-            '--replay',
-            `127.0.0.1:${await freePort()}`,
-            '--admin',
-            `127.0.0.1:${adminPort}`
-        ];
+        serveArgs = ['--lmtp', `127.0.0.1:${bridgePort}`, '--deliver', dovecot.lmtpUrl, ...(await sideListeners()), '--admin', `127.0.0.1:${adminPort}`];
         postfix = await startPostfix({
             mainCf: postfixExample('main.cf'),
             maps: { transport: substitute(postfixExample('transport'), [['lmtp:inet:127.0.0.1:2424', `lmtp:inet:127.0.0.1:${bridgePort}`]]) }
