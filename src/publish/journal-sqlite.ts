@@ -101,7 +101,7 @@ export class SqliteJournal implements JournalStore {
         // what is written, not what is allocated: a seq handed out whose append has not begun is not
         // readable yet, and counting it would make a contiguous replay look like a gap (a reset).
         await this.writing.get(user);
-        const current = this.q.current.get(user)?.current ?? this.base;
+        const current = this.written(user);
         if (since > current) return { current, events: [], gap: 'cursor-ahead' };
         if (since === current) return { current, events: [] };
         const want = Math.min(limit, current - since);
@@ -122,8 +122,14 @@ export class SqliteJournal implements JournalStore {
         if (this.db.open) this.db.close();
     }
 
+    /** The allocated top: ahead of the store while writes are in flight. */
     private current(user: string): number {
-        return this.counters.get(user) ?? this.q.current.get(user)?.current ?? this.base;
+        return this.counters.get(user) ?? this.written(user);
+    }
+
+    /** The committed top (the seq table is written in the same transaction as the events). */
+    private written(user: string): number {
+        return this.q.current.get(user)?.current ?? this.base;
     }
 
     private remember(user: string, seq: number): void {
