@@ -4,8 +4,8 @@
 // and never waits for an answer — so nothing here can slow a mail operation down. The native
 // driver (dovecot/native/) shares one connection among every user of a Dovecot process: its hello
 // has no `user`, each batch names its own, and a line lost on such a connection is recounted
-// through the seq gap of that user's `proc` at its next batch. Nothing is ever written back: the hook reads "readable" as "the bridge closed". Before the hello is
-// verified a line may hold 1 KB; a line with a wrong MAC closes the connection. A line cut short
+// through the seq gap of that user's `proc` at its next batch. Nothing is ever written back: the
+// hook reads "readable" as "the bridge closed". Before the hello is verified a line may hold 1 KB; a line with a wrong MAC closes the connection. A line cut short
 // by the hook (the bridge stalled until its socket buffer filled) or refused here is a lost
 // batch: reported through onLost.
 import type { Socket } from 'node:net';
