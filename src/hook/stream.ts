@@ -5,9 +5,9 @@
 // driver (dovecot/native/) shares one connection among every user of a Dovecot process: its hello
 // has no `user`, each batch names its own, and a line lost on such a connection is recounted
 // through the seq gap of that user's `proc` at its next batch. Nothing is ever written back: the
-// hook reads "readable" as "the bridge closed". Before the hello is verified a line may hold 1 KB; a line with a wrong MAC closes the connection. A line cut short
-// by the hook (the bridge stalled until its socket buffer filled) or refused here is a lost
-// batch: reported through onLost.
+// hook reads "readable" as "the bridge closed". Before the hello is verified a line may hold 1 KB;
+// a line with a wrong MAC closes the connection. A line cut short by the hook (the bridge stalled
+// until its socket buffer filled) or refused here is a lost batch: reported through onLost.
 import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { hookGaps, ingestBatches } from '../metrics.js';
