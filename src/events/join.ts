@@ -50,6 +50,7 @@ interface Arrived {
     timer: NodeJS.Timeout;
 }
 interface Done {
+    user: string;
     downstreamId?: string;
     messageId?: string;
     entry: IndexEntry;
@@ -61,8 +62,7 @@ export class DeliveryJoin implements DeliveryObserver {
     private readonly expected = new Map<string, DeliveryRecord[]>();
     private readonly waiting = new PerUser<Waiting>();
     private readonly arrived = new PerUser<Arrived>();
-    private readonly done = new PerUser<Done>();
-    private doneCount = 0;
+    private readonly done = new DoneCopies();
 
     constructor(private readonly opts: JoinOptions) {}
 
@@ -95,7 +95,9 @@ export class DeliveryJoin implements DeliveryObserver {
         if (hook === 'no') return this.finish(rec, slot, undefined, false); // nothing will report it
         const w: Waiting = { rec, slot };
         if (hook === 'unknown') {
-            // Maybe nothing will report it: ask Dovecot at once (when --imap allows) rather than wait.
+            // Maybe nothing will report it: ask Dovecot at once (when --imap allows) rather than wait;
+            // with nothing to ask, it goes out now (no lookup, no scan of the user's copies).
+            if (!this.canLookUp(rec)) return this.finish(rec, slot, undefined, false);
             this.waiting.add(rec.user, w);
             return void this.lookup(w, false);
         }
@@ -129,12 +131,9 @@ export class DeliveryJoin implements DeliveryObserver {
             }
             return true;
         }
-        const d =
-            (session ? this.done.take(user, x => x.downstreamId === session) : undefined) ??
-            this.done.take(user, x => x.messageId !== undefined && x.messageId === item.messageId && (x.uid === undefined || x.uid === item.uid));
+        const d = (session ? this.done.takeSession(user, session) : undefined) ?? this.done.takeMessage(user, item.messageId, item.uid);
         if (d) {
             // Its newmail went out already: only the index learns the uid now.
-            this.doneCount--;
             void this.opts.index.set(ref(user, item), d.entry);
             return true;
         }
@@ -160,7 +159,7 @@ export class DeliveryJoin implements DeliveryObserver {
 
     /** Emitted copies remembered for a late MessageNew (at most JOIN_DONE_MAX). */
     get remembered(): number {
-        return this.doneCount;
+        return this.done.size;
     }
 
     /** Copies still waiting for Dovecot (for stop(): wait for them a little). */
@@ -195,13 +194,8 @@ export class DeliveryJoin implements DeliveryObserver {
                 hookGaps.inc({ kind: 'delivery' });
                 this.opts.logger.warn({ user: rec.user, messageId, downstreamId: rec.downstreamId }, "Dovecot's MessageNew did not come in time; looking the uid up");
             }
-            const taken = new Set(
-                this.done
-                    .list(rec.user)
-                    .filter(d => d.messageId === messageId && d.uid !== undefined)
-                    .map(d => d.uid as number)
-            );
-            const found = handed ?? (this.opts.fetcher && messageId ? await this.opts.fetcher.findUid(rec.user, mailbox, messageId, taken) : undefined);
+            const found =
+                handed ?? (this.opts.fetcher && messageId ? await this.opts.fetcher.findUid(rec.user, mailbox, messageId, this.done.uids(rec.user, messageId)) : undefined);
             this.waiting.remove(rec.user, w);
             if (w.item)
                 this.finish(rec, w.slot, w.item, true); // it came while we looked
@@ -220,45 +214,114 @@ export class DeliveryJoin implements DeliveryObserver {
         this.opts.gate.fill(rec.user, slot, ev);
     }
 
+    /** Can a uid be found without Dovecot's report: handed over by another instance, or over IMAP? */
+    private canLookUp(rec: DeliveryRecord): boolean {
+        return this.opts.shared !== undefined || (this.opts.fetcher !== undefined && !!rec.classification.messageId);
+    }
+
     private remember(rec: DeliveryRecord, entry: IndexEntry, uid?: number): void {
         const now = Date.now();
-        this.done.add(rec.user, { downstreamId: rec.downstreamId, messageId: rec.classification.messageId, entry, uid, expires: now + (this.opts.rememberMs ?? JOIN_DONE_MS) });
-        // down to 90 %: memory stays near the bound instead of swinging by half of it, and a prune
-        // (one pass over all) comes once per tenth of the bound
-        if (++this.doneCount > JOIN_DONE_MAX) this.doneCount -= this.done.prune(now, Math.floor(JOIN_DONE_MAX * 0.9));
+        this.done.add({
+            user: rec.user,
+            downstreamId: rec.downstreamId,
+            messageId: rec.classification.messageId,
+            entry,
+            uid,
+            expires: now + (this.opts.rememberMs ?? JOIN_DONE_MS)
+        });
+        // down to 90 %: memory stays near the bound instead of swinging by half of it
+        if (this.done.size > JOIN_DONE_MAX) this.done.prune(now, Math.floor(JOIN_DONE_MAX * 0.9));
     }
 
     private unexpect(rec: DeliveryRecord): void {
         const k = msgKey(rec.user, rec.classification.messageId);
-        const l = this.expected.get(k)?.filter(r => r.sessionId !== rec.sessionId || r.rcptIndex !== rec.rcptIndex);
-        l?.length ? this.expected.set(k, l) : this.expected.delete(k);
+        const l = this.expected.get(k);
+        const i = l ? l.findIndex(r => r.sessionId === rec.sessionId && r.rcptIndex === rec.rcptIndex) : -1;
+        if (i >= 0) l!.splice(i, 1);
+        if (l && !l.length) this.expected.delete(k);
     }
+}
+
+/**
+ * Emitted copies remembered for a late MessageNew: oldest first (for the bound and expiry) and
+ * indexed by (user, Dovecot session) and (user, Message-ID), so a MessageNew or a uid lookup finds
+ * its copy without scanning the user's others (a user sent one Message-ID many times had a
+ * lookup per copy scan all of them).
+ */
+class DoneCopies {
+    private readonly order = new Set<Done>();
+    private readonly bySession = new Map<string, Done[]>();
+    private readonly byMessage = new Map<string, Done[]>();
+
+    get size(): number {
+        return this.order.size;
+    }
+
+    add(d: Done): void {
+        this.order.add(d);
+        if (d.downstreamId) push(this.bySession, msgKey(d.user, d.downstreamId), d);
+        if (d.messageId !== undefined) push(this.byMessage, msgKey(d.user, d.messageId), d);
+    }
+
+    /** The oldest copy of this Dovecot session, removed. */
+    takeSession(user: string, session: string): Done | undefined {
+        return this.take(this.bySession.get(msgKey(user, session))?.[0]);
+    }
+
+    /** The oldest copy with this Message-ID whose uid is unknown or this one, removed. */
+    takeMessage(user: string, messageId: string | undefined, uid: number): Done | undefined {
+        if (messageId === undefined) return undefined;
+        return this.take(this.byMessage.get(msgKey(user, messageId))?.find(d => d.uid === undefined || d.uid === uid));
+    }
+
+    /** The uids already given to the user's copies with this Message-ID. */
+    uids(user: string, messageId: string): Set<number> {
+        const taken = new Set<number>();
+        for (const d of this.byMessage.get(msgKey(user, messageId)) ?? []) if (d.uid !== undefined) taken.add(d.uid);
+        return taken;
+    }
+
+    /** Drops the expired, else the oldest, until at most `keep` are left (from the oldest on: no full pass). */
+    prune(now: number, keep: number): void {
+        for (const d of this.order) {
+            if (d.expires > now && this.order.size <= keep) return;
+            this.take(d);
+        }
+    }
+
+    private take(d: Done | undefined): Done | undefined {
+        if (!d) return undefined;
+        this.order.delete(d);
+        if (d.downstreamId) pull(this.bySession, msgKey(d.user, d.downstreamId), d);
+        if (d.messageId !== undefined) pull(this.byMessage, msgKey(d.user, d.messageId), d);
+        return d;
+    }
+}
+
+function push<T>(m: Map<string, T[]>, k: string, v: T): void {
+    const l = m.get(k);
+    l ? l.push(v) : m.set(k, [v]);
+}
+
+function pull<T>(m: Map<string, T[]>, k: string, v: T): void {
+    const l = m.get(k);
+    const i = l ? l.indexOf(v) : -1;
+    if (i < 0) return;
+    l!.splice(i, 1);
+    if (!l!.length) m.delete(k);
 }
 
 /** Small per-user lists (copies in flight for one user), scanned in arrival order. */
 class PerUser<T> {
     private readonly m = new Map<string, T[]>();
     add(user: string, v: T): void {
-        const l = this.m.get(user);
-        l ? l.push(v) : this.m.set(user, [v]);
-    }
-    list(user: string): readonly T[] {
-        return this.m.get(user) ?? [];
+        push(this.m, user, v);
     }
     find(user: string, pred: (v: T) => boolean): T | undefined {
         return this.m.get(user)?.find(pred);
     }
-    take(user: string, pred: (v: T) => boolean): T | undefined {
-        const v = this.find(user, pred);
-        if (v !== undefined) this.remove(user, v);
-        return v;
-    }
     remove(user: string, v: T): void {
-        const l = this.m.get(user);
-        const i = l ? l.indexOf(v) : -1;
-        if (!l || i < 0) return;
-        l.splice(i, 1);
-        if (!l.length) this.m.delete(user);
+        pull(this.m, user, v);
     }
     *entries(): Iterable<[string, T]> {
         for (const [u, l] of [...this.m]) for (const v of [...l]) yield [u, v];
@@ -270,23 +333,6 @@ class PerUser<T> {
         let n = 0;
         for (const l of this.m.values()) n += l.length;
         return n;
-    }
-    /** Drops expired entries, else the oldest, until at most `keep` are left; returns how many went. */
-    prune(this: PerUser<T & { expires: number }>, now: number, keep: number): number {
-        let gone = 0;
-        for (const [u, l] of this.m) {
-            const left = l.filter(v => v.expires > now);
-            gone += l.length - left.length;
-            left.length ? this.m.set(u, left) : this.m.delete(u);
-        }
-        // the size once, not per removal: with thousands of users that was quadratic
-        for (let size = this.size; size > keep; size--) {
-            const [u, l] = this.m.entries().next().value as [string, T[]];
-            l.shift();
-            gone++;
-            if (!l.length) this.m.delete(u);
-        }
-        return gone;
     }
 }
 
