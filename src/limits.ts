@@ -233,3 +233,8 @@ export const RECEIVE_DRAIN_MAX = 512;
 export const RESOLVER_STALE_MS = 30_000;
 /** users whose last resolver answer is remembered for that */
 export const RESOLVER_STALE_USERS = 10_000;
+/** log lines are written in batches up to this size (one write, not one per line: ~6 % of serve's
+ * CPU per small message went to a write per "stored" line, bench/delivery.mjs BENCH_PROFILE=1) */
+export const LOG_BUFFER_BYTES = 8192;
+/** … and at least this often, so a quiet server's info lines are not held longer; warn and above go at once */
+export const LOG_FLUSH_MS = 100;

@@ -1,9 +1,11 @@
 // pino to stderr: stdout belongs to `listen`/`subscribe` (JSON events) and `dovecot-config`.
 // Asynchronous writes: a synchronous write per log line cost ~6% of a delivery (bench profile);
+// lines are batched (LOG_BUFFER_BYTES, at least every LOG_FLUSH_MS; warn and above at once);
 // what is buffered is flushed when the process exits.
 import { pino, type Logger } from 'pino';
 import { DEFAULTS, envValue } from './config.js';
 import { recordLog } from './admin/recent-errors.js';
+import { LOG_BUFFER_BYTES, LOG_FLUSH_MS } from './limits.js';
 
 export type { Logger };
 
@@ -11,7 +13,7 @@ let stderr: ReturnType<typeof pino.destination> | undefined;
 
 function destination(): ReturnType<typeof pino.destination> {
     if (!stderr) {
-        const dest = pino.destination({ dest: 2, sync: false });
+        const dest = pino.destination({ dest: 2, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS });
         process.once('exit', () => dest.flushSync());
         stderr = dest;
     }
@@ -28,9 +30,19 @@ export function createLogger(level = envValue('logLevel') ?? DEFAULTS.logLevel):
                 logMethod(args, method, lvl) {
                     if (lvl >= 40) recordLog(args, lvl);
                     method.apply(this, args);
+                    if (lvl >= 40) flushNow();
                 }
             }
         },
         destination()
     );
+}
+
+/** A warning or error is not held back with the info lines. */
+function flushNow(): void {
+    try {
+        stderr?.flush();
+    } catch {
+        // destroyed (the process is exiting): its exit handler wrote what was left
+    }
 }
