@@ -19,7 +19,8 @@ export interface WriterReply {
     error?: string;
 }
 
-export type WriterMessage = WriteBatch | 'close';
+/** The appends of one turn of the main thread's loop, or the end. */
+export type WriterMessage = WriteBatch[] | 'close';
 
 const port = parentPort!;
 const data = workerData as WriterData;
@@ -50,7 +51,8 @@ port.on('message', (m: WriterMessage) => {
         port.close();
         return;
     }
-    queue.push(m);
+    const first = !queue.length;
+    queue.push(...m);
     // setImmediate runs after this poll phase: every batch that arrived meanwhile joins the commit.
-    if (queue.length === 1) setImmediate(flush);
+    if (first) setImmediate(flush);
 });

@@ -25,6 +25,8 @@ export class WorkerWrites implements JournalWrites {
     private next = 0;
     private closing = false;
     private readonly waiting = new Map<number, Waiter>();
+    /** This turn's appends: posted together (one postMessage and one wake-up of the thread, not one per append). */
+    private outbox: WriteBatch[] = [];
 
     constructor(private readonly data: WriterData) {}
 
@@ -33,19 +35,28 @@ export class WorkerWrites implements JournalWrites {
         return new Promise((resolve, reject) => {
             const id = ++this.next;
             this.waiting.set(id, { resolve, reject });
-            this.post({ id, at, rows });
-            this.worker!.ref(); // an append waiting for its commit keeps the process alive
+            this.worker ??= this.spawn(); // a thread that died is replaced by the next append
+            if (this.outbox.push({ id, at, rows }) === 1) setImmediate(() => this.send());
         });
     }
 
     async close(): Promise<void> {
         this.closing = true; // no more appends; the thread is held until it exited
+        this.send(); // this turn's appends first (they may be the thread's first)
         const w = this.worker;
         if (!w) return;
         const exited = new Promise(resolve => w.once('exit', resolve));
         w.ref();
         this.post('close');
         await exited; // also when it crashed meanwhile: 'exit' rejects whatever is left
+    }
+
+    private send(): void {
+        const batches = this.outbox;
+        this.outbox = [];
+        if (!batches.length) return;
+        this.post(batches);
+        this.worker!.ref(); // appends waiting for their commit keep the process alive
     }
 
     private post(m: WriterMessage): void {
@@ -75,6 +86,7 @@ export class WorkerWrites implements JournalWrites {
     private lost(w: Worker, err: unknown): void {
         if (this.worker !== w) return;
         this.worker = undefined;
+        this.outbox = []; // rejected below: not to be written by the next thread
         const left = [...this.waiting.values()];
         this.waiting.clear();
         for (const waiter of left) waiter.reject(err);

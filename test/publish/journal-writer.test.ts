@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { SqliteJournal } from '../../src/publish/journal-sqlite.js';
 
@@ -116,6 +116,20 @@ describe('SqliteJournal writer thread', () => {
         await expect(held).rejects.toThrow(/journal writer exited/);
         await j.append(events('dave', first + 1, 2));
         expect(stored(dir, 'dave')).toEqual([first + 1, first + 2]);
+        await j.close();
+    });
+
+    it("one turn's appends, many users: one message to the thread, each append resolved once its rows are committed", async () => {
+        const dir = stateDir();
+        const j = new SqliteJournal(dir);
+        await write(j, 'warm', 1); // the thread is up
+        const writer = (j as unknown as { writes: { worker?: Worker } }).writes.worker!;
+        const post = vi.spyOn(writer, 'postMessage');
+        const users = Array.from({ length: 20 }, (_, i) => `u${i}`);
+        const firsts = await Promise.all(users.map(u => j.allocate(u, 2)));
+        await Promise.all(users.map((u, i) => j.append(events(u, firsts[i], 2))));
+        expect(post).toHaveBeenCalledTimes(1);
+        users.forEach((u, i) => expect(stored(dir, u)).toEqual([firsts[i], firsts[i] + 1]));
         await j.close();
     });
 });
