@@ -2,15 +2,25 @@
 // so flag/move/delete events after a restart still carry class, voicemail and Message-ID. Keyed
 // by the columns themselves (no joined string a user name could forge), bounded in rows: the
 // least recently written go first, and entries expire after `ttlSec` like the memcached index.
+// Writes are batched: the sets and deletes of one turn of the loop commit in ONE transaction after
+// it (one WAL append instead of one per new message), and get() sees them meanwhile.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { IndexEntrySchema, type IndexEntry, type IndexStore, type MessageRef } from './index-store.js';
-import { INDEX_SWEEP_MS, INDEX_PACE, UID_INDEX_TTL_SEC, UID_INDEX_ROWS_MAX } from '../limits.js';
+import { INDEX_SWEEP_MS, INDEX_PACE, INDEX_BATCH_MAX, UID_INDEX_TTL_SEC, UID_INDEX_ROWS_MAX } from '../limits.js';
+
+/** A write not yet committed: the entry to set, or undefined to delete. */
+interface Pending {
+    ref: MessageRef;
+    entry?: string;
+}
 
 export class SqliteIndex implements IndexStore {
     private readonly db: StateDb;
     private readonly sweeper: NodeJS.Timeout;
     private readonly q;
+    private readonly commit: (writes: Iterable<Pending>, at: number) => void;
+    private pending = new Map<string, Pending>();
     private calls = 0;
 
     constructor(
@@ -35,29 +45,58 @@ export class SqliteIndex implements IndexStore {
             expire: this.db.prepare('DELETE FROM idx WHERE at < ?'),
             trim: this.db.prepare('DELETE FROM idx WHERE rowid IN (SELECT rowid FROM idx ORDER BY at LIMIT max(0, (SELECT count(*) FROM idx) - ?))')
         };
+        this.commit = this.db.transaction((writes: Iterable<Pending>, at: number) => {
+            for (const { ref: r, entry } of writes) {
+                if (entry === undefined) this.q.delete.run(r.user, r.mailbox, r.uidValidity, r.uid);
+                else this.q.set.run(r.user, r.mailbox, r.uidValidity, r.uid, at, entry);
+            }
+        });
         this.sweeper = setInterval(() => this.sweep(), INDEX_SWEEP_MS).unref();
     }
 
     async get(ref: MessageRef): Promise<IndexEntry | undefined> {
         await this.pace();
-        const row = this.db.open ? this.q.get.get(ref.user, ref.mailbox, ref.uidValidity, ref.uid) : undefined;
-        if (!row) return undefined;
-        const parsed = IndexEntrySchema.safeParse(JSON.parse(row.entry));
+        const p = this.pending.get(keyOf(ref));
+        const text = p ? p.entry : this.db.open ? this.q.get.get(ref.user, ref.mailbox, ref.uidValidity, ref.uid)?.entry : undefined;
+        if (text === undefined) return undefined;
+        const parsed = IndexEntrySchema.safeParse(JSON.parse(text));
         return parsed.success ? parsed.data : undefined;
     }
 
     async set(ref: MessageRef, entry: IndexEntry): Promise<void> {
+        this.queue(ref, JSON.stringify(entry)); // at once: a get() right after sees it
         await this.pace();
-        if (this.db.open) this.q.set.run(ref.user, ref.mailbox, ref.uidValidity, ref.uid, Date.now(), JSON.stringify(entry));
     }
 
     async delete(ref: MessageRef): Promise<void> {
-        if (this.db.open) this.q.delete.run(ref.user, ref.mailbox, ref.uidValidity, ref.uid);
+        this.queue(ref, undefined);
     }
 
     async close(): Promise<void> {
         clearInterval(this.sweeper);
+        this.flush();
         if (this.db.open) this.db.close();
+    }
+
+    /** The last write per message wins; the first of a turn schedules the commit after it. */
+    private queue(ref: MessageRef, entry: string | undefined): void {
+        if (!this.db.open) return;
+        const k = keyOf(ref);
+        this.pending.delete(k); // re-inserted: the commit applies writes in the order they were last made
+        this.pending.set(k, { ref, entry });
+        if (this.pending.size === 1) setImmediate(() => this.flush());
+        else if (this.pending.size >= INDEX_BATCH_MAX) this.flush(); // a long batch commits in slices
+    }
+
+    private flush(): void {
+        const writes = this.pending;
+        if (!writes.size || !this.db.open) return;
+        this.pending = new Map();
+        try {
+            this.commit(writes.values(), Date.now());
+        } catch {
+            // a cache (full disk, locked store): a lost entry is looked up again over IMAP
+        }
     }
 
     /** Every INDEX_PACE-th call lets the event loop run: a caller awaiting lookups for a 70,000-event
@@ -72,3 +111,6 @@ export class SqliteIndex implements IndexStore {
         this.q.trim.run(this.maxRows);
     }
 }
+
+/** The columns, unambiguous (JSON), as the key of a write in flight. */
+const keyOf = (r: MessageRef) => JSON.stringify([r.user, r.mailbox, r.uidValidity, r.uid]);

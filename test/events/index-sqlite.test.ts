@@ -1,11 +1,25 @@
 // The embedded uid index in the state directory: it survives a reopen (a restart keeps class,
 // voicemail and Message-ID for later events), and names that would collide as joined strings
-// stay apart (the key is the columns themselves).
+// stay apart (the key is the columns themselves). Writes of one turn commit together after it:
+// reads see them before, a restart keeps them, the last write of a message wins.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { SqliteIndex } from '../../src/events/index-sqlite.js';
+import { INDEX_BATCH_MAX } from '../../src/limits.js';
+
+/** Rows as another connection (another process) sees them. */
+function committed(dir: string): number {
+    const db = new Database(path.join(dir, 'state.db'), { readonly: true });
+    try {
+        return (db.prepare('SELECT count(*) AS n FROM idx').get() as { n: number }).n;
+    } finally {
+        db.close();
+    }
+}
+const tick = () => new Promise(resolve => setImmediate(resolve));
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -36,6 +50,41 @@ describe('SqliteIndex', () => {
         await idx.set({ user: 'a:1:2', uidValidity: 3, uid: 4, mailbox: 'INBOX' }, { messageId: '<b>' });
         expect(await idx.get({ user: 'a', uidValidity: 1, uid: 2, mailbox: '3:4:INBOX' })).toEqual({ messageId: '<a>' });
         expect(await idx.get({ user: 'a:1:2', uidValidity: 3, uid: 4, mailbox: 'INBOX' })).toEqual({ messageId: '<b>' });
+        await idx.close();
+    });
+
+    it("one turn's writes: read back at once, committed together after the turn, kept across a restart", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), 'vmb-index-'));
+        dirs.push(dir);
+        let idx = new SqliteIndex(dir);
+        const ref = (uid: number) => ({ user: 'alice', mailbox: 'INBOX', uidValidity: 7, uid });
+        const writes = Array.from({ length: 200 }, (_, i) => idx.set(ref(i + 1), { messageId: `<m${i + 1}@x>` }));
+        void idx.delete(ref(3)); // set, then deleted in the same turn: gone
+        void idx.set(ref(5), { messageId: '<again@x>' }); // the last write wins
+        await Promise.all(writes);
+        expect(await idx.get(ref(1))).toEqual({ messageId: '<m1@x>' });
+        expect(await idx.get(ref(3))).toBeUndefined();
+        expect(await idx.get(ref(5))).toEqual({ messageId: '<again@x>' });
+        await tick();
+        expect(committed(dir)).toBe(199);
+        void idx.set(ref(1000), { messageId: '<late@x>' }); // queued when the process stops: close() commits it
+        await idx.close();
+        idx = new SqliteIndex(dir);
+        expect(await idx.get(ref(3))).toBeUndefined();
+        expect(await idx.get(ref(5))).toEqual({ messageId: '<again@x>' });
+        expect(await idx.get(ref(200))).toEqual({ messageId: '<m200@x>' });
+        expect(await idx.get(ref(1000))).toEqual({ messageId: '<late@x>' });
+        await idx.close();
+    });
+
+    it('a long batch commits in slices of INDEX_BATCH_MAX as it goes', async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), 'vmb-index-'));
+        dirs.push(dir);
+        const idx = new SqliteIndex(dir);
+        for (let i = 0; i < INDEX_BATCH_MAX + 10; i++) void idx.set({ user: 'bob', mailbox: 'INBOX', uidValidity: 1, uid: i + 1 }, { class: 'email' });
+        expect(committed(dir)).toBe(INDEX_BATCH_MAX);
+        await tick();
+        expect(committed(dir)).toBe(INDEX_BATCH_MAX + 10);
         await idx.close();
     });
 });
