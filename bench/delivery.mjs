@@ -4,15 +4,19 @@
 // hits both alike. Workloads: small messages, voicemails of 200 KB and of 640 KB (a 30 s WAV in
 // base64) and a mix, each at 1 and 8 connections. BENCH_PROFILE=1 runs the serve child under
 // --cpu-prof and summarises it; BENCH_SYSCALLS=1 counts the child's socket writes per message
-// (strace, an untimed pass per workload).
+// (strace, an untimed pass per workload). The same rounds also go through a zero-logic relay
+// (lib/pipe-relay.mjs, a child piping bytes to Dovecot): what the hop alone costs on this machine.
+// BENCH_BASE_ROOT=<a copy with bin/ and dist/>: that build runs too, as a `baseline` column
+// (before/after a change in ONE run, its own state directory).
 // Run: node bench/delivery.mjs   (env: BENCH_MESSAGES=1000 BENCH_ROUNDS=3 BENCH_LATENCY=2000
-// BENCH_WORKLOADS=small,200k,640k,mix BENCH_SYSCALLS=1 BENCH_LATENCY_WORKLOAD=small)
+// BENCH_WORKLOADS=small,200k,640k,mix BENCH_SYSCALLS=1 BENCH_LATENCY_WORKLOAD=small BENCH_BASE_ROOT=)
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { smallMessage, voicemailMessage } from './lib/messages.mjs';
 import { summariseProfile } from './lib/profile.mjs';
+import { startPipeRelay } from './lib/pipe-relay.mjs';
 import { startServe } from './lib/serve.mjs';
 import { countSyscalls } from './lib/syscalls.mjs';
 
@@ -52,9 +56,16 @@ const serve = await startServe(
     { deliver: dovecot.lmtpUrl, resolver: 'memory', ...stateDir },
     { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] }
 );
+const relay = await startPipeRelay(dovecot.lmtpPort);
+const BASE_ROOT = process.env.BENCH_BASE_ROOT;
+const baseStateDir = BASE_ROOT ? mkdtempSync(path.join(process.env.BENCH_STATE_DIR ?? RESULTS, 'vmb-bench-base-')) : undefined;
+const base = BASE_ROOT ? await startServe('delivery-baseline', { deliver: dovecot.lmtpUrl, resolver: 'memory', stateDir: baseStateDir }, { root: BASE_ROOT }) : undefined;
 let sent = 0;
 try {
-    const targets = { direct: dovecot.lmtpPort, vmbridge: serve.lmtpPort };
+    const targets = { direct: dovecot.lmtpPort, relay: relay.port, vmbridge: serve.lmtpPort, ...(base ? { baseline: base.lmtpPort } : {}) };
+    const paths = Object.keys(targets);
+    // the processes whose CPU time per message is reported
+    const pids = { relay: relay.pid, vmbridge: serve.pid, ...(base ? { baseline: base.pid } : {}) };
     // warm-up: JIT, Dovecot's auth and lmtp processes, the bridge's downstream pool
     for (const port of Object.values(targets)) {
         const conns = await openConnections(port, 8);
@@ -76,15 +87,21 @@ try {
             writes.push({ workload, messages: count, ...per });
         }
         for (const connCount of [1, 8]) {
-            const conns = { direct: await openConnections(targets.direct, connCount), vmbridge: await openConnections(targets.vmbridge, connCount) };
-            const rates = { direct: [], vmbridge: [] };
-            let cpuMs = 0;
+            const conns = {};
+            const rates = {};
+            const cpuMs = {};
+            for (const p of paths) {
+                conns[p] = await openConnections(targets[p], connCount);
+                rates[p] = [];
+                cpuMs[p] = 0;
+            }
             const count = connCount === 1 ? Math.ceil(messagesFor(workload) / 2) : messagesFor(workload);
             for (let r = 0; r < ROUNDS; r++) {
-                for (const path of r % 2 ? ['vmbridge', 'direct'] : ['direct', 'vmbridge']) {
-                    const cpu0 = cpuTimeMs(serve.pid);
+                // each round in another order (rotated), so drift hits every path alike
+                for (const path of [...paths.slice(r % paths.length), ...paths.slice(0, r % paths.length)]) {
+                    const cpu0 = pids[path] && cpuTimeMs(pids[path]);
                     const res = await sendAll(conns[path], count, WORKLOADS[workload]);
-                    if (path === 'vmbridge') cpuMs += cpuTimeMs(serve.pid) - cpu0;
+                    if (pids[path]) cpuMs[path] += cpuTimeMs(pids[path]) - cpu0;
                     if (res.failed) throw new Error(`${path}: ${res.failed} messages not stored`);
                     sent += res.ok;
                     rates[path].push(res.rate);
@@ -95,18 +112,30 @@ try {
                 .forEach(c => c.close());
             const d = median(rates.direct);
             const b = median(rates.vmbridge);
+            const rl = median(rates.relay);
+            const perMsg = p => round3(cpuMs[p] / (count * ROUNDS));
+            const baseline = base
+                ? { 'baseline msg/s': Math.round(median(rates.baseline)), 'baseline / direct': round2(median(rates.baseline) / d), 'baseline CPU ms/msg': perMsg('baseline') }
+                : {};
             throughput.push({
                 workload,
                 connections: connCount,
                 messages: count * ROUNDS,
                 'direct msg/s': Math.round(d),
                 'vmbridge msg/s': Math.round(b),
-                ratio: Math.round((b / d) * 100) / 100,
+                ratio: round2(b / d),
                 // CPU time of the serve child per message: unlike msg/s, barely moved by the neighbours' load
-                'serve CPU ms/msg': round3(cpuMs / (count * ROUNDS)),
+                'serve CPU ms/msg': perMsg('vmbridge'),
+                'relay msg/s': Math.round(rl),
+                'relay / direct': round2(rl / d),
+                'vmbridge / bare relay': round2(b / rl),
+                'relay CPU ms/msg': perMsg('relay'),
+                ...baseline,
                 rounds: rates
             });
-            console.error(`throughput ${workload} ×${connCount}: direct ${d.toFixed(0)}/s, vmbridge ${b.toFixed(0)}/s`);
+            console.error(
+                `throughput ${workload} ×${connCount}: direct ${d.toFixed(0)}/s, relay ${rl.toFixed(0)}/s, vmbridge ${b.toFixed(0)}/s${base ? `, baseline ${median(rates.baseline).toFixed(0)}/s` : ''}`
+            );
         }
     }
 
@@ -173,10 +202,14 @@ try {
     ]);
     console.log(`\nall ${sent} messages acknowledged with 250 were found in Dovecot's maildirs`);
     await serve.stop();
+    await base?.stop();
     const profile = PROFILE ? summariseProfile(profileDir) : undefined;
     writeResult('delivery', { messagesPerRound: N, rounds: ROUNDS, throughput, writes, latency, stored, profile });
 } finally {
     await serve.stop();
+    await base?.stop();
+    await relay.stop();
+    if (baseStateDir) rmSync(baseStateDir, { recursive: true, force: true });
     await dovecot.destroy();
     if (stateDir.stateDir) rmSync(stateDir.stateDir, { recursive: true, force: true });
 }
@@ -190,6 +223,10 @@ function cpuTimeMs(pid) {
 /** Messages per round: voicemails are 40–130 times a small message, so fewer of them. */
 function messagesFor(workload) {
     return Math.ceil(workload === '640k' ? N / 10 : workload === '200k' ? N / 4 : N);
+}
+
+function round2(x) {
+    return Math.round(x * 100) / 100;
 }
 
 function round3(x) {

@@ -37,6 +37,14 @@ if (d) {
             '≥ 0.9',
             t.ratio >= 0.9
         );
+    // the anchor: a zero-logic relay child (lib/pipe-relay.mjs) in the same rounds, what the hop alone costs here
+    for (const t of d.throughput.filter(t => t['relay msg/s'] !== undefined))
+        row(
+            `delivery, ${t.workload}, ${t.connections} conn: vmbridge / bare relay (relay / direct); CPU ms/msg serve / relay`,
+            `${t['vmbridge / bare relay']} (${t['relay / direct']}); ${t['serve CPU ms/msg']} / ${t['relay CPU ms/msg']}`,
+            '',
+            undefined
+        );
     for (const w of d.writes ?? [])
         row(`delivery, ${w.workload}: serve's socket writes / reads per message (strace, 1 conn)`, `${w['socket writes']} / ${w['socket reads']}`, '', undefined);
     row('added reply time, small message, p50 / p99', `${d.latency.added.p50} / ${d.latency.added.p99} ms`, 'p99 ≤ 2 ms', d.latency.added.p99 <= 2);

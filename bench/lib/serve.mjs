@@ -9,9 +9,10 @@ import { ROOT, RESULTS, helper } from './env.mjs';
  * flags: serve's long flags in camelCase (lmtp, publish, replay, ingest are filled with free
  * ports unless given). nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. cwd: with
  * `defaults`, only lmtp and ingest get free ports and serve runs in `cwd` (a fresh directory),
- * so its state directory, bus socket and maildir are the defaults under ./var.
+ * so its state directory, bus socket and maildir are the defaults under ./var. root: the build
+ * to run (a copy with bin/ and dist/), default BENCH_SERVE_ROOT or this checkout.
  */
-export async function startServe(name, flags, { nodeArgs = [], defaults = false, cwd = ROOT } = {}) {
+export async function startServe(name, flags, { nodeArgs = [], defaults = false, cwd = ROOT, root = process.env.BENCH_SERVE_ROOT || ROOT } = {}) {
     const { freeListeners, freePort, toArgs, waitForPort } = await helper('net.ts');
     const { startProcess } = await helper('process.ts');
     const listeners = defaults ? { lmtp: `127.0.0.1:${await freePort()}`, ingest: `127.0.0.1:${await freePort()}` } : await freeListeners();
@@ -21,8 +22,6 @@ export async function startServe(name, flags, { nodeArgs = [], defaults = false,
     mkdirSync(RESULTS, { recursive: true });
     const logFile = path.join(RESULTS, `${name}.serve.log`);
     const log = openSync(logFile, 'w');
-    // BENCH_SERVE_ROOT: another build (a copy with bin/ and dist/) to compare against, e.g. before a change
-    const root = process.env.BENCH_SERVE_ROOT || ROOT;
     const proc = startProcess(process.execPath, [...nodeArgs, path.join(root, 'bin/vmbridge.js'), 'serve', ...args], { cwd, stdio: ['ignore', log, log] });
     closeSync(log);
     await waitForPort(lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 });
