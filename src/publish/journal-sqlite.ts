@@ -78,12 +78,17 @@ export class SqliteJournal implements JournalStore {
         return done;
     }
 
-    private async commit(events: VmEvent[]): Promise<void> {
+    private commit(events: VmEvent[]): Promise<void> {
+        // the usual append (a message's events, a burst): one slice, no extra promise chain
+        if (events.length <= JOURNAL_SLICE) return this.writes.commit(events.map(row), Date.now());
+        return this.commitSliced(events);
+    }
+
+    private async commitSliced(events: VmEvent[]): Promise<void> {
         const commits: Promise<void>[] = [];
         for (let i = 0; i < events.length; i += JOURNAL_SLICE) {
             if (i) await yieldToLoop();
-            const rows = events.slice(i, i + JOURNAL_SLICE).map((ev): JournalRow => [ev.user, ev.seq!, encodeSequenced(ev)]);
-            commits.push(this.writes.commit(rows, Date.now()));
+            commits.push(this.writes.commit(events.slice(i, i + JOURNAL_SLICE).map(row), Date.now()));
         }
         // Every slice settles before the append does; the first failure is reported.
         const failed = (await Promise.allSettled(commits)).find(r => r.status === 'rejected');
@@ -152,3 +157,5 @@ export class SqliteJournal implements JournalStore {
         while (this.db.open && this.q.expire.run(cutoff, JOURNAL_SLICE).changes === JOURNAL_SLICE) await yieldToLoop();
     }
 }
+
+const row = (ev: VmEvent): JournalRow => [ev.user, ev.seq!, encodeSequenced(ev)];
