@@ -1,0 +1,87 @@
+// serve's CPU per small message by thread (/proc/<pid>/task/*/stat: user + system time, so it does
+// not depend on the load much): the main thread (event loop), the journal writer and the rest
+// (GC helpers, libuv pool). ROOTS=<build>,<build>… runs each build (a copy with bin/ and dist/)
+// as its own serve in front of the same Dovecot, rounds alternating between them: before/after
+// a change in one run. Knobs: ROOTS (default this checkout), BENCH_ROUNDS=3, BENCH_MESSAGES=2000
+// (per round at 8 connections; half at 1).
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { ensureBuilt, envInt, helper, median, printTable, RESULTS, ROOT } from './lib/env.mjs';
+import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
+import { smallMessage } from './lib/messages.mjs';
+import { startServe } from './lib/serve.mjs';
+
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const N = envInt('BENCH_MESSAGES', 2000);
+const ROOTS = (process.env.ROOTS ?? ROOT).split(',');
+const USERS = Array.from({ length: 50 }, (_, i) => `u${i}@example.org`);
+const SMALL = Array.from({ length: 100 }, (_, i) => dataPayload(smallMessage(i)));
+const small = i => ({ rcpts: [USERS[i % USERS.length]], payload: SMALL[i % SMALL.length] });
+
+/** CPU ms so far per thread id, and which one is the main thread. */
+function threads(pid) {
+    const out = {};
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out[tid] = (Number(f[11]) + Number(f[12])) * 10;
+    }
+    return out;
+}
+
+ensureBuilt();
+const { startDovecot } = await helper('dovecot.ts');
+const dovecot = await startDovecot({ users: USERS });
+const dirs = ROOTS.map((_, i) => mkdtempSync(path.join(RESULTS, `threads-${i}-`)));
+const serves = [];
+try {
+    for (const [i, root] of ROOTS.entries()) serves.push(await startServe(`threads-${i}`, { deliver: dovecot.lmtpUrl, resolver: 'memory', stateDir: dirs[i] }, { root }));
+    for (const s of serves) {
+        const conns = await openConnections(s.lmtpPort, 8); // warm-up: JIT, the downstream pool, the writer thread
+        await sendAll(conns, 400, small);
+        conns.forEach(c => c.close());
+    }
+    const rows = [];
+    for (const connCount of [1, 8]) {
+        const count = connCount === 1 ? N / 2 : N;
+        const per = serves.map(() => ({ total: [], main: [], writer: [], other: [] }));
+        for (let r = 0; r < ROUNDS; r++) {
+            for (const [i, s] of serves.entries()) {
+                const conns = await openConnections(s.lmtpPort, connCount);
+                const before = threads(s.pid);
+                const res = await sendAll(conns, count, small);
+                const after = threads(s.pid);
+                conns.forEach(c => c.close());
+                if (res.failed) throw new Error(`${res.failed} messages not stored`);
+                const used = Object.entries(after)
+                    .map(([tid, ms]) => [tid, ms - (before[tid] ?? 0)])
+                    .sort((a, b) => b[1] - a[1]);
+                const main = used.find(([tid]) => tid === String(s.pid))[1];
+                // the busiest thread besides the main one is the journal writer (a commit per group)
+                const [writer = 0, ...rest] = used.filter(([tid]) => tid !== String(s.pid)).map(([, ms]) => ms);
+                const other = rest.reduce((a, b) => a + b, 0);
+                per[i].total.push((main + writer + other) / count);
+                per[i].main.push(main / count);
+                per[i].writer.push(writer / count);
+                per[i].other.push(other / count);
+            }
+        }
+        for (const [i, p] of per.entries()) {
+            const m = k => Math.round(median(p[k]) * 1000) / 1000;
+            rows.push({
+                build: ROOTS[i],
+                connections: connCount,
+                messages: count * ROUNDS,
+                'CPU ms/msg': m('total'),
+                main: m('main'),
+                'journal writer': m('writer'),
+                other: m('other')
+            });
+        }
+    }
+    printTable('serve CPU per small message by thread (median of rounds, ms)', rows);
+} finally {
+    for (const s of serves) await s.stop();
+    await dovecot.destroy();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
