@@ -108,6 +108,11 @@ export class LmtpConnection {
         return this.caps.has('PIPELINING');
     }
 
+    /** BDAT may be used: CHUNKING offered, and PIPELINING too, since chunks go without waiting for each reply. */
+    get chunking(): boolean {
+        return this.caps.has('CHUNKING') && this.pipelining;
+    }
+
     /** Runs fn when the connection fails or closes; returns the function that unregisters it. */
     onClose(fn: () => void): () => void {
         this.closeHandlers.push(fn);
