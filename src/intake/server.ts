@@ -22,6 +22,7 @@ import { ImapAuthenticator, type Authenticator } from './auth.js';
 import { AuthGate } from './auth-gate.js';
 import { ConnectionLimiter } from './connections.js';
 import { keepEnhancedCodes } from '../smtp/enhanced-codes.js';
+import { fastDataUnstuff } from '../smtp/data-unstuff.js';
 import { DeliveryRules, type DeliveryRulesConfig } from './rules.js';
 import { listenerCap } from '../net/fd-budget.js';
 import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
@@ -106,6 +107,7 @@ export class IntakeServer {
 
     constructor(private readonly opts: IntakeOptions) {
         keepEnhancedCodes();
+        fastDataUnstuff();
         this.log = opts.logger.child({ stage: 'intake', proto: opts.lmtp ? 'lmtp' : 'smtp' });
         this.authGate = new AuthGate(this.log);
         this.config = withDefaults(opts.config);
