@@ -168,6 +168,11 @@ export class LmtpConnection {
         await this.expect(new Promise<void>(resolve => this.sock.once('drain', resolve)), 'write');
     }
 
+    /** Sends what is held now: the end of a message, which nothing in this loop turn follows (the reply waits on it). */
+    flush(): void {
+        this.uncorkNow();
+    }
+
     /** Idle connections must not keep the process alive. */
     setIdle(idle: boolean): void {
         this.idle = idle;

@@ -207,6 +207,7 @@ class LmtpTransaction implements DeliveryTransaction {
         const stuffer = new DotStuffer();
         await this.stream(conn, message, stuffer, chunk => conn.write(chunk));
         if (!stuffer.terminated) throw new LinkError('message stream ended early');
+        conn.flush();
         this.state = 'done';
         return undefined;
     }
@@ -250,6 +251,7 @@ class LmtpTransaction implements DeliveryTransaction {
         if (refused) return refuse(refused);
         await conn.write(bdatLine(rest.length, true));
         if (rest.length > 0) await conn.write(rest);
+        conn.flush();
         this.state = 'done';
         for (const a of acks) {
             const r = await a;
