@@ -205,7 +205,7 @@ class LmtpTransaction implements DeliveryTransaction {
         const go = await conn.command('DATA');
         if (go.code !== 354) return go;
         const stuffer = new DotStuffer();
-        await this.stream(conn, message, stuffer, chunk => conn.write(chunk));
+        await this.stream(conn, message, stuffer, (chunk: Buffer) => conn.write(chunk));
         if (!stuffer.terminated) throw new LinkError('message stream ended early');
         conn.flush();
         this.state = 'done';
@@ -235,9 +235,8 @@ class LmtpTransaction implements DeliveryTransaction {
             return r;
         };
         try {
-            await this.stream(conn, message, chunker, async chunk => {
-                await conn.write(bdatLine(chunk.length, false));
-                await conn.write(chunk);
+            await this.stream(conn, message, chunker, async (pieces: Buffer[]) => {
+                await conn.writeParts([bdatLine(pieces, false), ...pieces]);
                 const a = conn.reply().then(ack);
                 a.catch(() => undefined); // awaited below, unless the stream fails first
                 acks.push(a);
@@ -249,9 +248,7 @@ class LmtpTransaction implements DeliveryTransaction {
         const rest = chunker.rest;
         if (!rest) throw new LinkError('message stream ended early');
         if (refused) return refuse(refused);
-        await conn.write(bdatLine(rest.length, true));
-        if (rest.length > 0) await conn.write(rest);
-        conn.flush();
+        await conn.writeParts([bdatLine(rest, true), ...rest]); // sent now: the reply waits on it
         this.state = 'done';
         for (const a of acks) {
             const r = await a;
@@ -261,7 +258,7 @@ class LmtpTransaction implements DeliveryTransaction {
     }
 
     /** Streams the MTA's message through `framer` to `write`; throws unless the source ended intact. */
-    private async stream(conn: LmtpConnection, message: Readable, framer: Transform, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+    private async stream<T>(conn: LmtpConnection, message: Readable, framer: Transform, write: (chunk: T) => Promise<void>): Promise<void> {
         const copy = tee(message, [framer], this.stop.signal);
         copy.catch(err => framer.destroy(err)); // a broken source must never be terminated
         // stop waiting for the MTA's next bytes once there is nowhere to send them
@@ -271,7 +268,7 @@ class LmtpTransaction implements DeliveryTransaction {
         try {
             for await (const chunk of framer) {
                 this.checkAborted();
-                await write(chunk as Buffer);
+                await write(chunk as T);
             }
         } finally {
             this.stop.signal.removeEventListener('abort', onAbort);

@@ -12,6 +12,7 @@ import type { TestDovecot } from '../helpers/dovecot.js';
 import { DOVECOT_VERSIONS, dovecotOf, ROOT_BUILD_TIMEOUT } from '../helpers/dovecot24.js';
 import { waitFor } from '../helpers/net.js';
 import { lmtpProxy, type LmtpProxy } from './lmtp-proxy.js';
+import { BDAT_CHUNK_MIN } from '../../src/limits.js';
 import { abortMidData, AFTER_ABORT, CRLF_MESSAGE, deliver, freeze, rcpt, withoutTrace } from './util.js';
 
 describe.each(DOVECOT_VERSIONS)('BDAT to Dovecot %s', version => {
@@ -111,7 +112,7 @@ describe.each(DOVECOT_VERSIONS)('BDAT to Dovecot %s', version => {
             await txn.addRecipient(rcpt('bob@example.org'));
             const body = new PassThrough();
             const pending = txn.data(body);
-            body.write(Buffer.alloc(40 * 1024, 'a'));
+            body.write(Buffer.alloc(BDAT_CHUNK_MIN + 1024, 'a'));
             await waitFor(() => /BDAT \d+\r\n/.test(sent()), 5000, 'a first chunk at Dovecot');
             body.destroy(new Error('client went away'));
             const outcomes = await pending;

@@ -2,10 +2,12 @@
 // speaks MAIL/RCPT/DATA/BDAT): without CHUNKING (or PIPELINING) the body goes with DATA; a chunk
 // Dovecot refuses is every recipient's reply, and no LAST follows it.
 import net from 'node:net';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { afterEach, expect, it } from 'vitest';
 import { LmtpDeliverer } from '../../src/deliver/lmtp.js';
 import { rcpt } from './util.js';
+import { BDAT_CHUNK_MIN } from '../../src/limits.js';
 
 interface Fake {
     url: string;
@@ -79,7 +81,8 @@ async function fakeLmtp(caps: string[], refuseChunk = -1): Promise<Fake> {
             if (failed) s.write('503 5.5.1 earlier chunk failed\r\n');
             else if (chunks === refuseChunk) {
                 failed = true;
-                s.write('552 5.3.4 Message too big\r\n');
+                // as Dovecot's lib-smtp: a failed LAST is answered once per recipient
+                for (let i = 0; i < (last ? rcpts : 1); i++) s.write('552 5.3.4 Message too big\r\n');
             } else if (!last) s.write('250 2.0.0 chunk OK\r\n');
             else for (let i = 0; i < rcpts; i++) s.write('250 2.0.0 <r> id Saved\r\n');
             chunks++;
@@ -103,12 +106,15 @@ async function fakeLmtp(caps: string[], refuseChunk = -1): Promise<Fake> {
     };
 }
 
-async function send(f: Fake, body: Buffer[], to = ['a@x', 'b@x']) {
+/** One transaction to the fake; body: the pieces, or a stream fed by `feed` once DATA/BDAT began. */
+async function send(f: Fake, body: Buffer[] | Readable, feed?: () => void, to = ['a@x', 'b@x']) {
     const d = new LmtpDeliverer({ address: { host: '127.0.0.1', port: Number(f.url.split(':')[2]) }, text: f.url }, { timeoutMs: 5000 });
     try {
         const txn = await d.begin({ from: 's@x', sessionId: 'fake' });
         for (const a of to) await txn.addRecipient(rcpt(a));
-        return await txn.data(Readable.from(body));
+        const pending = txn.data(Array.isArray(body) ? Readable.from(body) : body);
+        feed?.();
+        return await pending;
     } finally {
         await d.close();
     }
@@ -138,18 +144,38 @@ it('uses BDAT with CHUNKING and PIPELINING: small pieces coalesced into one BDAT
     expect(verbs(fake)).not.toContain('DATA');
 });
 
-it("a refused chunk is every recipient's reply, and no LAST follows it", async () => {
+it("a refused chunk is every recipient's reply at once, and no LAST follows it", async () => {
     fake = await fakeLmtp(['PIPELINING', 'CHUNKING'], 0);
-    const big = Array.from({ length: 6 }, () => Buffer.alloc(64 * 1024, 'a'));
-    const outcomes = await send(fake, big);
+    const body = new PassThrough();
+    const outcomes = await send(fake, body, () => body.write(Buffer.alloc(BDAT_CHUNK_MIN, 'a')));
+    // answered while the MTA's message is still open: the rest is read and dropped
+    expect(body.writableEnded).toBe(false);
     expect(outcomes).toHaveLength(2);
     for (const o of outcomes) expect(o).toMatchObject({ ok: false, error: { responseCode: 552, enhanced: '5.3.4' } });
-    expect(fake.commands.some(c => c.endsWith('LAST'))).toBe(false);
+    body.end(Buffer.alloc(BDAT_CHUNK_MIN, 'b'));
+    await finished(body);
+    expect(fake.commands.filter(c => c.startsWith('BDAT'))).toEqual([`BDAT ${BDAT_CHUNK_MIN}`]);
 });
 
 it("a chunk refused after LAST went out is still every recipient's reply", async () => {
     fake = await fakeLmtp(['PIPELINING', 'CHUNKING'], 0);
     // one chunk of the minimum size, then the (empty) LAST in the same breath: the refusal comes after it
-    const outcomes = await send(fake, [Buffer.alloc(16 * 1024, 'a')]);
+    const outcomes = await send(fake, [Buffer.alloc(BDAT_CHUNK_MIN, 'a')]);
     for (const o of outcomes) expect(o).toMatchObject({ ok: false, error: { responseCode: 552 } });
+    expect(fake.commands.filter(c => c.startsWith('BDAT'))).toEqual([`BDAT ${BDAT_CHUNK_MIN}`, 'BDAT 0 LAST']);
+});
+
+it("a refused LAST is each recipient's reply", async () => {
+    fake = await fakeLmtp(['PIPELINING', 'CHUNKING'], 0);
+    const outcomes = await send(fake, [Buffer.from('Subject: x\r\n\r\nsmall\r\n')]);
+    expect(outcomes).toHaveLength(2);
+    for (const o of outcomes) expect(o).toMatchObject({ ok: false, error: { responseCode: 552, enhanced: '5.3.4' } });
+});
+
+it('groups pieces read into chunks of at least BDAT_CHUNK_MIN, each one BDAT, the rest with LAST', async () => {
+    fake = await fakeLmtp(['PIPELINING', 'CHUNKING']);
+    const piece = Buffer.alloc(40 * 1024, 'b');
+    expect((await send(fake, [piece, piece, piece, piece, piece])).map(o => o.ok)).toEqual([true, true]);
+    const two = 2 * piece.length;
+    expect(fake.commands.filter(c => c.startsWith('BDAT'))).toEqual([`BDAT ${two}`, `BDAT ${two}`, `BDAT ${piece.length} LAST`]);
 });
