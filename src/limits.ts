@@ -61,6 +61,8 @@ export const LMTP_POOL_MAX = 16;
 export const LMTP_IDLE_MS = 30_000;
 /** body chunks to Dovecot smaller than this wait for the loop turn's others (one send); larger ones leave at once, so a big body streams instead of piling up behind the cork */
 export const LMTP_CORK_MAX = 16 * 1024;
+/** BDAT chunks to Dovecot are at least this large (but the last): a body read in small pieces must not cost a command and a reply per piece; bench/README (BDAT) */
+export const BDAT_CHUNK_MIN = 64 * 1024;
 /** IMAP master-user sessions at once: enough for recount bursts without crowding Dovecot */
 export const IMAP_POOL_MAX = 8;
 /** an idle IMAP session is kept this long (a recount on a warm session skips the login) */

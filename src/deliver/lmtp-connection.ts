@@ -108,6 +108,11 @@ export class LmtpConnection {
         return this.caps.has('PIPELINING');
     }
 
+    /** BDAT may be used: CHUNKING offered, and PIPELINING too, since chunks go without waiting for each reply. */
+    get chunking(): boolean {
+        return this.caps.has('CHUNKING') && this.pipelining;
+    }
+
     /** Runs fn when the connection fails or closes; returns the function that unregisters it. */
     onClose(fn: () => void): () => void {
         this.closeHandlers.push(fn);
@@ -158,9 +163,29 @@ export class LmtpConnection {
     async write(chunk: Buffer | string): Promise<void> {
         if (this.failure) throw this.failure;
         if (chunk.length < LMTP_CORK_MAX) this.corkUntil(setImmediate);
-        else this.uncorkNow();
-        if (this.sock.write(chunk)) return;
-        await this.expect(new Promise<void>(resolve => this.sock.once('drain', resolve)), 'write');
+        const ok = this.sock.write(chunk);
+        if (chunk.length >= LMTP_CORK_MAX) this.uncorkNow(); // after the write: held bytes and chunk in one writev
+        if (ok) return;
+        await this.waitDrain();
+    }
+
+    /** Writes the parts (a BDAT line and its chunk's buffers) as one send, now. */
+    async writeParts(parts: (Buffer | string)[]): Promise<void> {
+        if (this.failure) throw this.failure;
+        this.corkUntil(setImmediate);
+        let ok = true;
+        for (const p of parts) ok = this.sock.write(p) && ok;
+        this.uncorkNow();
+        if (!ok) await this.waitDrain();
+    }
+
+    private waitDrain(): Promise<void> {
+        return this.expect(new Promise<void>(resolve => this.sock.once('drain', resolve)), 'write');
+    }
+
+    /** Sends what is held now: the end of a message, which nothing in this loop turn follows (the reply waits on it). */
+    flush(): void {
+        this.uncorkNow();
     }
 
     /** Idle connections must not keep the process alive. */

@@ -1,13 +1,21 @@
 // Onward delivery to Dovecot LMTP (`lmtp://host:port`, `lmtp:/path/to/socket`) as a streaming
-// proxy: MAIL with the first RCPT in one write, each RCPT forwarded live with Dovecot's verdict passed back, DATA
-// dot-stuffed straight from the MTA's stream, one reply per accepted recipient. Connections come
-// from a pool. Any link failure is a 451 for whatever is still pending: the MTA retries, nothing
-// is lost; abort() before the final dot drops the connection so nothing is stored.
-import type { Readable } from 'node:stream';
+// proxy: MAIL with the first RCPT in one write, each RCPT forwarded live with Dovecot's verdict
+// passed back, the body straight from the MTA's stream — BDAT chunks when Dovecot offers CHUNKING,
+// else DATA dot-stuffed —, one reply per accepted recipient. Connections come from a pool. Any
+// link failure is a 451 for whatever is still pending: the MTA retries, nothing is lost; abort()
+// before the final dot (or `BDAT … LAST`) drops the connection so nothing is stored.
+//
+// Why BDAT is safe to use (decided for issue 22): Postfix's own LMTP client sends BDAT when
+// offered and waits for the end-of-message replies with the same data-done timeout. A Dovecot that
+// stops reading stalls the body write, which the phase timeout catches; only a Dovecot that hangs
+// after reading the whole body is noticed after the data-done timeout — as with DATA, where the
+// 354 proved it alive only before the body.
+import type { Readable, Transform } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from '../log.js';
 import { SmtpError, tempFail, type Deliverer, type DeliveryTransaction, type Envelope, type Outcome, type Recipient } from './deliverer.js';
 import { DotStuffer } from './dot-stuff.js';
+import { BdatChunker, bdatLine } from './bdat.js';
 import { LinkError, describe, replyError, type LmtpAddress, type LmtpConnection, type Reply } from './lmtp-connection.js';
 import { LmtpPool } from './lmtp-pool.js';
 import { drain, tee } from './tee.js';
@@ -29,6 +37,8 @@ export interface LmtpOptions {
     poolSize?: number;
     /** Idle connections close after this long; 0 = a fresh connection per transaction. */
     idleMs?: number;
+    /** false: DATA even when Dovecot offers CHUNKING (tests of the fallback, A/B benchmarks). Default true. */
+    chunking?: boolean;
 }
 
 export class LmtpDeliverer implements Deliverer {
@@ -36,17 +46,19 @@ export class LmtpDeliverer implements Deliverer {
     readonly pool: LmtpPool;
     private readonly log: Logger;
     private readonly dataDoneMs: number;
+    private readonly chunking: boolean;
 
     constructor({ address: addr, text }: { address: LmtpAddress; text: string }, opts: LmtpOptions = {}) {
         this.target = text;
         const timeoutMs = opts.timeoutMs ?? DEFAULTS.deliverTimeout;
         this.pool = new LmtpPool(addr, { max: opts.poolSize ?? LMTP_POOL_MAX, idleMs: opts.idleMs ?? LMTP_IDLE_MS, timeoutMs });
         this.dataDoneMs = Math.max(timeoutMs, opts.dataDoneTimeoutMs ?? DEFAULTS.deliverDataDoneTimeout);
+        this.chunking = opts.chunking ?? true;
         this.log = (opts.logger ?? pino({ level: 'silent' })).child({ downstream: describe(addr) });
     }
 
     async begin(envelope: Envelope): Promise<DeliveryTransaction> {
-        return new LmtpTransaction(this.pool, envelope, this.log, this.dataDoneMs);
+        return new LmtpTransaction(this.pool, envelope, this.log, this.dataDoneMs, this.chunking);
     }
 
     close(): Promise<void> {
@@ -70,7 +82,8 @@ class LmtpTransaction implements DeliveryTransaction {
         private readonly pool: LmtpPool,
         private readonly envelope: Envelope,
         private readonly log: Logger,
-        private readonly dataDoneMs: number
+        private readonly dataDoneMs: number,
+        private readonly chunking: boolean
     ) {
         this.acquired = pool.acquire().then(conn => (this.conn = conn));
         this.acquired.catch(() => undefined); // reported to addRecipient
@@ -99,16 +112,15 @@ class LmtpTransaction implements DeliveryTransaction {
         try {
             conn = await this.mailed;
             this.checkAborted();
-            const go = await conn.command('DATA');
-            if (go.code !== 354) {
+            const refused = this.chunking && conn.chunking ? await this.sendChunks(conn, message) : await this.sendData(conn, message);
+            if (refused) {
                 drain(message);
-                this.release(conn, true);
-                return rcpts.map(() => ({ ok: false, error: replyError(go) }));
+                this.release(conn, true); // unusable (sendChunks destroyed it) or reset by the refusal
+                return rcpts.map(() => ({ ok: false, error: replyError(refused) }));
             }
-            await this.send(conn, message);
-            this.state = 'done'; // the final dot is out: Dovecot commits, abort() no longer can
-            // giving up now would 451 copies Dovecot is still storing: duplicates at every
-            // retry. So the wait for these replies is the long data-done timeout.
+            // the end of the message is out: Dovecot commits, abort() no longer can; giving up
+            // now would 451 copies Dovecot is still storing: duplicates at every retry. So the
+            // wait for these replies is the long data-done timeout.
             for (const _ of rcpts) outcomes.push(outcome(await conn.reply(this.dataDoneMs)));
             this.release(conn, true);
         } catch (err) {
@@ -188,19 +200,75 @@ class LmtpTransaction implements DeliveryTransaction {
         }
     }
 
-    /** Streams the body; throws unless the terminating dot went out on an intact message. */
-    private async send(conn: LmtpConnection, message: Readable): Promise<void> {
+    /** DATA, then the body dot-stuffed; Dovecot's refusal of DATA, or nothing once the final dot is out. */
+    private async sendData(conn: LmtpConnection, message: Readable): Promise<Reply | undefined> {
+        const go = await conn.command('DATA');
+        if (go.code !== 354) return go;
         const stuffer = new DotStuffer();
-        const copy = tee(message, [stuffer], this.stop.signal);
-        copy.catch(err => stuffer.destroy(err)); // a broken source must never be terminated
-        // stop waiting for the MTA's next bytes once there is nowhere to send them
-        const onAbort = () => stuffer.destroy(new LinkError('transaction aborted', '4.3.0'));
-        this.stop.signal.addEventListener('abort', onAbort, { once: true });
-        const offClose = conn.onClose(() => stuffer.destroy(new LinkError('connection lost during DATA')));
+        await this.stream(conn, message, stuffer, (chunk: Buffer) => conn.write(chunk));
+        if (!stuffer.terminated) throw new LinkError('message stream ended early');
+        conn.flush();
+        this.state = 'done';
+        return undefined;
+    }
+
+    /**
+     * The body in BDAT chunks, their replies read pipelined (a refused chunk stops the stream),
+     * then `BDAT n LAST` with the rest. Returns Dovecot's refusal of a chunk (the connection is
+     * then destroyed: how many replies follow is unknown), or nothing once LAST is out and every
+     * chunk was accepted.
+     */
+    private async sendChunks(conn: LmtpConnection, message: Readable): Promise<Reply | undefined> {
+        const chunker = new BdatChunker();
+        const acks: Promise<Reply>[] = [];
+        let refused: Reply | undefined;
+        const refuse = (r: Reply) => {
+            refused = r;
+            conn.destroy(`BDAT refused: ${r.code}`);
+            return r;
+        };
+        const ack = (r: Reply) => {
+            if (r.code !== 250 && !refused) {
+                refused = r;
+                chunker.destroy(replyError(r)); // no further chunk, never a LAST
+            }
+            return r;
+        };
         try {
-            for await (const chunk of stuffer) {
+            await this.stream(conn, message, chunker, async (pieces: Buffer[]) => {
+                await conn.writeParts([bdatLine(pieces, false), ...pieces]);
+                const a = conn.reply().then(ack);
+                a.catch(() => undefined); // awaited below, unless the stream fails first
+                acks.push(a);
+            });
+        } catch (err) {
+            if (refused) return refuse(refused);
+            throw err;
+        }
+        const rest = chunker.rest;
+        if (!rest) throw new LinkError('message stream ended early');
+        if (refused) return refuse(refused);
+        await conn.writeParts([bdatLine(rest, true), ...rest]); // sent now: the reply waits on it
+        this.state = 'done';
+        for (const a of acks) {
+            const r = await a;
+            if (r.code !== 250) return refuse(r);
+        }
+        return undefined;
+    }
+
+    /** Streams the MTA's message through `framer` to `write`; throws unless the source ended intact. */
+    private async stream<T>(conn: LmtpConnection, message: Readable, framer: Transform, write: (chunk: T) => Promise<void>): Promise<void> {
+        const copy = tee(message, [framer], this.stop.signal);
+        copy.catch(err => framer.destroy(err)); // a broken source must never be terminated
+        // stop waiting for the MTA's next bytes once there is nowhere to send them
+        const onAbort = () => framer.destroy(new LinkError('transaction aborted', '4.3.0'));
+        this.stop.signal.addEventListener('abort', onAbort, { once: true });
+        const offClose = conn.onClose(() => framer.destroy(new LinkError('connection lost during the message')));
+        try {
+            for await (const chunk of framer) {
                 this.checkAborted();
-                await conn.write(chunk as Buffer);
+                await write(chunk as T);
             }
         } finally {
             this.stop.signal.removeEventListener('abort', onAbort);
@@ -208,7 +276,6 @@ class LmtpTransaction implements DeliveryTransaction {
         }
         await copy;
         this.checkAborted();
-        if (!stuffer.terminated) throw new LinkError('message stream ended early');
     }
 
     private checkAborted(): void {

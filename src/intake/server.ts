@@ -9,7 +9,8 @@
 // actions send a recipient's copy to the smart host or refuse it.
 import type { ListenAddress } from '../net/address.js';
 import type { AddressInfo } from 'node:net';
-import { pipeline, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
+import { chainBody } from './body-chain.js';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Classification } from '../classify/classify.js';
 import { HeaderTap } from '../classify/header-tap.js';
@@ -22,6 +23,7 @@ import { ImapAuthenticator, type Authenticator } from './auth.js';
 import { AuthGate } from './auth-gate.js';
 import { ConnectionLimiter } from './connections.js';
 import { keepEnhancedCodes } from '../smtp/enhanced-codes.js';
+import { fastDataUnstuff } from '../smtp/data-unstuff.js';
 import { DeliveryRules, type DeliveryRulesConfig } from './rules.js';
 import { listenerCap } from '../net/fd-budget.js';
 import { ListenerPolicy, senderAllowed, type Admission, type Trust } from './policy.js';
@@ -106,6 +108,7 @@ export class IntakeServer {
 
     constructor(private readonly opts: IntakeOptions) {
         keepEnhancedCodes();
+        fastDataUnstuff();
         this.log = opts.logger.child({ stage: 'intake', proto: opts.lmtp ? 'lmtp' : 'smtp' });
         this.authGate = new AuthGate(this.log);
         this.config = withDefaults(opts.config);
@@ -336,9 +339,9 @@ export class IntakeServer {
         stream.once('end', () => clearTimeout(timer));
         stream.once('close', () => clearTimeout(timer));
         if (this.opts.config.receivedHeader) tap.write(this.received(session, txn));
-        // a client that disconnects mid-DATA destroys `stream`; pipeline passes that on, so the
+        // a client that disconnects mid-DATA destroys `stream`; that reaches the tap, so the
         // downstream sees a failed message (never commits a truncated one) instead of waiting
-        pipeline(stream, guard, tap, err => err && txn.abort());
+        chainBody(stream, guard, tap, () => txn.abort());
         // events carry the full classification (voicemail audio, fax parts): known at the end
         const classified = Promise.all([tap.header, tap.parts]).then(([h, parts]) => safeClassify(this.log, h, parts));
         const started = process.hrtime.bigint();

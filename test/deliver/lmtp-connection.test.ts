@@ -43,3 +43,19 @@ it('sends small writes of one loop turn together, and a large chunk at once', as
         conn.destroy();
     }
 });
+
+it('flush() sends what is held at once (the end of a message: its reply waits on it)', async () => {
+    const conn = await LmtpConnection.open({ host: '127.0.0.1', port }, 5000);
+    try {
+        const sock = (conn as unknown as { sock: net.Socket }).sock;
+        const before = received();
+        void conn.write('BDAT 5 LAST\r\n');
+        void conn.write('body\n');
+        expect(sock.writableCorked).toBe(1);
+        conn.flush();
+        expect(sock.writableCorked).toBe(0);
+        await waitFor(() => received() >= before + 18, 5000, 'the end of the message at the server');
+    } finally {
+        conn.destroy();
+    }
+});

@@ -34,14 +34,23 @@ const count = async (user: string) => (await dovecot.messages(user)).length;
 const fresh = (timeoutMs = 5000) => (d = new LmtpDeliverer({ address: parseLmtpTarget(proxy.url), text: proxy.url }, { timeoutMs }));
 
 describe('MAIL pipelined with the first RCPT', () => {
-    it('sends MAIL FROM and the first RCPT TO in one write; later RCPTs and DATA follow; stored', async () => {
+    it('sends MAIL FROM and the first RCPT TO in one write; later RCPTs and the body (BDAT LAST) follow; stored', async () => {
         const before = await count('bob@example.org');
         const sent = await deliver(fresh(), 'alice@example.org', ['bob@example.org', 'carol@example.org'], CRLF_MESSAGE);
         expect(sent.rcpt).toEqual([true, true]);
         expect(sent.outcomes.map(o => o.ok)).toEqual([true, true]);
-        const commands = proxy.chunks.filter(c => /^(MAIL|RCPT|DATA)/.test(c));
-        expect(commands.slice(0, 3)).toEqual(['MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n', 'RCPT TO:<carol@example.org>\r\n', 'DATA\r\n']);
+        const commands = proxy.chunks.filter(c => /^(MAIL|RCPT|DATA|BDAT)/.test(c));
+        const body = `BDAT ${CRLF_MESSAGE.length} LAST\r\n${CRLF_MESSAGE.toString('latin1')}`; // one send, no DATA round trip
+        expect(commands.slice(0, 3)).toEqual(['MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n', 'RCPT TO:<carol@example.org>\r\n', body]);
         expect(await count('bob@example.org')).toBe(before + 1);
+    });
+
+    it('with DATA (chunking off): DATA after the RCPTs, stored', async () => {
+        d = new LmtpDeliverer({ address: parseLmtpTarget(proxy.url), text: proxy.url }, { timeoutMs: 5000, chunking: false });
+        const sent = await deliver(d, 'alice@example.org', ['bob@example.org', 'carol@example.org'], CRLF_MESSAGE);
+        expect(sent.outcomes.map(o => o.ok)).toEqual([true, true]);
+        const commands = proxy.chunks.filter(c => /^(MAIL|RCPT|DATA|BDAT)/.test(c));
+        expect(commands.slice(0, 3)).toEqual(['MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n', 'RCPT TO:<carol@example.org>\r\n', 'DATA\r\n']);
     });
 
     it('a refused first recipient gets its own 550 and the others are stored', async () => {
@@ -98,7 +107,7 @@ describe('Dovecot hanging up mid-pipeline', () => {
     it('during the body: 451 per recipient, nothing stored', async () => {
         fresh();
         const before = [await count('bob@example.org'), await count('carol@example.org')];
-        proxy.cut = /^From: A/;
+        proxy.cut = /^(BDAT \d+ LAST\r\n)?From: A/;
         const sent = await deliver(d, 'alice@example.org', ['bob@example.org', 'carol@example.org'], CRLF_MESSAGE);
         expect(sent.rcpt).toEqual([true, true]);
         for (const o of sent.outcomes) expect(o).toMatchObject({ ok: false, error: { responseCode: 451 } });
