@@ -14,6 +14,7 @@ const { makeEvent } = await dist('events/event.js');
 const config = loadConfig(JSON.parse(process.argv[2]), {});
 const bridge = new Bridge(config, createLogger(config.logLevel));
 await bridge.start();
+const stages = process.env.BENCH_STAGES === '1' ? recordStages(bridge) : undefined;
 
 async function emit({ count, rate, users, type = 'flag', tag = 'e' }) {
     const t0 = performance.now();
@@ -34,6 +35,7 @@ async function emit({ count, rate, users, type = 'flag', tag = 'e' }) {
 
 process.on('message', async msg => {
     if (msg.emit) process.send({ emitted: await emit(msg.emit) });
+    if (msg.stages) process.send({ stages: stages ? Object.fromEntries(stages.take()) : {} });
     if (msg.stop) {
         await bridge.stop();
         process.send({ stopped: true });
@@ -44,3 +46,31 @@ process.on('message', async msg => {
     }
 });
 process.send({ ready: true });
+
+/** BENCH_STAGES=1: when each Dovecot event or delivery passed the bridge's stages (process.hrtime
+ * ns as strings, keyed as the latency bench keys arrivals: a newmail's Message-ID, else user:uid; first passage
+ * only): `hook` the ingest handed the batch on, `entry` it entered bridge.events, `out` it left the
+ * seq/journal stage for the bus and the pusher. Wrapped on the instances, so src/ stays as shipped. */
+function recordStages(b) {
+    const seen = new Map();
+    const mark = (key, stage) => {
+        let s = seen.get(key);
+        if (!s) seen.set(key, (s = {}));
+        s[stage] ??= String(process.hrtime.bigint());
+    };
+    const evKey = ev => (ev.type === 'newmail' ? ev.messageId : `${ev.user}:${ev.uid}`);
+    const wrap = (obj, name, before) => {
+        const orig = obj[name].bind(obj);
+        obj[name] = (...args) => (before(...args), orig(...args));
+    };
+    wrap(b.correlator, 'onBatch', batch => batch.events.forEach(e => mark(e.name === 'MessageNew' ? e.message_id : `${batch.user}:${e.uid}`, 'hook')));
+    wrap(b.events, 'emit', ev => mark(evKey(ev), 'entry'));
+    wrap(b.bus, 'emit', ev => mark(evKey(ev), 'out'));
+    return {
+        take: () => {
+            const all = [...seen];
+            seen.clear();
+            return all;
+        }
+    };
+}

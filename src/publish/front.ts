@@ -37,6 +37,8 @@ export function createJournalStore(config: EventFrontConfig, log?: Logger): Jour
 export class EventFront implements EventSink {
     /** Set by the MWI stage: the user's current mwi events, sent after a reset. */
     currentMwi?: MwiProvider;
+    /** Called as an event enters, before its seq and journal write (the pusher's lookup prefetch). */
+    onEntry?: (ev: VmEvent) => void;
     private readonly out: Fanout;
     private readonly store: JournalStore;
     private readonly sequencer: Sequencer;
@@ -63,6 +65,7 @@ export class EventFront implements EventSink {
     }
 
     emit(ev: VmEvent): void {
+        this.onEntry?.(ev);
         this.coalescer.emit(ev);
     }
 

@@ -105,4 +105,31 @@ describe('CursorGate', () => {
         expect(got.map(e => e.id)).toEqual(['e2', 'x']);
         expect(g.position).toBe(3);
     });
+
+    // The bridge may have looked up a user's subscribers for an event (prefetch, as it entered)
+    // just before this stream registered, and sequenced it just after the stream anchored: the
+    // stream expects it but it was never pushed. With nothing after it, the check after start
+    // fetches it (the periodic one would take 30 s).
+    it('checks the journal once shortly after starting, for an event pushed to others while it registered', async () => {
+        const journal = [1, 2, 3].map(n => ev(n));
+        const got: VmEvent[] = [];
+        const g = new CursorGate(
+            {
+                user: 'u',
+                checkMs: 0,
+                startCheckMs: 20,
+                replay: async since => (since === Number.MAX_SAFE_INTEGER ? [resetEvent('u', 'cursor-ahead', 3)] : journal.filter(e => e.seq! > since))
+            },
+            e => got.push(e)
+        );
+        try {
+            await g.start();
+            expect(g.position).toBe(3);
+            journal.push(ev(4)); // sequenced after the anchor, never pushed to this stream
+            await waitFor(() => got.length === 1, 3000, 'the event from the start check');
+            expect(seqs(got)).toEqual([4]);
+        } finally {
+            g.stop();
+        }
+    });
 });
