@@ -132,7 +132,18 @@ try {
         row(`event entry at ${entry.ratePerSec}/s, 200 users →`, 'subscribe() ×10 users', entry.subscribe),
         ...Object.entries(store).flatMap(([driver, s]) =>
             s.pending
-                ? [{ source: `IMAP STORE → ${driverName[driver]} → ingest →`, to: 'both', events: '', 'p50 ms': 'PENDING', 'p90 ms': '', 'p99 ms': '', 'max ms': '', lost: s.reason }]
+                ? [
+                      {
+                          source: `IMAP STORE → ${driverName[driver]} → ingest →`,
+                          to: 'both',
+                          events: '',
+                          'p50 ms': 'PENDING',
+                          'p90 ms': '',
+                          'p99 ms': '',
+                          'max ms': '',
+                          lost: s.reason
+                      }
+                  ]
                 : [
                       row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): command sent →`, 'PUB subscriber', s.bus),
                       row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): command sent →`, 'subscribe() ×10 users', s.subscribe)

@@ -240,3 +240,6 @@ export const PUSH_PREFETCH_MAX_AGE_MS = 250;
 export const PUSH_PREFETCH_USERS = 10_000;
 /** cursor: one journal check this long after a stream anchored, for an event sequenced while it registered */
 export const CURSOR_START_CHECK_MS = 1000;
+/** uid index in memcached: entries this instance wrote or read, also kept locally (a recent
+ * message's flag needs no round trip; ~300 bytes each) */
+export const UID_INDEX_LOCAL_MAX = 10_000;

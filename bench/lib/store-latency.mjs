@@ -74,7 +74,9 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
         const p = lat(push);
         const segments = [
             ['start', 'hook'],
-            ['hook', 'entry'],
+            ['hook', 'index'],
+            ['index', 'indexed'],
+            ['indexed', 'entry'],
             ['entry', 'out'],
             ['out', 'bus'],
             ['out', 'push']
