@@ -23,10 +23,10 @@ export interface CursorOptions {
     /** While quiet, ask the journal this often whether anything was missed, e.g. over a
      * reconnect with nothing after it to reveal the gap (default 30 s; 0 = never). */
     checkMs?: number;
-    /** Ask it once this long after starting (default 1 s; 0 = never): the bridge may have looked
-     * up the subscribers of an event sequenced meanwhile just before this one registered (its
-     * lookup starts as the event enters, publish/push.ts prefetch), and with nothing after it
-     * the periodic check would be the first to notice. */
+    /** Ask it once this long after starting unless a sequenced event came first (default 1 s;
+     * 0 = never): the bridge may have looked up the subscribers of an event sequenced meanwhile
+     * just before this one registered (its lookup starts as the event enters, publish/push.ts
+     * prefetch), and with nothing after it the periodic check would be the first to notice. */
     startCheckMs?: number;
     logger?: Logger;
 }
@@ -73,6 +73,8 @@ export class CursorGate {
     live(ev: VmEvent): void {
         if (this.stopped) return;
         if (ev.seq === undefined) return this.out(ev);
+        // a sequenced event reveals any missed before it (a seq gap): the start check is not needed
+        clearTimeout(this.startCheck);
         if (this.last === undefined && !this.fetching) this.last = ev.seq - 1;
         if (this.last !== undefined && ev.seq <= this.last) {
             // seq 1 we have not seen: the counter started over (memcached flushed or restarted).

@@ -1,6 +1,6 @@
 // CursorGate on its own: the seam between replay and live, reordering, duplicates, gap filling
 // and resets, with a scripted journal (the real ones are exercised in bridges.test.ts).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CursorGate } from '../../src/client/cursor.js';
 import { makeEvent, type EventType, type VmEvent } from '../../src/events/event.js';
 import { resetEvent } from '../../src/publish/journal.js';
@@ -130,6 +130,30 @@ describe('CursorGate', () => {
             expect(seqs(got)).toEqual([4]);
         } finally {
             g.stop();
+        }
+    });
+
+    it('skips that check once a sequenced live event came (its seq reveals anything missed)', async () => {
+        const asked: number[] = [];
+        const g = new CursorGate(
+            {
+                user: 'u',
+                checkMs: 0,
+                startCheckMs: 20,
+                replay: async since => (asked.push(since), since === Number.MAX_SAFE_INTEGER ? [resetEvent('u', 'cursor-ahead', 3)] : [])
+            },
+            () => undefined
+        );
+        vi.useFakeTimers();
+        try {
+            await g.start();
+            g.live(ev(4));
+            await vi.advanceTimersByTimeAsync(100); // five times the check's delay
+            expect(asked).toEqual([Number.MAX_SAFE_INTEGER]);
+            expect(g.position).toBe(4);
+        } finally {
+            g.stop();
+            vi.useRealTimers();
         }
     });
 });
