@@ -260,4 +260,27 @@ describe('Pusher to vmbridge subscribers', () => {
             await pusher.close();
         }
     });
+
+    it('closes an endpoint idle for idleMs, counted from its latest frame', async () => {
+        const sub = await pull();
+        const resolver = new MemoryResolver();
+        resolver.register('gil', { url: sub.url, kind: 'vmbridge' });
+        vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+        const pusher = new Pusher({ resolver, idleMs: 50 });
+        try {
+            pusher.emit(newmail(1, 'gil'));
+            await pusher.flush();
+            expect(pusher.endpointCount).toBe(1);
+            await vi.advanceTimersByTimeAsync(40);
+            pusher.emit(newmail(2, 'gil')); // restarts the idle time
+            await pusher.flush();
+            await vi.advanceTimersByTimeAsync(40);
+            expect(pusher.endpointCount).toBe(1);
+            await vi.advanceTimersByTimeAsync(20);
+            expect(pusher.endpointCount).toBe(0);
+        } finally {
+            vi.useRealTimers();
+            await pusher.close();
+        }
+    });
 });
