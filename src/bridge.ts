@@ -155,8 +155,6 @@ export class Bridge {
         const uids = this.imap && new UidLookup(this.imap, { logger: this.log });
         this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, folders: this.folders, uids, logger: this.log });
         this.events.add(this.pusher);
-        const pusher = this.pusher;
-        this.events.onEntry = ev => pusher.prefetch(ev.user); // its lookup overlaps the seq and journal round trips
         const ingest = await this.ingest.listen();
         const [lmtp, smtp] = await Promise.all(this.intakes.map(i => i.listen()));
         const admin = await this.admin?.listen();

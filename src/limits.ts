@@ -233,13 +233,6 @@ export const RECEIVE_DRAIN_MAX = 512;
 export const RESOLVER_STALE_MS = 30_000;
 /** users whose last resolver answer is remembered for that */
 export const RESOLVER_STALE_USERS = 10_000;
-/** push: a lookup started when an event entered the front is used for it only while this young
- * (it overlaps the seq and journal round trips; an older answer is looked up again) */
-export const PUSH_PREFETCH_MAX_AGE_MS = 250;
-/** push: users with a lookup started early and not yet used; past it they are forgotten (only a head start) */
-export const PUSH_PREFETCH_USERS = 10_000;
-/** cursor: one journal check this long after a stream anchored, for an event sequenced while it registered */
-export const CURSOR_START_CHECK_MS = 1000;
 /** uid index in memcached: entries this instance wrote or read, also kept locally (a recent
  * message's flag needs no round trip; ~300 bytes each) */
 export const UID_INDEX_LOCAL_MAX = 10_000;

@@ -8,7 +8,7 @@
 import type { EventType, VmEvent } from '../events/event.js';
 import type { Logger } from '../log.js';
 import { resetEvent } from '../publish/journal.js';
-import { CURSOR_RECENT_IDS, CURSOR_CHECK_MS, CURSOR_GAP_WAIT_MS, CURSOR_START_CHECK_MS } from '../limits.js';
+import { CURSOR_RECENT_IDS, CURSOR_CHECK_MS, CURSOR_GAP_WAIT_MS } from '../limits.js';
 
 export interface CursorOptions {
     user: string;
@@ -23,11 +23,6 @@ export interface CursorOptions {
     /** While quiet, ask the journal this often whether anything was missed, e.g. over a
      * reconnect with nothing after it to reveal the gap (default 30 s; 0 = never). */
     checkMs?: number;
-    /** Ask it once this long after starting unless a sequenced event came first (default 1 s;
-     * 0 = never): the bridge may have looked up the subscribers of an event sequenced meanwhile
-     * just before this one registered (its lookup starts as the event enters, publish/push.ts
-     * prefetch), and with nothing after it the periodic check would be the first to notice. */
-    startCheckMs?: number;
     logger?: Logger;
 }
 
@@ -38,7 +33,6 @@ export class CursorGate {
     private fetching = false;
     private timer?: NodeJS.Timeout;
     private check?: NodeJS.Timeout;
-    private startCheck?: NodeJS.Timeout;
     private stopped = false;
 
     constructor(
@@ -58,23 +52,18 @@ export class CursorGate {
     start(): Promise<void> {
         const every = this.opts.checkMs ?? CURSOR_CHECK_MS;
         if (every > 0) this.check = setInterval(() => void this.fill(true), every).unref();
-        const once = this.opts.startCheckMs ?? CURSOR_START_CHECK_MS;
-        if (once > 0) this.startCheck = setTimeout(() => void this.fill(true), once).unref();
         return this.last !== undefined ? this.fill() : this.anchor();
     }
 
     stop(): void {
         this.stopped = true;
         clearTimeout(this.timer);
-        clearTimeout(this.startCheck);
         clearInterval(this.check);
     }
 
     live(ev: VmEvent): void {
         if (this.stopped) return;
         if (ev.seq === undefined) return this.out(ev);
-        // a sequenced event reveals any missed before it (a seq gap): the start check is not needed
-        clearTimeout(this.startCheck);
         if (this.last === undefined && !this.fetching) this.last = ev.seq - 1;
         if (this.last !== undefined && ev.seq <= this.last) {
             // seq 1 we have not seen: the counter started over (memcached flushed or restarted).

@@ -37,8 +37,6 @@ export function createJournalStore(config: EventFrontConfig, log?: Logger): Jour
 export class EventFront implements EventSink {
     /** Set by the MWI stage: the user's current mwi events, sent after a reset. */
     currentMwi?: MwiProvider;
-    /** Called as an event enters, once its seq allocation is on its way (the pusher's lookup prefetch). */
-    onEntry?: (ev: VmEvent) => void;
     private readonly out: Fanout;
     private readonly store: JournalStore;
     private readonly sequencer: Sequencer;
@@ -66,9 +64,6 @@ export class EventFront implements EventSink {
 
     emit(ev: VmEvent): void {
         this.coalescer.emit(ev);
-        // After: the seq allocation (sent synchronously when nothing is held) leaves first, so the
-        // lookup's replies are read while the journal write is in flight rather than before it.
-        this.onEntry?.(ev);
     }
 
     replay(user: string, since: number, limit?: number): Promise<VmEvent[]> {

@@ -1,8 +1,7 @@
 // Pusher: the EventSink that sends every event to the endpoints resolved for its user, over
 // nanomsg PUSH. emit() returns at once; per user, events wait in a bounded list while one lookup
 // runs, and the next lookup serves everything that arrived meanwhile (so a slow memcached costs
-// one bounded lookup per burst, not per event, and a user's frames keep their order). The lookup
-// can start when the event enters the front (prefetch), alongside its seq and journal round trips.
+// one bounded lookup per burst, not per event, and a user's frames keep their order).
 import type { NewmailEvent, VmEvent } from '../events/event.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
@@ -12,7 +11,6 @@ import { FolderNames, type FolderName } from './folders.js';
 import { forOpenChange, frameFor, type OpenChangeOptions } from './payload.js';
 import { SentCopies, type UidLookup } from './uid-lookup.js';
 import { PUSH_BACKOFF_MAX_MS, PUSH_BACKOFF_MIN_MS, PUSH_IDLE_MS, PUSH_QUEUE_LIMIT, PUSH_SEND_TIMEOUT_MS, PUSH_PENDING_LIMIT } from '../limits.js';
-import { PUSH_PREFETCH_MAX_AGE_MS, PUSH_PREFETCH_USERS } from '../limits.js';
 
 export interface PusherOptions extends Partial<OpenChangeOptions>, Partial<Omit<EndpointOptions, 'logger'>> {
     resolver: Resolver;
@@ -35,8 +33,6 @@ export class Pusher implements EventSink {
     private readonly endpoints = new Map<string, PushEndpoint>();
     private readonly pending = new Map<string, VmEvent[]>();
     private readonly running = new Set<Promise<void>>();
-    /** Lookups started by prefetch() and not used yet, per user. */
-    private readonly early = new Map<string, { at: number; endpoints: Promise<Endpoint[]> }>();
     private closed = false;
 
     constructor(private readonly opts: PusherOptions) {
@@ -69,14 +65,6 @@ export class Pusher implements EventSink {
         this.running.add(run);
     }
 
-    /** An event for this user entered the front: start the lookup its push will need now, so it
-     * runs during the seq and journal round trips instead of after them (one per user at a time). */
-    prefetch(user: string): void {
-        if (this.closed || this.early.has(user)) return;
-        if (this.early.size >= PUSH_PREFETCH_USERS) this.early.clear();
-        this.early.set(user, { at: Date.now(), endpoints: this.resolve(user) });
-    }
-
     /** Push endpoints with an open socket (the subscribers gauge). */
     get endpointCount(): number {
         return this.endpoints.size;
@@ -102,7 +90,7 @@ export class Pusher implements EventSink {
                 return;
             }
             const batch = queued.splice(0);
-            const eps = await this.endpointsFor(user);
+            const eps = await this.resolve(user);
             const oc = eps.some(e => e.kind === 'openchange');
             for (const ev of batch) {
                 if (!oc || !forOpenChange(ev)) {
@@ -126,13 +114,6 @@ export class Pusher implements EventSink {
         if (ev.uid !== undefined) return { uid: ev.uid, uidValidity: ev.uidValidity };
         if (!ev.messageId || !this.opts.uids) return undefined;
         return this.opts.uids.find(ev.user, mailbox, ev.messageId);
-    }
-
-    /** The prefetched answer when it is young enough, else a lookup now. */
-    private endpointsFor(user: string): Promise<Endpoint[]> {
-        const early = this.early.get(user);
-        this.early.delete(user);
-        return early && Date.now() - early.at <= PUSH_PREFETCH_MAX_AGE_MS ? early.endpoints : this.resolve(user);
     }
 
     private async resolve(user: string): Promise<Endpoint[]> {

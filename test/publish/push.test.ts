@@ -11,8 +11,6 @@ import type { UidLookup } from '../../src/publish/uid-lookup.js';
 import { decodeNotification } from '../../src/wire/ndr.js';
 import { MemcachedResolver } from '../../src/resolve/memcached.js';
 import { MemoryResolver } from '../../src/resolve/memory.js';
-import type { Endpoint } from '../../src/resolve/resolver.js';
-import { PUSH_PREFETCH_MAX_AGE_MS } from '../../src/limits.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { captureLogger } from '../mwi/log-capture.js';
@@ -219,44 +217,6 @@ describe('Pusher to vmbridge subscribers', () => {
             await waitFor(() => frames.length >= 10, 10_000, 'queued frames');
             expect(frames.map(f => JSON.parse(f.toString()).uid)).toEqual(Array.from({ length: 10 }, (_, i) => 40 + i));
         } finally {
-            await pusher.close();
-        }
-    });
-
-    // The lookup can start when the event enters the front (bridge: EventFront.onEntry), so it runs
-    // during the seq and journal round trips: the push then uses that answer instead of asking again,
-    // unless it is older than PUSH_PREFETCH_MAX_AGE_MS.
-    it('pushes with the lookup prefetched as the event entered; an old prefetch is looked up again', async () => {
-        const sub = await pull();
-        const inner = new MemoryResolver();
-        inner.register('fay', { url: sub.url, kind: 'vmbridge' });
-        const asked: number[] = [];
-        const resolver = {
-            lookup: (u: string) => inner.lookup(u),
-            endpoints: (u: string): Promise<Endpoint[]> => (asked.push(Date.now()), inner.endpoints(u)),
-            close: () => inner.close()
-        };
-        const pusher = new Pusher({ resolver });
-        const now = vi.spyOn(Date, 'now');
-        try {
-            pusher.prefetch('fay');
-            pusher.prefetch('fay'); // one lookup per user at a time
-            pusher.emit(newmail(1, 'fay'));
-            await waitFor(() => sub.frames.length >= 1, 3000, 'frame 1');
-            expect(asked).toHaveLength(1);
-            pusher.emit(newmail(2, 'fay')); // no prefetch: looked up as before
-            await waitFor(() => sub.frames.length >= 2, 3000, 'frame 2');
-            expect(asked).toHaveLength(2);
-            const t = Date.now();
-            now.mockReturnValue(t);
-            pusher.prefetch('fay');
-            now.mockReturnValue(t + PUSH_PREFETCH_MAX_AGE_MS + 1); // e.g. the journal write was slow
-            pusher.emit(newmail(3, 'fay'));
-            await waitFor(() => sub.frames.length >= 3, 3000, 'frame 3');
-            expect(asked).toEqual([expect.any(Number), expect.any(Number), t, t + PUSH_PREFETCH_MAX_AGE_MS + 1]);
-            expect(sub.frames.map(f => JSON.parse(f.toString()).uid)).toEqual([1, 2, 3]);
-        } finally {
-            now.mockRestore();
             await pusher.close();
         }
     });
