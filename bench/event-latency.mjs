@@ -14,11 +14,15 @@ import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { smallMessage } from './lib/messages.mjs';
 import { busSubscriber, frameEvent, idLatencyMs, pushSubscribers } from './lib/subscribers.mjs';
 import { storeLatency } from './lib/store-latency.mjs';
+import { stageRows } from './lib/stages.mjs';
 
 const EVENTS = envInt('BENCH_EVENTS', 10_000);
 const DELIVERIES = envInt('BENCH_DELIVERIES', 2000);
 const RATE = envInt('BENCH_RATE', 1000);
 const CONNS = envInt('BENCH_CONNS', 1);
+const STAGES = process.env.BENCH_STAGES === '1'; // break each latency into the bridge's stages (lib/stages.mjs)
+// the IMAP STORE phase once per push_notification driver (dovecot-config --driver)
+const DRIVERS = (process.env.BENCH_STORE_DRIVERS ?? 'lua,native').split(',');
 const USERS = Array.from({ length: 200 }, (_, i) => `u${i}@example.org`);
 const SUBSCRIBED = USERS.slice(0, 10);
 
@@ -53,24 +57,29 @@ try {
     );
     bus.clear();
     push.clear();
+    if (STAGES) await bridge.stages();
 
     // A. deliveries, one transaction after another on CONNS connections (default 1: below
     // saturation, so the figure is the event path's, not queueing behind a full relay), each
     // message with its own Message-ID
     const replied = new Map();
+    const toUser = new Map();
     const conns = await openConnections(bridge.lmtpPort, CONNS);
     const res = await sendAll(
         conns.map(c => wrapReplies(c, replied)),
         DELIVERIES,
         i => {
-            const to = USERS[i % USERS.length];
+            // every other one to a subscribe()d user: its p99 then rests on DELIVERIES/2 samples, not 1 in 20
+            const to = i % 2 ? SUBSCRIBED[(i >> 1) % SUBSCRIBED.length] : USERS[SUBSCRIBED.length + ((i >> 1) % (USERS.length - SUBSCRIBED.length))];
             const msg = smallMessage(`lat${i}`, to);
-            return { rcpts: [to], payload: dataPayload(msg), messageId: `<bench-lat${i}-${process.pid}@example.net>` };
+            const messageId = `<bench-lat${i}-${process.pid}@example.net>`;
+            toUser.set(messageId, to);
+            return { rcpts: [to], payload: dataPayload(msg), messageId };
         }
     );
     conns.forEach(c => c.close());
     if (res.failed) throw new Error(`${res.failed} deliveries failed`);
-    const subscribedIds = [...replied.keys()].filter((_, i) => SUBSCRIBED.includes(USERS[i % USERS.length]));
+    const subscribedIds = [...replied.keys()].filter(id => SUBSCRIBED.includes(toUser.get(id)));
     await waitFor(() => replied.size && [...replied.keys()].every(k => bus.has(k)) && subscribedIds.every(k => push.has(k)), 15_000, 'newmail events').catch(() => undefined);
     const after = (arrivals, ids) => ids.filter(id => arrivals.has(id)).map(id => Number(arrivals.get(id) - replied.get(id)) / 1e6);
     const deliveryBus = after(bus, [...replied.keys()]);
@@ -80,7 +89,16 @@ try {
         connections: CONNS,
         ratePerSec: Math.round(res.rate),
         bus: { ...stats(deliveryBus), lost: replied.size - deliveryBus.length },
-        subscribe: { ...stats(deliveryPush), lost: subscribedIds.length - deliveryPush.length }
+        subscribe: { ...stats(deliveryPush), lost: subscribedIds.length - deliveryPush.length },
+        stages: STAGES
+            ? stageRows(replied, await bridge.stages(), { bus, push }, [
+                  ['start', 'entry'],
+                  ['entry', 'out'],
+                  ['out', 'bus'],
+                  ['out', 'push'],
+                  ['start', 'push']
+              ])
+            : undefined
     };
 
     // B. event entry → subscribers at RATE events/s over 200 users
@@ -99,9 +117,12 @@ try {
 
     // C. IMAP STORE → Lua hook → ingest → subscribers (own Dovecot with the hook, own bridge)
     const ingestReady = existsSync(path.join(ROOT, 'dist/hook/ingest.js'));
-    const store = ingestReady
-        ? await storeLatency({ memcached, stores: envInt('BENCH_STORES', 500) })
-        : { pending: true, reason: 'the ingest endpoint (src/hook/ingest.ts) is not in the bridge yet' };
+    const store = {};
+    for (const driver of DRIVERS)
+        store[driver] = ingestReady
+            ? await storeLatency({ memcached, stores: envInt('BENCH_STORES', 500), driver, stages: STAGES })
+            : { pending: true, reason: 'the ingest endpoint (src/hook/ingest.ts) is not in the bridge yet' };
+    const driverName = { lua: 'Lua script', native: 'native driver' };
 
     const row = (source, to, s) => ({ source, to, events: s.n, 'p50 ms': s.p50, 'p90 ms': s.p90, 'p99 ms': s.p99, 'max ms': s.max, lost: s.lost });
     printTable('Event latency (ms)', [
@@ -109,13 +130,30 @@ try {
         row(`LMTP delivery, ${CONNS} conn (${delivery.ratePerSec} msg/s): 250 reply →`, 'subscribe() ×10 users', delivery.subscribe),
         row(`event entry at ${entry.ratePerSec}/s, 200 users →`, 'PUB subscriber', entry.bus),
         row(`event entry at ${entry.ratePerSec}/s, 200 users →`, 'subscribe() ×10 users', entry.subscribe),
-        ...(store.pending
-            ? [{ source: 'IMAP STORE → Lua → ingest →', to: 'both', events: '', 'p50 ms': 'PENDING', 'p90 ms': '', 'p99 ms': '', 'max ms': '', lost: store.reason }]
-            : [
-                  row(`IMAP STORE (${store.ratePerSec}/s, ${store.users} users): command sent →`, 'PUB subscriber', store.bus),
-                  row(`IMAP STORE (${store.ratePerSec}/s, ${store.users} users): command sent →`, 'subscribe() ×10 users', store.subscribe)
-              ])
+        ...Object.entries(store).flatMap(([driver, s]) =>
+            s.pending
+                ? [
+                      {
+                          source: `IMAP STORE → ${driverName[driver]} → ingest →`,
+                          to: 'both',
+                          events: '',
+                          'p50 ms': 'PENDING',
+                          'p90 ms': '',
+                          'p99 ms': '',
+                          'max ms': '',
+                          lost: s.reason
+                      }
+                  ]
+                : [
+                      row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): command sent →`, 'PUB subscriber', s.bus),
+                      row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): command sent →`, 'subscribe() ×10 users', s.subscribe)
+                  ]
+        )
     ]);
+    if (STAGES) {
+        printTable('Stages, LMTP delivery (start = the 250 reply at the MTA)', delivery.stages);
+        for (const [driver, s] of Object.entries(store)) if (s.stages) printTable(`Stages, IMAP STORE → ${driverName[driver]} (start = command sent)`, s.stages);
+    }
     writeResult('event-latency', { users: USERS.length, subscribed: SUBSCRIBED.length, delivery, entry, store });
 } finally {
     sub.close();

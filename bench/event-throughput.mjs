@@ -5,7 +5,8 @@
 // Offered rates step up; a rate counts when no subscriber lost anything. Past capacity the
 // question is whether subscribers keep receiving: a `reset` (or a gap) for what was dropped, then
 // later events (`received after reset`).
-// Run: node bench/event-throughput.mjs   (env: BENCH_SECONDS=3 BENCH_RATES=5000,10000,20000,40000,80000)
+// Delivered/s = events received by every subscriber over [first event due, last arrival], all counted.
+// Run: node bench/event-throughput.mjs   (env: BENCH_SECONDS=3 BENCH_RATES=5000,10000,20000,25000,30000,40000,80000)
 import { fork } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +16,9 @@ import { startBridgeChild } from './lib/bridge-child.mjs';
 import { pushSubscribers } from './lib/subscribers.mjs';
 
 const SECONDS = envInt('BENCH_SECONDS', 3);
-const RATES = (process.env.BENCH_RATES ?? '5000,10000,20000,40000,80000').split(',').map(Number);
+// 25,000 and 30,000: delivered/s counts the latency of the last event too, so a rate is "kept up
+// with at ≥ 20,000/s" only when more than 20,000/s is offered
+const RATES = (process.env.BENCH_RATES ?? '5000,10000,20000,25000,30000,40000,80000').split(',').map(Number);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const SUBSCRIBERS = 10;
 // the bus as shipped (ipc://<state-dir>/bus.sock); BENCH_BUS=tcp for a tcp:// bus
@@ -73,8 +76,8 @@ try {
     for (const rate of RATES) {
         const count = rate * SECONDS;
         startPhase(`tp${rate}`);
-        const t0 = process.hrtime.bigint();
         const emitted = await bridge.emit({ count, rate, users: USERS, tag });
+        const t0 = BigInt(emitted.start); // the first event's slot: the window is [it, last arrival]
         // a backlog still draining is slowness, not loss: wait up to 30 s for it
         let busNow = await bus.report();
         await waitFor(async () => (busNow = await bus.report()).counts.every(c => c >= count) && pushCount >= count, 30_000).catch(() => undefined);

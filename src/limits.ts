@@ -242,3 +242,6 @@ export const LOG_BUFFER_BYTES = 8192;
 export const LOG_FLUSH_MS = 100;
 /** uid index writes committed in one transaction at most: a 70,000-event batch commits in slices, not one long stall */
 export const INDEX_BATCH_MAX = 1000;
+/** uid index in memcached: entries this instance wrote or read, also kept locally (a recent
+ * message's flag needs no round trip; ~300 bytes each) */
+export const UID_INDEX_LOCAL_MAX = 10_000;

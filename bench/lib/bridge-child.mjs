@@ -36,6 +36,11 @@ export async function startBridgeChild(name, flags, { execArgv = [] } = {}) {
             child.send({ emit: opts });
             return (await next()).emitted;
         },
+        /** BENCH_STAGES=1 in the child's env: the stage times recorded since the last call (emitter.mjs). */
+        async stages() {
+            child.send({ stages: true });
+            return (await next()).stages;
+        },
         /** Stops the bridge (it drains) and waits for the process to exit; safe to call twice. */
         stop() {
             stopping ??= (async () => {

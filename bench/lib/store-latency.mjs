@@ -1,6 +1,7 @@
 // Event latency from an IMAP STORE +FLAGS \Seen on Dovecot → Dovecot's Lua hook → vmbridge's
 // ingest endpoint → a PUB subscriber and subscribe() subscribers. Its own Dovecot (configured
-// with `vmbridge dovecot-config`) and bridge child, so the other phases run without the hook.
+// with `vmbridge dovecot-config --driver <driver>`: the Lua script or the native driver, built into
+// a temp module dir) and bridge child, so the other phases run without the hook.
 // STOREs go round-robin over the users, paced so one user's events are `spacingMs` apart (the
 // burst coalescing window holds a user's events that come closer together, by design).
 import { execFileSync } from 'node:child_process';
@@ -8,20 +9,22 @@ import path from 'node:path';
 import { ROOT, helper, stats } from './env.mjs';
 import { startBridgeChild } from './bridge-child.mjs';
 import { busSubscriber, frameEvent, pushSubscribers } from './subscribers.mjs';
+import { stageRows } from './stages.mjs';
 
-export async function storeLatency({ memcached, stores = 500, users = 10, spacingMs = 150 }) {
+export async function storeLatency({ memcached, stores = 500, users = 10, spacingMs = 150, driver = 'lua', stages = false }) {
     const { startDovecot } = await helper('dovecot.ts');
     const { freePort, waitFor } = await helper('net.ts');
     const { send } = await helper('lmtp-client.ts');
+    const { driverArgs } = await helper('native-driver.ts');
     const USERS = Array.from({ length: users }, (_, i) => `st${i}@example.org`);
     const ingest = `127.0.0.1:${await freePort()}`;
     const token = 'bench-token-0123456789abcdef';
-    const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', token], {
+    const fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), 'dovecot-config', '--ingest', ingest, '--ingest-token', token, ...driverArgs(driver)], {
         cwd: ROOT,
         encoding: 'utf8'
     });
     const dovecot = await startDovecot({ users: USERS, extraConfig: fragment });
-    const bridge = await startBridgeChild('store-latency', { deliver: dovecot.lmtpUrl, resolver: memcached.resolver, ingest, ingestToken: token, logLevel: 'warn' });
+    const bridge = await startBridgeChild(`store-latency-${driver}`, { deliver: dovecot.lmtpUrl, resolver: memcached.resolver, ingest, ingestToken: token, logLevel: 'warn' });
     const bus = new Map();
     const push = new Map();
     const key = ev => `${ev.user}:${ev.uid}`;
@@ -52,6 +55,7 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
         );
         bus.clear();
         push.clear();
+        if (stages) await bridge.stages();
         const issued = new Map();
         const gap = spacingMs / users;
         const t0 = performance.now();
@@ -68,7 +72,24 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
         const lat = m => [...issued].filter(([k]) => m.has(k)).map(([k, t]) => Number(m.get(k) - t) / 1e6);
         const b = lat(bus);
         const p = lat(push);
-        return { stores, users, ratePerSec: Math.round(rate), bus: { ...stats(b), lost: issued.size - b.length }, subscribe: { ...stats(p), lost: issued.size - p.length } };
+        const segments = [
+            ['start', 'hook'],
+            ['hook', 'index'],
+            ['index', 'indexed'],
+            ['indexed', 'entry'],
+            ['entry', 'out'],
+            ['out', 'bus'],
+            ['out', 'push']
+        ];
+        return {
+            driver,
+            stores,
+            users,
+            ratePerSec: Math.round(rate),
+            bus: { ...stats(b), lost: issued.size - b.length },
+            subscribe: { ...stats(p), lost: issued.size - p.length },
+            stages: stages ? stageRows(issued, await bridge.stages(), { bus, push }, segments) : undefined
+        };
     } finally {
         for (const c of clients) await c.logout().catch(() => undefined);
         sub.close();

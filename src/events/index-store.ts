@@ -8,7 +8,7 @@ import { bounded, createMemcachedClient, type MemcachedClient } from '../memcach
 import { sanitizeKey } from '../resolve/key.js';
 import { SqliteIndex } from './index-sqlite.js';
 import type { ParsedServers, ResolverSpec } from '../memcached/servers.js';
-import { MEMCACHED_TIMEOUT_MS, UID_INDEX_TTL_SEC, UID_INDEX_MEMORY_MAX } from '../limits.js';
+import { MEMCACHED_TIMEOUT_MS, UID_INDEX_TTL_SEC, UID_INDEX_MEMORY_MAX, UID_INDEX_LOCAL_MAX } from '../limits.js';
 
 export const IndexEntrySchema = z.object({
     messageId: z.string().optional(),
@@ -59,8 +59,12 @@ export class MemoryIndex implements IndexStore {
     async close(): Promise<void> {}
 }
 
+// A uid names one message for good within its uidValidity, so an entry never changes, only goes
+// (expunge, move): the entries this instance wrote or read are kept in a bounded local copy too,
+// and a flag/move/delete on a recent message needs no memcached round trip (event latency).
 export class MemcachedIndex implements IndexStore {
     private readonly client: MemcachedClient;
+    private readonly local = new MemoryIndex(UID_INDEX_LOCAL_MAX);
     constructor(
         servers: ParsedServers,
         private readonly log: Logger,
@@ -71,20 +75,26 @@ export class MemcachedIndex implements IndexStore {
     }
 
     async get(ref: MessageRef): Promise<IndexEntry | undefined> {
+        const known = await this.local.get(ref);
+        if (known) return known;
         try {
             const { value } = await bounded(this.client.get(sanitizeKey(keyOf(ref))), this.timeoutMs);
             if (!value) return undefined;
             const parsed = IndexEntrySchema.safeParse(JSON.parse(value.toString('utf8')));
-            return parsed.success ? parsed.data : undefined;
+            if (!parsed.success) return undefined;
+            await this.local.set(ref, parsed.data);
+            return parsed.data;
         } catch (err) {
             this.log.debug({ err: (err as Error).message }, 'index lookup failed');
             return undefined;
         }
     }
     async set(ref: MessageRef, entry: IndexEntry): Promise<void> {
+        await this.local.set(ref, entry);
         await bounded(this.client.set(sanitizeKey(keyOf(ref)), JSON.stringify(entry), { expires: this.ttlSec }), this.timeoutMs).catch(() => undefined);
     }
     async delete(ref: MessageRef): Promise<void> {
+        await this.local.delete(ref);
         await bounded(this.client.delete(sanitizeKey(keyOf(ref))), this.timeoutMs).catch(() => undefined);
     }
     async close(): Promise<void> {

@@ -27,8 +27,26 @@ describe('uid index', () => {
         expect(await b.get(ref(7))).toEqual(entry);
         expect(await b.get(ref(7, 'bob smith\r\n@x'))).toEqual({ messageId: '<other@x>' });
         await b.delete(ref(7));
-        expect(await a.get(ref(7))).toBeUndefined();
-        await Promise.all([a.close(), b.close()]);
+        expect(await b.get(ref(7))).toBeUndefined();
+        const c = new MemcachedIndex(parseServers(memcached.resolver), log);
+        expect(await c.get(ref(7))).toBeUndefined(); // gone from memcached
+        await Promise.all([a.close(), b.close(), c.close()]);
+    });
+
+    // A uid names one message for good (within its uidValidity), so an entry never changes: what an
+    // instance wrote or read is answered from its local copy, without a round trip (event latency).
+    it('answers entries it wrote or read from its local copy, without asking memcached', async () => {
+        const log = createLogger('silent');
+        const [a, b, c] = [1, 2, 3].map(() => new MemcachedIndex(parseServers(memcached.resolver), log));
+        await a.set(ref(8), entry);
+        expect(await b.get(ref(8))).toEqual(entry); // read through memcached, kept
+        expect(await b.get(ref(9))).toBeUndefined(); // a miss is not kept: another instance may write it
+        await a.set(ref(9), entry);
+        expect(await b.get(ref(9))).toEqual(entry);
+        await c.delete(ref(8)); // gone from memcached: a and b no longer ask it
+        expect(await a.get(ref(8))).toEqual(entry);
+        expect(await b.get(ref(8))).toEqual(entry);
+        await Promise.all([a.close(), b.close(), c.close()]);
     });
 
     it('answers undefined, quickly, when memcached is down', async () => {

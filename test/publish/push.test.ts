@@ -2,7 +2,7 @@
 // writes by hand into a real memcached, JSON for vmbridge subscribers, dead endpoints isolated.
 import memjs from 'memjs';
 import nano, { type Socket } from 'nanomsg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { pushDrops } from '../../src/metrics.js';
 import { FolderNames } from '../../src/publish/folders.js';
@@ -217,6 +217,29 @@ describe('Pusher to vmbridge subscribers', () => {
             await waitFor(() => frames.length >= 10, 10_000, 'queued frames');
             expect(frames.map(f => JSON.parse(f.toString()).uid)).toEqual(Array.from({ length: 10 }, (_, i) => 40 + i));
         } finally {
+            await pusher.close();
+        }
+    });
+
+    it('closes an endpoint idle for idleMs, counted from its latest frame', async () => {
+        const sub = await pull();
+        const resolver = new MemoryResolver();
+        resolver.register('gil', { url: sub.url, kind: 'vmbridge' });
+        vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+        const pusher = new Pusher({ resolver, idleMs: 50 });
+        try {
+            pusher.emit(newmail(1, 'gil'));
+            await pusher.flush();
+            expect(pusher.endpointCount).toBe(1);
+            await vi.advanceTimersByTimeAsync(40);
+            pusher.emit(newmail(2, 'gil')); // restarts the idle time
+            await pusher.flush();
+            await vi.advanceTimersByTimeAsync(40);
+            expect(pusher.endpointCount).toBe(1);
+            await vi.advanceTimersByTimeAsync(20);
+            expect(pusher.endpointCount).toBe(0);
+        } finally {
+            vi.useRealTimers();
             await pusher.close();
         }
     });
