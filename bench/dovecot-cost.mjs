@@ -123,6 +123,7 @@ async function lmtpRounds(setups) {
 }
 
 let storeTimes; // raw, for bench/results (tails worth a look)
+const storeSequence = []; // [variant, the variant STOREd just before, ms]: what the predecessor costs
 
 /** IMAP: one session per variant, STORE after STORE, the variants interleaved. */
 async function storeRound(setups) {
@@ -145,6 +146,7 @@ async function storeRound(setups) {
     const imap = setups.flatMap(s => childrenNamed(s.dovecot.pid, /^dovecot\/imap(?![-\w])/));
     if (imap.length !== setups.length) throw new Error(`${imap.length} imap processes for ${setups.length} sessions`);
     const receivers = [...imap, ...setups.filter(s => s.serve).map(s => s.serve.pid)];
+    let prev = -1;
     for (let n = 0; n < STORES + WARMUP; n++) {
         const op = Math.floor(n / STORE_MESSAGES) % 2 ? '-FLAGS' : '+FLAGS';
         // A fresh order each pass: a fixed rotation gives each variant the same predecessor every
@@ -152,7 +154,11 @@ async function storeRound(setups) {
         for (const i of shuffled(setups.length)) {
             const ms = await sessions[i].command(`UID STORE ${(n % STORE_MESSAGES) + 1} ${op} (\\Flagged)`);
             setups[i].batches++;
-            if (n >= WARMUP) times.get(setups[i].name).push(ms); // the first ones load the Lua script
+            if (n >= WARMUP) {
+                times.get(setups[i].name).push(ms); // the first ones load the Lua script
+                storeSequence.push([i, prev, round(ms)]);
+            }
+            prev = i;
             // The receiver of the STORE just timed still works on its batch (~1 ms CPU on 2 cores):
             // left running, it lands on the NEXT variant's STORE, "none" included. Each STORE pays
             // for its own receiver only.
@@ -383,7 +389,8 @@ async function main() {
             rows,
             lmtpRounds: Object.fromEntries(lmtp),
             store: Object.fromEntries(store),
-            storeTimes: Object.fromEntries(storeTimes)
+            storeTimes: Object.fromEntries(storeTimes),
+            storeSequence: { variants: setups.map(s => s.name), stores: storeSequence }
         });
         writeMarkdown(rows);
     } finally {
