@@ -17,8 +17,9 @@
 
    Never blocks Dovecot for long: the socket is non-blocking; a connect waits at most
    vmbridge_timeout_msecs and after a failure nothing is tried for vmbridge_retry_msecs (batches
-   are dropped meanwhile); what the kernel does not take at once waits in a bounded buffer flushed
-   from Dovecot's ioloop (a batch that does not fit is dropped whole, so a line is never cut). */
+   are dropped meanwhile); a batch waits in a bounded buffer written from Dovecot's main ioloop
+   after the reply to the command that caused it, and what the kernel does not take at once waits
+   there too (a batch that does not fit is dropped whole, so a line is never cut). */
 
 #include "lib.h"
 #include "array.h"
