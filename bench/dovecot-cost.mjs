@@ -77,7 +77,7 @@ async function setup(name, sockDir) {
             name === 'lua-noop'
                 ? 'Lua script that sends nothing'
                 : (NATIVE.has(name) ? 'native ' : 'Lua ') +
-                  /(?:vmbridge_url = |vmbridge:url=)(\S+)/.exec(fragment)[1].replace(/:\d+|\/tmp\/[^/]+/g, '') +
+                  /(?:vmbridge_url = |vmbridge:url=)(\S+)/.exec(fragment)[1].replace(sockDir, '').replace(/:\d+/g, '') +
                   (serve ? '' : ' (vmbridge down)') +
                   (name === 'native-base' ? ' (base build)' : '');
     }
