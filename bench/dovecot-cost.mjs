@@ -14,22 +14,32 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { summariseProfile } from './lib/profile.mjs';
-import { RESULTS, ROOT, ensureBuilt, envInt, helper, machine, median, printTable, stats, writeResult } from './lib/env.mjs';
+import { RESULTS, ROOT, ensureBuilt, envInt, helper, machine, median, percentile, printTable, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { startServe } from './lib/serve.mjs';
 
 const MESSAGES = envInt('BENCH_MESSAGES', 400); // per variant and round
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const CONNS = envInt('BENCH_CONNS', 8);
-const STORES = envInt('BENCH_STORES', 500);
+const STORES = envInt('BENCH_STORES', 2000); // p99 of 500 is the 5th worst: one stall decides it
 const PROFILE = process.env.BENCH_PROFILE === '1'; // cpu profile of each receiving serve child, summarised
 const WARMUP = 20;
+const SETTLE = process.env.BENCH_SETTLE !== '0'; // 0: the next STORE right away, as before (cross-talk)
 const TOKEN = 'bench-token-0123456789abcdef';
 const USERS = ['u0@example.org', 'u1@example.org', 'u2@example.org', 'u3@example.org'];
+// The STOREs' own mailbox, filled the same way in every Dovecot (one connection, in order): the
+// LMTP rounds' 8 concurrent connections deliver in a different order in each Dovecot.
+const STORE_USER = 'store@example.org';
+const STORE_MESSAGES = envInt('BENCH_STORE_MESSAGES', 200);
 // name → how the hook reaches its receiver (undefined: no hook; down: nothing listens there)
 // More: lua-noop (a script that sends nothing), http, tcp-down (Lua with vmbridge down).
-const VARIANTS = (process.env.BENCH_VARIANTS ?? 'none,tcp,unix,native,native-tcp,native-down,ox').split(',');
-const NATIVE = new Set(['native', 'native-tcp', 'native-down']);
+// none2: a second Dovecot without the hook, measured like the others: its "added" is the noise.
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'none,none2,tcp,unix,native,native-tcp,native-down,ox').split(',');
+const NATIVE = new Set(['native', 'native-tcp', 'native-down', 'native-base']);
+// native-base: the native driver (unix) from another build to compare against in the same run, e.g.
+// before a change: BENCH_NATIVE_BASE=<a module dir as test/helpers/native-driver.ts makes, holding
+// that build's lib22_push_notification_vmbridge_plugin.so>.
+const NATIVE_BASE = process.env.BENCH_NATIVE_BASE;
 
 ensureBuilt();
 const { startDovecot, MASTER } = await helper('dovecot.ts');
@@ -43,12 +53,12 @@ async function setup(name, sockDir) {
     let describe = 'no hook';
     if (name === 'ox') {
         const ox = await oxAnchor(sockDir);
-        const dovecot = await startDovecot({ users: USERS, extraConfig: ox.fragment });
+        const dovecot = await startDovecot({ users: [...USERS, STORE_USER], extraConfig: ox.fragment });
         ox.enable(dovecot, USERS);
         return { name, describe: "Dovecot's OX driver, HTTP PUT per new message", dovecot, ox, batches: 0 };
     }
-    if (name !== 'none') {
-        const ingest = name === 'unix' || name === 'native' ? `unix:${sockDir}/${name}.sock` : `127.0.0.1:${await freePort()}`;
+    if (!name.startsWith('none')) {
+        const ingest = ['unix', 'native', 'native-base'].includes(name) ? `unix:${sockDir}/${name}.sock` : `127.0.0.1:${await freePort()}`;
         const admin = `127.0.0.1:${await freePort()}`;
         const custom = name.startsWith('script=') ? name.slice(7) : undefined; // an experiment: any hook script, nothing listening
         if (!name.endsWith('-down') && name !== 'lua-noop' && !custom)
@@ -59,7 +69,7 @@ async function setup(name, sockDir) {
             );
         if (serve) serve.admin = admin;
         const args = ['dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN, '--hook-transport', name === 'http' ? 'http' : 'stream'];
-        args.push(...driverArgs(NATIVE.has(name) ? 'native' : 'lua'));
+        args.push(...(name === 'native-base' ? ['--driver', 'native', '--module-dir', NATIVE_BASE] : driverArgs(NATIVE.has(name) ? 'native' : 'lua')));
         if (name === 'lua-noop') args.push('--script', noopScript(sockDir)); // the plugins and Lua alone
         if (custom) args.push('--script', custom);
         fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
@@ -67,10 +77,11 @@ async function setup(name, sockDir) {
             name === 'lua-noop'
                 ? 'Lua script that sends nothing'
                 : (NATIVE.has(name) ? 'native ' : 'Lua ') +
-                  /(?:vmbridge_url = |vmbridge:url=)(\S+)/.exec(fragment)[1].replace(/:\d+|\/tmp\/[^/]+/g, '') +
-                  (serve ? '' : ' (vmbridge down)');
+                  /(?:vmbridge_url = |vmbridge:url=)(\S+)/.exec(fragment)[1].replace(sockDir, '').replace(/:\d+/g, '') +
+                  (serve ? '' : ' (vmbridge down)') +
+                  (name === 'native-base' ? ' (base build)' : '');
     }
-    const dovecot = await startDovecot({ users: USERS, extraConfig: fragment });
+    const dovecot = await startDovecot({ users: [...USERS, STORE_USER], extraConfig: fragment });
     return { name, describe, dovecot, serve, batches: 0 };
 }
 
@@ -93,6 +104,15 @@ function noopScript(dir) {
 async function lmtpRounds(setups) {
     const payload = dataPayload(Buffer.from('From: bench@example.net\r\nTo: u@example.org\r\nSubject: cost bench\r\nMessage-ID: <cost@example.net>\r\n\r\nhello\r\n'));
     const rates = new Map(setups.map(s => [s.name, []]));
+    // Untimed first: the first burst starts Dovecot's lmtp processes and creates the users' indexes,
+    // which the first variant alone would pay for (1.7× its CPU per message in a 1-round run).
+    for (const s of setups) {
+        const conns = await openConnections(s.dovecot.lmtpPort, CONNS);
+        const res = await sendAll(conns, CONNS * 4, i => ({ rcpts: [USERS[i % USERS.length]], payload }));
+        for (const c of conns) c.close();
+        if (res.failed) throw new Error(`${s.name}: ${res.failed} warm-up deliveries failed`);
+        s.batches += res.ok;
+    }
     for (let r = 0; r < ROUNDS; r++) {
         for (let k = 0; k < setups.length; k++) {
             const s = setups[(k + r) % setups.length];
@@ -109,26 +129,98 @@ async function lmtpRounds(setups) {
     return rates;
 }
 
+let storeTimes; // raw, for bench/results (tails worth a look)
+const storeSequence = []; // [variant, the variant STOREd just before, ms]: what the predecessor costs
+
 /** IMAP: one session per variant, STORE after STORE, the variants interleaved. */
 async function storeRound(setups) {
+    const payload = dataPayload(Buffer.from('From: bench@example.net\r\nTo: store@example.org\r\nSubject: store bench\r\nMessage-ID: <store@example.net>\r\n\r\nhello\r\n'));
     const sessions = [];
-    for (const s of setups) sessions.push(await ImapSession.open(s.dovecot.imapPort, `${USERS[0]}*${MASTER.user}`, MASTER.password));
+    for (const s of setups) {
+        const [conn] = await openConnections(s.dovecot.lmtpPort, 1);
+        const res = await sendAll([conn], STORE_MESSAGES, () => ({ rcpts: [STORE_USER], payload }));
+        conn.close();
+        if (res.failed) throw new Error(`${s.name}: ${res.failed} deliveries failed`);
+        s.batches += res.ok;
+        sessions.push(await ImapSession.open(s.dovecot.imapPort, `${STORE_USER}*${MASTER.user}`, MASTER.password));
+    }
     const times = new Map(setups.map(s => [s.name, []]));
     const cpu0 = setups.map(s => treeCpuMs(s.dovecot.pid));
-    // Every STORE must change something (else Dovecot reports nothing): a new flag on each pass.
-    const have = Math.floor((MESSAGES * ROUNDS) / USERS.length);
+    // Every STORE must change something (else Dovecot reports nothing): \Flagged set on one pass
+    // over the messages, cleared on the next (FlagsSet, then FlagsClear batches).
+    // Dovecot's imap processes first: one still running may be about to hand its batch on (the
+    // native driver writes it after the reply), and once it sleeps its receiver is already woken.
+    const imap = setups.map(s => {
+        const pids = childrenNamed(s.dovecot.pid, /^dovecot\/imap(?![-\w])/);
+        if (pids.length !== 1) throw new Error(`${s.name}: ${pids.length} imap processes for one session`);
+        return pids[0];
+    });
+    const receivers = [...imap, ...setups.filter(s => s.serve).map(s => s.serve.pid)];
+    const imapCpu0 = imap.map(cpuMs); // the session's own process: the tree also holds log, stats, anvil …
+    let prev = -1;
     for (let n = 0; n < STORES + WARMUP; n++) {
-        const flag = ['\\Flagged', '\\Answered', '\\Draft', '$Pass3', '$Pass4', '$Pass5'][Math.floor(n / have)];
-        for (let k = 0; k < setups.length; k++) {
-            const i = (k + n) % setups.length;
-            const ms = await sessions[i].command(`UID STORE ${(n % have) + 1} +FLAGS (${flag})`);
+        const op = Math.floor(n / STORE_MESSAGES) % 2 ? '-FLAGS' : '+FLAGS';
+        // A fresh order each pass: a fixed rotation gives each variant the same predecessor every
+        // time, and a predecessor whose receiver still works taxes that one variant only.
+        for (const i of shuffled(setups.length)) {
+            const ms = await sessions[i].command(`UID STORE ${(n % STORE_MESSAGES) + 1} ${op} (\\Flagged)`);
             setups[i].batches++;
-            if (n >= WARMUP) times.get(setups[i].name).push(ms); // the first ones load the Lua script
+            if (n >= WARMUP) {
+                times.get(setups[i].name).push(ms); // the first ones load the Lua script
+                storeSequence.push([i, prev, round(ms)]);
+            }
+            prev = i;
+            // The receiver of the STORE just timed still works on its batch (~1 ms CPU on 2 cores):
+            // left running, it lands on the NEXT variant's STORE, "none" included. Each STORE pays
+            // for its own receiver only.
+            if (SETTLE) await settle(receivers);
         }
     }
     setups.forEach((s, i) => (s.storeCpuMs = treeCpuMs(s.dovecot.pid) - cpu0[i]));
+    setups.forEach((s, i) => (s.imapCpuMs = cpuMs(imap[i]) - imapCpu0[i]));
     for (const c of sessions) c.close();
+    storeTimes = times;
     return new Map([...times].map(([k, v]) => [k, stats(v)]));
+}
+
+/** 0 … n−1 in random order (Fisher–Yates). */
+function shuffled(n) {
+    const a = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+}
+
+/** Pids of a process's children whose command line matches `name`. */
+function childrenNamed(ppid, name) {
+    return readdirSync('/proc')
+        .filter(p => /^\d+$/.test(p))
+        .filter(p => {
+            try {
+                return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(ppid) && name.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+            } catch {
+                return false;
+            }
+        })
+        .map(Number);
+}
+
+/** Until no thread of the given processes is running or runnable (bounded: a busy machine may never be idle). */
+async function settle(pids, maxWaits = 50) {
+    for (let w = 0; w < maxWaits && pids.some(busy); w++) await new Promise(resolve => setTimeout(resolve, 1));
+}
+
+function busy(pid) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+            if (readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1][0] === 'R') return true;
+        } catch {
+            // thread gone
+        }
+    }
+    return false;
 }
 
 /** Every batch the hook sent must have arrived, and no gap seen (receivers that are up). */
@@ -158,11 +250,13 @@ function writeMarkdown(rows) {
         'p50 added',
         'STORE p99 ms',
         'p99 added',
+        'p99 added 95% CI',
         'LMTP msg/s',
         'LMTP ratio',
         'Dovecot CPU µs/msg',
         'CPU ratio',
         'Dovecot CPU µs/STORE',
+        'imap CPU µs/STORE',
         'batches',
         'receiver CPU µs/batch'
     ];
@@ -172,7 +266,7 @@ function writeMarkdown(rows) {
         `|${cols.map(() => '---').join('|')}|`,
         ...rows.map(r => `| ${cols.map(c => r[c]).join(' | ')} |`),
         '',
-        `${STORES} \`UID STORE n +FLAGS (\\Flagged)\` per variant, interleaved; LMTP ${CONNS} connections × ${MESSAGES} small messages × ${ROUNDS} rounds straight to Dovecot, median. "added" is against the same Dovecot without the hook in the same run; batches = arrived/sent. Dovecot CPU = user+system time of the Dovecot master and all its children (exited ones too) over that variant's LMTP rounds (or its STOREs), per message: it does not depend on the machine's load as times do; CPU ratio = that per message against no hook.`,
+        `${STORES} \`UID STORE n ±FLAGS (\\Flagged)\` per variant on a mailbox of ${STORE_MESSAGES} filled alike in each, interleaved in a fresh random order each pass, each after the receivers went idle (none2: a second Dovecot without the hook, its "added" is the noise; CI: bootstrap 95% interval of p99 added); LMTP ${CONNS} connections × ${MESSAGES} small messages × ${ROUNDS} rounds straight to Dovecot, median. "added" is against the same Dovecot without the hook in the same run; batches = arrived/sent. Dovecot CPU = user+system time of the Dovecot master and all its children (exited ones too) over that variant's LMTP rounds (or its STOREs), per message: it does not depend on the machine's load as times do; CPU ratio = that per message against no hook.`,
         ''
     ].join('\n');
     writeFileSync(path.join(ROOT, 'bench/dovecot-cost.md'), md);
@@ -208,6 +302,16 @@ function treeCpuMs(root) {
 function cpuMs(pid) {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Bootstrap 95% interval of p99(b) − p99(a): how far the p99 "added" can be trusted. */
+function p99AddedCi(a, b, resamples = 1000) {
+    const p99 = xs => {
+        const r = Array.from(xs, () => xs[Math.floor(Math.random() * xs.length)]).sort((x, y) => x - y);
+        return percentile(r, 99);
+    };
+    const d = Array.from({ length: resamples }, () => p99(b) - p99(a)).sort((x, y) => x - y);
+    return [round(percentile(d, 2.5)), round(percentile(d, 97.5))];
 }
 
 function round(x) {
@@ -279,12 +383,14 @@ async function main() {
                 'p50 added': base.store ? round(st.p50 - base.store.p50) : NaN,
                 'STORE p99 ms': st.p99,
                 'p99 added': base.store ? round(st.p99 - base.store.p99) : NaN,
+                'p99 added 95% CI': base.store ? p99AddedCi(storeTimes.get('none'), storeTimes.get(s.name)).join(' … ') : '',
                 'LMTP msg/s': Math.round(median(lmtp.get(s.name))),
                 'LMTP ratio': base.lmtp ? round(median(lmtp.get(s.name)) / median(base.lmtp)) : NaN,
                 batches: complete.get(s.name) ?? '',
                 'Dovecot CPU µs/msg': Math.round((s.lmtpCpuMs * 1000) / (MESSAGES * ROUNDS)),
                 'CPU ratio': base.cpu ? round(s.lmtpCpuMs / base.cpu) : NaN,
                 'Dovecot CPU µs/STORE': Math.round((s.storeCpuMs * 1000) / (STORES + WARMUP)),
+                'imap CPU µs/STORE': Math.round((s.imapCpuMs * 1000) / (STORES + WARMUP)),
                 'receiver CPU µs/batch': s.cpuMs ? Math.round((s.cpuMs * 1000) / s.batches) : ''
             };
         });
@@ -296,7 +402,9 @@ async function main() {
             conns: CONNS,
             rows,
             lmtpRounds: Object.fromEntries(lmtp),
-            store: Object.fromEntries(store)
+            store: Object.fromEntries(store),
+            storeTimes: Object.fromEntries(storeTimes),
+            storeSequence: { variants: setups.map(s => s.name), stores: storeSequence }
         });
         writeMarkdown(rows);
     } finally {

@@ -17,8 +17,9 @@
 
    Never blocks Dovecot for long: the socket is non-blocking; a connect waits at most
    vmbridge_timeout_msecs and after a failure nothing is tried for vmbridge_retry_msecs (batches
-   are dropped meanwhile); what the kernel does not take at once waits in a bounded buffer flushed
-   from Dovecot's ioloop (a batch that does not fit is dropped whole, so a line is never cut). */
+   are dropped meanwhile); a batch waits in a bounded buffer written from Dovecot's main ioloop
+   after the reply to the command that caused it, and what the kernel does not take at once waits
+   there too (a batch that does not fit is dropped whole, so a line is never cut). */
 
 #include "lib.h"
 #include "array.h"
@@ -73,6 +74,7 @@ struct vmbridge_global {
 
 	int fd;
 	struct io *io;		/* while `pending` holds bytes: flush when writable */
+	unsigned int turns;	/* ioloop turns `io` lets pass before it writes */
 	string_t *pending;
 	struct timeval retry_at;
 };
@@ -118,7 +120,34 @@ static void vmbridge_flush(void);
 
 static void vmbridge_writable(void *context ATTR_UNUSED)
 {
+	if (vmb->turns > 0) {
+		vmb->turns--;	/* level-triggered: called again on the next turn */
+		return;
+	}
 	vmbridge_flush();
+}
+
+/* Whether the process's main ioloop runs and so will call us back. Not so in a tool that never
+   runs one, nor at shutdown: there a batch is written at once. */
+static bool vmbridge_loop_runs(void)
+{
+	return current_ioloop != NULL && io_loop_is_running(io_loop_get_root());
+}
+
+/* Hands `pending` to the main ioloop, to be written after the reply (IMAP's tagged OK, LMTP's
+   250) to the command whose transaction just committed. Written from inside the commit, the batch
+   woke the bridge BEFORE that reply: on a busy machine the woken receiver can take the core
+   Dovecot still needs to answer (wakeup preemption), in the IMAP STORE tail. IMAP writes its reply
+   when the command's callback returns; LMTP's goes out from an output flush on the NEXT ioloop
+   turn, so one turn is let pass first (test/events/native-after-reply.test.ts checks both). The
+   socket is writable: each turn is an epoll_wait that returns at once, no timer. The root
+   ioloop, not the current one: a nested ioloop may be destroyed before it ran our io. */
+static void vmbridge_flush_later(void)
+{
+	if (vmb->io != NULL)
+		return;
+	vmb->turns = 1;
+	vmb->io = io_add_to(io_loop_get_root(), vmb->fd, IO_WRITE, vmbridge_writable, NULL);
 }
 
 /* Writes what the kernel takes now; the rest waits for the ioloop to say the socket is writable. */
@@ -134,14 +163,10 @@ static void vmbridge_flush(void)
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* No ioloop (a tool that never runs one): the rest goes
-			   with the next batch or the last flush at exit. */
-			if (current_ioloop == NULL)
-				return;
-			if (vmb->io == NULL)
-				vmb->io = io_add(vmb->fd, IO_WRITE, vmbridge_writable, NULL);
-			else
-				(void)io_loop_move_io(&vmb->io);
+			/* No running ioloop: the rest goes with the next batch
+			   or the last flush at exit. */
+			if (vmbridge_loop_runs())
+				vmbridge_flush_later();
 			return;
 		}
 		if (n < 0 && errno == EINTR)
@@ -242,7 +267,10 @@ static void vmbridge_send(const string_t *body)
 	if (str_len(vmb->pending) + str_len(body) + 80 > MAX_PENDING_BYTES)
 		return;
 	vmbridge_append_signed(vmb->pending, body);
-	vmbridge_flush();
+	if (vmbridge_loop_runs())
+		vmbridge_flush_later();
+	else
+		vmbridge_flush();
 }
 
 /* ---- the driver ---- */

@@ -21,6 +21,7 @@ const PACKAGES = [
     'gcc',
     'make',
     'dovecot-dev', // builds dovecot/native (the native push_notification driver) for tests and bench
+    'strace', // test/events/native-after-reply.test.ts: the order of the native driver's writes
     'mmdebstrap',
     'chromium',
     'prometheus'
