@@ -1,5 +1,5 @@
 // Free loopback ports and readiness checks (no fixed ports, no fixed sleeps).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -85,9 +85,24 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, w
 /** serve's listeners on free loopback ports: a suite runs many bridges at once, so no defaults. */
 export const REPLAY_TOKEN = 'test-replay-token-0123456789';
 
-/** A fresh state directory per bridge: bridges of one suite never share a journal or bus socket. */
+let stateRoot: string | undefined;
+
+/**
+ * A fresh state directory per bridge: bridges of one suite never share a journal or bus socket.
+ * A test file's all live under one directory, removed after the file by removeStateDirs() (test
+ * setup, once its bridges are stopped) or, for benchmarks, when the process exits.
+ */
 export function freeStateDir(): string {
-    return mkdtempSync(path.join(tmpdir(), 'vmb-state-'));
+    if (!stateRoot) {
+        stateRoot = mkdtempSync(path.join(tmpdir(), 'vmb-states-'));
+        process.once('exit', removeStateDirs);
+    }
+    return mkdtempSync(path.join(stateRoot, 'state-'));
+}
+
+export function removeStateDirs(): void {
+    if (stateRoot) rmSync(stateRoot, { recursive: true, force: true });
+    stateRoot = undefined;
 }
 
 export async function freeListeners(
