@@ -93,3 +93,20 @@ describe('DATA reader with indexOf', () => {
         expect(got.body).toBe(body.replace(/^\.\./gm, '.'));
     });
 });
+
+it('passes a read on as views of it, not copies (the held 4 bytes are not joined to the next read)', async () => {
+    fastDataUnstuff();
+    const parser = new SMTPStream();
+    parser.oncommand = (_line, cb) => cb?.();
+    const data = parser.startDataMode();
+    const out: Buffer[] = [];
+    data.on('data', (c: Buffer) => out.push(c));
+    data.on('end', () => parser.continue());
+    const reads = [Buffer.alloc(65536, 'a'), Buffer.alloc(65536, 'b'), Buffer.from('tail\r\n.\r\n')];
+    reads[0].write('Subject: x\r\n\r\n');
+    for (const r of reads) await new Promise<void>(resolve => parser.write(r, () => resolve()));
+    const second = out.filter(c => c[c.length - 1] === 0x62 && c.length > 1000);
+    expect(second).toHaveLength(1);
+    expect(second[0].buffer).toBe(reads[1].buffer); // a view of the read itself
+    expect(Buffer.concat(out).length).toBe(65536 * 2 + 6);
+});
