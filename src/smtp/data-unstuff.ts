@@ -8,6 +8,9 @@
 // dropped; the last 4 bytes of a read wait for the next one, so a terminator split across reads is
 // still found; bytes are counted through _countDataBytes (size limit, start-of-data state) and the
 // last write of a read waits for the data stream to drain. Installed once by intake/server.ts.
+// It replaces a private method, so package.json pins smtp-server to the exact version it was
+// written for; test/intake/data-unstuff.test.ts compares it with the original at every cut, so an
+// upgrade is checked before it lands.
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 
 const LF_DOT = Buffer.from('\n.');
