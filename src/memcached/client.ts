@@ -33,25 +33,7 @@ export function createMemcachedClient(config: ParsedServers | string, opts: Clie
     );
     // memjs lets the server choice be overridden; its typings say string, the code wants an index.
     (client as unknown as { getServer: (key: string) => number }).getServer = chooser(servers, placement);
-    noDelay(client);
     return client;
-}
-
-type MemjsServer = { _socket?: import('node:net').Socket; sock: (...args: unknown[]) => unknown };
-
-/** TCP_NODELAY on every socket memjs opens (it leaves Nagle on): requests of one turn already leave
- * in one write (corked()), and a request sent while another is unanswered on the same connection
- * (two users' journal writes, say) must not wait for that answer's ACK. */
-function noDelay(client: MemcachedClient): void {
-    for (const server of (client as unknown as { servers: MemjsServer[] }).servers) {
-        const sock = server.sock.bind(server);
-        let set: import('node:net').Socket | undefined;
-        server.sock = (...args: unknown[]) => {
-            const r = sock(...args); // creates the socket when there is none
-            if (server._socket && server._socket !== set) (set = server._socket).setNoDelay(true);
-            return r;
-        };
-    }
 }
 
 /** Runs fn with the client's open sockets corked: the requests fn issues in this turn leave in one
