@@ -107,8 +107,8 @@ if (dc) {
     const noise = v('none2'); // a second Dovecot without the hook: "added" when nothing was
     if (noise)
         row(
-            'IMAP STORE time "added" by no hook at all (the noise), p50 / p99 [p99 95% CI]',
-            `${noise['p50 added']} / ${noise['p99 added']} ms [${noise['p99 added 95% CI']}]`,
+            'no hook at all against no hook (the noise): LMTP throughput; CPU; STORE time "added" p50 / p99 [p99 95% CI]',
+            `${noise['LMTP ratio']}; ${noise['CPU ratio']}; ${noise['p50 added']} / ${noise['p99 added']} ms [${noise['p99 added 95% CI']}]`,
             '',
             undefined
         );
