@@ -57,7 +57,7 @@ export class Bridge {
     private readonly correlator: Correlator;
     private readonly ingest: IngestServer;
     private readonly index: IndexStore;
-    private readonly sharedJoin: SharedJoin;
+    private readonly sharedJoin?: SharedJoin;
     private readonly imap?: ImapPool;
     private readonly folders: FolderNames;
     private readonly clients?: ClientListener;
@@ -184,7 +184,7 @@ export class Bridge {
         await this.ingest.close();
         await this.correlator.close(); // anything still held goes out before the publishers stop
         await this.mwi?.stop();
-        await Promise.all([this.index.close(), this.imap?.close(), this.sharedJoin.close()]);
+        await Promise.all([this.index.close(), this.imap?.close(), this.sharedJoin?.close()]);
         this.webhooks?.stop(); // cursors are kept: what follows is delivered after the restart
         await this.events.stop(); // hands on held events before the publishers close
         await this.clients?.server.close(); // after the front: connected apps get the last events too

@@ -22,13 +22,6 @@ export interface SharedJoin {
     close(): Promise<void>;
 }
 
-export const noSharedJoin: SharedJoin = {
-    expect: () => undefined,
-    handOver: async () => false,
-    uidFor: async () => undefined,
-    close: async () => undefined
-};
-
 export class MemcachedJoin implements SharedJoin {
     private readonly client: MemcachedClient;
     private readonly me = randomUUID();
@@ -87,6 +80,7 @@ export class MemcachedJoin implements SharedJoin {
 
 const key = (kind: string, user: string, messageId: string) => sanitizeKey(`vmbridge:${kind}:${user}\0${messageId}`);
 
-export function createSharedJoin(resolver: ResolverSpec, log: Logger): SharedJoin {
-    return resolver.kind === 'memory' ? noSharedJoin : new MemcachedJoin(resolver, log);
+/** None with the memory resolver: no other instance can share its deliveries. */
+export function createSharedJoin(resolver: ResolverSpec, log: Logger): SharedJoin | undefined {
+    return resolver.kind === 'memory' ? undefined : new MemcachedJoin(resolver, log);
 }

@@ -12,7 +12,7 @@ import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
 import type { Item } from '../hook/normalize.js';
 import type { HeaderFetcher } from './header-fetch.js';
 import type { IndexEntry, IndexStore } from './index-store.js';
-import { noSharedJoin, type SharedJoin } from './join-share.js';
+import type { SharedJoin } from './join-share.js';
 import { newmailEvent, type StoredAt } from './newmail.js';
 import type { OrderGate, Slot } from './order-gate.js';
 import { JOIN_DONE_MAX, JOIN_DONE_MS } from '../limits.js';
@@ -216,8 +216,7 @@ export class DeliveryJoin implements DeliveryObserver {
 
     /** Can a uid be found without Dovecot's report: handed over by another instance, or over IMAP? */
     private canLookUp(rec: DeliveryRecord): boolean {
-        const shared = this.opts.shared !== undefined && this.opts.shared !== noSharedJoin;
-        return shared || (this.opts.fetcher !== undefined && !!rec.classification.messageId);
+        return this.opts.shared !== undefined || (this.opts.fetcher !== undefined && !!rec.classification.messageId);
     }
 
     private remember(rec: DeliveryRecord, entry: IndexEntry, uid?: number): void {

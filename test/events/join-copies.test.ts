@@ -7,7 +7,7 @@ import type { VmEvent } from '../../src/events/event.js';
 import type { HeaderFetcher } from '../../src/events/header-fetch.js';
 import { MemoryIndex } from '../../src/events/index-store.js';
 import { DeliveryJoin, type JoinOptions } from '../../src/events/join.js';
-import { noSharedJoin } from '../../src/events/join-share.js';
+import { createSharedJoin } from '../../src/events/join-share.js';
 import { OrderGate } from '../../src/events/order-gate.js';
 import { createLogger } from '../../src/log.js';
 
@@ -34,7 +34,7 @@ function join(extra: Partial<JoinOptions> = {}) {
         joinWaitMs: 1000,
         hookInstalled: () => 'unknown',
         orphan: (_u, item) => orphans.push(item.uid),
-        shared: noSharedJoin, // as the bridge passes it with the memory resolver
+        shared: createSharedJoin({ kind: 'memory' }, createLogger('silent')), // as the bridge passes it with the memory resolver
         ...extra
     });
     return { j, out, index, orphans };
