@@ -10,12 +10,13 @@
 // (before/after a change in ONE run, its own state directory).
 // Run: node bench/delivery.mjs   (env: BENCH_MESSAGES=1000 BENCH_ROUNDS=3 BENCH_LATENCY=2000
 // BENCH_WORKLOADS=small,200k,640k,mix BENCH_SYSCALLS=1 BENCH_LATENCY_WORKLOAD=small BENCH_BASE_ROOT=)
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { smallMessage, voicemailMessage } from './lib/messages.mjs';
 import { summariseProfile } from './lib/profile.mjs';
+import { cpuMs } from './lib/proc.mjs';
 import { startPipeRelay } from './lib/pipe-relay.mjs';
 import { startServe } from './lib/serve.mjs';
 import { countSyscalls } from './lib/syscalls.mjs';
@@ -89,19 +90,19 @@ try {
         for (const connCount of [1, 8]) {
             const conns = {};
             const rates = {};
-            const cpuMs = {};
+            const cpuUsed = {};
             for (const p of paths) {
                 conns[p] = await openConnections(targets[p], connCount);
                 rates[p] = [];
-                cpuMs[p] = 0;
+                cpuUsed[p] = 0;
             }
             const count = connCount === 1 ? Math.ceil(messagesFor(workload) / 2) : messagesFor(workload);
             for (let r = 0; r < ROUNDS; r++) {
                 // each round in another order (rotated), so drift hits every path alike
                 for (const path of [...paths.slice(r % paths.length), ...paths.slice(0, r % paths.length)]) {
-                    const cpu0 = pids[path] && cpuTimeMs(pids[path]);
+                    const cpu0 = pids[path] && cpuMs(pids[path]);
                     const res = await sendAll(conns[path], count, WORKLOADS[workload]);
-                    if (pids[path]) cpuMs[path] += cpuTimeMs(pids[path]) - cpu0;
+                    if (pids[path]) cpuUsed[path] += cpuMs(pids[path]) - cpu0;
                     if (res.failed) throw new Error(`${path}: ${res.failed} messages not stored`);
                     sent += res.ok;
                     rates[path].push(res.rate);
@@ -113,7 +114,7 @@ try {
             const d = median(rates.direct);
             const b = median(rates.vmbridge);
             const rl = median(rates.relay);
-            const perMsg = p => round3(cpuMs[p] / (count * ROUNDS));
+            const perMsg = p => round3(cpuUsed[p] / (count * ROUNDS));
             const baseline = base
                 ? { 'baseline msg/s': Math.round(median(rates.baseline)), 'baseline / direct': round2(median(rates.baseline) / d), 'baseline CPU ms/msg': perMsg('baseline') }
                 : {};
@@ -212,12 +213,6 @@ try {
     if (baseStateDir) rmSync(baseStateDir, { recursive: true, force: true });
     await dovecot.destroy();
     if (stateDir.stateDir) rmSync(stateDir.stateDir, { recursive: true, force: true });
-}
-
-/** User + system CPU time of a process so far, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
-function cpuTimeMs(pid) {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Messages per round: voicemails are 40–130 times a small message, so fewer of them. */

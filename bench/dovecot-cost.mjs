@@ -14,6 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { summariseProfile } from './lib/profile.mjs';
+import { cpuMs, cpuMsOf, statFields } from './lib/proc.mjs';
 import { RESULTS, ROOT, ensureBuilt, envInt, helper, machine, median, percentile, printTable, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { startServe } from './lib/serve.mjs';
@@ -201,7 +202,7 @@ function childrenNamed(ppid, name) {
         .filter(p => /^\d+$/.test(p))
         .filter(p => {
             try {
-                return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(ppid) && name.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+                return statFields(`/proc/${p}/stat`)[1] === String(ppid) && name.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
             } catch {
                 return false;
             }
@@ -217,7 +218,7 @@ async function settle(pids, maxWaits = 50) {
 function busy(pid) {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
         try {
-            if (readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1][0] === 'R') return true;
+            if (statFields(`/proc/${pid}/task/${tid}/stat`)[0] === 'R') return true;
         } catch {
             // thread gone
         }
@@ -282,8 +283,8 @@ function treeCpuMs(root) {
     const procs = [];
     for (const pid of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
         try {
-            const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-            procs.push({ pid: Number(pid), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+            const file = `/proc/${pid}/stat`;
+            procs.push({ pid: Number(pid), ppid: Number(statFields(file)[1]), ms: cpuMsOf(file, { children: true }) });
         } catch {
             // exited meanwhile
         }
@@ -297,13 +298,7 @@ function treeCpuMs(root) {
                 grew = true;
             }
     }
-    return procs.filter(p => inTree.has(p.pid)).reduce((sum, p) => sum + p.ticks * 10, 0); // USER_HZ = 100
-}
-
-/** CPU time (user + system) a process has used, ms: what the receiver took from Dovecot's cores. */
-function cpuMs(pid) {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    return procs.filter(p => inTree.has(p.pid)).reduce((sum, p) => sum + p.ms, 0);
 }
 
 /** Bootstrap 95% interval of p99(b) − p99(a): how far the p99 "added" can be trusted. */

@@ -4,11 +4,12 @@
 // as its own serve in front of the same Dovecot, rounds alternating between them: before/after
 // a change in one run. Knobs: ROOTS (default this checkout), BENCH_ROUNDS=3, BENCH_MESSAGES=2000
 // (per round at 8 connections; half at 1).
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, ROOT } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { smallMessage } from './lib/messages.mjs';
+import { cpuMsOf } from './lib/proc.mjs';
 import { startServe } from './lib/serve.mjs';
 
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
@@ -22,9 +23,7 @@ const small = i => ({ rcpts: [USERS[i % USERS.length]], payload: SMALL[i % SMALL
 function threads(pid) {
     const out = {};
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out[tid] = (Number(f[11]) + Number(f[12])) * 10;
+        out[tid] = cpuMsOf(`/proc/${pid}/task/${tid}/stat`);
     }
     return out;
 }

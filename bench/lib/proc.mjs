@@ -1,0 +1,21 @@
+// Reading /proc/<pid>/stat (or a thread's, /proc/<pid>/task/<tid>/stat) for the benchmarks' CPU
+// figures: user + system time does not depend on the machine's load as wall-clock rates do.
+import { readFileSync } from 'node:fs';
+
+const TICK_MS = 10; // clock ticks of USER_HZ = 100
+
+/** The fields after the command name (which may hold spaces): [0] state, [1] ppid, [11] utime, … */
+export function statFields(path) {
+    const stat = readFileSync(path, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** User + system CPU time so far, ms; `children` adds what its reaped children used (cutime, cstime). */
+export function cpuMsOf(path, { children = false } = {}) {
+    const f = statFields(path);
+    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    return ticks * TICK_MS;
+}
+
+/** A process's CPU time so far, ms. */
+export const cpuMs = pid => cpuMsOf(`/proc/${pid}/stat`);
