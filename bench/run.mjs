@@ -45,6 +45,14 @@ if (d) {
             '',
             undefined
         );
+    // what 0.9 would allow, measured in the same rounds (delivery.mjs: the machine's CPU while direct ran)
+    for (const t of d.throughput.filter(t => t['serve CPU budget at 0.9'] !== undefined))
+        row(
+            `delivery, ${t.workload}, ${t.connections} conn: at 0.9, serve CPU ms/msg allowed / used (direct's machine CPU ms/msg); added ms/msg allowed / vmbridge / relay`,
+            `${t['serve CPU budget at 0.9']} / ${t['serve CPU ms/msg']} (${t['direct machine CPU ms/msg']}); ${t['added ms/msg allowed at 0.9 / vmbridge / relay']}`,
+            '',
+            undefined
+        );
     for (const w of d.writes ?? [])
         row(`delivery, ${w.workload}: serve's socket writes / reads per message (strace, 1 conn)`, `${w['socket writes']} / ${w['socket reads']}`, '', undefined);
     row('added reply time, small message, p50 / p99', `${d.latency.added.p50} / ${d.latency.added.p99} ms`, 'p99 ≤ 2 ms', d.latency.added.p99 <= 2);

@@ -3,21 +3,25 @@
 // (GC helpers, libuv pool). ROOTS=<build>,<build>… runs each build (a copy with bin/ and dist/)
 // as its own serve in front of the same Dovecot, rounds alternating between them: before/after
 // a change in one run. Knobs: ROOTS (default this checkout), BENCH_ROUNDS=3, BENCH_MESSAGES=2000
-// (per round at 8 connections; half at 1).
+// (per round at 8 connections; half at 1), BENCH_WORKLOAD=small|200k|640k; `sys` = the kernel's share
+// (socket sends and receives, fsync) of the total.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, ROOT } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
-import { smallMessage } from './lib/messages.mjs';
-import { cpuMsOf } from './lib/proc.mjs';
+import { smallMessage, voicemailMessage } from './lib/messages.mjs';
+import { cpuMsOf, statFields } from './lib/proc.mjs';
 import { startServe } from './lib/serve.mjs';
 
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const N = envInt('BENCH_MESSAGES', 2000);
 const ROOTS = (process.env.ROOTS ?? ROOT).split(',');
 const USERS = Array.from({ length: 50 }, (_, i) => `u${i}@example.org`);
-const SMALL = Array.from({ length: 100 }, (_, i) => dataPayload(smallMessage(i)));
-const small = i => ({ rcpts: [USERS[i % USERS.length]], payload: SMALL[i % SMALL.length] });
+const WORKLOAD = process.env.BENCH_WORKLOAD ?? 'small';
+const KB = { '200k': 200, '640k': 640 }[WORKLOAD];
+const PAYLOADS = Array.from({ length: KB ? 10 : 100 }, (_, i) => dataPayload(KB ? voicemailMessage(i, KB * 1024) : smallMessage(i)));
+const small = i => ({ rcpts: [USERS[i % USERS.length]], payload: PAYLOADS[i % PAYLOADS.length] });
+const sysMs = pid => Number(statFields(`/proc/${pid}/stat`)[12]) * 10;
 
 /** CPU ms so far per thread id, and which one is the main thread. */
 function threads(pid) {
@@ -43,13 +47,15 @@ try {
     const rows = [];
     for (const connCount of [1, 8]) {
         const count = connCount === 1 ? N / 2 : N;
-        const per = serves.map(() => ({ total: [], main: [], writer: [], other: [] }));
+        const per = serves.map(() => ({ total: [], main: [], writer: [], other: [], sys: [] }));
         for (let r = 0; r < ROUNDS; r++) {
             for (const [i, s] of serves.entries()) {
                 const conns = await openConnections(s.lmtpPort, connCount);
                 const before = threads(s.pid);
+                const sys0 = sysMs(s.pid);
                 const res = await sendAll(conns, count, small);
                 const after = threads(s.pid);
+                per[i].sys.push((sysMs(s.pid) - sys0) / count);
                 conns.forEach(c => c.close());
                 if (res.failed) throw new Error(`${res.failed} messages not stored`);
                 const used = Object.entries(after)
@@ -74,11 +80,12 @@ try {
                 'CPU ms/msg': m('total'),
                 main: m('main'),
                 'journal writer': m('writer'),
-                other: m('other')
+                other: m('other'),
+                sys: m('sys')
             });
         }
     }
-    printTable('serve CPU per small message by thread (median of rounds, ms)', rows);
+    printTable(`serve CPU per ${WORKLOAD} message by thread (median of rounds, ms)`, rows);
 } finally {
     for (const s of serves) await s.stop();
     await dovecot.destroy();

@@ -19,3 +19,10 @@ export function cpuMsOf(path, { children = false } = {}) {
 
 /** A process's CPU time so far, ms. */
 export const cpuMs = pid => cpuMsOf(`/proc/${pid}/stat`);
+
+/** The machine's busy CPU time so far, ms, over all cores (/proc/stat: everything but idle and iowait). */
+export function machineBusyMs() {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = ticks; // idle and iowait left out
+    return (user + nice + system + irq + softirq + steal) * TICK_MS;
+}
