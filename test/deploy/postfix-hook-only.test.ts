@@ -15,7 +15,7 @@
 // syslog) and the stats-writer socket open to vmail, and the hook's key file readable by vmail's
 // group (dovecot-lda run as vmail reads the configuration itself; docs/deploy.md).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,11 +23,9 @@ import { MAIL_UID, startDovecot, type TestDovecot } from '../helpers/dovecot.js'
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { postfixExample, startPostfix, substitute, type TestPostfix } from '../helpers/postfix.js';
+import { PLAIN, storedAsSent, VOICEMAIL, VOICEMAIL_NEWMAIL } from './voicemail.js';
 import { dovecotConfig, sideListeners, startListen, startServe, type Listener, type Serve } from './cli.js';
 
-const fixture = (n: string) => readFileSync(path.join(__dirname, '../fixtures/messages', n));
-const VOICEMAIL = fixture('asterisk-voicemail.eml');
-const PLAIN = fixture('plain.eml');
 const LDA = '/usr/lib/dovecot/dovecot-lda';
 const PROBE_USER = 'carol@example.org';
 const LDA_AS_VMAIL = `
@@ -56,11 +54,6 @@ function ensureVmailUser(): void {
         return;
     }
     if (uid !== MAIL_UID) throw new Error(`user vmail has uid ${uid}; the test Dovecot's mail uid is ${MAIL_UID}`);
-}
-
-/** Postfix and Dovecot prepend trace headers; what follows them must be exactly what was sent. */
-function storedAsSent(stored: Buffer, sent: Buffer): boolean {
-    return stored.length > sent.length && stored.subarray(stored.length - sent.length).equals(sent);
 }
 
 interface Variant {
@@ -177,14 +170,7 @@ describe.each(VARIANTS)('Postfix $name → Dovecot, vmbridge beside it: events t
         await waitFor(() => listener.events.some(x => x.user === 'alice@example.org' && x.type === 'mwi'), 10_000, `mwi for alice\n${serve.output()}`);
         const evs = listener.events.filter(x => x.user === 'alice@example.org' && x.type === 'newmail');
         expect(evs).toHaveLength(1);
-        expect(evs[0]).toMatchObject({
-            type: 'newmail',
-            mailbox: 'INBOX',
-            uid: msgs[0].uid,
-            messageId: '<Asterisk-1-1804289383-1000-4242@pbx.example.org>',
-            class: 'voicemail',
-            voicemail: { mailbox: '1000', context: 'default', callerIdNum: '5551234' }
-        });
+        expect(evs[0]).toMatchObject({ ...VOICEMAIL_NEWMAIL, uid: msgs[0].uid });
         expect(listener.invalid).toEqual([]);
     });
 

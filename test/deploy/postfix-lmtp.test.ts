@@ -5,24 +5,15 @@
 // What the test changes in the examples, and why (substitute() fails if the text moved):
 // - transport: 127.0.0.1:2424 → 127.0.0.1:<free port>, so parallel tests never share a port;
 // - /etc/postfix/ → the instance's own config directory (test/helpers/postfix.ts).
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.js';
 import { send } from '../helpers/lmtp-client.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { postfixExample, startPostfix, substitute, type TestPostfix } from '../helpers/postfix.js';
+import { PLAIN, storedAsSent, VOICEMAIL, VOICEMAIL_NEWMAIL } from './voicemail.js';
 import { sideListeners, startListen, startServe, type Listener, type Serve } from './cli.js';
 
-const fixture = (n: string) => readFileSync(path.join(__dirname, '../fixtures/messages', n));
-const VOICEMAIL = fixture('asterisk-voicemail.eml');
-const PLAIN = fixture('plain.eml');
 const PROBE_USER = 'carol@example.org';
-
-/** Postfix and Dovecot prepend trace headers; what follows them must be exactly what was sent. */
-function storedAsSent(stored: Buffer, sent: Buffer): boolean {
-    return stored.length > sent.length && stored.subarray(stored.length - sent.length).equals(sent);
-}
 
 describe('Postfix transport map → vmbridge (LMTP) → Dovecot', () => {
     let dovecot: TestDovecot;
@@ -87,13 +78,7 @@ describe('Postfix transport map → vmbridge (LMTP) → Dovecot', () => {
             10_000,
             'newmail at listen'
         );
-        expect(ev).toMatchObject({
-            type: 'newmail',
-            mailbox: 'INBOX',
-            class: 'voicemail',
-            messageId: '<Asterisk-1-1804289383-1000-4242@pbx.example.org>',
-            voicemail: { mailbox: '1000', context: 'default', callerIdNum: '5551234' }
-        });
+        expect(ev).toMatchObject(VOICEMAIL_NEWMAIL);
         expect(listener.invalid).toEqual([]);
     });
 
