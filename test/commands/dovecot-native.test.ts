@@ -13,7 +13,8 @@ writeFileSync(path.join(dir, NATIVE_MODULE), Buffer.concat([Buffer.from([0x7f, 0
 // Dovecot 2.4's ABI string names no micro version; its config process needs the settings module.
 const dir24 = mkdtempSync(path.join(tmpdir(), 'vmb-native-pick24-'));
 const noSettings24 = mkdtempSync(path.join(tmpdir(), 'vmb-native-pick24-'));
-for (const d of [dir24, noSettings24]) writeFileSync(path.join(d, NATIVE_MODULE), Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0]), Buffer.from('GLIBC_2.4\0002.4.ABIv1\0')]));
+for (const d of [dir24, noSettings24])
+    writeFileSync(path.join(d, NATIVE_MODULE), Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0]), Buffer.from('GLIBC_2.4\x002.4.ABIv1\x00')]));
 mkdirSync(path.join(dir24, 'settings'));
 writeFileSync(path.join(dir24, NATIVE_SETTINGS_MODULE), '');
 afterAll(() => [dir, empty, dir24, noSettings24].forEach(d => rmSync(d, { recursive: true, force: true })));
