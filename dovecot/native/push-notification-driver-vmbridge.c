@@ -334,6 +334,11 @@ static int vmbridge_start(const char *url, const char *key, unsigned int timeout
 {
 	unsigned char rnd[16];
 
+	/* poll() takes an int: beyond, e.g. 2.4's "infinite", a connect could block Dovecot forever */
+	if (timeout_msecs > INT_MAX) {
+		*error_r = "vmbridge: the timeout must be finite";
+		return -1;
+	}
 	vmb = i_new(struct vmbridge_global, 1);
 	vmb->fd = -1;
 	vmb->pending = str_new(default_pool, 1024);

@@ -128,6 +128,31 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: one connection per D
     });
 });
 
+describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: a timeout that is not finite', version => {
+    let frag: HookFragment;
+    let dovecot: TestDovecot;
+
+    beforeAll(async () => {
+        frag = await nativeFragment(version, ['--ingest', `127.0.0.1:${await freePort()}`, '--ingest-token', TOKEN]);
+        // poll() would wait forever on a connect: the driver refuses it (2.4's "infinite", 2.3's UINT_MAX).
+        const setting =
+            version === '2.4' ? 'push_notification vmbridge {\n  push_notification_vmbridge_timeout = infinite\n}\n' : 'plugin {\n  vmbridge_timeout_msecs = 4294967295\n}\n';
+        dovecot = await dovecotOf(version, { users: USERS, extraConfig: `${frag.fragment}\n${setting}` }).start();
+    }, ROOT_BUILD_TIMEOUT);
+
+    afterAll(async () => {
+        await dovecot?.destroy();
+        frag?.cleanup();
+    });
+
+    it('is refused when the driver starts, with the reason in the log, and mail is still stored', async () => {
+        const r = await send(dovecot.lmtpPort, 'x@example.org', [USERS[0]], PLAIN);
+        expect(r.final.map(f => f.code)).toEqual([250]);
+        await waitFor(() => /vmbridge: the timeout must be finite/.test(dovecot.log), 10_000, 'the refusal in the log');
+        expect(dovecot.log).not.toMatch(/Fatal:|Panic:/);
+    });
+});
+
 describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: bridge down, then back', version => {
     const USER = USERS[0];
     let frag: HookFragment;
