@@ -134,7 +134,7 @@ if (dc24) {
     const v = name => dc24.rows.find(r => r.variant === name);
     const noise = v('none2');
     if (noise) row('Dovecot 2.4: no hook against no hook (the noise): LMTP throughput; CPU', `${noise['LMTP ratio']}; ${noise['CPU ratio']}`, '', undefined);
-    for (const name of ['native', 'native-tcp', 'unix', 'tcp']) {
+    for (const name of ['native', 'native-tcp', 'native-down', 'unix', 'tcp']) {
         const r = v(name);
         if (!r) continue;
         const target = name.startsWith('native');
