@@ -8,6 +8,9 @@
 // session per variant, interleaved command by command (p50/p99). At the end every hook batch is
 // checked to have arrived (vmbridge_ingest_batches_total on each receiver's /metrics).
 // Writes bench/results/dovecot-cost.json and the table in bench/dovecot-cost.md.
+// BENCH_DOVECOT=2.4 (or `node bench/dovecot-cost-2.4.mjs`): the same against Dovecot 2.4 in the
+// tests' trixie root (test/helpers/dovecot24.ts: chrooted, the native driver built in the root),
+// written as dovecot-cost-2.4.{json,md}; no OX anchor there (its fragment is 2.3 syntax).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -37,7 +40,11 @@ const STORE_MESSAGES = envInt('BENCH_STORE_MESSAGES', 200);
 // name → how the hook reaches its receiver (undefined: no hook; down: nothing listens there)
 // More: lua-noop (a script that sends nothing), http, tcp-down (Lua with vmbridge down).
 // none2: a second Dovecot without the hook, measured like the others: its "added" is the noise.
-const VARIANTS = (process.env.BENCH_VARIANTS ?? 'none,none2,tcp,unix,native,native-tcp,native-down,ox').split(',');
+const DOVECOT = process.env.BENCH_DOVECOT ?? '2.3';
+if (DOVECOT !== '2.3' && DOVECOT !== '2.4') throw new Error('BENCH_DOVECOT: 2.3 or 2.4');
+const V24 = DOVECOT === '2.4';
+const NAME = V24 ? 'dovecot-cost-2.4' : 'dovecot-cost';
+const VARIANTS = (process.env.BENCH_VARIANTS ?? (V24 ? 'none,none2,tcp,unix,native,native-tcp' : 'none,none2,tcp,unix,native,native-tcp,native-down,ox')).split(',');
 const NATIVE = new Set(['native', 'native-tcp', 'native-down', 'native-base']);
 // native-base: the native driver (unix) from another build to compare against in the same run, e.g.
 // before a change: BENCH_NATIVE_BASE=<a module dir as test/helpers/native-driver.ts makes, holding
@@ -45,9 +52,12 @@ const NATIVE = new Set(['native', 'native-tcp', 'native-down', 'native-base']);
 const NATIVE_BASE = process.env.BENCH_NATIVE_BASE;
 
 ensureBuilt();
-const { startDovecot, MASTER } = await helper('dovecot.ts');
+const { MASTER } = await helper('dovecot.ts');
+const { dovecotOf, hookFragmentFor, trixieRoot } = await helper('dovecot24.ts');
+const startDovecot = opts => dovecotOf(DOVECOT, opts).start();
 const { freePort, waitFor } = await helper('net.ts');
-const { driverArgs } = await helper('native-driver.ts');
+const { driverArgs, driverArgsFor } = await helper('native-driver.ts');
+const fragments = []; // 2.4: hookFragmentFor's, to clean up
 const { oxAnchor } = await import('./lib/ox-anchor.mjs');
 
 async function setup(name, sockDir) {
@@ -55,6 +65,7 @@ async function setup(name, sockDir) {
     let fragment = '';
     let describe = 'no hook';
     if (name === 'ox') {
+        if (V24) throw new Error('the ox anchor runs on Dovecot 2.3 only');
         const ox = await oxAnchor(sockDir);
         const dovecot = await startDovecot({ users: [...USERS, STORE_USER], extraConfig: ox.fragment });
         ox.enable(dovecot, USERS);
@@ -72,15 +83,25 @@ async function setup(name, sockDir) {
             );
         if (serve) serve.admin = admin;
         const args = ['dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN, '--hook-transport', name === 'http' ? 'http' : 'stream'];
-        args.push(...(name === 'native-base' ? ['--driver', 'native', '--module-dir', NATIVE_BASE] : driverArgs(NATIVE.has(name) ? 'native' : 'lua')));
+        const driver = NATIVE.has(name) ? 'native' : 'lua';
+        args.push(...(name === 'native-base' ? ['--driver', 'native', '--module-dir', NATIVE_BASE] : V24 ? await driverArgsFor(DOVECOT, driver) : driverArgs(driver)));
         if (name === 'lua-noop') args.push('--script', noopScript(sockDir)); // the plugins and Lua alone
         if (custom) args.push('--script', custom);
-        fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
+        if (V24) {
+            // Paths as Dovecot in the root sees them, the Lua script copied in.
+            const frag = await hookFragmentFor(DOVECOT, args.slice(1));
+            fragments.push(frag);
+            fragment = frag.fragment;
+        } else fragment = execFileSync(process.execPath, [path.join(ROOT, 'bin/vmbridge.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
         describe =
             name === 'lua-noop'
                 ? 'Lua script that sends nothing'
                 : (NATIVE.has(name) ? 'native ' : 'Lua ') +
-                  /(?:vmbridge_url = |vmbridge:url=)(\S+)/.exec(fragment)[1].replace(sockDir, '').replace(/:\d+/g, '') +
+                  /(?:vmbridge_url = |vmbridge:url=)(\S+)/
+                      .exec(fragment)[1]
+                      .replace(sockDir, '')
+                      .replace(/^unix:\/\S*\//, 'unix:/')
+                      .replace(/:\d+/g, '') +
                   (serve ? '' : ' (vmbridge down)') +
                   (name === 'native-base' ? ' (base build)' : '');
     }
@@ -264,7 +285,7 @@ function writeMarkdown(rows) {
         'receiver CPU µs/batch'
     ];
     const md = [
-        `<!-- written by \`node bench/dovecot-cost.mjs\` on ${new Date().toISOString()}: ${m.cores} cores, load ${m.load.join(' ')}, Node ${m.node} -->`,
+        `<!-- written by \`node bench/${NAME}.mjs\` on ${new Date().toISOString()}: ${m.cores} cores, load ${m.load.join(' ')}, Node ${m.node} -->`,
         `| ${cols.join(' | ')} |`,
         `|${cols.map(() => '---').join('|')}|`,
         ...rows.map(r => `| ${cols.map(c => r[c]).join(' | ')} |`),
@@ -272,7 +293,7 @@ function writeMarkdown(rows) {
         `${STORES} \`UID STORE n ±FLAGS (\\Flagged)\` per variant on a mailbox of ${STORE_MESSAGES} filled alike in each, interleaved in a fresh random order each pass, each after the receivers went idle (none2: a second Dovecot without the hook, its "added" is the noise; CI: bootstrap 95% interval of p99 added); LMTP ${CONNS} connections × ${MESSAGES} small messages × ${ROUNDS} rounds straight to Dovecot, median. "added" is against the same Dovecot without the hook in the same run; batches = arrived/sent. Dovecot CPU = user+system time of the Dovecot master and all its children (exited ones too) over that variant's LMTP rounds (or its STOREs), per message: it does not depend on the machine's load as times do; CPU ratio = that per message against no hook.`,
         ''
     ].join('\n');
-    writeFileSync(path.join(ROOT, 'bench/dovecot-cost.md'), md);
+    writeFileSync(path.join(ROOT, `bench/${NAME}.md`), md);
 }
 
 /**
@@ -362,7 +383,8 @@ class ImapSession {
 }
 
 async function main() {
-    const sockDir = mkdtempSync(path.join(os.tmpdir(), 'vmb-cost-'));
+    // 2.4 runs chrooted: its sockets inside the root.
+    const sockDir = mkdtempSync(path.join(V24 ? path.join(await trixieRoot(), 'srv') : os.tmpdir(), 'vmb-cost-'));
     chmodSync(sockDir, 0o755); // the mail uid must reach the unix socket
     const setups = [];
     try {
@@ -391,8 +413,9 @@ async function main() {
                 'receiver CPU µs/batch': s.cpuMs ? Math.round((s.cpuMs * 1000) / s.batches) : ''
             };
         });
-        printTable(`Dovecot-side cost (${STORES} STOREs interleaved; LMTP ${CONNS} connections × ${MESSAGES} messages × ${ROUNDS} rounds)`, rows);
-        writeResult('dovecot-cost', {
+        printTable(`Dovecot ${DOVECOT}-side cost (${STORES} STOREs interleaved; LMTP ${CONNS} connections × ${MESSAGES} messages × ${ROUNDS} rounds)`, rows);
+        writeResult(NAME, {
+            dovecot: DOVECOT,
             stores: STORES,
             messages: MESSAGES,
             rounds: ROUNDS,
@@ -411,6 +434,7 @@ async function main() {
             await s.dovecot.destroy();
             await s.ox?.stop();
         }
+        for (const f of fragments) f.cleanup();
         rmSync(sockDir, { recursive: true, force: true });
     }
 }

@@ -1,4 +1,4 @@
-/* vmbridge: a native push_notification driver for Dovecot 2.3 (lib22_push_notification_vmbridge_plugin.so).
+/* vmbridge: a native push_notification driver for Dovecot 2.3 and 2.4 (lib22_push_notification_vmbridge_plugin.so).
 
    Why: the Lua driver (dovecot/vmbridge.lua) gets a fresh Lua state per LMTP/LDA recipient, so its
    "persistent" stream is opened, greeted and closed per recipient, and Dovecot extracts a body
@@ -19,7 +19,10 @@
    vmbridge_timeout_msecs and after a failure nothing is tried for vmbridge_retry_msecs (batches
    are dropped meanwhile); a batch waits in a bounded buffer written from Dovecot's main ioloop
    after the reply to the command that caused it, and what the kernel does not take at once waits
-   there too (a batch that does not fit is dropped whole, so a line is never cut). */
+   there too (a batch that does not fit is dropped whole, so a line is never cut).
+
+   One source for both: what differs in 2.4 (the driver's init, settings from the new settings
+   framework instead of plugin { }, a few renamed helpers) is in VMBRIDGE_DOVECOT24 blocks. */
 
 #include "lib.h"
 #include "array.h"
@@ -33,7 +36,6 @@
 #include "net.h"
 #include "ioloop.h"
 #include "time-util.h"
-#include "json-parser.h"
 #include "mail-user.h"
 #include "mail-storage.h"
 #include "mailbox-list.h"
@@ -46,6 +48,22 @@
 #include "push-notification-event-messageappend.h"
 #include "push-notification-event-flagsset.h"
 #include "push-notification-event-flagsclear.h"
+
+#if DOVECOT_PREREQ(2, 4, 0)
+#  define VMBRIDGE_DOVECOT24
+#endif
+
+#ifdef VMBRIDGE_DOVECOT24
+#  include "json-generator.h"
+#  include "settings.h"
+#  include "push-notification-settings.h"
+#  include "push-notification-vmbridge-settings.h"
+/* 2.4's str_begins() also returns the rest; this file uses 2.3's two-argument form. */
+#  undef str_begins
+#  define str_begins(h, n) str_begins_with(h, n)
+#else
+#  include "json-parser.h"
+#endif
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -300,6 +318,7 @@ static int vmbridge_parse_url(const char *url, pool_t pool ATTR_UNUSED, const ch
 	return 0;
 }
 
+#ifndef VMBRIDGE_DOVECOT24
 static unsigned int vmbridge_setting_uint(struct mail_user *user, const char *name, unsigned int def)
 {
 	const char *v = mail_user_plugin_getenv(user, name);
@@ -307,23 +326,17 @@ static unsigned int vmbridge_setting_uint(struct mail_user *user, const char *na
 
 	return v != NULL && str_to_uint(v, &n) == 0 ? n : def;
 }
+#endif
 
-/* The first user's settings configure the process's connection (as the OX driver does). */
-static int vmbridge_init_global(struct push_notification_driver_config *config,
-				struct mail_user *user, pool_t pool, const char **error_r)
+/* Sets up the process's connection (not yet connected) from the first user's settings. */
+static int vmbridge_start(const char *url, const char *key, unsigned int timeout_msecs,
+			  unsigned int retry_msecs, pool_t pool, const char **error_r)
 {
-	const char *url = hash_table_lookup(config->config, (const char *)"url");
-	const char *key = mail_user_plugin_getenv(user, "vmbridge_key");
 	unsigned char rnd[16];
 
-	if (url == NULL)
-		url = mail_user_plugin_getenv(user, "vmbridge_url");
-	if (url == NULL) {
-		*error_r = "vmbridge: url missing (push_notification_driver = vmbridge:url=unix:/path)";
-		return -1;
-	}
-	if (key == NULL || key[0] == '\0') {
-		*error_r = "vmbridge: vmbridge_key is not set (the key file of `vmbridge dovecot-config`)";
+	/* poll() takes an int: beyond, e.g. 2.4's "infinite", a connect could block Dovecot forever */
+	if (timeout_msecs > INT_MAX) {
+		*error_r = "vmbridge: the timeout must be finite";
 		return -1;
 	}
 	vmb = i_new(struct vmbridge_global, 1);
@@ -335,29 +348,95 @@ static int vmbridge_init_global(struct push_notification_driver_config *config,
 		return -1;
 	}
 	vmb->key = i_strdup(key);
-	vmb->timeout_msecs = vmbridge_setting_uint(user, "vmbridge_timeout_msecs", DEFAULT_TIMEOUT_MSECS);
-	vmb->retry_msecs = vmbridge_setting_uint(user, "vmbridge_retry_msecs", DEFAULT_RETRY_MSECS);
+	vmb->timeout_msecs = timeout_msecs;
+	vmb->retry_msecs = retry_msecs;
 	random_fill(rnd, sizeof(rnd));
 	i_assert(sizeof(vmb->proc) == sizeof(rnd) * 2 + 1);
 	memcpy(vmb->proc, binary_to_hex(rnd, sizeof(rnd)), sizeof(rnd) * 2 + 1);
 	return 0;
 }
 
-static int vmbridge_init(struct push_notification_driver_config *config,
-			 struct mail_user *user, pool_t pool, void **context,
-			 const char **error_r)
+/* Each user's own proc (".<n>") and seq, and the fields asked of Dovecot. */
+static void vmbridge_init_user(pool_t pool, void **context)
 {
 	struct vmbridge_user *vu;
 
-	if (vmb == NULL && vmbridge_init_global(config, user, pool, error_r) < 0)
-		return -1;
 	vu = p_new(pool, struct vmbridge_user, 1);
 	vu->proc = p_strdup_printf(pool, "%s.%u", vmb->proc, ++vmb->users);
 	vu->mn.flags = MESSAGE_FIELDS;
 	vu->ma.flags = MESSAGE_FIELDS;
 	*context = vu;
+}
+
+#ifndef VMBRIDGE_DOVECOT24
+/* The first user's settings configure the process's connection (as the OX driver does). */
+static int vmbridge_init_global(struct push_notification_driver_config *config,
+				struct mail_user *user, pool_t pool, const char **error_r)
+{
+	const char *url = hash_table_lookup(config->config, (const char *)"url");
+	const char *key = mail_user_plugin_getenv(user, "vmbridge_key");
+
+	if (url == NULL)
+		url = mail_user_plugin_getenv(user, "vmbridge_url");
+	if (url == NULL) {
+		*error_r = "vmbridge: url missing (push_notification_driver = vmbridge:url=unix:/path)";
+		return -1;
+	}
+	if (key == NULL || key[0] == '\0') {
+		*error_r = "vmbridge: vmbridge_key is not set (the key file of `vmbridge dovecot-config`)";
+		return -1;
+	}
+	return vmbridge_start(url, key,
+			      vmbridge_setting_uint(user, "vmbridge_timeout_msecs", DEFAULT_TIMEOUT_MSECS),
+			      vmbridge_setting_uint(user, "vmbridge_retry_msecs", DEFAULT_RETRY_MSECS),
+			      pool, error_r);
+}
+
+static int vmbridge_init(struct push_notification_driver_config *config,
+			 struct mail_user *user, pool_t pool, void **context,
+			 const char **error_r)
+{
+	if (vmb == NULL && vmbridge_init_global(config, user, pool, error_r) < 0)
+		return -1;
+	vmbridge_init_user(pool, context);
 	return 0;
 }
+#else
+/* 2.4: the settings of `push_notification <name> { }` (name: the driver's, "vmbridge"), read
+   the way the OX driver reads its own; the first user's configure the process's connection. */
+static int vmbridge_init_global(struct mail_user *user, const char *name, pool_t pool,
+				const char **error_r)
+{
+	const struct push_notification_vmbridge_settings *set;
+	int ret;
+
+	if (settings_get_filter(user->event, PUSH_NOTIFICATION_SETTINGS_FILTER_NAME, name,
+				&push_notification_vmbridge_setting_parser_info, 0,
+				&set, error_r) < 0)
+		return -1;
+	if (set->url[0] == '\0') {
+		*error_r = "vmbridge: push_notification_vmbridge_url is not set";
+		ret = -1;
+	} else if (set->key[0] == '\0') {
+		*error_r = "vmbridge: push_notification_vmbridge_key is not set (the key file of `vmbridge dovecot-config`)";
+		ret = -1;
+	} else {
+		ret = vmbridge_start(set->url, set->key, set->timeout_msecs,
+				     set->retry_msecs, pool, error_r);
+	}
+	settings_free(set);
+	return ret;
+}
+
+static int vmbridge_init(struct mail_user *user, pool_t pool, const char *name,
+			 void **context, const char **error_r)
+{
+	if (vmb == NULL && vmbridge_init_global(user, name, pool, error_r) < 0)
+		return -1;
+	vmbridge_init_user(pool, context);
+	return 0;
+}
+#endif
 
 static bool vmbridge_begin_txn(struct push_notification_driver_txn *dtxn)
 {
@@ -381,7 +460,12 @@ static bool vmbridge_begin_txn(struct push_notification_driver_txn *dtxn)
 			config = &vu->fc;
 		else if (event->init.default_config != NULL)
 			config = event->init.default_config();
+#ifdef VMBRIDGE_DOVECOT24
+		/* 2.4: the event handlers log (debug) to this event */
+		push_notification_event_init(dtxn, name, config, dtxn->ptxn->event);
+#else
 		push_notification_event_init(dtxn, name, config);
+#endif
 	}
 	txn = p_new(dtxn->ptxn->pool, struct vmbridge_txn, 1);
 	txn->events = str_new(dtxn->ptxn->pool, 256);

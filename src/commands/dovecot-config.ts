@@ -8,8 +8,9 @@
 // which the fragment pulls in with !include_try (state/token.ts).
 // Dovecot 2.3 and 2.4 differ in syntax (2.4: mail_plugins { x = yes }, push_notification lua
 // { lua_settings { } }): the form follows `dovecot --version`, or --dovecot-version.
-// --driver auto (default) writes the native driver's form (95-vmbridge-native.conf) when its
-// module is built for the installed Dovecot 2.3 (dovecot-native.ts), else the Lua script's.
+// --driver auto (default) writes the native driver's form (95-vmbridge-native.conf, on 2.4
+// 95-vmbridge-2.4-native.conf) when its module is built for the installed Dovecot
+// (dovecot-native.ts), else the Lua script's.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -61,7 +62,7 @@ export function register(program: Command): void {
         const driver = pickDriver({ wanted: wantedDriver, moduleDir, form, dovecotVersion: dovecotVersion(), url });
         const keyFile = dovecotKeyFile(config);
         const created = !config.ingestToken && !existsSync(config.ingestTokenFile);
-        writeDovecotKeyFile(keyFile, loadOrCreateToken(config), form);
+        writeDovecotKeyFile(keyFile, loadOrCreateToken(config), form, driver);
         if (created) warnTokenOwner(config.ingestTokenFile);
         const values: Record<string, string> = {
             SCRIPT: script,
@@ -70,7 +71,7 @@ export function register(program: Command): void {
             TIMEOUT: String(Number(hookTimeout) || (http ? 500 : 20)),
             PLUGINDIR: path.resolve(moduleDir) === DEFAULT_MODULE_DIR ? '' : `mail_plugin_dir = ${path.resolve(moduleDir)}\n`
         };
-        const file = driver === 'native' ? '95-vmbridge-native.conf' : form === '2.4' ? '95-vmbridge-2.4.conf' : '95-vmbridge.conf';
+        const file = `95-vmbridge${form === '2.4' ? '-2.4' : ''}${driver === 'native' ? '-native' : ''}.conf`;
         const template = readFileSync(`${DOVECOT_DIR}conf.d/${file}`, 'utf8');
         process.stdout.write(template.replace(/@(\w+)@/g, (m, k: string) => values[k] ?? m));
     });

@@ -2,7 +2,9 @@
 // never printed by the doctor, only compared), and the vmbridge settings read out of it in
 // either syntax: 2.3 `push_notification_driver = lua:file=…` with plugin { vmbridge_* }, 2.4
 // `push_notification lua { lua_file = … lua_settings { vmbridge_* } }`, and the native driver's
-// (2.3, dovecot/native/): `push_notification_driver = vmbridge:url=…` with plugin { vmbridge_* }.
+// (dovecot/native/): 2.3 `push_notification_driver = vmbridge:url=…` with plugin { vmbridge_* },
+// 2.4 `push_notification vmbridge { push_notification_vmbridge_url = … }` (and _key), which
+// doveconf prints shortened inside the block (`url = …`).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DOVECONF_MAX_OUTPUT_BYTES } from '../limits.js';
@@ -34,14 +36,15 @@ export function hookSettings(text: string): HookSettings {
     const setting = (name: string) => new RegExp(`^\\s*${name}\\s*=\\s*(.*?)\\s*$`, 'm').exec(text)?.[1] || undefined;
     const old = /^\s*push_notification_driver\d*\s*=\s*lua:file=(\S+)/m.exec(text);
     const block = /^\s*push_notification lua \{[^]*?^\s*lua_file\s*=\s*(\S+)/m.exec(text);
-    const native = /^\s*push_notification_driver\d*\s*=\s*vmbridge:url=(\S+)/m.exec(text);
+    const native24 = (name: string) => new RegExp(`^\\s*push_notification vmbridge \\{[^}]*?^\\s*(?:push_notification_vmbridge_)?${name}\\s*=\\s*(\\S+)`, 'm').exec(text);
+    const native = /^\s*push_notification_driver\d*\s*=\s*vmbridge:url=(\S+)/m.exec(text) ?? native24('url');
     const withoutDrivers = text.replace(/^\s*push_notification_driver.*$/gm, '');
     return {
-        ...(native ? { native: { url: native[1], plugin: /push_notification_vmbridge/.test(withoutDrivers), moduleDir: setting('mail_plugin_dir') } } : {}),
+        ...(native ? { native: { url: native[1], plugin: /push_notification_vmbridge(?!_)\b/.test(withoutDrivers), moduleDir: setting('mail_plugin_dir') } } : {}),
         form: old ? '2.3' : block ? '2.4' : undefined,
         script: old?.[1] ?? block?.[1],
         url: setting('vmbridge_url'),
-        key: setting('vmbridge_key'),
+        key: setting('vmbridge_key') ?? native24('key')?.[1],
         plugin: /push_notification_lua/.test(withoutDrivers)
     };
 }

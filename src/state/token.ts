@@ -34,10 +34,16 @@ export function dovecotKeyFile(config: Pick<Config, 'ingestTokenFile'> & { dovec
 }
 
 /** Writes the Dovecot include (0640, group dovecot when it exists): read by Dovecot's config process. */
-export function writeDovecotKeyFile(file: string, token: string, dovecot: '2.3' | '2.4' = '2.3'): void {
+export function writeDovecotKeyFile(file: string, token: string, dovecot: '2.3' | '2.4' = '2.3', driver: 'lua' | 'native' = 'lua'): void {
     if (/[\s"\\{}#]/.test(token)) throw new Error('ingest token: only characters without spaces, quotes, braces or # can go into a Dovecot setting');
     // 2.4 has no plugin { } block: the key joins the Lua driver's lua_settings (script_init's table).
-    const setting = dovecot === '2.4' ? `push_notification lua {\n  lua_settings {\n    vmbridge_key = ${token}\n  }\n}\n` : `plugin {\n  vmbridge_key = ${token}\n}\n`;
+    // The native driver on 2.4 reads its own setting (dovecot/native/push-notification-vmbridge-settings.c).
+    const setting =
+        dovecot === '2.3'
+            ? `plugin {\n  vmbridge_key = ${token}\n}\n`
+            : driver === 'native'
+              ? `push_notification vmbridge {\n  push_notification_vmbridge_key = ${token}\n}\n`
+              : `push_notification lua {\n  lua_settings {\n    vmbridge_key = ${token}\n  }\n}\n`;
     writeSecret(file, `# vmbridge ingest key, written by \`vmbridge dovecot-config\`; keep it 0640 root:dovecot\n${setting}`, 0o640, groupId('dovecot'));
 }
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hookFragmentFor, ROOT_BUILD_TIMEOUT, TestDovecot24, trixieRoot } from '../helpers/dovecot24.js';
 import { type HookFragment } from '../helpers/hook-fragment.js';
 import { hookSettings } from '../../src/doctor/doveconf.js';
+import { driverArgsFor } from '../helpers/native-driver.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TOKEN = 'dovecot24-test-token-0123456789abcdef';
@@ -78,6 +79,39 @@ describe('dovecot-config for Dovecot 2.4', () => {
         } finally {
             old.cleanup();
         }
+    });
+});
+
+describe('dovecot-config for Dovecot 2.4, native driver', () => {
+    let root = '';
+    let frag: HookFragment;
+    let dovecot: TestDovecot24;
+    const doveconf = (...args: string[]) => spawnSync('chroot', [root, 'doveconf', '-c', dovecot.inside(dovecot.conf), ...args], { encoding: 'utf8' });
+
+    beforeAll(async () => {
+        root = await trixieRoot();
+        frag = await hookFragmentFor('2.4', ['--ingest', '127.0.0.1:8125', '--ingest-token', TOKEN, ...(await driverArgsFor('2.4', 'native'))]);
+        dovecot = new TestDovecot24({ extraConfig: frag.fragment });
+        await dovecot.start();
+    }, ROOT_BUILD_TIMEOUT);
+
+    afterAll(async () => {
+        await dovecot?.destroy();
+        frag?.cleanup();
+    });
+
+    it("2.4's doveconf knows the driver's settings (libvmbridge_settings.so) and hides its key; the doctor reads them", () => {
+        expect(frag.fragment).toMatch(/mail_plugins \{\n\s+notify = yes\n\s+push_notification = yes\n\s+push_notification_vmbridge = yes/);
+        expect(frag.fragment).not.toContain(TOKEN);
+        expect(readFileSync(frag.keyFile, 'utf8')).toMatch(/push_notification vmbridge \{\n\s+push_notification_vmbridge_key = /);
+        const r = doveconf('-n');
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stderr.split('\n').filter(l => l && !l.includes('setmntent(/etc/mtab)'))).toEqual([]);
+        // Printed shortened inside the block.
+        expect(r.stdout).toMatch(/push_notification vmbridge \{\n\s+key = # hidden[^}]*url = tcp:\/\/127\.0\.0\.1:8125\n/);
+        expect(r.stdout).not.toContain(TOKEN);
+        const hook = hookSettings(doveconf('-P').stdout);
+        expect(hook).toMatchObject({ key: TOKEN, native: { url: 'tcp://127.0.0.1:8125', plugin: true } });
     });
 });
 

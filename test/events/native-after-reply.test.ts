@@ -2,6 +2,7 @@
 // tagged OK, LMTP's 250), not from inside the commit: woken before that reply, the bridge competed
 // with Dovecot for the core it still needed to answer (the STORE p99 of bench/dovecot-cost.mjs).
 // The order is the mail process's own syscall order, read with strace attached to it: no timing.
+// On Dovecot 2.3 and 2.4 (in the trixie root: the same ioloop turn holds on both).
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/hook/batch.js';
 import { IngestServer } from '../../src/hook/ingest.js';
 import { createLogger } from '../../src/log.js';
-import { MASTER, startDovecot, type TestDovecot } from '../helpers/dovecot.js';
-import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
+import { MASTER, type TestDovecot } from '../helpers/dovecot.js';
+import { DOVECOT_VERSIONS, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT, trixieRoot } from '../helpers/dovecot24.js';
+import { type HookFragment } from '../helpers/hook-fragment.js';
 import { LineClient, dataPayload, send } from '../helpers/lmtp-client.js';
-import { driverArgs } from '../helpers/native-driver.js';
+import { driverArgsFor } from '../helpers/native-driver.js';
 import { waitFor } from '../helpers/net.js';
 import { startProcess } from '../helpers/process.js';
 
@@ -51,7 +53,7 @@ async function traced(pid: number, dir: string, act: () => Promise<void>): Promi
     return readFileSync(out, 'utf8').split('\n');
 }
 
-describe('native driver: the batch leaves after the reply', () => {
+describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: the batch leaves after the reply', version => {
     let dir = '';
     let frag: HookFragment;
     let dovecot: TestDovecot;
@@ -60,16 +62,17 @@ describe('native driver: the batch leaves after the reply', () => {
     const batchLine = (name: string) => (l: string) => l.includes('{\\"mac\\"') && l.includes(`\\"name\\":\\"${name}\\"`);
 
     beforeAll(async () => {
-        dir = mkdtempSync(path.join(tmpdir(), 'vmb-native-order-'));
+        // 2.4 runs chrooted: the socket inside its root.
+        dir = mkdtempSync(version === '2.4' ? path.join(await trixieRoot(), 'srv', 'vmb-native-order-') : path.join(tmpdir(), 'vmb-native-order-'));
         chmodSync(dir, 0o755);
         const sock = path.join(dir, 'ingest.sock');
         ingest = new IngestServer({ listen: { path: sock }, token: TOKEN, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b) });
         await ingest.listen();
-        frag = hookFragment(['--ingest', `unix:${sock}`, '--ingest-token', TOKEN, ...driverArgs('native')]);
-        dovecot = await startDovecot({ users: [USER], extraConfig: frag.fragment });
+        frag = await hookFragmentFor(version, ['--ingest', `unix:${sock}`, '--ingest-token', TOKEN, ...(await driverArgsFor(version, 'native'))]);
+        dovecot = await dovecotOf(version, { users: [USER], extraConfig: frag.fragment }).start();
         expect((await send(dovecot.lmtpPort, 'x@example.org', [USER], PLAIN)).final.map(f => f.code)).toEqual([250]);
         await waitFor(() => batches.length === 1, 10_000, 'the first delivery');
-    });
+    }, ROOT_BUILD_TIMEOUT);
 
     afterAll(async () => {
         await ingest?.close();

@@ -1,4 +1,5 @@
-// The native push_notification driver (dovecot/native/) in a real Dovecot 2.3, on what it adds
+// The native push_notification driver (dovecot/native/) in a real Dovecot 2.3 and 2.4 (built in
+// the trixie root, helpers/native-driver.ts), on what it adds
 // over the Lua script (dovecot-events.test.ts covers the events themselves, through both drivers):
 // one connection per Dovecot process shared by every recipient, a key the ingest refuses, and the
 // bridge going away and coming back (batches dropped meanwhile, the seq gap makes it recount), and
@@ -14,10 +15,11 @@ import { IngestServer } from '../../src/hook/ingest.js';
 import { createLogger } from '../../src/log.js';
 import { ingestBatches } from '../../src/metrics.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
-import { MAIL_UID, startDovecot, type TestDovecot } from '../helpers/dovecot.js';
-import { hookFragment, type HookFragment } from '../helpers/hook-fragment.js';
+import { MAIL_UID, type TestDovecot } from '../helpers/dovecot.js';
+import { DOVECOT_VERSIONS, type DovecotVersion, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT, trixieRoot } from '../helpers/dovecot24.js';
+import { type HookFragment } from '../helpers/hook-fragment.js';
 import { LineClient, send, transaction } from '../helpers/lmtp-client.js';
-import { driverArgs } from '../helpers/native-driver.js';
+import { driverArgsFor } from '../helpers/native-driver.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { busUrl } from '../../src/publish/bus-address.js';
 
@@ -28,7 +30,21 @@ const USERS = ['n1@example.org', 'n2@example.org', 'n3@example.org', 'n4@example
 
 const counted = async (result: string) => (await ingestBatches.get()).values.find(v => v.labels.result === result)?.value ?? 0;
 
-describe('native driver: one connection per Dovecot process', () => {
+/** A temp dir for sockets Dovecot reaches: inside the trixie root for 2.4 (it runs chrooted). */
+const socketDir = async (version: DovecotVersion, prefix: string) => {
+    const dir = mkdtempSync(version === '2.4' ? path.join(await trixieRoot(), 'srv', prefix) : path.join(tmpdir(), prefix));
+    chmodSync(dir, 0o755); // the mail uid reaches the socket
+    return dir;
+};
+
+/** The fragment of `vmbridge dovecot-config --driver native` for `version`, plus `args`. */
+const nativeFragment = async (version: DovecotVersion, args: string[]) => hookFragmentFor(version, [...args, ...(await driverArgsFor(version, 'native'))]);
+
+/** The driver's retry pause in the syntax of `version`. */
+const retrySetting = (version: DovecotVersion, msecs: number) =>
+    version === '2.4' ? `push_notification vmbridge {\n  push_notification_vmbridge_retry_interval = ${msecs}ms\n}\n` : `plugin {\n  vmbridge_retry_msecs = ${msecs}\n}\n`;
+
+describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: one connection per Dovecot process', version => {
     let dir = '';
     let sock = '';
     let frag: HookFragment;
@@ -43,13 +59,12 @@ describe('native driver: one connection per Dovecot process', () => {
     };
 
     beforeAll(async () => {
-        dir = mkdtempSync(path.join(tmpdir(), 'vmb-native-'));
-        chmodSync(dir, 0o755); // the mail uid reaches the socket
+        dir = await socketDir(version, 'vmb-native-');
         sock = path.join(dir, 'ingest.sock');
-        frag = hookFragment(['--ingest', `unix:${sock}`, '--ingest-token', TOKEN, ...driverArgs('native')]);
-        dovecot = await startDovecot({ users: USERS, extraConfig: frag.fragment });
+        frag = await nativeFragment(version, ['--ingest', `unix:${sock}`, '--ingest-token', TOKEN]);
+        dovecot = await dovecotOf(version, { users: USERS, extraConfig: frag.fragment }).start();
         await listen(TOKEN);
-    });
+    }, ROOT_BUILD_TIMEOUT);
 
     afterAll(async () => {
         await ingest?.close();
@@ -85,6 +100,19 @@ describe('native driver: one connection per Dovecot process', () => {
         }
     });
 
+    it('dovecot-config --driver auto writes this driver when it is built for this Dovecot', async () => {
+        const moduleDir = (await driverArgsFor(version, 'native')).at(-1)!;
+        const auto = await hookFragmentFor(version, ['--ingest', `unix:${sock}`, '--ingest-token', TOKEN, '--driver', 'auto', '--module-dir', moduleDir]);
+        try {
+            expect(auto.fragment).toMatch(
+                version === '2.4' ? /push_notification vmbridge \{\n\s+push_notification_vmbridge_url = unix:\/srv\// : /push_notification_driver = vmbridge:url=unix:\//
+            );
+            expect(auto.fragment).not.toMatch(/lua_file|lua:file/);
+        } finally {
+            auto.cleanup();
+        }
+    });
+
     it('a key the ingest does not hold: refused at the hello, and mail is still stored', async () => {
         await ingest?.close();
         batches.length = 0;
@@ -100,7 +128,32 @@ describe('native driver: one connection per Dovecot process', () => {
     });
 });
 
-describe('native driver: bridge down, then back', () => {
+describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: a timeout that is not finite', version => {
+    let frag: HookFragment;
+    let dovecot: TestDovecot;
+
+    beforeAll(async () => {
+        frag = await nativeFragment(version, ['--ingest', `127.0.0.1:${await freePort()}`, '--ingest-token', TOKEN]);
+        // poll() would wait forever on a connect: the driver refuses it (2.4's "infinite", 2.3's UINT_MAX).
+        const setting =
+            version === '2.4' ? 'push_notification vmbridge {\n  push_notification_vmbridge_timeout = infinite\n}\n' : 'plugin {\n  vmbridge_timeout_msecs = 4294967295\n}\n';
+        dovecot = await dovecotOf(version, { users: USERS, extraConfig: `${frag.fragment}\n${setting}` }).start();
+    }, ROOT_BUILD_TIMEOUT);
+
+    afterAll(async () => {
+        await dovecot?.destroy();
+        frag?.cleanup();
+    });
+
+    it('is refused when the driver starts, with the reason in the log, and mail is still stored', async () => {
+        const r = await send(dovecot.lmtpPort, 'x@example.org', [USERS[0]], PLAIN);
+        expect(r.final.map(f => f.code)).toEqual([250]);
+        await waitFor(() => /vmbridge: the timeout must be finite/.test(dovecot.log), 10_000, 'the refusal in the log');
+        expect(dovecot.log).not.toMatch(/Fatal:|Panic:/);
+    });
+});
+
+describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: bridge down, then back', version => {
     const USER = USERS[0];
     let frag: HookFragment;
     let dovecot: TestDovecot;
@@ -117,12 +170,12 @@ describe('native driver: bridge down, then back', () => {
 
     beforeAll(async () => {
         ingest = `127.0.0.1:${await freePort()}`;
-        frag = hookFragment(['--ingest', ingest, '--ingest-token', TOKEN, ...driverArgs('native')]);
+        frag = await nativeFragment(version, ['--ingest', ingest, '--ingest-token', TOKEN]);
         // No pause between reconnects here: the test's STOREs come in quick succession.
-        dovecot = await startDovecot({ users: USERS, extraConfig: `${frag.fragment}\nplugin {\n  vmbridge_retry_msecs = 0\n}\n` });
+        dovecot = await dovecotOf(version, { users: USERS, extraConfig: `${frag.fragment}\n${retrySetting(version, 0)}` }).start();
         await bridge();
         await send(dovecot.lmtpPort, 'x@example.org', [USER], PLAIN);
-    });
+    }, ROOT_BUILD_TIMEOUT);
 
     afterAll(async () => {
         await imap?.logout().catch(() => undefined);
@@ -154,7 +207,7 @@ describe('native driver: bridge down, then back', () => {
     });
 });
 
-describe('native driver: a bridge that stops reading for a while', () => {
+describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: a bridge that stops reading for a while', version => {
     const USER = USERS[0];
     const MESSAGES = 300;
     // Each STORE: a batch of 300 FlagsSet + 300 (empty) FlagsClear, ~90 KB; 10 of them are more
@@ -170,8 +223,7 @@ describe('native driver: a bridge that stops reading for a while', () => {
     const batches: Batch[] = [];
 
     beforeAll(async () => {
-        dir = mkdtempSync(path.join(tmpdir(), 'vmb-native-slow-'));
-        chmodSync(dir, 0o755);
+        dir = await socketDir(version, 'vmb-native-slow-');
         const target = path.join(dir, 'ingest.sock');
         ingest = new IngestServer({ listen: { path: target }, token: TOKEN, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b) });
         await ingest.listen();
@@ -190,8 +242,8 @@ describe('native driver: a bridge that stops reading for a while', () => {
         });
         await new Promise<void>(r => proxy!.listen(front, r));
         chmodSync(front, 0o666);
-        frag = hookFragment(['--ingest', `unix:${front}`, '--ingest-token', TOKEN, ...driverArgs('native')]);
-        dovecot = await startDovecot({ users: USERS, extraConfig: frag.fragment });
+        frag = await nativeFragment(version, ['--ingest', `unix:${front}`, '--ingest-token', TOKEN]);
+        dovecot = await dovecotOf(version, { users: USERS, extraConfig: frag.fragment }).start();
         // Messages straight into the Maildir: found by the first sync, no events of their own.
         const box = path.join(dovecot.dir, 'mail', USER);
         for (const d of ['', 'new', 'cur', 'tmp']) {
@@ -199,7 +251,7 @@ describe('native driver: a bridge that stops reading for a while', () => {
             chownSync(path.join(box, d), MAIL_UID, MAIL_UID);
         }
         for (let i = 0; i < MESSAGES; i++) writeFileSync(path.join(box, 'new', `${1700000000 + i}.M${i}P1.test`), `Message-ID: <m${i}@example.org>\r\n\r\nbody\r\n`);
-    });
+    }, ROOT_BUILD_TIMEOUT);
 
     afterAll(async () => {
         for (const c of held) c.destroy();

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const SUITE = 'trixie';
-export const PACKAGES = ['dovecot-core', 'dovecot-imapd', 'dovecot-lmtpd', 'dovecot-auth-lua', 'lua-socket', 'lua-luaossl'];
+// dovecot-dev, gcc, make, libc6-dev: the native driver (dovecot/native) is built inside the root for its 2.4.
+export const PACKAGES = ['dovecot-core', 'dovecot-imapd', 'dovecot-lmtpd', 'dovecot-auth-lua', 'lua-socket', 'lua-luaossl', 'dovecot-dev', 'gcc', 'make', 'libc6-dev'];
 const CACHE = process.env.VMBRIDGE_TEST_CACHE ?? '/var/cache/vmbridge-test';
 const DONE = '.vmbridge-root-complete';
 
