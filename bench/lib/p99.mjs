@@ -17,8 +17,12 @@ export function p99AddedCi(a, b, { resamples = 1000, random = Math.random } = {}
     return [r(percentile(d, 2.5)), r(percentile(d, 97.5))];
 }
 
-/** 'met' when that interval lies wholly at or below `target` ms, 'missed' wholly above, else 'undecided'. */
-export function p99Verdict(a, b, target, opts) {
-    const [lo, hi] = p99AddedCi(a, b, opts);
+/** 'met' when an interval [lo, hi] lies wholly at or below `target` ms, 'missed' wholly above, else 'undecided'. */
+export function verdictOf([lo, hi], target) {
     return hi <= target ? 'met' : lo > target ? 'missed' : 'undecided';
+}
+
+/** The verdict on p99 added ≤ `target` ms, from a fresh bootstrap interval. */
+export function p99Verdict(a, b, target, opts) {
+    return verdictOf(p99AddedCi(a, b, opts), target);
 }
