@@ -179,13 +179,18 @@ async function storeRound(setups) {
     let prev = -1;
     let waited = 0; // the settle's 1 ms waits before this STORE (after its predecessor)
     const done = setups.map(() => 0); // STOREs per variant, warm-up included
-    for (let total = 0; ; total++) {
+    let check = STORES + WARMUP; // the next verdict check, when every variant has this many
+    for (;;) {
         const least = Math.min(...done);
         if (least >= STORES_MAX + WARMUP) break;
-        if (least >= STORES + WARMUP && total % (CHECK_EVERY * setups.length) === 0 && decided(times)) break;
+        if (least >= check) {
+            if (decided(times)) break;
+            check += CHECK_EVERY;
+        }
         // Each STORE's variant drawn at random, independently of the one before: a fixed rotation
-        // gives each variant the same predecessor every time, and in a shuffled pass a variant never
-        // follows itself, so the hooked variants followed hooked ones less often than `none` did (a hooked predecessor's receiver still taxes the next STORE a little).
+        // gives each variant the same predecessor every time, and in a shuffled pass a variant
+        // never follows itself, so the hooked variants followed hooked ones less often than `none`
+        // did (a hooked predecessor's receiver still taxes the next STORE a little).
         const i = Math.floor(Math.random() * setups.length);
         const c = done[i]++;
         const op = Math.floor(c / STORE_MESSAGES) % 2 ? '-FLAGS' : '+FLAGS';
