@@ -147,6 +147,7 @@ async function lmtpRounds(setups) {
 
 let storeTimes; // raw, for bench/results (tails worth a look)
 let storesMeasured; // the fewest timed STOREs of a variant
+let storePids;
 const storeSequence = []; // [variant, the variant STOREd just before, ms]: what the predecessor costs
 
 /** IMAP: one session per variant, STORE after STORE, the variants interleaved. */
@@ -194,11 +195,12 @@ async function storeRound(setups) {
         const i = Math.floor(Math.random() * setups.length);
         const c = done[i]++;
         const op = Math.floor(c / STORE_MESSAGES) % 2 ? '-FLAGS' : '+FLAGS';
+        const at = Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC, as `perf sched record -k CLOCK_MONOTONIC`
         const ms = await sessions[i].command(`UID STORE ${(c % STORE_MESSAGES) + 1} ${op} (\\Flagged)`);
         setups[i].batches++;
         if (c >= WARMUP) {
             times.get(setups[i].name).push(ms); // the first ones load the Lua script
-            storeSequence.push([i, prev, round(ms), waited]);
+            storeSequence.push([i, prev, round(ms), waited, round(at)]);
         }
         prev = i;
         // The receiver of the STORE just timed still works on its batch (~1 ms CPU on 2 cores):
@@ -207,6 +209,7 @@ async function storeRound(setups) {
         if (SETTLE) waited = await settle(receivers[i]);
     }
     setups.forEach((s, i) => (s.stores = done[i]));
+    storePids = { bench: process.pid, imap, receivers: setups.map(s => s.serve?.pid ?? s.sink?.pid ?? null) }; // for bench/store-sched.mjs
     storesMeasured = Math.min(...done) - WARMUP;
     setups.forEach((s, i) => (s.storeCpuMs = treeCpuMs(s.dovecot.pid) - cpu0[i]));
     setups.forEach((s, i) => (s.imapCpuMs = cpuMs(imap[i]) - imapCpu0[i]));
@@ -424,7 +427,8 @@ async function main() {
             lmtpRounds: Object.fromEntries(lmtp),
             store: Object.fromEntries(store),
             storeTimes: Object.fromEntries(storeTimes),
-            storeSequence: { variants: setups.map(s => s.name), stores: storeSequence }
+            // each: [variant, the one before, ms, settle waits before it, start ms (CLOCK_MONOTONIC)]
+            storeSequence: { variants: setups.map(s => s.name), stores: storeSequence, pids: storePids }
         });
         writeMarkdown(rows);
     } finally {
