@@ -148,7 +148,7 @@ async function lmtpRounds(setups) {
 let storeTimes; // raw, for bench/results (tails worth a look)
 let storesMeasured; // the fewest timed STOREs of a variant
 let storePids;
-const storeSequence = []; // [variant, the variant STOREd just before, ms]: what the predecessor costs
+const storeSequence = []; // [variant, the one STOREd just before, ms, settle waits, start]: what the predecessor costs
 
 /** IMAP: one session per variant, STORE after STORE, the variants interleaved. */
 async function storeRound(setups) {
@@ -241,7 +241,7 @@ function childrenNamed(ppid, name) {
         .map(Number);
 }
 
-/** Until no thread of the given processes is running or runnable (bounded: a busy machine may never be idle). */
+/** Until no thread of the given processes is running, runnable or in disk sleep (bounded: a busy machine may never be idle); the 1 ms waits it took. */
 async function settle(pids, maxWaits = 50) {
     let w = 0;
     for (; w < maxWaits && pids.some(busy); w++) await new Promise(resolve => setTimeout(resolve, 1));
