@@ -128,11 +128,15 @@ if (dc) {
         row(`Dovecot LMTP throughput with the hook / without, ${hook}`, `${r['LMTP ratio']}`, target ? '≥ 0.9' : '', target ? r['LMTP ratio'] >= 0.9 : undefined);
         row(`Dovecot CPU per LMTP message with the hook / without (load-independent), ${hook}`, `${r['CPU ratio']}`, '', undefined);
         if (name === 'ox') continue; // OX acts on new mail only: its STOREs cost nothing to compare
+        // p99 judged by its CI (the verdict), not the point estimate: 2,000 STOREs put it anywhere
+        // in ±1 ms of the truth; undecided after BENCH_STORES_MAX is shown as such ('–').
+        const p99 = r['p99 verdict'] ?? (r['p99 added'] <= 1 ? 'met' : 'missed');
+        const met = r['p50 added'] > 0.3 || p99 === 'missed' ? false : p99 === 'met' ? true : undefined;
         row(
             `IMAP STORE time added by the hook, p50 / p99 [p99 95% CI], ${hook}`,
-            `+${r['p50 added']} / +${r['p99 added']} ms [${r['p99 added 95% CI']}]`,
+            `+${r['p50 added']} / +${r['p99 added']} ms [${r['p99 added 95% CI']}]${p99 === 'undecided' ? `, p99 undecided after ${dc.stores} STOREs` : ''}`,
             target ? '≤ +0.3 / ≤ +1 ms' : '',
-            target ? r['p50 added'] <= 0.3 && r['p99 added'] <= 1 : undefined
+            target ? met : undefined
         );
     }
 }
