@@ -245,3 +245,8 @@ export const INDEX_BATCH_MAX = 1000;
 /** uid index in memcached: entries this instance wrote or read, also kept locally (a recent
  * message's flag needs no round trip; ~300 bytes each) */
 export const UID_INDEX_LOCAL_MAX = 10_000;
+/** bytes a bus subscriber may have unsent before its frames are dropped (as nanomsg's 4 MB sndbuf
+ * did): bursts such as a STORE 1:500 (~1,000 events) fit */
+export const BUS_HIGH_WATER = 4 * 1024 * 1024;
+/** a connection to the bus that has not sent its SP header by then is closed (nanomsg: 1 s) */
+export const BUS_HANDSHAKE_MS = 1000;
