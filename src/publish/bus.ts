@@ -13,7 +13,8 @@ import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
 import { encodeFrame, frameText } from '../wire/frame.js';
-import { SpPub, spAddress } from './sp-pub.js';
+import { SpPub } from './sp-pub.js';
+import { spAddress } from '../wire/sp.js';
 import { BUS_HANDSHAKE_MS, BUS_HIGH_WATER } from '../limits.js';
 
 const nn = nano._bindings;

@@ -11,11 +11,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import { once } from 'node:events';
-
-const NN_PUB = 0x20;
-const NN_SUB = 0x21;
-const IPC_MSG_NORMAL = 1;
-const HEADER = Buffer.from([0, 0x53, 0x50, 0, 0, NN_PUB, 0, 0]);
+import { SP, spHandshake, spMessages, type SpAddress } from '../wire/sp.js';
 
 export interface SpPubOptions {
     /** Bytes a subscriber may have unsent before frames for it are dropped. */
@@ -24,17 +20,6 @@ export interface SpPubOptions {
     handshakeMs: number;
     /** Called with the number of frames a slow subscriber lost. */
     onDrop?: (frames: number) => void;
-}
-
-/** Where a PUB for the url listens, or undefined when it is not a form handled here (inproc, ws,
- * an interface name): nanomsg's own socket serves those. */
-export function spAddress(url: string): { path: string } | { host: string; port: number } | undefined {
-    if (url.startsWith('ipc://')) return { path: url.slice('ipc://'.length) };
-    const m = /^tcp:\/\/(\*|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/.exec(url);
-    if (!m) return undefined;
-    const port = Number(m[2]);
-    if (port < 1 || port > 65535) return undefined;
-    return { host: m[1] === '*' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, ''), port };
 }
 
 export class SpPub {
@@ -47,14 +32,14 @@ export class SpPub {
 
     private constructor(
         private readonly server: Server,
-        address: { path: string } | { host: string; port: number },
+        address: SpAddress,
         private readonly opts: SpPubOptions
     ) {
         this.ipc = 'path' in address;
     }
 
     /** Listens at the address; rejects when it cannot bind (an ipc file nobody listens on is replaced, as nanomsg does). */
-    static async listen(address: { path: string } | { host: string; port: number }, opts: SpPubOptions): Promise<SpPub> {
+    static async listen(address: SpAddress, opts: SpPubOptions): Promise<SpPub> {
         const server = createServer({ noDelay: true });
         const pub = new SpPub(server, address, opts);
         server.on('connection', sock => pub.accept(sock));
@@ -88,16 +73,7 @@ export class SpPub {
         this.scheduled = false;
         const texts = this.texts;
         if (!texts.length) return;
-        const head = this.ipc ? 9 : 8;
-        const buf = Buffer.allocUnsafe(this.bytes + head * texts.length);
-        let at = 0;
-        for (const text of texts) {
-            const len = buf.write(text, at + head);
-            if (this.ipc) buf[at++] = IPC_MSG_NORMAL;
-            buf.writeUInt32BE(0, at); // the 64-bit length's high half: frames are far below 4 GB
-            buf.writeUInt32BE(len, at + 4);
-            at += 8 + len;
-        }
+        const buf = spMessages(texts, this.ipc, this.bytes);
         this.texts = [];
         this.bytes = 0;
         for (const peer of this.peers) {
@@ -122,29 +98,18 @@ export class SpPub {
     private accept(sock: Socket): void {
         this.conns.add(sock);
         sock.on('error', () => sock.destroy());
-        sock.write(HEADER);
-        const timer = setTimeout(() => sock.destroy(), this.opts.handshakeMs);
-        let got = Buffer.alloc(0);
-        const onData = (chunk: Buffer): void => {
-            got = Buffer.concat([got, chunk]);
-            if (got.length < 8) return;
-            clearTimeout(timer);
-            sock.off('data', onData);
-            if (got.readUInt32BE(0) !== 0x00535000 || got.readUInt16BE(4) !== NN_SUB) return void sock.destroy();
-            // A SUB sends nothing after its header; read on only to see it close.
-            sock.on('data', () => {});
-            this.peers.add(sock);
-        };
-        sock.on('data', onData);
         sock.on('close', () => {
-            clearTimeout(timer);
             this.conns.delete(sock);
             this.peers.delete(sock);
+        });
+        spHandshake(sock, SP.PUB, SP.SUB, this.opts.handshakeMs, ok => {
+            if (!ok) return void sock.destroy();
+            if (!sock.destroyed) this.peers.add(sock);
         });
     }
 }
 
-function listenOn(server: Server, address: { path: string } | { host: string; port: number }): Promise<void> {
+function listenOn(server: Server, address: SpAddress): Promise<void> {
     return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(address, () => {
