@@ -248,5 +248,8 @@ export const UID_INDEX_LOCAL_MAX = 10_000;
 /** bytes a bus subscriber may have unsent before its frames are dropped (as nanomsg's 4 MB sndbuf
  * did): bursts such as a STORE 1:500 (~1,000 events) fit */
 export const BUS_HIGH_WATER = 4 * 1024 * 1024;
-/** a connection to the bus that has not sent its SP header by then is closed (nanomsg: 1 s) */
-export const BUS_HANDSHAKE_MS = 1000;
+/** an SP connection (bus subscriber, push endpoint) whose peer has not sent its header by then is closed (nanomsg: 1 s) */
+export const SP_HANDSHAKE_MS = 1000;
+/** bytes written to a push endpoint and not yet taken by the kernel before frames wait in the
+ * endpoint's own bounded queue (which times out and drops oldest first) */
+export const PUSH_HIGH_WATER = 256 * 1024;

@@ -15,7 +15,7 @@ import * as metrics from '../metrics.js';
 import { encodeFrame, frameText } from '../wire/frame.js';
 import { SpPub } from './sp-pub.js';
 import { spAddress } from '../wire/sp.js';
-import { BUS_HANDSHAKE_MS, BUS_HIGH_WATER } from '../limits.js';
+import { SP_HANDSHAKE_MS, BUS_HIGH_WATER } from '../limits.js';
 
 const nn = nano._bindings;
 const BUS_ERROR_LOG_MS = 30_000; // a failing send logs once per interval, not per event
@@ -39,7 +39,7 @@ export class Bus implements EventSink {
         if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o750 });
         const address = spAddress(this.url);
         if (address) {
-            this.pub = await SpPub.listen(address, { highWater: BUS_HIGH_WATER, handshakeMs: BUS_HANDSHAKE_MS, onDrop: n => this.dropped(n) }).catch(err => {
+            this.pub = await SpPub.listen(address, { highWater: BUS_HIGH_WATER, handshakeMs: SP_HANDSHAKE_MS, onDrop: n => this.dropped(n) }).catch(err => {
                 throw new Error(`cannot bind the bus at ${this.url}: ${(err as Error).message}`);
             });
             if (file) chmodSync(file, 0o660);
