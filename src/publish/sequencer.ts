@@ -97,6 +97,7 @@ export class Sequencer {
         }
         this.degraded.delete(user);
         this.remember(user, first + lead + batch.length - 1);
+        this.out.prepare?.(user); // overlaps the journal write (the pusher's lookup)
         const stamped: VmEvent[] = batch.map((ev, i) => ({ ...ev, seq: first + lead + i }));
         if (lead) stamped.unshift(resetEvent(user, reason, first));
         try {
