@@ -5,6 +5,7 @@
 // bounded, pipelined GETs. A key missing inside the range is a gap (expired or never written).
 import type { VmEvent } from '../events/event.js';
 import { bounded, corked, type MemcachedClient } from '../memcached/client.js';
+import { setMany } from '../memcached/quiet-set.js';
 import { MAX_KEY_BYTES, sanitizeKey } from '../resolve/key.js';
 import { decodeEvent, encodeSequenced } from '../wire/json.js';
 import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
@@ -47,11 +48,10 @@ export class MemcachedJournal implements JournalStore {
     }
 
     async append(events: VmEvent[]): Promise<void> {
-        const expires = this.limits.retentionSec;
-        // One write per server and one timer for the whole batch, not one per entry.
-        const sets = corked(this.client, () => events.map(ev => this.client.set(entryKey(ev.user, ev.seq!), encodeSequenced(ev), { expires }).catch(() => false)));
-        const kept = (await bounded(Promise.all(sets), this.timeoutMs)).filter(Boolean).length;
-        if (kept < events.length) throw new Error(`memcached kept ${kept} of ${events.length} journal entries`);
+        // Quiet SETs: one write and one answer per server for the whole batch, not one per entry.
+        const entries = events.map(ev => ({ key: entryKey(ev.user, ev.seq!), value: encodeSequenced(ev) }));
+        const lost = await bounded(setMany(this.client, entries, this.limits.retentionSec), this.timeoutMs);
+        if (lost) throw new Error(`memcached kept ${events.length - lost} of ${events.length} journal entries`);
     }
 
     async read(user: string, since: number, limit = this.limits.maxCount): Promise<ReadResult> {
