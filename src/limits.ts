@@ -245,9 +245,11 @@ export const INDEX_BATCH_MAX = 1000;
 /** uid index in memcached: entries this instance wrote or read, also kept locally (a recent
  * message's flag needs no round trip; ~300 bytes each) */
 export const UID_INDEX_LOCAL_MAX = 10_000;
-/** bytes a bus subscriber may have unsent before its frames are dropped (as nanomsg's 4 MB sndbuf
- * did): bursts such as a STORE 1:500 (~1,000 events) fit */
-export const BUS_HIGH_WATER = 4 * 1024 * 1024;
+/** bytes a bus subscriber may have unsent before its frames are dropped: ~0.6 s of 30,000 events/s
+ * (~450 bytes each), so a subscriber that a loaded machine holds up for a moment loses nothing.
+ * Subscribers share one buffer per turn: those that lag together hold the same memory, the worst
+ * case is this much per stalled subscriber */
+export const BUS_HIGH_WATER = 8 * 1024 * 1024;
 /** an SP connection (bus subscriber, push endpoint) whose peer has not sent its header by then is closed (nanomsg: 1 s) */
 export const SP_HANDSHAKE_MS = 1000;
 /** bytes written to a push endpoint and not yet taken by the kernel before frames wait in the
