@@ -5,7 +5,7 @@ import memjs from 'memjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import { createMemcachedClient, type MemcachedClient } from '../../src/memcached/client.js';
-import { setMany } from '../../src/memcached/quiet-set.js';
+import { getMany, setMany } from '../../src/memcached/quiet.js';
 import { parseServers } from '../../src/memcached/servers.js';
 import { MemcachedJournal } from '../../src/publish/journal-memcached.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
@@ -66,5 +66,47 @@ describe('setMany: quiet SETs, one answer per server', () => {
         const r = await j.read('quiet', first - 1);
         expect(r.gap).toBeUndefined();
         expect(r.events.map(e => e.id)).toEqual(evs.map(e => e.id));
+    });
+});
+
+describe('getMany: quiet GETs, answers only for hits', () => {
+    let a: TestMemcached;
+    let b: TestMemcached;
+    let both: MemcachedClient;
+    beforeAll(async () => {
+        [a, b] = await Promise.all([startMemcached(), startMemcached()]);
+        both = createMemcachedClient(parseServers(`--SERVER=${a.server} --SERVER=${b.server}`), { timeoutMs: 2000 });
+    });
+    afterAll(async () => {
+        both?.close();
+        await Promise.all([a?.stop(), b?.stop()]);
+    });
+
+    it('returns the keys that exist over two servers (UTF-8 keys too), nothing for the others', async () => {
+        const present = Array.from({ length: 300 }, (_, i) => ({ key: `gm:${i}:jürgen`, value: `v${i}` }));
+        expect(await setMany(both, present, 3600)).toBe(0);
+        const asked = [...present.map(e => e.key), ...Array.from({ length: 300 }, (_, i) => `gm:missing:${i}`)];
+        const { values, failed } = await getMany(both, asked);
+        expect(failed).toBe(0);
+        expect(values.size).toBe(300);
+        for (const e of present) expect(values.get(e.key)?.toString()).toBe(e.value);
+    });
+
+    it('answers an all-missing lookup with an empty map (the NOOP ends it)', async () => {
+        const { values, failed } = await getMany(both, ['gm:none:1', 'gm:none:2']);
+        expect([values.size, failed]).toEqual([0, 0]);
+    });
+
+    it('rejects when the server is gone', async () => {
+        const solo = await startMemcached();
+        const client = createMemcachedClient(parseServers(solo.resolver), { timeoutMs: 1000 });
+        try {
+            await getMany(client, ['x']);
+            await solo.stop();
+            await expect(getMany(client, ['x'])).rejects.toThrow();
+        } finally {
+            client.close();
+            await solo.stop();
+        }
     });
 });
