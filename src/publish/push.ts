@@ -56,6 +56,9 @@ export class Pusher implements EventSink {
      * (subscribe() registers first, then anchors at the journal's newest seq). */
     prepare(user: string): void {
         if (this.closed) return;
+        // Busy with this user: the drain looks up again for what queues meanwhile (no lookup per
+        // sequencer batch under load).
+        if (this.pending.has(user)) return void this.prepared.delete(user);
         this.prepared.set(user, this.resolve(user));
     }
 

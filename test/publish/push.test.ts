@@ -216,8 +216,16 @@ describe('Pusher to vmbridge subscribers', () => {
             pusher.emit(newmail(3, 'hal')); // no prepare: its own lookup
             await pusher.flush();
             expect(lookups).toBe(2);
-            await waitFor(() => sub.frames.length >= 3, 5000, 'three frames');
-            expect(sub.frames.map(f => JSON.parse(f.toString()).uid)).toEqual([1, 2, 3]);
+            // While a drain for the user runs, prepare() starts nothing: the drain looks up again.
+            pusher.emit(newmail(4, 'hal'));
+            await Promise.resolve(); // the drain has started its lookup
+            pusher.prepare('hal');
+            expect(lookups).toBe(3);
+            pusher.emit(newmail(5, 'hal'));
+            await pusher.flush();
+            expect(lookups).toBe(4);
+            await waitFor(() => sub.frames.length >= 5, 5000, 'five frames');
+            expect(sub.frames.map(f => JSON.parse(f.toString()).uid)).toEqual([1, 2, 3, 4, 5]);
         } finally {
             await pusher.close();
         }
