@@ -54,7 +54,7 @@ describe('Sequencer', () => {
         await store.close();
     });
 
-    it('tells the sinks after the allocation and before the journal write (prepare), not when the allocation failed', async () => {
+    it('tells the sinks after the allocation, once the journal write is under way (prepare), not when the allocation failed', async () => {
         const store = new FakeStore();
         const log: string[] = [];
         const allocate = store.allocate.bind(store);
@@ -64,7 +64,7 @@ describe('Sequencer', () => {
         const seq = new Sequencer(store, { emit: e => log.push(`emit ${e.id}`), prepare: user => log.push(`prepare ${user}`) });
         seq.push('a', [ev('a1', 'a'), ev('a2', 'a')]);
         await seq.idle();
-        expect(log).toEqual(['allocate a', 'prepare a', 'append a1,a2', 'emit a1', 'emit a2']);
+        expect(log).toEqual(['allocate a', 'append a1,a2', 'prepare a', 'emit a1', 'emit a2']);
         log.length = 0;
         store.failing = true;
         seq.push('a', [ev('a3', 'a')]);
