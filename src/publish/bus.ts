@@ -39,7 +39,12 @@ export class Bus implements EventSink {
         if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o750 });
         const address = spAddress(this.url);
         if (address) {
-            this.pub = await SpPub.listen(address, { highWater: BUS_HIGH_WATER, handshakeMs: SP_HANDSHAKE_MS, onDrop: n => this.dropped(n) }).catch(err => {
+            this.pub = await SpPub.listen(address, {
+                highWater: BUS_HIGH_WATER,
+                handshakeMs: SP_HANDSHAKE_MS,
+                onDrop: n => this.dropped(n),
+                onError: err => this.log.warn({ err }, 'bus socket error')
+            }).catch(err => {
                 throw new Error(`cannot bind the bus at ${this.url}: ${(err as Error).message}`);
             });
             if (file) chmodSync(file, 0o660);

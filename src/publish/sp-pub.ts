@@ -20,6 +20,8 @@ export interface SpPubOptions {
     handshakeMs: number;
     /** Called with the number of frames a slow subscriber lost. */
     onDrop?: (frames: number) => void;
+    /** An error of the listening socket after it was bound (e.g. EMFILE on accept): logged, never thrown. */
+    onError?: (err: Error) => void;
 }
 
 export class SpPub {
@@ -50,6 +52,8 @@ export class SpPub {
             unlinkSync(address.path);
             await listenOn(server, address);
         }
+        // An 'error' without a listener would throw out of the event loop.
+        server.on('error', err => opts.onError?.(err));
         return pub;
     }
 
