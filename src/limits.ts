@@ -255,3 +255,6 @@ export const SP_HANDSHAKE_MS = 1000;
 /** bytes written to a push endpoint and not yet taken by the kernel before frames wait in the
  * endpoint's own bounded queue (which times out and drops oldest first) */
 export const PUSH_HIGH_WATER = 256 * 1024;
+/** largest frame a subscribe() PULL socket takes (nanomsg's NN_RCVMAXSIZE default, 1 MB): a peer
+ * sending more is disconnected */
+export const SP_PULL_MAX_FRAME = 1024 * 1024;

@@ -47,7 +47,6 @@ export class Bus implements EventSink {
             }).catch(err => {
                 throw new Error(`cannot bind the bus at ${this.url}: ${(err as Error).message}`);
             });
-            if (file) chmodSync(file, 0o660);
             return;
         }
         const sock = nano.socket('pub', { sndbuf: SNDBUF });

@@ -8,8 +8,8 @@
 // sends everything; subscriptions never travel).
 // Never blocks the sender: a subscriber with more than `highWater` bytes unsent loses the turn's
 // frames (counted), as nanomsg's PUB drops for a full pipe — catch-up is the journal's job.
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { listenAt } from '../net/unix-listen.js';
 import { once } from 'node:events';
 import { SP, spHandshake, spMessages, type SpAddress } from '../wire/sp.js';
 
@@ -45,13 +45,7 @@ export class SpPub {
         const server = createServer({ noDelay: true });
         const pub = new SpPub(server, address, opts);
         server.on('connection', sock => pub.accept(sock));
-        try {
-            await listenOn(server, address);
-        } catch (err) {
-            if (!('path' in address) || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await alive(address.path))) throw err;
-            unlinkSync(address.path);
-            await listenOn(server, address);
-        }
+        await listenAt(server, address, 0o660); // the vmbridge group's subscribers may connect, no one else
         // An 'error' without a listener would throw out of the event loop.
         server.on('error', err => opts.onError?.(err));
         return pub;
@@ -111,23 +105,4 @@ export class SpPub {
             if (!sock.destroyed) this.peers.add(sock);
         });
     }
-}
-
-function listenOn(server: Server, address: SpAddress): Promise<void> {
-    return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(address, () => {
-            server.off('error', reject);
-            resolve();
-        });
-    });
-}
-
-/** Whether something accepts connections on the unix socket at path. */
-function alive(path: string): Promise<boolean> {
-    return new Promise(resolve => {
-        const s = connect({ path });
-        s.once('connect', () => (s.destroy(), resolve(true)));
-        s.once('error', () => resolve(false));
-    });
 }

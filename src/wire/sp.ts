@@ -48,9 +48,10 @@ export function spMessages(bodies: readonly (string | Buffer)[], ipc: boolean, b
     return buf;
 }
 
-/** Sends our header and waits (bounded) for the peer's: done(true) once it is the protocol we
- * need, done(false) when it is not, the time ran out or the socket closed first. */
-export function spHandshake(sock: Socket, ours: number, peer: number, timeoutMs: number, done: (ok: boolean) => void): void {
+/** Sends our header and waits (bounded) for the peer's: done(true, bytes after it) once it is the
+ * protocol we need, done(false) when it is not, the time ran out or the socket closed first. Without
+ * `keepData` the peer's later bytes are read and ignored (SUB and PULL send nothing after it). */
+export function spHandshake(sock: Socket, ours: number, peer: number, timeoutMs: number, done: (ok: boolean, rest: Buffer) => void, keepData = false): void {
     let got: Buffer = Buffer.alloc(0);
     let settled = false;
     const finish = (ok: boolean): void => {
@@ -59,9 +60,9 @@ export function spHandshake(sock: Socket, ours: number, peer: number, timeoutMs:
         clearTimeout(timer);
         sock.off('data', onData);
         sock.off('close', onClose);
-        // The peer sends nothing after its header (SUB, PULL); read on only to see it close.
-        if (ok) sock.on('data', () => {});
-        done(ok);
+        // read on (and discard) only to see the peer close
+        if (ok && !keepData) sock.on('data', () => {});
+        done(ok, got.subarray(SP_HEADER_BYTES));
     };
     const onData = (chunk: Buffer): void => {
         got = got.length ? Buffer.concat([got, chunk]) : chunk;
