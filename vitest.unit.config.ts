@@ -31,6 +31,7 @@ export const UNIT_TESTS = [
     'test/publish/folders.test.ts',
     'test/publish/journal-sqlite.test.ts',
     'test/publish/sequencer.test.ts',
+    'test/publish/sp-push.test.ts',
     'test/reliability/intake-policy.test.ts',
     'test/reliability/long-names.test.ts',
     'test/reliability/policy.test.ts',

@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, printTable, RESULTS, writeResult } from './lib/env.mjs';
 import { summariseProfile } from './lib/profile.mjs';
+import { cpuMs } from './lib/proc.mjs';
 import { startBridgeChild } from './lib/bridge-child.mjs';
 import { pushSubscribers } from './lib/subscribers.mjs';
 
@@ -76,11 +77,13 @@ try {
     for (const rate of RATES) {
         const count = rate * SECONDS;
         startPhase(`tp${rate}`);
+        const cpu0 = cpuNow();
         const emitted = await bridge.emit({ count, rate, users: USERS, tag });
         const t0 = BigInt(emitted.start); // the first event's slot: the window is [it, last arrival]
         // a backlog still draining is slowness, not loss: wait up to 30 s for it
         let busNow = await bus.report();
         await waitFor(async () => (busNow = await bus.report()).counts.every(c => c >= count) && pushCount >= count, 30_000).catch(() => undefined);
+        const cpu = cpuNow().map((ms, i) => Math.round((ms - cpu0[i]) * (1000 / count)) / 1000);
         const lastNs = [last, BigInt(busNow.last)].reduce((a, b) => (a > b ? a : b));
         const seconds = Number(lastNs - t0) / 1e9;
         const busLost = busNow.counts.reduce((a, c) => a + (count - c), 0);
@@ -94,6 +97,11 @@ try {
             'subscribe(): resets': resets,
             'subscribe(): received after reset': afterReset,
             'last arrival after s': Math.round(seconds * 10) / 10,
+            // CPU per event (ms, /proc: user + system; load-independent): who does the work
+            'CPU ms/event: bridge': cpu[0],
+            'bus SUB child (10 sockets)': cpu[1],
+            'subscribe() streams (this process)': cpu[2],
+            memcached: cpu[3],
             'no loss': busLost === 0 && pushCount === count ? 'yes' : 'no'
         });
         console.error(JSON.stringify(rows.at(-1)));
@@ -134,6 +142,11 @@ try {
     await memcached.stop();
 }
 
+/** CPU ms so far of the bridge child, the bus subscribers' child, this process and memcached. */
+function cpuNow() {
+    return [bridge.pid, bus.pid, process.pid, memcached.pid].map(pid => (pid ? cpuMs(pid) : 0));
+}
+
 /** AFTER events at 1,000/s once the last phase has settled: how many subscribe() received. */
 async function afterOverload() {
     const sent = envInt('BENCH_AFTER', 1000);
@@ -152,6 +165,7 @@ async function startBusChild(url, n) {
     const next = () => new Promise(r => waiters.push(r));
     await next();
     return {
+        pid: child.pid,
         tag: t => child.send({ tag: t }),
         report: () => (child.send({ report: true }), next()),
         stop: () => child.connected && child.send({ stop: true })

@@ -83,6 +83,15 @@ if (e) {
         '≥ 20,000/s',
         e.bestWithoutLoss >= 20_000
     );
+    // who does the work (CPU ms per event, /proc): past ~25,000/s on 2 cores the receivers are the limit
+    const kept = e.rows.filter(r => r['no loss'] === 'yes').at(-1);
+    if (kept?.['CPU ms/event: bridge'] !== undefined)
+        row(
+            `event throughput, CPU ms per event at ${kept['offered/s']}/s: bridge / bus SUB child (10 sockets) / 10 subscribe() streams / memcached`,
+            `${kept['CPU ms/event: bridge']} / ${kept['bus SUB child (10 sockets)']} / ${kept['subscribe() streams (this process)']} / ${kept.memcached}`,
+            '',
+            undefined
+        );
     const top = e.rows.at(-1);
     if (e.overload && top)
         row(

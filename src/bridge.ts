@@ -149,7 +149,7 @@ export class Bridge {
     }
 
     async start(): Promise<BridgeAddresses> {
-        this.bus.start();
+        await this.bus.start();
         const config = this.config;
         this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: MEMCACHED_TIMEOUT_MS });
         const uids = this.imap && new UidLookup(this.imap, { logger: this.log });

@@ -245,3 +245,16 @@ export const INDEX_BATCH_MAX = 1000;
 /** uid index in memcached: entries this instance wrote or read, also kept locally (a recent
  * message's flag needs no round trip; ~300 bytes each) */
 export const UID_INDEX_LOCAL_MAX = 10_000;
+/** bytes a bus subscriber may have unsent before its frames are dropped: ~0.6 s of 30,000 events/s
+ * (~450 bytes each), so a subscriber that a loaded machine holds up for a moment loses nothing.
+ * Subscribers share one buffer per turn: those that lag together hold the same memory, the worst
+ * case is this much per stalled subscriber */
+export const BUS_HIGH_WATER = 8 * 1024 * 1024;
+/** an SP connection (bus subscriber, push endpoint) whose peer has not sent its header by then is closed (nanomsg: 1 s) */
+export const SP_HANDSHAKE_MS = 1000;
+/** bytes written to a push endpoint and not yet taken by the kernel before frames wait in the
+ * endpoint's own bounded queue (which times out and drops oldest first) */
+export const PUSH_HIGH_WATER = 256 * 1024;
+/** largest frame a subscribe() PULL socket takes (nanomsg's NN_RCVMAXSIZE default, 1 MB): a peer
+ * sending more is disconnected */
+export const SP_PULL_MAX_FRAME = 1024 * 1024;

@@ -28,6 +28,12 @@ export const events = new Counter({
     registers: [registry]
 });
 
+export const busDrops = new Counter({
+    name: 'vmbridge_bus_drops_total',
+    help: 'Bus frames not sent to a SUB subscriber whose unsent data passed the high-water mark (it catches up from the journal)',
+    registers: [registry]
+});
+
 export const pushDrops = new Counter({
     name: 'vmbridge_push_drops_total',
     help: 'Frames not sent to a push endpoint, by reason (queue_full, timeout, backoff, error, no_uid)',

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { decodeFrame, framePrefixes } from '../wire/frame.js';
 import { DEFAULT_REPLAY, httpReplay } from './replay.js';
 import { EventStream } from './stream.js';
+import { nanoSource } from './receive.js';
 import { defaultBus } from '../publish/bus-address.js';
 import { LISTEN_RCVBUF_BYTES } from '../limits.js';
 
@@ -52,7 +53,7 @@ export function listen(opts: ListenOptions = {}): EventStream {
         }
     }
     const stream = new EventStream(
-        sock,
+        nanoSource(sock),
         frame => {
             const ev = decodeFrame(frame);
             return ev && (catchUp || !types || types.includes(ev.type)) && (!user || ev.user === user) ? ev : null;

@@ -10,6 +10,17 @@ const nn = nano._bindings;
 
 type PollingSocket = Socket & { _pollReceive?: object | null };
 
+/** Where a stream's frames come from: a nanomsg socket (nanoSource) or subscribe()'s own PULL (sp-pull.ts). */
+export interface FrameSource {
+    /** Calls onFrame for every frame as it arrives, in order, until close(). */
+    start(onFrame: (frame: Buffer) => void): void;
+    close(): void;
+}
+
+export function nanoSource(sock: Socket): FrameSource {
+    return { start: onFrame => onFrames(sock, onFrame), close: () => sock.close() };
+}
+
 /** Calls onFrame for every frame as it arrives (in order), until the socket closes. */
 export function onFrames(sock: Socket, onFrame: (frame: Buffer) => void): void {
     const s = sock as PollingSocket;

@@ -1,14 +1,13 @@
-// An AsyncIterable of events over one receiving nanomsg socket (SUB or PULL). Frames that do not
+// An AsyncIterable of events over one receiving socket (nanomsg SUB or PULL, or subscribe()'s own PULL). Frames that do not
 // decode are dropped, never thrown; the socket closes (and cleanup runs) when the iteration ends,
 // close() is called or the signal aborts. A bounded buffer protects a slow consumer's memory:
 // past `limit` waiting events the oldest are dropped (counted in `dropped`) behind a `reset`.
 // With `cursor`, a per-user stream hands events on in seq order and catches up from the journal (cursor.ts).
-import type { Socket } from 'nanomsg';
 import type { VmEvent } from '../events/event.js';
 import { CursorGate, type CursorOptions } from './cursor.js';
 import { resetEvent } from '../publish/journal.js';
 import { STREAM_QUEUE_LIMIT } from '../limits.js';
-import { onFrames } from './receive.js';
+import type { FrameSource } from './receive.js';
 
 export interface StreamOptions {
     signal?: AbortSignal;
@@ -33,12 +32,12 @@ export class EventStream implements AsyncIterable<VmEvent> {
     private closing?: Promise<void>;
 
     constructor(
-        private readonly sock: Socket,
+        private readonly source: FrameSource,
         decode: (frame: Buffer) => VmEvent | null,
         private readonly opts: StreamOptions = {}
     ) {
         if (opts.cursor) this.gate = new CursorGate(opts.cursor, ev => this.enqueue(ev));
-        onFrames(sock, frame => {
+        source.start(frame => {
             const ev = decode(frame);
             if (!ev || this.ended) return;
             if (this.gate) this.gate.live(ev);
@@ -64,7 +63,7 @@ export class EventStream implements AsyncIterable<VmEvent> {
             this.ended = true;
             this.gate?.stop();
             this.wakeUp();
-            this.sock.close();
+            this.source.close();
             await this.opts.cleanup?.();
         })();
         return this.closing;

@@ -3,7 +3,7 @@
 // The stream keeps seq order and catches up from the memcached journal (cursor.ts): after a
 // restart pass `since: <previous stream.cursor>` and the missed events come first. Seqs run over
 // all of a user's types, so it registers for every type and filters `types` itself.
-import nano from 'nanomsg';
+import nano, { type Socket } from 'nanomsg';
 import type { EventType } from '../events/event.js';
 import type { Logger } from '../log.js';
 import { createMemcachedClient } from '../memcached/client.js';
@@ -12,6 +12,9 @@ import { Registration } from '../resolve/subscriptions.js';
 import { decodeEvent } from '../wire/json.js';
 import { memcachedReplay } from './replay.js';
 import { EventStream } from './stream.js';
+import { nanoSource } from './receive.js';
+import { SpPull } from './sp-pull.js';
+import { spAddress } from '../wire/sp.js';
 import { SUBSCRIPTION_OP_TIMEOUT_MS } from '../limits.js';
 
 export interface SubscribeOptions {
@@ -49,19 +52,16 @@ export function subscribe(opts: SubscribeOptions): EventStream {
     if (/^(tcp|ws):\/\/(\*|0\.0\.0\.0|\[::\])[:/]/.test(advertise)) {
         throw new Error(`${advertise} is not an address vmbridge can connect to: give advertise (--advertise) a concrete host`);
     }
+    // tcp://<ip>:<port> and ipc://: our own PULL, bound before the registration (a bind error
+    // rejects `ready`); other urls: nanomsg's, bound here (an error throws at once).
+    const address = spAddress(opts.bind);
+    const pull = address && new SpPull(address);
+    const source = pull ?? nanoSource(bindNano(opts.bind));
     const client = createMemcachedClient(resolver, { logger: opts.logger, timeoutMs: SUBSCRIPTION_OP_TIMEOUT_MS });
-    const sock = nano.socket('pull');
-    let failure: Error | undefined;
-    sock.on('error', err => (failure ??= err));
-    if (sock.bind(opts.bind) === null) {
-        sock.close();
-        client.close();
-        throw new Error(`cannot bind ${opts.bind}: ${failure?.message ?? 'invalid address'}`);
-    }
     const reg = new Registration(client, { user: opts.user, url: advertise, ttlSec: opts.ttlSec, logger: opts.logger });
     const types = opts.types?.length ? opts.types : undefined;
     let started: Promise<void> = Promise.resolve();
-    const stream = new EventStream(sock, frame => decodeEvent(frame.toString('utf8')), {
+    const stream = new EventStream(source, frame => decodeEvent(frame.toString('utf8')), {
         signal: opts.signal,
         limit: opts.limit,
         cursor: {
@@ -84,7 +84,9 @@ export function subscribe(opts: SubscribeOptions): EventStream {
             }
         }
     });
-    started = reg.start().then(() => stream.gate?.start());
+    started = (pull ? pull.listen().catch(err => Promise.reject(new Error(`cannot bind ${opts.bind}: ${(err as Error).message}`))) : Promise.resolve())
+        .then(() => reg.start())
+        .then(() => stream.gate?.start());
     stream.ready = started.catch(err => {
         stream.fail(err);
         throw err;
@@ -92,4 +94,16 @@ export function subscribe(opts: SubscribeOptions): EventStream {
     // ready's rejection is also delivered through iteration; avoid an unhandled rejection.
     stream.ready.catch(() => undefined);
     return stream;
+}
+
+/** nanomsg's PULL bound at url; throws at once when it cannot be. */
+function bindNano(url: string): Socket {
+    const sock = nano.socket('pull');
+    let failure: Error | undefined;
+    sock.on('error', err => (failure ??= err));
+    if (sock.bind(url) === null) {
+        sock.close();
+        throw new Error(`cannot bind ${url}: ${failure?.message ?? 'invalid address'}`);
+    }
+    return sock;
 }

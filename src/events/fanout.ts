@@ -12,6 +12,16 @@ export class Fanout implements EventSink {
         return this;
     }
 
+    prepare(user: string): void {
+        for (const s of this.sinks) {
+            try {
+                s.prepare?.(user);
+            } catch (err) {
+                this.log.error({ err, user }, 'event sink failed');
+            }
+        }
+    }
+
     emit(ev: VmEvent): void {
         for (const s of this.sinks) {
             try {

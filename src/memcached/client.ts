@@ -36,18 +36,6 @@ export function createMemcachedClient(config: ParsedServers | string, opts: Clie
     return client;
 }
 
-/** Runs fn with the client's open sockets corked: the requests fn issues in this turn leave in one
- * write per server (memjs writes each request on its own, one syscall each). */
-export function corked<T>(client: MemcachedClient, fn: () => T): T {
-    const socks = (client as unknown as { servers: { _socket?: import('node:net').Socket }[] }).servers.flatMap(s => (s._socket && !s._socket.connecting ? [s._socket] : []));
-    for (const s of socks) s.cork();
-    try {
-        return fn();
-    } finally {
-        process.nextTick(() => socks.forEach(s => s.uncork()));
-    }
-}
-
 /** Settles within ms: the operation's result, or a timeout error. */
 export function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
     let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,8 @@
 // The PUB bus: every event, one frame each (`<user>\t<type>\t<json>`, see wire/frame.ts), so any
 // SUB socket can filter by user and type prefix. PUB never blocks a sender: when a subscriber's
-// buffer is full nanomsg drops frames for it — catch-up comes from the journal, not from PUB.
+// buffer is full its frames are dropped — catch-up comes from the journal, not from PUB.
+// tcp:// and ipc:// (the default) are served by sp-pub.ts (one write per subscriber per turn),
+// inproc:// and ws:// by nanomsg's own PUB socket.
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
@@ -10,7 +12,10 @@ import type { VmEvent } from '../events/event.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
 import * as metrics from '../metrics.js';
-import { encodeFrame } from '../wire/frame.js';
+import { encodeFrame, frameText } from '../wire/frame.js';
+import { SpPub } from './sp-pub.js';
+import { spAddress } from '../wire/sp.js';
+import { SP_HANDSHAKE_MS, BUS_HIGH_WATER } from '../limits.js';
 
 const nn = nano._bindings;
 const BUS_ERROR_LOG_MS = 30_000; // a failing send logs once per interval, not per event
@@ -19,6 +24,7 @@ const LINGER_MS = 500; // after the last send, for nanomsg's pipes to reach the 
 
 export class Bus implements EventSink {
     private sock?: Socket;
+    private pub?: SpPub;
     private lastSend = 0;
     private lastError = 0;
 
@@ -27,10 +33,22 @@ export class Bus implements EventSink {
         private readonly log: Logger
     ) {}
 
-    /** Binds the PUB socket; throws when the address cannot be bound. */
-    start(): void {
+    /** Binds the PUB socket; rejects when the address cannot be bound. */
+    async start(): Promise<void> {
         const file = ipcPath(this.url);
         if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o750 });
+        const address = spAddress(this.url);
+        if (address) {
+            this.pub = await SpPub.listen(address, {
+                highWater: BUS_HIGH_WATER,
+                handshakeMs: SP_HANDSHAKE_MS,
+                onDrop: n => this.dropped(n),
+                onError: err => this.log.warn({ err }, 'bus socket error')
+            }).catch(err => {
+                throw new Error(`cannot bind the bus at ${this.url}: ${(err as Error).message}`);
+            });
+            return;
+        }
         const sock = nano.socket('pub', { sndbuf: SNDBUF });
         let bindError: Error | undefined;
         sock.on('error', (err: Error) => {
@@ -47,12 +65,25 @@ export class Bus implements EventSink {
     }
 
     emit(ev: VmEvent): void {
+        if (this.pub) {
+            this.pub.send(frameText(ev));
+            metrics.events.inc({ type: ev.type });
+            return;
+        }
         if (!this.sock) return;
         // Straight to nn_send: PUB never blocks (a full subscriber loses the frame inside nanomsg),
         // so node-nanomsg's queue and writability poll (one poll callback per frame) buy nothing.
         if (nn.Send(this.sock.binding, encodeFrame(ev), nn.NN_DONTWAIT) < 0) this.sendFailed();
         this.lastSend = Date.now();
         metrics.events.inc({ type: ev.type });
+    }
+
+    private dropped(frames: number): void {
+        metrics.busDrops.inc(frames);
+        const now = Date.now();
+        if (now - this.lastError < BUS_ERROR_LOG_MS) return;
+        this.lastError = now;
+        this.log.warn({ frames }, 'bus subscriber too slow; frames dropped for it (it catches up from the journal)');
     }
 
     private sendFailed(): void {
@@ -65,6 +96,9 @@ export class Bus implements EventSink {
     /** Closes after the frames sent so far had time to leave: nn_close discards what nanomsg still
      * holds (it has no linger), so the last events before SIGTERM would never reach subscribers. */
     async stop(): Promise<void> {
+        const pub = this.pub;
+        this.pub = undefined;
+        if (pub) return pub.close(LINGER_MS);
         const sock = this.sock;
         this.sock = undefined;
         if (!sock) return;

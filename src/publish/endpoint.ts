@@ -1,15 +1,13 @@
-// One PUSH socket per endpoint URL, reused across events. node-nanomsg's own send queue is
-// unbounded (and blocks or spins on a dead peer), so frames go through the raw non-blocking
-// nn_send with a bounded queue here: when nothing leaves for sendTimeoutMs the endpoint backs off
+// One PUSH socket per endpoint URL, reused across events (push-transport.ts: our SP socket for
+// tcp/ipc, nanomsg's for the rest). node-nanomsg's own send queue is unbounded (and blocks or
+// spins on a dead peer), so frames wait in a bounded queue here and leave once per turn (one
+// write for the turn's frames): when nothing leaves for sendTimeoutMs the endpoint backs off
 // (growing) and retries then; a full queue drops its oldest frame, so what arrives is the newest
 // and a subscriber sees the seq gap (and fills it from the journal). Nothing here
 // ever blocks the event loop; every drop is counted in vmbridge_push_drops_total{reason}.
-import nano, { type Socket } from 'nanomsg';
 import type { Logger } from '../log.js';
 import { pushDrops } from '../metrics.js';
-import { PUSH_RECONNECT_MIN_MS, PUSH_RECONNECT_MAX_MS } from '../limits.js';
-
-const nn = nano._bindings;
+import { pushTransport, type PushTransport } from './push-transport.js';
 
 export interface EndpointOptions {
     queueLimit: number;
@@ -27,9 +25,9 @@ export function countDrop(reason: DropReason, n = 1): void {
 }
 
 export class PushEndpoint {
-    private sock?: Socket;
-    private poll?: object;
-    private readonly queue: Buffer[] = [];
+    private sock?: PushTransport;
+    private queue: Buffer[] = [];
+    private scheduled = false;
     private failures = 0;
     private backoffUntil = 0;
     private deadline?: NodeJS.Timeout;
@@ -55,12 +53,20 @@ export class PushEndpoint {
             countDrop(backingOff ? 'backoff' : 'queue_full');
         }
         this.queue.push(frame);
-        if (!backingOff) this.pump(); // else the retry timer sends what is queued then
+        // else the retry timer sends what is queued then; the turn's frames leave together
+        if (!backingOff && !this.scheduled) {
+            this.scheduled = true;
+            process.nextTick(() => {
+                this.scheduled = false;
+                this.pump();
+            });
+        }
         return true;
     }
 
     close(): void {
         if (this.closed) return;
+        if (Date.now() >= this.backoffUntil) this.sendNow(); // what this turn queued still leaves
         this.closed = true;
         countDrop('error', this.queue.length);
         this.queue.length = 0;
@@ -72,58 +78,32 @@ export class PushEndpoint {
     }
 
     private open(): boolean {
-        if (this.sock) return true;
-        try {
-            // reconn/maxreconn: a dead peer is redialled with backoff up to 5 s, not every 100 ms.
-            const sock = nano.socket('push', { dontwait: true, linger: 0, reconn: PUSH_RECONNECT_MIN_MS, maxreconn: PUSH_RECONNECT_MAX_MS });
-            sock.on('error', err => this.opts.logger?.warn({ err, url: this.url }, 'push socket error'));
-            if (sock.connect(this.url) === null) {
-                sock.close();
-                return false;
-            }
-            this.sock = sock;
-            return true;
-        } catch (err) {
-            this.opts.logger?.warn({ err, url: this.url }, 'push socket could not be created');
-            return false;
-        }
+        this.sock ??= pushTransport(this.url, this.opts.logger);
+        return this.sock !== undefined;
     }
 
-    /** Sends what the socket takes now; on EAGAIN waits for writability, bounded by the deadline. */
+    /** Sends what the socket takes now; else waits for writability, bounded by the deadline. */
     private pump(): void {
-        const sock = this.sock;
-        if (!sock) return;
-        while (this.queue.length) {
-            const rc = nn.Send(sock.binding, this.queue[0], nn.NN_DONTWAIT);
-            if (rc >= 0) {
-                this.queue.shift();
-                this.failures = 0;
-                // Progress: a slow but live peer is not timed out (only one that takes nothing is).
-                clearTimeout(this.deadline);
-                this.deadline = undefined;
-                continue;
-            }
-            if (nn.Errno() !== nn.EAGAIN) {
-                this.opts.logger?.warn({ url: this.url, error: nn.Err() }, 'push send failed');
-                this.queue.shift();
-                countDrop('error');
-                continue;
-            }
-            this.waitWritable();
-            return;
-        }
-        this.stopWaiting();
-    }
-
-    private waitWritable(): void {
-        if (!this.sock) return;
-        this.poll ??= nn.PollSocket(this.sock.binding, true, () => this.pump());
+        if (!this.sock || this.closed) return;
+        this.sendNow();
+        if (!this.queue.length) return this.stopWaiting();
+        this.sock.waitWritable(() => this.pump());
         this.deadline ??= setTimeout(() => this.timedOut(), this.opts.sendTimeoutMs).unref();
     }
 
+    private sendNow(): void {
+        if (!this.sock || !this.queue.length) return;
+        const taken = this.sock.send(this.queue, () => countDrop('error'));
+        if (!taken) return;
+        this.queue = taken === this.queue.length ? [] : this.queue.slice(taken);
+        this.failures = 0;
+        // Progress: a slow but live peer is not timed out (only one that takes nothing is).
+        clearTimeout(this.deadline);
+        this.deadline = undefined;
+    }
+
     private stopWaiting(): void {
-        if (this.poll) nn.PollStop(this.poll);
-        this.poll = undefined;
+        this.sock?.stopWaiting();
         clearTimeout(this.deadline);
         this.deadline = undefined;
     }

@@ -4,7 +4,8 @@
 // TTL = retention. One key per event needs no CAS; a replay reads the range since+1..counter in
 // bounded, pipelined GETs. A key missing inside the range is a gap (expired or never written).
 import type { VmEvent } from '../events/event.js';
-import { bounded, corked, type MemcachedClient } from '../memcached/client.js';
+import { bounded, type MemcachedClient } from '../memcached/client.js';
+import { getMany, setMany } from '../memcached/quiet.js';
 import { MAX_KEY_BYTES, sanitizeKey } from '../resolve/key.js';
 import { decodeEvent, encodeSequenced } from '../wire/json.js';
 import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
@@ -47,11 +48,10 @@ export class MemcachedJournal implements JournalStore {
     }
 
     async append(events: VmEvent[]): Promise<void> {
-        const expires = this.limits.retentionSec;
-        // One write per server and one timer for the whole batch, not one per entry.
-        const sets = corked(this.client, () => events.map(ev => this.client.set(entryKey(ev.user, ev.seq!), encodeSequenced(ev), { expires }).catch(() => false)));
-        const kept = (await bounded(Promise.all(sets), this.timeoutMs)).filter(Boolean).length;
-        if (kept < events.length) throw new Error(`memcached kept ${kept} of ${events.length} journal entries`);
+        // Quiet SETs: one write and one answer per server for the whole batch, not one per entry.
+        const entries = events.map(ev => ({ key: entryKey(ev.user, ev.seq!), value: encodeSequenced(ev) }));
+        const lost = await bounded(setMany(this.client, entries, this.limits.retentionSec), this.timeoutMs);
+        if (lost) throw new Error(`memcached kept ${events.length - lost} of ${events.length} journal entries`);
     }
 
     async read(user: string, since: number, limit = this.limits.maxCount): Promise<ReadResult> {
@@ -78,14 +78,18 @@ export class MemcachedJournal implements JournalStore {
         this.client.close();
     }
 
-    /** Entries from..to (inclusive), null where absent or undecodable, in chunks of pipelined GETs. */
+    /** Entries from..to (inclusive), null where absent or undecodable, in chunks of quiet GETs. */
     private async fetch(user: string, from: number, to: number): Promise<(VmEvent | null)[]> {
         const out: (VmEvent | null)[] = [];
         for (let start = from; start <= to; start += JOURNAL_READ_CHUNK) {
             const end = Math.min(to, start + JOURNAL_READ_CHUNK - 1);
-            const gets = corked(this.client, () => Array.from({ length: end - start + 1 }, (_, i) => this.client.get(entryKey(user, start + i))));
-            const chunk = (await bounded(Promise.all(gets), this.timeoutMs)).map((r, i) => {
-                const ev = r.value ? decodeEvent(r.value.toString('utf8')) : null;
+            const keys = Array.from({ length: end - start + 1 }, (_, i) => entryKey(user, start + i));
+            // Quiet GETs: answers only for the entries that exist (a gap costs nothing).
+            const { values, failed } = await bounded(getMany(this.client, keys), this.timeoutMs);
+            if (failed) throw new Error(`memcached answered ${failed} journal reads with an error`);
+            const chunk = keys.map((key, i) => {
+                const raw = values.get(key);
+                const ev = raw ? decodeEvent(raw.toString('utf8')) : null;
                 // The user is checked too: an entry written under another user's key is not this user's.
                 return ev?.seq === start + i && ev.user === user ? ev : null;
             });

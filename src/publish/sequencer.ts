@@ -99,8 +99,11 @@ export class Sequencer {
         this.remember(user, first + lead + batch.length - 1);
         const stamped: VmEvent[] = batch.map((ev, i) => ({ ...ev, seq: first + lead + i }));
         if (lead) stamped.unshift(resetEvent(user, reason, first));
+        const appended = startAppend(this.store, stamped);
+        // Work for these seqs that may overlap the journal write (the pusher's lookup), sent after it.
+        this.out.prepare?.(user);
         try {
-            await this.store.append(stamped);
+            await appended;
         } catch (err) {
             // Published anyway: a replay over these seqs finds the hole and answers with a reset.
             this.fail('append', err, user);
@@ -125,5 +128,14 @@ export class Sequencer {
         if (now - this.lastLog < SEQUENCER_LOG_INTERVAL_MS) return;
         this.lastLog = now;
         this.opts.logger?.warn({ err, user, op }, 'journal unavailable; events go out without seq or without a journal entry');
+    }
+}
+
+/** store.append's promise; a store that throws at once gives a rejected one (handled like a failed write). */
+function startAppend(store: JournalStore, events: VmEvent[]): Promise<void> {
+    try {
+        return store.append(events);
+    } catch (err) {
+        return Promise.reject(err);
     }
 }

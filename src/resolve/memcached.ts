@@ -3,7 +3,8 @@
 // that did not answer count as empty, the error is counted and logged at most once per interval.
 import { resolverErrors } from '../metrics.js';
 import { decodeResolverValue } from '../wire/ndr.js';
-import { bounded, corked, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
+import { bounded, createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
+import { getMany } from '../memcached/quiet.js';
 import type { ParsedServers } from '../memcached/servers.js';
 import { resolverKey, type CnMode } from './key.js';
 import { urlsOf, type Endpoint, type Resolver, type ResolverOptions } from './resolver.js';
@@ -52,22 +53,17 @@ export class MemcachedResolver implements Resolver {
         const failures: unknown[] = [];
         const key = resolverKey(user, this.cn);
         const keys = [key, ...subscriptionKeys(user)];
-        // One write per server and one timer for the lookup's keys.
-        const gets = corked(this.client, () =>
-            keys.map(k =>
-                this.client.get(k).then(
-                    r => r.value,
-                    err => {
-                        failures.push(err);
-                        return null;
-                    }
-                )
-            )
+        // Quiet GETs: one write per server, answers only for the keys that exist, one timer.
+        const [oc, ...subs] = await bounded(getMany(this.client, keys), this.timeoutMs).then(
+            ({ values, failed }) => {
+                if (failed) failures.push(new Error(`memcached answered ${failed} of the lookup's keys with an error`));
+                return keys.map(k => values.get(k) ?? null);
+            },
+            err => {
+                failures.push(err);
+                return keys.map(() => null);
+            }
         );
-        const [oc, ...subs] = await bounded(Promise.all(gets), this.timeoutMs).catch(err => {
-            failures.push(err);
-            return keys.map(() => null);
-        });
 
         const found: Endpoint[] = [];
         if (oc) {

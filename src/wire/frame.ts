@@ -4,7 +4,11 @@ import type { VmEvent } from '../events/event.js';
 import { decodeEvent, encodeSequenced } from './json.js';
 
 export function encodeFrame(ev: VmEvent): Buffer {
-    return Buffer.from(`${clean(ev.user)}\t${ev.type}\t${encodeSequenced(ev)}`);
+    return Buffer.from(frameText(ev));
+}
+
+export function frameText(ev: VmEvent): string {
+    return `${clean(ev.user)}\t${ev.type}\t${encodeSequenced(ev)}`;
 }
 
 export function decodeFrame(frame: Buffer | string): VmEvent | null {

@@ -198,6 +198,39 @@ describe('Pusher to vmbridge subscribers', () => {
         }
     });
 
+    it('pushes with the lookup prepare() started (one lookup per batch); without prepare() it looks up itself', async () => {
+        const sub = await pull();
+        const resolver = new MemoryResolver();
+        resolver.register('hal', { url: sub.url, kind: 'vmbridge' });
+        let lookups = 0;
+        const endpoints = resolver.endpoints.bind(resolver);
+        resolver.endpoints = async user => (lookups++, endpoints(user));
+        const pusher = new Pusher({ resolver });
+        try {
+            pusher.prepare('hal');
+            expect(lookups).toBe(1); // started at once, before any event
+            pusher.emit(newmail(1, 'hal'));
+            pusher.emit(newmail(2, 'hal'));
+            await pusher.flush();
+            expect(lookups).toBe(1);
+            pusher.emit(newmail(3, 'hal')); // no prepare: its own lookup
+            await pusher.flush();
+            expect(lookups).toBe(2);
+            // While a drain for the user runs, prepare() starts nothing: the drain looks up again.
+            pusher.emit(newmail(4, 'hal'));
+            await Promise.resolve(); // the drain has started its lookup
+            pusher.prepare('hal');
+            expect(lookups).toBe(3);
+            pusher.emit(newmail(5, 'hal'));
+            await pusher.flush();
+            expect(lookups).toBe(4);
+            await waitFor(() => sub.frames.length >= 5, 5000, 'five frames');
+            expect(sub.frames.map(f => JSON.parse(f.toString()).uid)).toEqual([1, 2, 3, 4, 5]);
+        } finally {
+            await pusher.close();
+        }
+    });
+
     it('bounds the queue of an endpoint nobody listens on, keeping the newest frames', async () => {
         const resolver = new MemoryResolver();
         const url = `tcp://127.0.0.1:${await freePort()}`;

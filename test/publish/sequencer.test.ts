@@ -54,6 +54,24 @@ describe('Sequencer', () => {
         await store.close();
     });
 
+    it('tells the sinks after the allocation, once the journal write is under way (prepare), not when the allocation failed', async () => {
+        const store = new FakeStore();
+        const log: string[] = [];
+        const allocate = store.allocate.bind(store);
+        const append = store.append.bind(store);
+        store.allocate = async (user, n) => (log.push(`allocate ${user}`), allocate(user, n));
+        store.append = async evs => (log.push(`append ${evs.map(e => e.id)}`), append(evs));
+        const seq = new Sequencer(store, { emit: e => log.push(`emit ${e.id}`), prepare: user => log.push(`prepare ${user}`) });
+        seq.push('a', [ev('a1', 'a'), ev('a2', 'a')]);
+        await seq.idle();
+        expect(log).toEqual(['allocate a', 'append a1,a2', 'prepare a', 'emit a1', 'emit a2']);
+        log.length = 0;
+        store.failing = true;
+        seq.push('a', [ev('a3', 'a')]);
+        await seq.idle();
+        expect(log).toEqual(['allocate a', 'emit a3']);
+    });
+
     it('publishes without seq while the store is down, then sequences again behind a reset', async () => {
         vi.useFakeTimers();
         const store = new FakeStore();
