@@ -250,6 +250,12 @@ export const UID_INDEX_LOCAL_MAX = 10_000;
  * Subscribers share one buffer per turn: those that lag together hold the same memory, the worst
  * case is this much per stalled subscriber */
 export const BUS_HIGH_WATER = 8 * 1024 * 1024;
+/** … but all subscribers together no more than this: peers that stall one after another each pin
+ * their own turns, so many of them get a share each (128 MB / 64 peers = 2 MB) */
+export const BUS_HIGH_WATER_TOTAL = 128 * 1024 * 1024;
+/** connections the bus (SP PUB) and a subscribe() PULL socket take at once, handshaken or not;
+ * beyond it the kernel's accept is refused (Node closes them at once) */
+export const SP_MAX_PEERS = 64;
 /** an SP connection (bus subscriber, push endpoint) whose peer has not sent its header by then is closed (nanomsg: 1 s) */
 export const SP_HANDSHAKE_MS = 1000;
 /** bytes written to a push endpoint and not yet taken by the kernel before frames wait in the

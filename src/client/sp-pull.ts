@@ -1,12 +1,12 @@
 // subscribe()'s PULL socket on Node's own sockets for tcp:// and ipc:// (nanomsg's SP wire,
 // wire/sp.ts): frames are read in the event loop as they arrive — nanomsg's PULL reads them on its
 // worker thread and wakes the loop for each batch through an eventfd, one more thread hop per frame.
-// Any number of PUSH peers (every bridge instance) may connect; a peer that does not complete the
+// Up to SP_MAX_PEERS PUSH peers (every bridge instance) may connect; a peer that does not complete the
 // SP handshake in time, or sends a frame over the size limit, is disconnected.
 import { createServer, type Server, type Socket } from 'node:net';
 import { listenAt } from '../net/unix-listen.js';
 import { SP, spHandshake, type SpAddress } from '../wire/sp.js';
-import { SP_HANDSHAKE_MS, SP_PULL_MAX_FRAME } from '../limits.js';
+import { SP_HANDSHAKE_MS, SP_MAX_PEERS, SP_PULL_MAX_FRAME } from '../limits.js';
 import type { FrameSource } from './receive.js';
 
 export class SpPull implements FrameSource {
@@ -20,6 +20,7 @@ export class SpPull implements FrameSource {
     constructor(private readonly address: SpAddress) {
         this.ipc = 'path' in address;
         this.server = createServer({ noDelay: true });
+        this.server.maxConnections = SP_MAX_PEERS; // bridges pushing here are few; whatever else connects is bounded
         this.server.on('connection', sock => this.accept(sock));
     }
 

@@ -15,7 +15,7 @@ import * as metrics from '../metrics.js';
 import { encodeFrame, frameText } from '../wire/frame.js';
 import { SpPub } from './sp-pub.js';
 import { spAddress } from '../wire/sp.js';
-import { SP_HANDSHAKE_MS, BUS_HIGH_WATER } from '../limits.js';
+import { SP_HANDSHAKE_MS, BUS_HIGH_WATER, BUS_HIGH_WATER_TOTAL, SP_MAX_PEERS } from '../limits.js';
 
 const nn = nano._bindings;
 const BUS_ERROR_LOG_MS = 30_000; // a failing send logs once per interval, not per event
@@ -41,6 +41,8 @@ export class Bus implements EventSink {
         if (address) {
             this.pub = await SpPub.listen(address, {
                 highWater: BUS_HIGH_WATER,
+                highWaterTotal: BUS_HIGH_WATER_TOTAL,
+                maxPeers: SP_MAX_PEERS,
                 handshakeMs: SP_HANDSHAKE_MS,
                 onDrop: n => this.dropped(n),
                 onError: err => this.log.warn({ err }, 'bus socket error')

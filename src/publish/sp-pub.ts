@@ -6,8 +6,10 @@
 // each subscriber as ONE write of the same buffer. Frames stay one event each on the wire; nanomsg
 // SUB sockets (subscribers, `listen`) read them unchanged and filter by prefix themselves (SP PUB
 // sends everything; subscriptions never travel).
-// Never blocks the sender: a subscriber with more than `highWater` bytes unsent loses the turn's
-// frames (counted), as nanomsg's PUB drops for a full pipe — catch-up is the journal's job.
+// Never blocks the sender: a subscriber with more than `highWater` bytes unsent (or its share of
+// `highWaterTotal`) loses the turn's frames (counted), as nanomsg's PUB drops for a full pipe —
+// catch-up is the journal's job. At most `maxPeers` connections: memory stays bounded whatever
+// connects.
 import { createServer, type Server, type Socket } from 'node:net';
 import { listenAt } from '../net/unix-listen.js';
 import { once } from 'node:events';
@@ -16,6 +18,10 @@ import { SP, spHandshake, spMessages, type SpAddress } from '../wire/sp.js';
 export interface SpPubOptions {
     /** Bytes a subscriber may have unsent before frames for it are dropped. */
     highWater: number;
+    /** … and all subscribers together: each gets at most its share of this. */
+    highWaterTotal: number;
+    /** Connections taken at once (handshaken or not); more are closed on accept. */
+    maxPeers: number;
     /** A connection that has not sent a SUB protocol header by then is closed. */
     handshakeMs: number;
     /** Called with the number of frames a slow subscriber lost. */
@@ -43,6 +49,7 @@ export class SpPub {
     /** Listens at the address; rejects when it cannot bind (an ipc file nobody listens on is replaced, as nanomsg does). */
     static async listen(address: SpAddress, opts: SpPubOptions): Promise<SpPub> {
         const server = createServer({ noDelay: true });
+        server.maxConnections = opts.maxPeers;
         const pub = new SpPub(server, address, opts);
         server.on('connection', sock => pub.accept(sock));
         await listenAt(server, address, 0o660); // the vmbridge group's subscribers may connect, no one else
@@ -54,6 +61,13 @@ export class SpPub {
     /** Subscribers that completed the handshake. */
     get subscribers(): number {
         return this.peers.size;
+    }
+
+    /** Bytes not yet taken by the kernel for the most behind subscriber. */
+    get backlog(): number {
+        let most = 0;
+        for (const p of this.peers) most = Math.max(most, p.writableLength);
+        return most;
     }
 
     /** Queues one message; the turn's messages leave together. */
@@ -74,8 +88,9 @@ export class SpPub {
         const buf = spMessages(texts, this.ipc, this.bytes);
         this.texts = [];
         this.bytes = 0;
+        const limit = Math.min(this.opts.highWater, this.opts.highWaterTotal / Math.max(1, this.peers.size));
         for (const peer of this.peers) {
-            if (peer.writableLength > this.opts.highWater) this.opts.onDrop?.(texts.length);
+            if (peer.writableLength > limit) this.opts.onDrop?.(texts.length);
             else peer.write(buf);
         }
     }

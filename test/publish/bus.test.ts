@@ -86,7 +86,7 @@ describe('the bus (SP PUB)', () => {
     it('drops frames only for a subscriber that stopped reading, and counts them', async () => {
         const url = `tcp://127.0.0.1:${await freePort()}`;
         const drops: number[] = [];
-        const pub = await SpPub.listen(spAddress(url)!, { highWater: 64 * 1024, handshakeMs: 1000, onDrop: n => drops.push(n) });
+        const pub = await SpPub.listen(spAddress(url)!, { highWater: 64 * 1024, highWaterTotal: 1 << 30, maxPeers: 64, handshakeMs: 1000, onDrop: n => drops.push(n) });
         cleanup.push(() => pub.close(100));
         // A raw SP peer that completes the handshake and then reads nothing.
         const stuck = createConnection(spAddress(url) as { host: string; port: number });
@@ -109,6 +109,46 @@ describe('the bus (SP PUB)', () => {
         );
         await waitFor(() => live.got.length === i, 10_000, 'every frame at the reading subscriber');
         expect(live.got.map(e => e.seq)).toEqual(Array.from({ length: i }, (_, k) => k + 1));
+    });
+
+    it('takes at most maxPeers connections, and stalled peers share highWaterTotal', async () => {
+        const url = `tcp://127.0.0.1:${await freePort()}`;
+        const drops: number[] = [];
+        // highWater alone would let each stalled peer hold 1 MB; the total gives two of them 64 KB each
+        const pub = await SpPub.listen(spAddress(url)!, { highWater: 1024 * 1024, highWaterTotal: 128 * 1024, maxPeers: 2, handshakeMs: 1000, onDrop: n => drops.push(n) });
+        cleanup.push(() => pub.close(100));
+        const stalled = () => {
+            const s = createConnection(spAddress(url) as { host: string; port: number });
+            cleanup.push(() => s.destroy());
+            s.on('error', () => {});
+            s.write(Buffer.from([0, 0x53, 0x50, 0, 0, 0x21, 0, 0]));
+            s.pause();
+            return s;
+        };
+        stalled();
+        stalled();
+        await waitFor(() => pub.subscribers === 2, 5000, 'two peers');
+        const third = stalled();
+        third.resume(); // reads the FIN, so 'close' comes
+        await new Promise(r => third.once('close', r)); // over maxPeers: closed on accept
+        expect(pub.subscribers).toBe(2);
+        let i = 0;
+        let backlog = 0;
+        await waitFor(
+            () => {
+                for (let k = 0; k < 100; k++) {
+                    pub.send(`u\tflag\t${JSON.stringify(ev(`y${++i}`, 'u', i))}`);
+                }
+                backlog = pub.backlog;
+                pub.flush();
+                return drops.length > 0;
+            },
+            20_000,
+            'a drop'
+        );
+        // the drop came at the peers' share (64 KB unsent, beyond what the kernel took), not at highWater
+        expect(backlog).toBeGreaterThan(64 * 1024);
+        expect(backlog).toBeLessThan(256 * 1024);
     });
 
     it('closes a peer that does not speak SP as a SUB, and keeps serving', async () => {
