@@ -5,7 +5,7 @@
 // a change in one run. Knobs: ROOTS (default this checkout), BENCH_ROUNDS=3, BENCH_MESSAGES=2000
 // (per round at 8 connections; half at 1), BENCH_WORKLOAD=small|200k|640k; `sys` = the kernel's share
 // (socket sends and receives, fsync) of the total.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, ROOT } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
@@ -34,8 +34,10 @@ function threads(pid) {
 
 ensureBuilt();
 const { startDovecot } = await helper('dovecot.ts');
-const dovecot = await startDovecot({ users: USERS });
+// the state directories first: nothing started yet can be left running if this fails
+mkdirSync(RESULTS, { recursive: true });
 const dirs = ROOTS.map((_, i) => mkdtempSync(path.join(RESULTS, `threads-${i}-`)));
+const dovecot = await startDovecot({ users: USERS });
 const serves = [];
 try {
     for (const [i, root] of ROOTS.entries()) serves.push(await startServe(`threads-${i}`, { deliver: dovecot.lmtpUrl, resolver: 'memory', stateDir: dirs[i] }, { root }));

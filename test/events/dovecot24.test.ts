@@ -15,34 +15,41 @@ import { driverArgsFor } from '../helpers/native-driver.js';
 const ROOT = path.resolve(__dirname, '../..');
 const TOKEN = 'dovecot24-test-token-0123456789abcdef';
 
-describe('dovecot-config for Dovecot 2.4', () => {
-    let root = '';
-    let frag: HookFragment;
-    let dovecot: TestDovecot24;
-    const doveconf = (...args: string[]) => spawnSync('chroot', [root, 'doveconf', '-c', dovecot.inside(dovecot.conf), ...args], { encoding: 'utf8' });
-
+/** A 2.4 Dovecot in the root with the hook fragment for these extra dovecot-config args, for one describe. */
+function hookedRoot(extraArgs: () => Promise<string[]>) {
+    const t = {
+        root: '',
+        frag: undefined as unknown as HookFragment,
+        dovecot: undefined as unknown as TestDovecot24,
+        doveconf: (...args: string[]) => spawnSync('chroot', [t.root, 'doveconf', '-c', t.dovecot.inside(t.dovecot.conf), ...args], { encoding: 'utf8' })
+    };
     beforeAll(async () => {
-        root = await trixieRoot();
-        frag = await hookFragmentFor('2.4', ['--ingest', '127.0.0.1:8125', '--ingest-token', TOKEN]);
-        dovecot = new TestDovecot24({ extraConfig: frag.fragment });
-        await dovecot.start();
+        t.root = await trixieRoot();
+        t.frag = await hookFragmentFor('2.4', ['--ingest', '127.0.0.1:8125', '--ingest-token', TOKEN, ...(await extraArgs())]);
+        t.dovecot = new TestDovecot24({ extraConfig: t.frag.fragment });
+        await t.dovecot.start();
     }, ROOT_BUILD_TIMEOUT);
-
     afterAll(async () => {
-        await dovecot?.destroy();
-        frag?.cleanup();
+        await t.dovecot?.destroy();
+        t.frag?.cleanup();
     });
+    return t;
+}
+
+describe('dovecot-config for Dovecot 2.4', () => {
+    const t = hookedRoot(async () => []);
+    const doveconf = t.doveconf;
 
     it('the root really holds Dovecot 2.4 with Lua 5.4 modules for lua-socket and luaossl', () => {
-        expect(execFileSync('chroot', [root, 'dovecot', '--version'], { encoding: 'utf8' })).toMatch(/^2\.4\./);
-        const lua = spawnSync('chroot', [root, 'sh', '-c', 'ls /usr/lib/*/lua/5.4/socket/core.so /usr/lib/*/lua/5.4/_openssl.so'], { encoding: 'utf8' });
+        expect(execFileSync('chroot', [t.root, 'dovecot', '--version'], { encoding: 'utf8' })).toMatch(/^2\.4\./);
+        const lua = spawnSync('chroot', [t.root, 'sh', '-c', 'ls /usr/lib/*/lua/5.4/socket/core.so /usr/lib/*/lua/5.4/_openssl.so'], { encoding: 'utf8' });
         expect(lua.status, lua.stderr).toBe(0);
     });
 
     it('writes the 2.4 form, which 2.4 doveconf accepts and prints back', () => {
-        expect(frag.fragment).toMatch(/mail_plugins \{\n\s+notify = yes\n\s+push_notification = yes\n\s+mail_lua = yes\n\s+push_notification_lua = yes/);
-        expect(frag.fragment).toMatch(/push_notification lua \{\n\s+lua_file = \/srv\/vmb-hook-\w+\/vmbridge\.lua/);
-        expect(frag.fragment).not.toMatch(/^plugin \{|\$mail_plugins/m);
+        expect(t.frag.fragment).toMatch(/mail_plugins \{\n\s+notify = yes\n\s+push_notification = yes\n\s+mail_lua = yes\n\s+push_notification_lua = yes/);
+        expect(t.frag.fragment).toMatch(/push_notification lua \{\n\s+lua_file = \/srv\/vmb-hook-\w+\/vmbridge\.lua/);
+        expect(t.frag.fragment).not.toMatch(/^plugin \{|\$mail_plugins/m);
         const r = doveconf('-n');
         expect(r.status, r.stderr).toBe(0);
         // A bare root has no /etc/mtab (no /proc mounted): doveconf says so, harmlessly.
@@ -53,9 +60,9 @@ describe('dovecot-config for Dovecot 2.4', () => {
     });
 
     it('the key is in a 0640 include, reaches lua_settings, and doveconf -n hides it', () => {
-        expect(frag.fragment).not.toContain(TOKEN);
-        expect(statSync(frag.keyFile).mode & 0o777).toBe(0o640);
-        expect(readFileSync(frag.keyFile, 'utf8')).toMatch(/push_notification lua \{\n\s+lua_settings \{\n\s+vmbridge_key = /);
+        expect(t.frag.fragment).not.toContain(TOKEN);
+        expect(statSync(t.frag.keyFile).mode & 0o777).toBe(0o640);
+        expect(readFileSync(t.frag.keyFile, 'utf8')).toMatch(/push_notification lua \{\n\s+lua_settings \{\n\s+vmbridge_key = /);
         const shown = doveconf('-n');
         expect(shown.stdout).not.toContain(TOKEN);
         expect(shown.stdout).toMatch(/vmbridge_key = # hidden/);
@@ -72,9 +79,9 @@ describe('dovecot-config for Dovecot 2.4', () => {
     it('the 2.3 form is refused by 2.4 (so the version matters)', async () => {
         const old = await hookFragmentFor('2.3', ['--ingest', '127.0.0.1:8125', '--ingest-token', TOKEN]);
         try {
-            const conf = path.join(dovecot.dir, 'old.conf');
-            writeFileSync(conf, readFileSync(dovecot.conf, 'utf8').replace(frag.fragment, old.fragment.replace(/^!include_try.*$/m, '')));
-            const r = spawnSync('chroot', [root, 'doveconf', '-c', dovecot.inside(conf), '-n'], { encoding: 'utf8' });
+            const conf = path.join(t.dovecot.dir, 'old.conf');
+            writeFileSync(conf, readFileSync(t.dovecot.conf, 'utf8').replace(t.frag.fragment, old.fragment.replace(/^!include_try.*$/m, '')));
+            const r = spawnSync('chroot', [t.root, 'doveconf', '-c', t.dovecot.inside(conf), '-n'], { encoding: 'utf8' });
             expect(r.status).not.toBe(0);
         } finally {
             old.cleanup();
@@ -83,27 +90,13 @@ describe('dovecot-config for Dovecot 2.4', () => {
 });
 
 describe('dovecot-config for Dovecot 2.4, native driver', () => {
-    let root = '';
-    let frag: HookFragment;
-    let dovecot: TestDovecot24;
-    const doveconf = (...args: string[]) => spawnSync('chroot', [root, 'doveconf', '-c', dovecot.inside(dovecot.conf), ...args], { encoding: 'utf8' });
-
-    beforeAll(async () => {
-        root = await trixieRoot();
-        frag = await hookFragmentFor('2.4', ['--ingest', '127.0.0.1:8125', '--ingest-token', TOKEN, ...(await driverArgsFor('2.4', 'native'))]);
-        dovecot = new TestDovecot24({ extraConfig: frag.fragment });
-        await dovecot.start();
-    }, ROOT_BUILD_TIMEOUT);
-
-    afterAll(async () => {
-        await dovecot?.destroy();
-        frag?.cleanup();
-    });
+    const t = hookedRoot(() => driverArgsFor('2.4', 'native'));
+    const doveconf = t.doveconf;
 
     it("2.4's doveconf knows the driver's settings (libvmbridge_settings.so) and hides its key; the doctor reads them", () => {
-        expect(frag.fragment).toMatch(/mail_plugins \{\n\s+notify = yes\n\s+push_notification = yes\n\s+push_notification_vmbridge = yes/);
-        expect(frag.fragment).not.toContain(TOKEN);
-        expect(readFileSync(frag.keyFile, 'utf8')).toMatch(/push_notification vmbridge \{\n\s+push_notification_vmbridge_key = /);
+        expect(t.frag.fragment).toMatch(/mail_plugins \{\n\s+notify = yes\n\s+push_notification = yes\n\s+push_notification_vmbridge = yes/);
+        expect(t.frag.fragment).not.toContain(TOKEN);
+        expect(readFileSync(t.frag.keyFile, 'utf8')).toMatch(/push_notification vmbridge \{\n\s+push_notification_vmbridge_key = /);
         const r = doveconf('-n');
         expect(r.status, r.stderr).toBe(0);
         expect(r.stderr.split('\n').filter(l => l && !l.includes('setmntent(/etc/mtab)'))).toEqual([]);
