@@ -11,13 +11,13 @@
 // Run: node bench/delivery.mjs   (env: BENCH_MESSAGES=1000 BENCH_ROUNDS=3 BENCH_LATENCY=2000
 // BENCH_WORKLOADS=small,200k,640k,mix BENCH_SYSCALLS=1 BENCH_LATENCY_WORKLOAD=small BENCH_BASE_ROOT=)
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, stats, writeResult } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { smallMessage, voicemailMessage } from './lib/messages.mjs';
 import { summariseProfile } from './lib/profile.mjs';
 import { cpuMs, machineBusyMs } from './lib/proc.mjs';
-import os from 'node:os';
 import { startPipeRelay } from './lib/pipe-relay.mjs';
 import { startServe } from './lib/serve.mjs';
 import { countSyscalls } from './lib/syscalls.mjs';

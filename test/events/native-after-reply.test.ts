@@ -3,18 +3,17 @@
 // with Dovecot for the core it still needed to answer (the STORE p99 of bench/dovecot-cost.mjs).
 // The order is the mail process's own syscall order, read with strace attached to it: no timing.
 // On Dovecot 2.3 and 2.4 (in the trixie root: the same ioloop turn holds on both).
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/hook/batch.js';
 import { IngestServer } from '../../src/hook/ingest.js';
 import { createLogger } from '../../src/log.js';
 import { MASTER, type TestDovecot } from '../helpers/dovecot.js';
-import { DOVECOT_VERSIONS, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT, trixieRoot } from '../helpers/dovecot24.js';
+import { DOVECOT_VERSIONS, dovecotOf, ROOT_BUILD_TIMEOUT } from '../helpers/dovecot24.js';
 import { type HookFragment } from '../helpers/hook-fragment.js';
 import { LineClient, dataPayload, send } from '../helpers/lmtp-client.js';
-import { driverArgsFor } from '../helpers/native-driver.js';
+import { nativeFragment, socketDir } from '../helpers/native-driver.js';
 import { waitFor } from '../helpers/net.js';
 import { startProcess } from '../helpers/process.js';
 
@@ -62,13 +61,11 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: the batch leaves aft
     const batchLine = (name: string) => (l: string) => l.includes('{\\"mac\\"') && l.includes(`\\"name\\":\\"${name}\\"`);
 
     beforeAll(async () => {
-        // 2.4 runs chrooted: the socket inside its root.
-        dir = mkdtempSync(version === '2.4' ? path.join(await trixieRoot(), 'srv', 'vmb-native-order-') : path.join(tmpdir(), 'vmb-native-order-'));
-        chmodSync(dir, 0o755);
+        dir = await socketDir(version, 'vmb-native-order-');
         const sock = path.join(dir, 'ingest.sock');
         ingest = new IngestServer({ listen: { path: sock }, token: TOKEN, maxBody: 1 << 20, logger: createLogger('silent'), onBatch: b => batches.push(b) });
         await ingest.listen();
-        frag = await hookFragmentFor(version, ['--ingest', `unix:${sock}`, '--ingest-token', TOKEN, ...(await driverArgsFor(version, 'native'))]);
+        frag = await nativeFragment(version, ['--ingest', `unix:${sock}`, '--ingest-token', TOKEN]);
         dovecot = await dovecotOf(version, { users: [USER], extraConfig: frag.fragment }).start();
         expect((await send(dovecot.lmtpPort, 'x@example.org', [USER], PLAIN)).final.map(f => f.code)).toEqual([250]);
         await waitFor(() => batches.length === 1, 10_000, 'the first delivery');

@@ -4,9 +4,8 @@
 // one connection per Dovecot process shared by every recipient, a key the ingest refuses, and the
 // bridge going away and coming back (batches dropped meanwhile, the seq gap makes it recount), and
 // a bridge that stops reading for a while (batches wait in the driver's bounded buffer, none lost).
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +15,10 @@ import { createLogger } from '../../src/log.js';
 import { ingestBatches } from '../../src/metrics.js';
 import { startBridge, Subscriber, type TestBridge } from '../helpers/bridge.js';
 import { MAIL_UID, type TestDovecot } from '../helpers/dovecot.js';
-import { DOVECOT_VERSIONS, type DovecotVersion, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT, trixieRoot } from '../helpers/dovecot24.js';
+import { DOVECOT_VERSIONS, type DovecotVersion, dovecotOf, hookFragmentFor, ROOT_BUILD_TIMEOUT } from '../helpers/dovecot24.js';
 import { type HookFragment } from '../helpers/hook-fragment.js';
 import { LineClient, send, transaction } from '../helpers/lmtp-client.js';
-import { driverArgsFor } from '../helpers/native-driver.js';
+import { driverArgsFor, nativeFragment, socketDir } from '../helpers/native-driver.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { busUrl } from '../../src/publish/bus-address.js';
 
@@ -29,16 +28,6 @@ const TOKEN = 'native-test-token-0123456789abcdef';
 const USERS = ['n1@example.org', 'n2@example.org', 'n3@example.org', 'n4@example.org', 'n5@example.org'];
 
 const counted = async (result: string) => (await ingestBatches.get()).values.find(v => v.labels.result === result)?.value ?? 0;
-
-/** A temp dir for sockets Dovecot reaches: inside the trixie root for 2.4 (it runs chrooted). */
-const socketDir = async (version: DovecotVersion, prefix: string) => {
-    const dir = mkdtempSync(version === '2.4' ? path.join(await trixieRoot(), 'srv', prefix) : path.join(tmpdir(), prefix));
-    chmodSync(dir, 0o755); // the mail uid reaches the socket
-    return dir;
-};
-
-/** The fragment of `vmbridge dovecot-config --driver native` for `version`, plus `args`. */
-const nativeFragment = async (version: DovecotVersion, args: string[]) => hookFragmentFor(version, [...args, ...(await driverArgsFor(version, 'native'))]);
 
 /** The driver's retry pause in the syntax of `version`. */
 const retrySetting = (version: DovecotVersion, msecs: number) =>

@@ -10,7 +10,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlink
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { trixieRoot, type DovecotVersion } from './dovecot24.js';
+import { hookFragmentFor, trixieRoot, type DovecotVersion } from './dovecot24.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SYSTEM_MODULES = '/usr/lib/dovecot/modules';
@@ -68,4 +68,16 @@ done`;
 export async function driverArgsFor(version: DovecotVersion, driver: Driver): Promise<string[]> {
     if (version === '2.3' || driver === 'lua') return driverArgs(driver);
     return ['--driver', 'native', '--module-dir', await nativeModuleDir24()];
+}
+
+/** A temp dir for sockets Dovecot reaches: inside the trixie root for 2.4 (it runs chrooted). */
+export async function socketDir(version: DovecotVersion, prefix: string): Promise<string> {
+    const dir = mkdtempSync(version === '2.4' ? path.join(await trixieRoot(), 'srv', prefix) : path.join(tmpdir(), prefix));
+    chmodSync(dir, 0o755); // the mail uid reaches the socket
+    return dir;
+}
+
+/** The fragment of `vmbridge dovecot-config --driver native` for `version`, plus `args`. */
+export async function nativeFragment(version: DovecotVersion, args: string[]) {
+    return hookFragmentFor(version, [...args, ...(await driverArgsFor(version, 'native'))]);
 }
