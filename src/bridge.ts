@@ -143,7 +143,7 @@ export class Bridge {
             registerSubscribers('http', () => this.clients?.hub.clients ?? 0), // SSE and WebSocket streams of --http
             registerImapSessions('busy', () => this.imap?.stats().busy ?? 0),
             registerImapSessions('idle', () => this.imap?.stats().idle ?? 0),
-            ...['state.db', 'state.db-wal'].map(f => registerStateBytes(f, () => fileBytes(path.join(config.stateDir, f))))
+            ...['state.db', 'state.db-wal', 'index.db', 'index.db-wal'].map(f => registerStateBytes(f, () => fileBytes(path.join(config.stateDir, f))))
         );
         if (config.admin) this.admin = new AdminServer({ listen: config.admin, logger: log, health: () => this.readiness.check() });
     }

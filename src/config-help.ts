@@ -22,7 +22,7 @@ export const HELP: Record<Key, string> = {
     resolverCn: 'OpenChange resolver key: username | email',
     backend: 'OpenChange backend name in newmail payloads',
     publish: 'nanomsg PUB bus url (default ipc://<state-dir>/bus.sock, mode 0660; tcp:// is unauthenticated: only on a trusted network)',
-    stateDir: 'state directory: tokens, the bus socket and (memory resolver) the journal and uid index in state.db',
+    stateDir: 'state directory: tokens, the bus socket and (memory resolver) the journal (state.db) and uid index (index.db)',
     replay: 'host:port of the replay endpoint for listen --since (off unless given)',
     replayToken: 'token replay clients must present (default: generated in <state-dir>/replay.token, mode 0640)',
     replayAccess: 'who may reach the replay endpoint (default: loopback only)',

@@ -176,7 +176,7 @@ export const SEQUENCER_RETRY_MS = 1000;
 export const IMAP_SOCKET_TIMEOUT_MS = 5 * 60_000;
 /** uid index without a state directory: entries kept in memory */
 export const UID_INDEX_MEMORY_MAX = 100_000;
-/** uid index in state.db: rows kept at most (oldest go first) */
+/** uid index in index.db: rows kept at most (oldest go first) */
 export const UID_INDEX_ROWS_MAX = 1_000_000;
 /** correlator: an APPEND's MessageAppend waits this long for its pair in the same session */
 export const APPEND_PAIR_WINDOW_MS = 150;
@@ -240,6 +240,8 @@ export const RESOLVER_STALE_USERS = 10_000;
 export const LOG_BUFFER_BYTES = 8192;
 /** … and at least this often, so a quiet server's info lines are not held longer; warn and above go at once */
 export const LOG_FLUSH_MS = 100;
+/** uid index (embedded) writes wait this long to share one commit: what a crash of serve may lose of it */
+export const INDEX_COMMIT_MS = 100;
 /** uid index writes committed in one transaction at most: a 70,000-event batch commits in slices, not one long stall */
 export const INDEX_BATCH_MAX = 1000;
 /** uid index in memcached: entries this instance wrote or read, also kept locally (a recent

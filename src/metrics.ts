@@ -200,8 +200,8 @@ for (const op of ['allocate', 'append']) journalErrors.inc({ op }, 0);
 for (const kind of ['unhandled_rejection', 'uncaught_exception']) processFaults.inc({ kind }, 0);
 for (const reason of ['access', 'untrusted', 'limit', 'draining', 'auth', 'sender', 'tls', 'timeout']) intakeRefusals.inc({ reason }, 0);
 
-/** Bytes on disk of the state directory's store (state.db and its WAL: the journal and uid index). */
-export const registerStateBytes = readGauge('vmbridge_state_db_bytes', 'Bytes on disk of <state-dir>/state.db and its WAL (journal and uid index), by file', 'file', []);
+/** Bytes on disk of the state directory's stores (state.db: the journal; index.db: the uid index; and their WALs). */
+export const registerStateBytes = readGauge('vmbridge_state_db_bytes', 'Bytes on disk of <state-dir>/state.db, index.db and their WALs, by file', 'file', []);
 
 export const webhookDisabled = new Counter({
     name: 'vmbridge_webhook_disabled_total',

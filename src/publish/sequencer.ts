@@ -1,6 +1,8 @@
 // Stamps `seq` on every event, journals it, then hands it on — per user in order. Each user has a
-// queue: while one allocation runs, later batches wait and the next allocation serves them all
-// (INCR by n), so memcached costs two round trips per burst, not per event. An event is handed on
+// queue: the first allocation waits for the rest of the turn (a hook batch's events arrive one by
+// one within it), and while one allocation runs, later batches wait and the next allocation serves
+// them all (INCR by n), so memcached costs two round trips per burst, not per event, and the
+// embedded journal one commit (bench/ingest-cpu.mjs: a batch of four new messages took two). An event is handed on
 // only after its journal write settled, so whatever a subscriber sees live is already replayable.
 //
 // memcached down: delivery never waits on it. After a failed allocation (bounded by the op
@@ -58,6 +60,7 @@ export class Sequencer {
     }
 
     private async drain(user: string): Promise<void> {
+        await yieldToLoop(); // this turn's other events of the user join the first allocation
         for (;;) {
             const queued = this.queues.get(user)!;
             if (!queued.length) {

@@ -9,14 +9,15 @@ import { SQLITE_BUSY_TIMEOUT_MS } from '../limits.js';
 
 export type StateDb = Database.Database;
 
-/** Creates the directory (0750: the bus socket and token live there too) and opens the store. */
-export function openStateDb(stateDir: string, opts: { claim?: boolean } = {}): StateDb {
+/** Creates the directory (0750: the bus socket and token live there too) and opens the store
+ * (`file`: another store in the directory, e.g. the uid index's own `index.db`). */
+export function openStateDb(stateDir: string, opts: { claim?: boolean; file?: string } = {}): StateDb {
     if (stateDir === ':memory:') return configure(new Database(':memory:'));
     const dir = path.resolve(stateDir);
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     // Admin commands (vmbridge webhook …) edit small tables beside a running serve: no claim.
     if (opts.claim !== false) claim(dir);
-    const file = path.join(dir, 'state.db');
+    const file = path.join(dir, opts.file ?? 'state.db');
     const db = configure(new Database(file));
     chmodSync(file, 0o600);
     return db;

@@ -72,6 +72,19 @@ describe('Sequencer', () => {
         expect(log).toEqual(['allocate a', 'emit a3']);
     });
 
+    it("takes a user's events pushed one by one in the same turn in one allocation and one journal write", async () => {
+        const store = new FakeStore();
+        const log: string[] = [];
+        const allocate = store.allocate.bind(store);
+        const append = store.append.bind(store);
+        store.allocate = async (user, n) => (log.push(`allocate ${user} ${n}`), allocate(user, n));
+        store.append = async evs => (log.push(`append ${evs.map(e => e.id)}`), append(evs));
+        const seq = new Sequencer(store, { emit: e => log.push(`emit ${e.id} ${e.seq}`) });
+        for (const id of ['a1', 'a2', 'a3', 'a4']) seq.push('a', [ev(id, 'a')]); // a hook batch's new messages, as correlate hands them on
+        await seq.idle();
+        expect(log).toEqual(['allocate a 4', 'append a1,a2,a3,a4', 'emit a1 1', 'emit a2 2', 'emit a3 3', 'emit a4 4']);
+    });
+
     it('publishes without seq while the store is down, then sequences again behind a reset', async () => {
         vi.useFakeTimers();
         const store = new FakeStore();

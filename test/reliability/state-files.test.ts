@@ -28,7 +28,7 @@ describe('the state directory', () => {
         expect(mode(dir)).toBe(0o750);
         expect(statSync(path.join(dir, 'bus.sock')).isSocket()).toBe(true);
         expect(mode(path.join(dir, 'bus.sock'))).toBe(0o660);
-        expect(mode(path.join(dir, 'state.db'))).toBe(0o600);
+        for (const f of ['state.db', 'index.db']) expect(mode(path.join(dir, f))).toBe(0o600);
     });
 
     it('serves no replay endpoint unless --replay is given', () => {
