@@ -10,9 +10,10 @@ import { ROOT, helper, stats } from './env.mjs';
 import { startBridgeChild } from './bridge-child.mjs';
 import { busSubscriber, frameEvent, pushSubscribers } from './subscribers.mjs';
 import { stageRows } from './stages.mjs';
+import { ImapSession } from './imap-session.mjs';
 
 export async function storeLatency({ memcached, stores = 500, users = 10, spacingMs = 150, driver = 'lua', stages = false }) {
-    const { startDovecot } = await helper('dovecot.ts');
+    const { MASTER, startDovecot } = await helper('dovecot.ts');
     const { freePort, waitFor } = await helper('net.ts');
     const { send } = await helper('lmtp-client.ts');
     const { driverArgs } = await helper('native-driver.ts');
@@ -38,15 +39,12 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
         const perUser = Math.ceil(stores / users);
         const msg = Buffer.from('From: a@example.net\r\nSubject: store bench\r\n\r\nhello\r\n');
         for (const u of USERS) for (let i = 0; i < perUser; i++) await send(dovecot.lmtpPort, 'a@example.net', [u], msg);
-        for (const u of USERS) {
-            const c = await dovecot.imap(u);
-            await c.mailboxOpen('INBOX');
-            clients.push(c);
-        }
+        // A bare session (lib/imap-session.mjs): "command sent" is the write of the STORE line.
+        for (const u of USERS) clients.push(await ImapSession.open(dovecot.imapPort, `${u}*${MASTER.user}`, MASTER.password));
         // warm-up: the first STORE of each session loads the Lua script; wait until events flow
         await waitFor(
             async () => {
-                for (const c of clients) await c.messageFlagsAdd(String(perUser), ['\\Flagged'], { uid: true });
+                for (const c of clients) await c.command(`UID STORE ${perUser} +FLAGS (\\Flagged)`);
                 await new Promise(r => setTimeout(r, 200));
                 return bus.size > 0 && push.size > 0;
             },
@@ -57,6 +55,7 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
         push.clear();
         if (stages) await bridge.stages();
         const issued = new Map();
+        const replied = new Map(); // when the tagged OK came
         const gap = spacingMs / users;
         const t0 = performance.now();
         for (let n = 0; n < stores; n++) {
@@ -64,8 +63,9 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
             const uid = Math.floor(n / users) + 1;
             const wait = t0 + n * gap - performance.now();
             if (wait > 0) await new Promise(r => setTimeout(r, wait));
-            issued.set(`${USERS[u]}:${uid}`, process.hrtime.bigint());
-            await clients[u].messageFlagsAdd(String(uid), ['\\Seen'], { uid: true });
+            await clients[u].command(`UID STORE ${uid} +FLAGS (\\Seen)`);
+            issued.set(`${USERS[u]}:${uid}`, clients[u].sentAt);
+            replied.set(`${USERS[u]}:${uid}`, clients[u].repliedAt);
         }
         const rate = stores / ((performance.now() - t0) / 1000);
         await waitFor(() => issued.size && [...issued.keys()].every(k => bus.has(k) && push.has(k)), 10_000).catch(() => undefined);
@@ -73,7 +73,8 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
         const b = lat(bus);
         const p = lat(push);
         const segments = [
-            ['start', 'hook'],
+            ['start', 'reply'],
+            ['reply', 'hook'],
             ['hook', 'index'],
             ['index', 'indexed'],
             ['indexed', 'entry'],
@@ -88,10 +89,10 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
             ratePerSec: Math.round(rate),
             bus: { ...stats(b), lost: issued.size - b.length },
             subscribe: { ...stats(p), lost: issued.size - p.length },
-            stages: stages ? stageRows(issued, await bridge.stages(), { bus, push }, segments) : undefined
+            stages: stages ? stageRows(issued, await bridge.stages(), { bus, push, reply: replied }, segments) : undefined
         };
     } finally {
-        for (const c of clients) await c.logout().catch(() => undefined);
+        for (const c of clients) c.close();
         sub.close();
         await subs.close();
         await bridge.stop();
