@@ -240,8 +240,6 @@ export const RESOLVER_STALE_USERS = 10_000;
 export const LOG_BUFFER_BYTES = 8192;
 /** … and at least this often, so a quiet server's info lines are not held longer; warn and above go at once */
 export const LOG_FLUSH_MS = 100;
-/** uid index (embedded) writes wait this long to share one commit: what a crash of serve may lose of it */
-export const INDEX_COMMIT_MS = 100;
 /** uid index writes committed in one transaction at most: a 70,000-event batch commits in slices, not one long stall */
 export const INDEX_BATCH_MAX = 1000;
 /** uid index in memcached: entries this instance wrote or read, also kept locally (a recent

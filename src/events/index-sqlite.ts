@@ -2,17 +2,17 @@
 // so flag/move/delete events after a restart still carry class, voicemail and Message-ID. Keyed
 // by the columns themselves (no joined string a user name could forge), bounded in rows: the
 // least recently written go first, and entries expire after `ttlSec` like the memcached index.
-// Writes are batched: the sets and deletes of INDEX_COMMIT_MS commit in ONE transaction, and get()
-// sees them meanwhile; a crash of serve loses at most that window of a cache (a lost entry is
-// looked up again over IMAP). One commit per turn was 14 % of serve's main thread receiving a
-// Dovecot hook's batches, one new message each (bench/README, "Serve's CPU per hook batch").
+// Writes are batched: the sets and deletes of one turn of the loop commit in ONE transaction after
+// it (one WAL append instead of one per new message), and get() sees them meanwhile. (A 100 ms
+// window saved 15–30 µs per message but put a ~1 ms commit under the odd LMTP reply: p99 of the
+// added reply time +0.5 ms, bench/README "Serve's CPU per hook batch".)
 // Its own file, not state.db: there a commit on this (the main) thread waited for the journal
 // writer's lock through that writer's fsync, asleep in SQLite's busy handler (up to
 // SQLITE_BUSY_TIMEOUT_MS): the main thread was busy 3.1 s for 8,000 such batches, 1.7 s here.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { IndexEntrySchema, type IndexEntry, type IndexStore, type MessageRef } from './index-store.js';
-import { INDEX_SWEEP_MS, INDEX_PACE, INDEX_BATCH_MAX, INDEX_COMMIT_MS, UID_INDEX_TTL_SEC, UID_INDEX_ROWS_MAX } from '../limits.js';
+import { INDEX_SWEEP_MS, INDEX_PACE, INDEX_BATCH_MAX, UID_INDEX_TTL_SEC, UID_INDEX_ROWS_MAX } from '../limits.js';
 
 /** A write not yet committed: the entry to set, or undefined to delete. */
 interface Pending {
@@ -26,14 +26,12 @@ export class SqliteIndex implements IndexStore {
     private readonly q;
     private readonly commit: (writes: Iterable<Pending>, at: number) => void;
     private pending = new Map<string, Pending>();
-    private timer?: NodeJS.Timeout;
     private calls = 0;
 
     constructor(
         stateDir: string,
         private readonly maxRows = UID_INDEX_ROWS_MAX,
-        private readonly ttlSec = UID_INDEX_TTL_SEC,
-        private readonly commitMs = INDEX_COMMIT_MS
+        private readonly ttlSec = UID_INDEX_TTL_SEC
     ) {
         this.db = openStateDb(stateDir, { file: 'index.db' });
         if (stateDir !== ':memory:') dropOldTable(stateDir);
@@ -92,14 +90,11 @@ export class SqliteIndex implements IndexStore {
         const k = keyOf(ref);
         this.pending.delete(k); // re-inserted: the commit applies writes in the order they were last made
         this.pending.set(k, { ref, entry });
-        if (this.pending.size >= INDEX_BATCH_MAX)
-            this.flush(); // a long batch commits in slices
-        else this.timer ??= setTimeout(() => this.flush(), this.commitMs).unref(); // close() commits what is left
+        if (this.pending.size === 1) setImmediate(() => this.flush());
+        else if (this.pending.size >= INDEX_BATCH_MAX) this.flush(); // a long batch commits in slices
     }
 
     private flush(): void {
-        clearTimeout(this.timer);
-        this.timer = undefined;
         const writes = this.pending;
         if (!writes.size || !this.db.open) return;
         this.pending = new Map();
