@@ -9,13 +9,12 @@
 // bench/dovecot-cost.mjs measures the same receiver beside Dovecot, where both share two cores and
 // how many messages a batch holds varies run to run; this one holds it fixed.
 // Run: node bench/ingest-cpu.mjs   (env: BENCH_RATE=800 BENCH_SECONDS=8)
-import { createHmac } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, printTable, stats, writeResult } from './lib/env.mjs';
-import { cpuMsOf } from './lib/proc.mjs';
+import { threadCpuMs } from './lib/proc.mjs';
 import { startServe } from './lib/serve.mjs';
 import { busSubscriber } from './lib/subscribers.mjs';
 
@@ -27,28 +26,16 @@ const USERS = ['u0@example.org', 'u1@example.org', 'u2@example.org', 'u3@example
 
 ensureBuilt();
 const { freePort, waitFor } = await helper('net.ts');
+const { signedLine } = await helper('hook-sign.ts');
 
-/** A stream line as the driver writes it: `{"mac":"…",` + the rest of the JSON. */
-function line(obj) {
-    const body = Buffer.from(JSON.stringify(obj));
-    return `{"mac":"${createHmac('sha256', TOKEN).update(body).digest('hex')}",${body.subarray(1)}\n`;
-}
+/** A stream line as the driver writes it (the tests' hook-sign.ts). */
+const line = obj => signedLine(TOKEN, obj);
 
 /** CPU ms of serve's main thread and of all its other threads together. */
-function threadCpuMs(pid) {
-    let main = 0;
-    let other = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        let ms;
-        try {
-            ms = cpuMsOf(`/proc/${pid}/task/${tid}/stat`);
-        } catch {
-            continue; // a thread that just ended
-        }
-        if (Number(tid) === pid) main += ms;
-        else other += ms;
-    }
-    return { main, other };
+function mainAndOther(pid) {
+    const all = threadCpuMs(pid);
+    const main = all[String(pid)] ?? 0;
+    return { main, other: Object.values(all).reduce((a, b) => a + b, 0) - main };
 }
 
 async function variant(name, perBatch) {
@@ -128,11 +115,11 @@ async function variant(name, perBatch) {
         sent.clear();
         received = seq;
         await run(WARMUP);
-        const cpu0 = threadCpuMs(serve.pid);
+        const cpu0 = mainAndOther(serve.pid);
         measuring = true;
         const n = RATE * SECONDS;
         await run(n);
-        const cpu1 = threadCpuMs(serve.pid);
+        const cpu1 = mainAndOther(serve.pid);
         const per = k => Math.round(((cpu1[k] - cpu0[k]) * 1000) / n);
         const lat = stats(latencies);
         return {

@@ -5,12 +5,12 @@
 // a change in one run. Knobs: ROOTS (default this checkout), BENCH_ROUNDS=3, BENCH_MESSAGES=2000
 // (per round at 8 connections; half at 1), BENCH_WORKLOAD=small|200k|640k; `sys` = the kernel's share
 // (socket sends and receives, fsync) of the total.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, envInt, helper, median, printTable, RESULTS, ROOT } from './lib/env.mjs';
 import { dataPayload, openConnections, sendAll } from './lib/mta.mjs';
 import { smallMessage, voicemailMessage } from './lib/messages.mjs';
-import { cpuMsOf, statFields } from './lib/proc.mjs';
+import { statFields, threadCpuMs } from './lib/proc.mjs';
 import { startServe } from './lib/serve.mjs';
 
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
@@ -22,15 +22,6 @@ const KB = { '200k': 200, '640k': 640 }[WORKLOAD];
 const PAYLOADS = Array.from({ length: KB ? 10 : 100 }, (_, i) => dataPayload(KB ? voicemailMessage(i, KB * 1024) : smallMessage(i)));
 const small = i => ({ rcpts: [USERS[i % USERS.length]], payload: PAYLOADS[i % PAYLOADS.length] });
 const sysMs = pid => Number(statFields(`/proc/${pid}/stat`)[12]) * 10;
-
-/** CPU ms so far per thread id, and which one is the main thread. */
-function threads(pid) {
-    const out = {};
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        out[tid] = cpuMsOf(`/proc/${pid}/task/${tid}/stat`);
-    }
-    return out;
-}
 
 ensureBuilt();
 const { startDovecot } = await helper('dovecot.ts');
@@ -53,10 +44,10 @@ try {
         for (let r = 0; r < ROUNDS; r++) {
             for (const [i, s] of serves.entries()) {
                 const conns = await openConnections(s.lmtpPort, connCount);
-                const before = threads(s.pid);
+                const before = threadCpuMs(s.pid);
                 const sys0 = sysMs(s.pid);
                 const res = await sendAll(conns, count, small);
-                const after = threads(s.pid);
+                const after = threadCpuMs(s.pid);
                 per[i].sys.push((sysMs(s.pid) - sys0) / count);
                 conns.forEach(c => c.close());
                 if (res.failed) throw new Error(`${res.failed} messages not stored`);

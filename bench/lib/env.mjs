@@ -46,11 +46,7 @@ export function stats(values) {
     return { n: s.length, p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN), mean: r(mean) };
 }
 
-export const median = xs =>
-    percentile(
-        [...xs].sort((a, b) => a - b),
-        50
-    );
+export { medianOf as median } from './ratio.mjs';
 
 export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 

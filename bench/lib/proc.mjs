@@ -1,6 +1,6 @@
 // Reading /proc/<pid>/stat (or a thread's, /proc/<pid>/task/<tid>/stat) for the benchmarks' CPU
 // figures: user + system time does not depend on the machine's load as wall-clock rates do.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // clock ticks of USER_HZ = 100
 
@@ -19,6 +19,19 @@ export function cpuMsOf(path, { children = false } = {}) {
 
 /** A process's CPU time so far, ms. */
 export const cpuMs = pid => cpuMsOf(`/proc/${pid}/stat`);
+
+/** CPU ms so far of each of a process's threads, by thread id (the main thread's is the pid). */
+export function threadCpuMs(pid) {
+    const out = {};
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+            out[tid] = cpuMsOf(`/proc/${pid}/task/${tid}/stat`);
+        } catch {
+            // a thread that ended since the listing
+        }
+    }
+    return out;
+}
 
 /** The machine's busy CPU time so far, ms, over all cores (/proc/stat: everything but idle and iowait). */
 export function machineBusyMs() {

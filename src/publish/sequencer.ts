@@ -2,8 +2,9 @@
 // queue: the first allocation waits for the rest of the turn (a hook batch's events arrive one by
 // one within it), and while one allocation runs, later batches wait and the next allocation serves
 // them all (INCR by n), so memcached costs two round trips per burst, not per event, and the
-// embedded journal one commit (bench/ingest-cpu.mjs: a batch of four new messages took two). An event is handed on
-// only after its journal write settled, so whatever a subscriber sees live is already replayable.
+// embedded journal one commit (bench/ingest-cpu.mjs: a batch of four new messages took two). An
+// event is handed on only after its journal write settled, so whatever a subscriber sees live is
+// already replayable.
 //
 // memcached down: delivery never waits on it. After a failed allocation (bounded by the op
 // timeout) events go out without seq for `retryMs` (no waiting at all meanwhile); a local
