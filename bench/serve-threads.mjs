@@ -1,6 +1,6 @@
 // serve's CPU per small message by thread (/proc/<pid>/task/*/stat: user + system time, so it does
-// not depend on the load much): the main thread (event loop), the journal writer and the rest
-// (GC helpers, libuv pool). ROOTS=<build>,<build>… runs each build (a copy with bin/ and dist/)
+// not depend on the load much): the main thread (event loop), the busiest other thread (the
+// journal writer in builds that had one; now a GC helper or the checkpoint thread) and the rest. ROOTS=<build>,<build>… runs each build (a copy with bin/ and dist/)
 // as its own serve in front of the same Dovecot, rounds alternating between them: before/after
 // a change in one run. Knobs: ROOTS (default this checkout), BENCH_ROUNDS=3, BENCH_MESSAGES=2000
 // (per round at 8 connections; half at 1), BENCH_WORKLOAD=small|200k|640k; `sys` = the kernel's share
@@ -55,7 +55,7 @@ try {
                     .map(([tid, ms]) => [tid, ms - (before[tid] ?? 0)])
                     .sort((a, b) => b[1] - a[1]);
                 const main = used.find(([tid]) => tid === String(s.pid))[1];
-                // the busiest thread besides the main one is the journal writer (a commit per group)
+                // the busiest thread besides the main one (a build with a journal writer: that one)
                 const [writer = 0, ...rest] = used.filter(([tid]) => tid !== String(s.pid)).map(([, ms]) => ms);
                 const other = rest.reduce((a, b) => a + b, 0);
                 per[i].total.push((main + writer + other) / count);
@@ -72,7 +72,7 @@ try {
                 messages: count * ROUNDS,
                 'CPU ms/msg': m('total'),
                 main: m('main'),
-                'journal writer': m('writer'),
+                'busiest other': m('writer'),
                 other: m('other'),
                 sys: m('sys')
             });

@@ -240,6 +240,8 @@ export const RESOLVER_STALE_USERS = 10_000;
 export const LOG_BUFFER_BYTES = 8192;
 /** … and at least this often, so a quiet server's info lines are not held longer; warn and above go at once */
 export const LOG_FLUSH_MS = 100;
+/** uid index writes of this long commit together (a commit's fixed cost once, not per message) */
+export const INDEX_COMMIT_MS = 10;
 /** uid index writes committed in one transaction at most: a 70,000-event batch commits in slices, not one long stall */
 export const INDEX_BATCH_MAX = 1000;
 /** uid index in memcached: entries this instance wrote or read, also kept locally (a recent
@@ -264,3 +266,12 @@ export const PUSH_HIGH_WATER = 256 * 1024;
 /** largest frame a subscribe() PULL socket takes (nanomsg's NN_RCVMAXSIZE default, 1 MB): a peer
  * sending more is disconnected */
 export const SP_PULL_MAX_FRAME = 1024 * 1024;
+/** the state stores' WAL is checkpointed (and fsynced) this often, off the event loop: what an OS
+ * crash or power loss can take back is at most about this much (the seq then jumps, see below) */
+export const STATE_CHECKPOINT_MS = 1000;
+/** a store's own checkpoint on the main thread only past this WAL size (4 KB pages): the backstop
+ * while the checkpoint thread is gone */
+export const STATE_WAL_BACKSTOP_PAGES = 10_000;
+/** after an unclean stop with a reboot since, every user's seq continues at least this far above
+ * the highest one stored: far more than could have been given out and lost since the last sync */
+export const SEQ_JUMP_MARGIN = 1_000_000_000;

@@ -2,17 +2,19 @@
 // so flag/move/delete events after a restart still carry class, voicemail and Message-ID. Keyed
 // by the columns themselves (no joined string a user name could forge), bounded in rows: the
 // least recently written go first, and entries expire after `ttlSec` like the memcached index.
-// Writes are batched: the sets and deletes of one turn of the loop commit in ONE transaction after
-// it (one WAL append instead of one per new message), and get() sees them meanwhile. (A 100 ms
-// window saved 15–30 µs per message but put a ~1 ms commit under the odd LMTP reply: p99 of the
-// added reply time +0.5 ms, bench/README "Serve's CPU per hook batch".)
-// Its own file, not state.db: there a commit on this (the main) thread waited for the journal
-// writer's lock through that writer's fsync, asleep in SQLite's busy handler (up to
-// SQLITE_BUSY_TIMEOUT_MS): the main thread was busy 3.1 s for 8,000 such batches, 1.7 s here.
+// Writes are batched: the sets and deletes of INDEX_COMMIT_MS commit in ONE transaction (one WAL
+// append instead of one per new message), and get() sees them meanwhile. A commit's fixed cost
+// was ~60 µs of serve's CPU per hook message with one per turn of the loop (bench/README "Serve's
+// CPU per hook batch"); 10 ms of rows is a few at most, a commit short enough not to show under
+// an LMTP reply (a 100 ms window's ~1 ms commit did: +0.5 ms on the added reply time's p99).
+// Its own file, not state.db: a commit here never waits, asleep in SQLite's busy handler, for a
+// lock on state.db held elsewhere (an admin command's write; when the journal had a writer thread,
+// that thread's fsync: the main thread was busy 3.1 s for 8,000 hook batches, 1.7 s here).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { checkpointInBackground } from '../state/checkpoint.js';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { IndexEntrySchema, type IndexEntry, type IndexStore, type MessageRef } from './index-store.js';
-import { INDEX_SWEEP_MS, INDEX_PACE, INDEX_BATCH_MAX, UID_INDEX_TTL_SEC, UID_INDEX_ROWS_MAX } from '../limits.js';
+import { INDEX_SWEEP_MS, INDEX_PACE, INDEX_BATCH_MAX, INDEX_COMMIT_MS, UID_INDEX_TTL_SEC, UID_INDEX_ROWS_MAX, STATE_WAL_BACKSTOP_PAGES } from '../limits.js';
 
 /** A write not yet committed: the entry to set, or undefined to delete. */
 interface Pending {
@@ -26,7 +28,9 @@ export class SqliteIndex implements IndexStore {
     private readonly q;
     private readonly commit: (writes: Iterable<Pending>, at: number) => void;
     private pending = new Map<string, Pending>();
+    private timer?: NodeJS.Timeout;
     private calls = 0;
+    private readonly stopCheckpoints?: () => void;
 
     constructor(
         stateDir: string,
@@ -40,6 +44,11 @@ export class SqliteIndex implements IndexStore {
         // Measured: 42 µs per set instead of 185 (33 µs CPU instead of 94); `set` was the bridge's
         // top function receiving a Dovecot hook's batches (bench/dovecot-cost.mjs BENCH_PROFILE=1).
         this.db.pragma('synchronous = NORMAL');
+        // The checkpoint's fsync (every ~1,000 pages on the committing connection) off this thread.
+        if (stateDir !== ':memory:') {
+            this.db.pragma(`wal_autocheckpoint = ${STATE_WAL_BACKSTOP_PAGES}`);
+            this.stopCheckpoints = checkpointInBackground(this.db.name);
+        }
         this.db.exec(`CREATE TABLE IF NOT EXISTS idx (user TEXT NOT NULL, mailbox TEXT NOT NULL, uv INTEGER NOT NULL, uid INTEGER NOT NULL,
             at INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (user, mailbox, uv, uid));
             CREATE INDEX IF NOT EXISTS idx_at ON idx (at);`);
@@ -81,20 +90,23 @@ export class SqliteIndex implements IndexStore {
     async close(): Promise<void> {
         clearInterval(this.sweeper);
         this.flush();
+        this.stopCheckpoints?.();
         if (this.db.open) this.db.close();
     }
 
-    /** The last write per message wins; the first of a turn schedules the commit after it. */
+    /** The last write per message wins; the first of a window schedules the commit at its end. */
     private queue(ref: MessageRef, entry: string | undefined): void {
         if (!this.db.open) return;
         const k = keyOf(ref);
         this.pending.delete(k); // re-inserted: the commit applies writes in the order they were last made
         this.pending.set(k, { ref, entry });
-        if (this.pending.size === 1) setImmediate(() => this.flush());
+        if (this.pending.size === 1)
+            this.timer = setTimeout(() => this.flush(), INDEX_COMMIT_MS).unref(); // close() commits the rest
         else if (this.pending.size >= INDEX_BATCH_MAX) this.flush(); // a long batch commits in slices
     }
 
     private flush(): void {
+        clearTimeout(this.timer);
         const writes = this.pending;
         if (!writes.size || !this.db.open) return;
         this.pending = new Map();

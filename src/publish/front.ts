@@ -28,7 +28,16 @@ export type EventFrontConfig = Pick<Config, 'resolver' | 'journalRetention' | 'j
 /** The journal follows the resolver: `memory` in the state directory, anything else in that memcached. */
 export function createJournalStore(config: EventFrontConfig, log?: Logger): JournalStore {
     const limits = { retentionSec: config.journalRetention, maxCount: config.journalMax };
-    if (config.resolver.kind === 'memory') return new SqliteJournal(config.stateDir ?? DEFAULTS.stateDir, { ...limits, maxTotal: config.journalMaxTotal });
+    if (config.resolver.kind === 'memory') {
+        const journal = new SqliteJournal(config.stateDir ?? DEFAULTS.stateDir, { ...limits, maxTotal: config.journalMaxTotal });
+        if (journal.jumpedTo) {
+            log?.warn(
+                { seq: journal.jumpedTo },
+                'journal: the last stop was unclean and the machine has rebooted since; every seq continues above this, replaying cursors get a reset'
+            );
+        }
+        return journal;
+    }
     // 1 s: a loaded event loop must not turn a fine memcached into unsequenced events; during an
     // outage only the first batch waits that long (the sequencer then stops asking for a while).
     return new MemcachedJournal(createMemcachedClient(config.resolver, { logger: log, timeoutMs: JOURNAL_TIMEOUT_MS }), { ...limits, timeoutMs: JOURNAL_TIMEOUT_MS });

@@ -6,14 +6,15 @@
 // (or 0) gets a reset to the store's start followed by what the store has, never a silent skip.
 // Counters are persisted with the events they number, in one transaction, before those events
 // are handed on; seqs allocated but never written were never seen, so reusing them is harmless.
-// The commits (fsync, synchronous FULL) run on a writer thread (journal-writes.ts); this thread
-// allocates from its in-memory counters and reads through its own connection.
+// The commits run on this thread without an fsync each (journal-commit.ts); journal-boot.ts says
+// why a seq still never repeats after a power loss, state/checkpoint.ts syncs in the background.
 import type { VmEvent } from '../events/event.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { metaValue, openStateDb, type StateDb } from '../state/db.js';
 import { decodeEvent, encodeSequenced } from '../wire/json.js';
-import { InlineWrites, WorkerWrites, type JournalWrites } from './journal-writes.js';
-import type { JournalRow } from './journal-commit.js';
+import { checkpointInBackground } from '../state/checkpoint.js';
+import { GroupCommit, type JournalRow } from './journal-commit.js';
+import { closeForBoot, currentBootId, openForBoot } from './journal-boot.js';
 import { DEFAULT_LIMITS, resetEvent, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
 import { JOURNAL_SLICE, JOURNAL_SWEEP_MS, JOURNAL_CACHE_USERS } from '../limits.js';
 import { DEFAULTS } from '../config.js';
@@ -21,8 +22,8 @@ import { DEFAULTS } from '../config.js';
 export interface SqliteJournalOptions extends Partial<JournalLimits> {
     /** Events kept over all users; the oldest go first (default 500 000). */
     maxTotal?: number;
-    /** bench/state-store.mjs only: the writer's synchronous setting (serve keeps FULL). */
-    synchronous?: 'FULL' | 'NORMAL';
+    /** This boot's id (journal-boot.ts; tests give another to play a reboot). */
+    bootId?: string;
 }
 
 export class SqliteJournal implements JournalStore {
@@ -35,8 +36,11 @@ export class SqliteJournal implements JournalStore {
     private readonly sweeper: NodeJS.Timeout;
     /** Per user, the appends not yet settled: reads wait for them; the counter is never evicted meanwhile. */
     private readonly writing = new Map<string, Promise<unknown>>();
-    private readonly writes: JournalWrites;
+    private readonly writes: GroupCommit;
     private readonly q;
+    /** Set when the store was found open from another boot and every seq jumped to here. */
+    readonly jumpedTo?: number;
+    private readonly stopCheckpoints?: () => void;
 
     constructor(stateDir: string, opts: SqliteJournalOptions = {}) {
         this.limits = {
@@ -48,6 +52,11 @@ export class SqliteJournal implements JournalStore {
         this.db.exec(`CREATE TABLE IF NOT EXISTS seq (user TEXT PRIMARY KEY, current INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, ev TEXT NOT NULL);
             CREATE UNIQUE INDEX IF NOT EXISTS journal_user_seq ON journal (user, seq);`);
+        metaValue(this.db, 'seq-base', () => String(Date.now() * 1000));
+        if (stateDir !== ':memory:') {
+            this.jumpedTo = openForBoot(this.db, opts.bootId ?? currentBootId());
+            this.stopCheckpoints = checkpointInBackground(this.db.name);
+        }
         this.base = Number(metaValue(this.db, 'seq-base', () => String(Date.now() * 1000)));
         this.q = {
             current: this.db.prepare<[string], { current: number }>('SELECT current FROM seq WHERE user = ?'),
@@ -55,8 +64,7 @@ export class SqliteJournal implements JournalStore {
             trimTotal: this.db.prepare('DELETE FROM journal WHERE id <= (SELECT max(id) FROM journal) - ?'),
             expire: this.db.prepare('DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?)')
         };
-        const maxCount = this.limits.maxCount;
-        this.writes = stateDir === ':memory:' ? new InlineWrites(this.db, maxCount) : new WorkerWrites({ stateDir, maxCount, synchronous: opts.synchronous });
+        this.writes = new GroupCommit(this.db, this.limits.maxCount);
         this.sweeper = setInterval(() => void this.sweep(), JOURNAL_SWEEP_MS).unref();
     }
 
@@ -66,8 +74,8 @@ export class SqliteJournal implements JournalStore {
         return current + 1;
     }
 
-    /** Resolves once the events are committed (by the writer thread, which groups every append
-     * that arrived while its previous commit ran); long ones are encoded and sent in slices. */
+    /** Resolves once the events are committed (after this turn of the loop, with its other
+     * appends); long ones are committed in slices, letting the loop run between them. */
     append(events: VmEvent[]): Promise<void> {
         const done = this.commit(events);
         for (const user of new Set(events.map(ev => ev.user))) {
@@ -123,8 +131,11 @@ export class SqliteJournal implements JournalStore {
         clearInterval(this.sweeper);
         // Appends still being sliced and sent settle first (a dead writer rejects, never hangs).
         await Promise.allSettled([...this.writing.values()]);
-        await this.writes.close();
-        if (this.db.open) this.db.close();
+        this.writes.close();
+        this.stopCheckpoints?.();
+        if (!this.db.open) return;
+        if (this.stopCheckpoints) closeForBoot(this.db);
+        this.db.close();
     }
 
     /** The allocated top: ahead of the store while writes are in flight. */

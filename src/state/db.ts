@@ -25,8 +25,8 @@ export function openStateDb(stateDir: string, opts: { claim?: boolean; file?: st
 
 function configure(db: StateDb): StateDb {
     db.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before the events it numbers are published, so no seq is reused
-    // even after a power loss (bench/README.md: the cost per commit).
+    // FULL: each commit fsynced (tokens, webhooks: rare writes). The journal and the uid index
+    // switch their own connections to NORMAL (publish/journal-boot.ts says why that is safe).
     db.pragma('synchronous = FULL');
     db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     db.exec(`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)`);

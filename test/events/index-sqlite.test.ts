@@ -1,15 +1,16 @@
 // The embedded uid index in the state directory's index.db: it survives a reopen (a restart keeps class,
 // voicemail and Message-ID for later events), and names that would collide as joined strings
-// stay apart (the key is the columns themselves). Writes of one turn commit together after it:
-// reads see them before, a restart keeps them, the last write of a message wins. The journal's
-// state.db is another file, so a commit here never waits for the journal writer's lock.
+// stay apart (the key is the columns themselves). Writes of INDEX_COMMIT_MS commit together at
+// its end: reads see them before, a restart keeps them, the last write of a message wins. The
+// journal's state.db is another file, so a commit here never waits for a lock held there.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { SqliteIndex } from '../../src/events/index-sqlite.js';
-import { INDEX_BATCH_MAX } from '../../src/limits.js';
+import { INDEX_BATCH_MAX, INDEX_COMMIT_MS } from '../../src/limits.js';
+import { waitFor } from '../helpers/net.js';
 
 /** Rows as another connection (another process) sees them. */
 function committed(dir: string): number {
@@ -24,6 +25,7 @@ const tick = () => new Promise(resolve => setImmediate(resolve));
 
 const dirs: string[] = [];
 afterEach(() => {
+    vi.useRealTimers();
     while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true });
 });
 
@@ -54,9 +56,10 @@ describe('SqliteIndex', () => {
         await idx.close();
     });
 
-    it("one turn's writes: read back at once, committed together after the turn, kept across a restart", async () => {
+    it("a window's writes: read back at once, committed together at its end, kept across a restart", async () => {
         const dir = mkdtempSync(path.join(tmpdir(), 'vmb-index-'));
         dirs.push(dir);
+        vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
         let idx = new SqliteIndex(dir);
         const ref = (uid: number) => ({ user: 'alice', mailbox: 'INBOX', uidValidity: 7, uid });
         const writes = Array.from({ length: 200 }, (_, i) => idx.set(ref(i + 1), { messageId: `<m${i + 1}@x>` }));
@@ -67,7 +70,10 @@ describe('SqliteIndex', () => {
         expect(await idx.get(ref(3))).toBeUndefined();
         expect(await idx.get(ref(5))).toEqual({ messageId: '<again@x>' });
         await tick();
-        expect(committed(dir)).toBe(199);
+        expect(committed(dir)).toBe(0); // the window is still open
+        void idx.set(ref(201), { messageId: '<m201@x>' }); // a later turn, the same window
+        await vi.advanceTimersByTimeAsync(INDEX_COMMIT_MS);
+        expect(committed(dir)).toBe(200);
         void idx.set(ref(1000), { messageId: '<late@x>' }); // queued when the process stops: close() commits it
         await idx.close();
         idx = new SqliteIndex(dir);
@@ -78,7 +84,7 @@ describe('SqliteIndex', () => {
         await idx.close();
     });
 
-    it('drops the table state.db held before, and commits while the journal writer holds state.db', async () => {
+    it('drops the table state.db held before, and commits while another connection holds state.db', async () => {
         const dir = mkdtempSync(path.join(tmpdir(), 'vmb-index-'));
         dirs.push(dir);
         const old = new Database(path.join(dir, 'state.db'));
@@ -88,10 +94,9 @@ describe('SqliteIndex', () => {
         const state = new Database(path.join(dir, 'state.db'));
         try {
             expect(state.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'idx'").get()).toEqual({ n: 0 });
-            state.exec('BEGIN IMMEDIATE'); // the writer's lock, as during its fsync
+            state.exec('BEGIN IMMEDIATE'); // a write lock, as an admin command's
             void idx.set({ user: 'carol', mailbox: 'INBOX', uidValidity: 1, uid: 1 }, { class: 'email' });
-            await tick();
-            expect(committed(dir)).toBe(1);
+            await waitFor(() => committed(dir) === 1, 5000, 'the index committed');
         } finally {
             state.close();
             await idx.close();
@@ -104,8 +109,7 @@ describe('SqliteIndex', () => {
         const idx = new SqliteIndex(dir);
         for (let i = 0; i < INDEX_BATCH_MAX + 10; i++) void idx.set({ user: 'bob', mailbox: 'INBOX', uidValidity: 1, uid: i + 1 }, { class: 'email' });
         expect(committed(dir)).toBe(INDEX_BATCH_MAX);
-        await tick();
-        expect(committed(dir)).toBe(INDEX_BATCH_MAX + 10);
+        await waitFor(() => committed(dir) === INDEX_BATCH_MAX + 10, 5000, 'the rest committed');
         await idx.close();
     });
 });

@@ -1,33 +1,14 @@
-// The embedded journal's writer thread: appends from many users at once commit and read back in
+// The embedded journal's group commit: appends from many users at once commit and read back in
 // order, an append resolves only once another connection sees its rows, close() commits what is
-// in flight, and a failed commit or a dead writer rejects the appends it held (never hangs).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// in flight, a failed commit rejects the appends it held (never hangs), one turn is one commit.
 import path from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { makeEvent, type VmEvent } from '../../src/events/event.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { VmEvent } from '../../src/events/event.js';
 import { SqliteJournal } from '../../src/publish/journal-sqlite.js';
+import { events, tempStateDirs, write } from './journal-fixture.js';
 
-const dirs: string[] = [];
-const stateDir = () => {
-    const d = mkdtempSync(path.join(tmpdir(), 'vmb-jwriter-'));
-    dirs.push(d);
-    return d;
-};
-afterEach(() => {
-    while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true });
-});
-
-const events = (user: string, first: number, n: number): VmEvent[] =>
-    Array.from({ length: n }, (_, i) => makeEvent({ id: `${user}-${first + i}`, type: 'delete', user, mailbox: 'INBOX', uid: i + 1, seq: first + i }));
-
-async function write(j: SqliteJournal, user: string, n: number): Promise<VmEvent[]> {
-    const evs = events(user, await j.allocate(user, n), n);
-    await j.append(evs);
-    return evs;
-}
+const stateDir = tempStateDirs('vmb-jcommit-');
 
 /** A second connection, as another process would open it. */
 function stored(dir: string, user: string): number[] {
@@ -39,7 +20,7 @@ function stored(dir: string, user: string): number[] {
     }
 }
 
-describe('SqliteJournal writer thread', () => {
+describe('SqliteJournal group commit', () => {
     it('commits concurrent appends from many users and reads each back in order', async () => {
         const j = new SqliteJournal(stateDir());
         const users = Array.from({ length: 16 }, (_, i) => `u${i}`);
@@ -105,30 +86,15 @@ describe('SqliteJournal writer thread', () => {
         await j.close();
     });
 
-    it('a writer thread that dies rejects the appends it held, a new one takes over, close() returns', async () => {
+    it("one turn's appends, many users: one commit, each append resolved once its rows are committed", async () => {
         const dir = stateDir();
         const j = new SqliteJournal(dir);
-        const first = await j.allocate('dave', 3);
-        const held = j.append(events('dave', first, 1));
-        // The thread has just been started for this append and cannot have committed it yet.
-        const writer = (j as unknown as { writes: { worker?: Worker } }).writes.worker!;
-        await writer.terminate();
-        await expect(held).rejects.toThrow(/journal writer exited/);
-        await j.append(events('dave', first + 1, 2));
-        expect(stored(dir, 'dave')).toEqual([first + 1, first + 2]);
-        await j.close();
-    });
-
-    it("one turn's appends, many users: one message to the thread, each append resolved once its rows are committed", async () => {
-        const dir = stateDir();
-        const j = new SqliteJournal(dir);
-        await write(j, 'warm', 1); // the thread is up
-        const writer = (j as unknown as { writes: { worker?: Worker } }).writes.worker!;
-        const post = vi.spyOn(writer, 'postMessage');
+        await write(j, 'warm', 1);
+        const commits = vi.spyOn((j as unknown as { writes: { commitAll: () => void } }).writes, 'commitAll');
         const users = Array.from({ length: 20 }, (_, i) => `u${i}`);
         const firsts = await Promise.all(users.map(u => j.allocate(u, 2)));
         await Promise.all(users.map((u, i) => j.append(events(u, firsts[i], 2))));
-        expect(post).toHaveBeenCalledTimes(1);
+        expect(commits).toHaveBeenCalledTimes(1);
         users.forEach((u, i) => expect(stored(dir, u)).toEqual([firsts[i], firsts[i] + 1]));
         await j.close();
     });
