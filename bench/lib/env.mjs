@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
-import { percentile } from './p99.mjs';
+import { p99Ci, percentile } from './p99.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const RESULTS = path.join(ROOT, 'bench/results');
@@ -45,6 +45,9 @@ export function stats(values) {
     const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
     return { n: s.length, p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN), mean: r(mean) };
 }
+
+/** stats() and the bootstrap 95% interval of p99 (`p99ci`): a latency's p99 is judged by it. */
+export const latencyStats = values => ({ ...stats(values), p99ci: p99Ci(values) });
 
 export { medianOf as median } from './ratio.mjs';
 

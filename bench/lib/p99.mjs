@@ -9,12 +9,24 @@ export function percentile(sorted, p) {
     return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** Bootstrap 95% interval of p99(b) − p99(a), ms rounded to µs. */
-export function p99AddedCi(a, b, { resamples = 1000, random = Math.random } = {}) {
-    const p99 = xs => percentile(Float64Array.from(xs, () => xs[Math.floor(random() * xs.length)]).sort(), 99); // typed: numeric sort, fast
-    const d = Float64Array.from({ length: resamples }, () => p99(b) - p99(a)).sort();
+/** p99 of a bootstrap resample of xs (typed: numeric sort, fast). */
+const resampledP99 = (xs, random) => percentile(Float64Array.from(xs, () => xs[Math.floor(random() * xs.length)]).sort(), 99);
+
+/** The 2.5th and 97.5th percentiles of `resamples` draws, ms rounded to µs. */
+function interval(draw, resamples) {
+    const d = Float64Array.from({ length: resamples }, draw).sort();
     const r = x => Math.round(x * 1000) / 1000;
     return [r(percentile(d, 2.5)), r(percentile(d, 97.5))];
+}
+
+/** Bootstrap 95% interval of p99(b) − p99(a), ms rounded to µs. */
+export function p99AddedCi(a, b, { resamples = 1000, random = Math.random } = {}) {
+    return interval(() => resampledP99(b, random) - resampledP99(a, random), resamples);
+}
+
+/** Bootstrap 95% interval of p99(xs), ms rounded to µs: a latency's p99 against its target. */
+export function p99Ci(xs, { resamples = 1000, random = Math.random } = {}) {
+    return interval(() => resampledP99(xs, random), resamples);
 }
 
 /** 'met' when an interval [lo, hi] lies wholly at or below `target` ms, 'missed' wholly above, else 'undecided'. */

@@ -6,13 +6,13 @@
 // burst coalescing window holds a user's events that come closer together, by design).
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { ROOT, helper, stats } from './env.mjs';
+import { ROOT, helper, latencyStats } from './env.mjs';
 import { startBridgeChild } from './bridge-child.mjs';
 import { busSubscriber, frameEvent, pushSubscribers } from './subscribers.mjs';
 import { stageRows } from './stages.mjs';
 import { ImapSession } from './imap-session.mjs';
 
-export async function storeLatency({ memcached, stores = 500, users = 10, spacingMs = 150, driver = 'lua', stages = false }) {
+export async function storeLatency({ memcached, stores = 1000, users = 10, spacingMs = 150, driver = 'lua', stages = false }) {
     const { MASTER, startDovecot } = await helper('dovecot.ts');
     const { freePort, waitFor } = await helper('net.ts');
     const { send } = await helper('lmtp-client.ts');
@@ -87,8 +87,8 @@ export async function storeLatency({ memcached, stores = 500, users = 10, spacin
             stores,
             users,
             ratePerSec: Math.round(rate),
-            bus: { ...stats(b), lost: issued.size - b.length },
-            subscribe: { ...stats(p), lost: issued.size - p.length },
+            bus: { ...latencyStats(b), lost: issued.size - b.length },
+            subscribe: { ...latencyStats(p), lost: issued.size - p.length },
             stages: stages ? stageRows(issued, await bridge.stages(), { bus, push, reply: replied }, segments) : undefined
         };
     } finally {

@@ -2,7 +2,7 @@
 // interval, not its point estimate, which a few stalls more or less move by a millisecond where
 // p99 sits at the edge of the distribution's body (the 2026-11-30 tcp row: +2.0 ms, CI 0.03 … 2.84).
 import { describe, expect, it } from 'vitest';
-import { p99AddedCi, p99Verdict, percentile } from '../../bench/lib/p99.mjs';
+import { p99AddedCi, p99Ci, p99Verdict, percentile, verdictOf } from '../../bench/lib/p99.mjs';
 
 /** A seeded generator (LCG): the same samples and resamples every run. */
 function lcg(seed: number): () => number {
@@ -54,5 +54,21 @@ describe('p99 verdict', () => {
             );
         expect(p99(b) - p99(a)).toBeGreaterThan(1); // what the summary used to call "missed"
         expect(p99Verdict(a, b, 1, { random, resamples: 400 })).toBe('undecided');
+    });
+
+    it("one latency's p99 against a target: its interval holds the p99, and decides only when it lies on one side", () => {
+        const random = lcg(4);
+        const ms = roundTrips(1000, 0.02, random).map(x => x + 0.5); // p99 among the 1.5–8.5 ms stalls
+        const p99 = percentile(
+            [...ms].sort((x, y) => x - y),
+            99
+        );
+        const [lo, hi] = p99Ci(ms, { random, resamples: 400 });
+        expect(lo).toBeLessThanOrEqual(p99);
+        expect(hi).toBeGreaterThanOrEqual(p99);
+        expect(hi - lo).toBeGreaterThan(0.5); // 10 samples above p99: a wide interval
+        expect(verdictOf([lo, hi], hi + 0.001)).toBe('met');
+        expect(verdictOf([lo, hi], lo - 0.001)).toBe('missed');
+        expect(verdictOf([lo, hi], (lo + hi) / 2)).toBe('undecided');
     });
 });
