@@ -11,10 +11,10 @@
 // lock on state.db held elsewhere (an admin command's write; when the journal had a writer thread,
 // that thread's fsync: the main thread was busy 3.1 s for 8,000 hook batches, 1.7 s here).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { checkpointInBackground } from '../state/checkpoint.js';
+import { syncInBackground } from '../state/checkpoint.js';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { IndexEntrySchema, type IndexEntry, type IndexStore, type MessageRef } from './index-store.js';
-import { INDEX_SWEEP_MS, INDEX_PACE, INDEX_BATCH_MAX, INDEX_COMMIT_MS, UID_INDEX_TTL_SEC, UID_INDEX_ROWS_MAX, STATE_WAL_BACKSTOP_PAGES } from '../limits.js';
+import { INDEX_SWEEP_MS, INDEX_PACE, INDEX_BATCH_MAX, INDEX_COMMIT_MS, UID_INDEX_TTL_SEC, UID_INDEX_ROWS_MAX } from '../limits.js';
 
 /** A write not yet committed: the entry to set, or undefined to delete. */
 interface Pending {
@@ -38,16 +38,14 @@ export class SqliteIndex implements IndexStore {
         private readonly ttlSec = UID_INDEX_TTL_SEC
     ) {
         this.db = openStateDb(stateDir, { file: 'index.db' });
-        if (stateDir !== ':memory:') dropOldTable(stateDir);
-        // A cache (a lost entry is looked up again over IMAP), written once per new message: no
-        // fsync per commit (WAL + NORMAL still survives a crash of the process, not a power loss).
-        // Measured: 42 µs per set instead of 185 (33 µs CPU instead of 94); `set` was the bridge's
-        // top function receiving a Dovecot hook's batches (bench/dovecot-cost.mjs BENCH_PROFILE=1).
-        this.db.pragma('synchronous = NORMAL');
-        // The checkpoint's fsync (every ~1,000 pages on the committing connection) off this thread.
         if (stateDir !== ':memory:') {
-            this.db.pragma(`wal_autocheckpoint = ${STATE_WAL_BACKSTOP_PAGES}`);
-            this.stopCheckpoints = checkpointInBackground(this.db.name);
+            dropOldTable(stateDir);
+            // A cache (a lost entry is looked up again over IMAP), written once per new message: no
+            // fsync per commit (WAL + NORMAL still survives a crash of the process, not a power
+            // loss), the checkpoint's off this thread. Measured: 42 µs per set instead of 185 (33 µs
+            // CPU instead of 94); `set` was the bridge's top function receiving a Dovecot hook's
+            // batches (bench/dovecot-cost.mjs BENCH_PROFILE=1).
+            this.stopCheckpoints = syncInBackground(this.db);
         }
         this.db.exec(`CREATE TABLE IF NOT EXISTS idx (user TEXT NOT NULL, mailbox TEXT NOT NULL, uv INTEGER NOT NULL, uid INTEGER NOT NULL,
             at INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (user, mailbox, uv, uid));

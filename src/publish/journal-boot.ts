@@ -9,7 +9,7 @@
 // the same boot loses nothing and continues seamlessly.
 import { readFileSync } from 'node:fs';
 import type { StateDb } from '../state/db.js';
-import { SEQ_JUMP_MARGIN, STATE_WAL_BACKSTOP_PAGES } from '../limits.js';
+import { SEQ_JUMP_MARGIN } from '../limits.js';
 
 const MARKER = 'open-boot';
 
@@ -23,7 +23,8 @@ export function currentBootId(): string {
 }
 
 /** Marks the store open for this boot (after jumping the seqs if its last commits may be lost),
- * then lets commits skip the fsync. Returns the seq base jumped to, if it jumped. */
+ * before its commits skip the fsync (state/checkpoint.ts syncInBackground). Returns the seq base
+ * jumped to, if it jumped. */
 export function openForBoot(db: StateDb, bootId: string): number | undefined {
     const marker = db.prepare('SELECT v FROM meta WHERE k = ?').pluck().get(MARKER) as string | undefined;
     const lost = marker !== undefined && (marker !== bootId || !bootId);
@@ -32,8 +33,6 @@ export function openForBoot(db: StateDb, bootId: string): number | undefined {
         db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run(MARKER, bootId);
         return jumped;
     })(); // still synchronous = FULL: on disk before any commit that skips the fsync
-    db.pragma('synchronous = NORMAL');
-    db.pragma(`wal_autocheckpoint = ${STATE_WAL_BACKSTOP_PAGES}`);
     return base;
 }
 

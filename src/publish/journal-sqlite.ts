@@ -12,7 +12,7 @@ import type { VmEvent } from '../events/event.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { metaValue, openStateDb, type StateDb } from '../state/db.js';
 import { decodeEvent, encodeSequenced } from '../wire/json.js';
-import { checkpointInBackground } from '../state/checkpoint.js';
+import { syncInBackground } from '../state/checkpoint.js';
 import { GroupCommit, type JournalRow } from './journal-commit.js';
 import { closeForBoot, currentBootId, openForBoot } from './journal-boot.js';
 import { DEFAULT_LIMITS, resetEvent, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
@@ -52,10 +52,9 @@ export class SqliteJournal implements JournalStore {
         this.db.exec(`CREATE TABLE IF NOT EXISTS seq (user TEXT PRIMARY KEY, current INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, ev TEXT NOT NULL);
             CREATE UNIQUE INDEX IF NOT EXISTS journal_user_seq ON journal (user, seq);`);
-        metaValue(this.db, 'seq-base', () => String(Date.now() * 1000));
         if (stateDir !== ':memory:') {
             this.jumpedTo = openForBoot(this.db, opts.bootId ?? currentBootId());
-            this.stopCheckpoints = checkpointInBackground(this.db.name);
+            this.stopCheckpoints = syncInBackground(this.db);
         }
         this.base = Number(metaValue(this.db, 'seq-base', () => String(Date.now() * 1000)));
         this.q = {

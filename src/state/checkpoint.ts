@@ -5,8 +5,9 @@
 // of the process. If it dies, a new one starts a period later; meanwhile each connection's own
 // wal_autocheckpoint (STATE_WAL_BACKSTOP_PAGES) still bounds the WAL.
 import { Worker } from 'node:worker_threads';
-import { STATE_CHECKPOINT_MS } from '../limits.js';
+import { STATE_CHECKPOINT_MS, STATE_WAL_BACKSTOP_PAGES } from '../limits.js';
 import type { CheckpointMessage } from './checkpoint-worker.js';
+import type { StateDb } from './db.js';
 
 // vitest runs the TS sources, which a worker cannot load: the thread always runs compiled (dist/).
 const WORKER = import.meta.url.endsWith('.ts') ? new URL('../../dist/state/checkpoint-worker.js', import.meta.url) : new URL('./checkpoint-worker.js', import.meta.url);
@@ -14,6 +15,14 @@ const WORKER = import.meta.url.endsWith('.ts') ? new URL('../../dist/state/check
 /** Store file → how many open stores registered it. */
 const files = new Map<string, number>();
 let worker: Worker | undefined;
+
+/** From now on the store's connection commits without an fsync each and its WAL is checkpointed
+ * here, until the returned function is called. */
+export function syncInBackground(db: StateDb): () => void {
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`wal_autocheckpoint = ${STATE_WAL_BACKSTOP_PAGES}`);
+    return checkpointInBackground(db.name);
+}
 
 /** Checkpoints `file` (a WAL-mode SQLite database) in the background until the returned function is called. */
 export function checkpointInBackground(file: string): () => void {
