@@ -8,19 +8,22 @@
 // writer, V8's GC helpers, libuv), and hook line written → bus SUB frame received, p50/p99.
 // bench/dovecot-cost.mjs measures the same receiver beside Dovecot, where both share two cores and
 // how many messages a batch holds varies run to run; this one holds it fixed.
-// Run: node bench/ingest-cpu.mjs   (env: BENCH_RATE=800 BENCH_SECONDS=8)
+// Run: node bench/ingest-cpu.mjs   (env: BENCH_RATE=800 BENCH_SECONDS=8 BENCH_PROFILE=1: a cpu profile of
+// each serve child, sampled every 100 µs, summarised)
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBuilt, envInt, helper, printTable, stats, writeResult } from './lib/env.mjs';
+import { ensureBuilt, envInt, helper, printTable, RESULTS, stats, writeResult } from './lib/env.mjs';
 import { threadCpuMs } from './lib/proc.mjs';
+import { summariseProfile } from './lib/profile.mjs';
 import { startServe } from './lib/serve.mjs';
 import { busSubscriber } from './lib/subscribers.mjs';
 
 const RATE = envInt('BENCH_RATE', 800); // new messages/s: about what 8 LMTP connections give Dovecot here
 const SECONDS = envInt('BENCH_SECONDS', 8);
 const WARMUP = envInt('BENCH_WARMUP', 400); // messages before the measured ones (JIT, first commits)
+const PROFILE = process.env.BENCH_PROFILE === '1';
 const TOKEN = 'bench-token-0123456789abcdef';
 const USERS = ['u0@example.org', 'u1@example.org', 'u2@example.org', 'u3@example.org'];
 
@@ -42,14 +45,13 @@ async function variant(name, perBatch) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vmb-ingest-cpu-'));
     const publish = `tcp://127.0.0.1:${await freePort()}`;
     const sock = path.join(dir, 'ingest.sock');
-    const serve = await startServe(`ingest-cpu-${name}`, {
-        ingest: `unix:${sock}`,
-        ingestToken: TOKEN,
-        publish,
-        stateDir: path.join(dir, 'state'),
-        deliver: `maildir:${dir}/mail`,
-        logLevel: 'warn'
-    });
+    const profDir = path.join(RESULTS, `ingest-cpu-${perBatch}.prof`);
+    if (PROFILE) rmSync(profDir, { recursive: true, force: true });
+    const serve = await startServe(
+        `ingest-cpu-${name}`,
+        { ingest: `unix:${sock}`, ingestToken: TOKEN, publish, stateDir: path.join(dir, 'state'), deliver: `maildir:${dir}/mail`, logLevel: 'warn' },
+        { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', profDir] : [] }
+    );
     const sent = new Map();
     const latencies = [];
     let measuring = false;
@@ -136,6 +138,7 @@ async function variant(name, perBatch) {
         bus.close();
         await serve.stop();
         rmSync(dir, { recursive: true, force: true });
+        if (PROFILE) summariseProfile(profDir, 40);
     }
 }
 

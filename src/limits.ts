@@ -17,6 +17,8 @@ export const MAX_HEADER_BYTES = 256 * 1024;
 export const UID_LOOKUP_SENT_MAX = 20_000;
 /** keys per memcached multi-get while replaying */
 export const JOURNAL_READ_CHUNK = 500;
+/** a journal tail still being written is read again after this, then 4× as long each time */
+export const JOURNAL_TAIL_POLL_MS = 2;
 /** events per transaction: a long batch yields to the event loop between slices */
 export const JOURNAL_SLICE = 1000;
 /** expired journal rows are deleted once a minute */

@@ -10,7 +10,8 @@ import { ROOT, RESULTS, helper } from './env.mjs';
  * ports unless given). nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. cwd: with
  * `defaults`, only lmtp and ingest get free ports and serve runs in `cwd` (a fresh directory),
  * so its state directory, bus socket and maildir are the defaults under ./var. root: the build
- * to run (a copy with bin/ and dist/), default BENCH_SERVE_ROOT or this checkout.
+ * to run (a copy with bin/ and dist/), default BENCH_SERVE_ROOT or this checkout. BENCH_SERVE_NODE_ARGS
+ * (space-separated, e.g. `--trace-gc`) go before nodeArgs, for every serve child of a benchmark.
  */
 export async function startServe(name, flags, { nodeArgs = [], defaults = false, cwd = ROOT, root = process.env.BENCH_SERVE_ROOT || ROOT } = {}) {
     const { freeListeners, freePort, toArgs, waitForPort } = await helper('net.ts');
@@ -22,7 +23,8 @@ export async function startServe(name, flags, { nodeArgs = [], defaults = false,
     mkdirSync(RESULTS, { recursive: true });
     const logFile = path.join(RESULTS, `${name}.serve.log`);
     const log = openSync(logFile, 'w');
-    const proc = startProcess(process.execPath, [...nodeArgs, path.join(root, 'bin/vmbridge.js'), 'serve', ...args], { cwd, stdio: ['ignore', log, log] });
+    const extra = process.env.BENCH_SERVE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const proc = startProcess(process.execPath, [...extra, ...nodeArgs, path.join(root, 'bin/vmbridge.js'), 'serve', ...args], { cwd, stdio: ['ignore', log, log] });
     closeSync(log);
     await waitForPort(lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 });
     return { lmtpPort, publish: all.publish, ingest: all.ingest, pid: proc.child.pid, logFile, stop: () => proc.stop('SIGTERM') };

@@ -9,7 +9,7 @@ import { getMany, setMany } from '../memcached/quiet.js';
 import { MAX_KEY_BYTES, sanitizeKey } from '../resolve/key.js';
 import { decodeEvent, encodeSequenced } from '../wire/json.js';
 import { DEFAULT_LIMITS, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
-import { JOURNAL_READ_CHUNK, MEMCACHED_TIMEOUT_MS } from '../limits.js';
+import { JOURNAL_READ_CHUNK, JOURNAL_TAIL_POLL_MS, MEMCACHED_TIMEOUT_MS } from '../limits.js';
 
 export interface MemcachedJournalOptions extends Partial<JournalLimits> {
     /** Upper bound per memcached operation (default 250 ms). */
@@ -27,6 +27,7 @@ export function entryKey(user: string, seq: number): string {
 }
 
 export class MemcachedJournal implements JournalStore {
+    readonly readWaitsForTail = true;
     private readonly limits: JournalLimits;
     private readonly timeoutMs: number;
 
@@ -63,10 +64,12 @@ export class MemcachedJournal implements JournalStore {
         const last = Math.min(current, since + limit);
         let got = await this.fetch(user, since + 1, last);
         let missing = got.findIndex(ev => !ev);
-        // Missing only at the tail may be a write still in flight on another instance: writes are
-        // bounded by the op timeout, so look once more after it before calling it a gap.
-        if (missing >= 0 && got.slice(missing).every(ev => !ev)) {
-            await new Promise(r => setTimeout(r, this.timeoutMs + 50));
+        // Missing only at the tail may be a write still in flight (a batch goes out once its write
+        // is sent; another instance may be slower): writes are bounded by the op timeout, so look
+        // again, soon and then less often, until it has passed before calling it a gap.
+        const deadline = Date.now() + this.timeoutMs + 50;
+        for (let wait = JOURNAL_TAIL_POLL_MS; missing >= 0 && got.slice(missing).every(ev => !ev) && Date.now() < deadline; wait *= 4) {
+            await new Promise(r => setTimeout(r, Math.min(wait, deadline - Date.now())));
             got = [...got.slice(0, missing), ...(await this.fetch(user, since + 1 + missing, last))];
             missing = got.findIndex(ev => !ev);
         }

@@ -28,6 +28,10 @@ export interface ReadResult {
 }
 
 export interface JournalStore {
+    /** True when read() waits for entries missing at the tail, as writes still in flight: the
+     * sequencer then publishes a batch once its append is sent, not once it is stored (memcached:
+     * one round trip less per event; its reads wait so for other instances' writes anyway). */
+    readonly readWaitsForTail?: boolean;
     /** Reserves n consecutive seqs for the user and returns the first; throws when the store does not answer (bounded). */
     allocate(user: string, n: number): Promise<number>;
     /** Keeps sequenced events for the retention time. */

@@ -4,7 +4,9 @@
 // them all (INCR by n), so memcached costs two round trips per burst, not per event, and the
 // embedded journal one commit (bench/ingest-cpu.mjs: a batch of four new messages took two). An
 // event is handed on only after its journal write settled, so whatever a subscriber sees live is
-// already replayable.
+// already replayable — except with a store whose reads wait for a missing tail (memcached): there
+// a batch goes out once its write is sent, and the user's next allocation waits for that write, so
+// a replay can only find the newest batch missing, which it waits for.
 //
 // memcached down: delivery never waits on it. After a failed allocation (bounded by the op
 // timeout) events go out without seq for `retryMs` (no waiting at all meanwhile); a local
@@ -69,17 +71,20 @@ export class Sequencer {
                 return;
             }
             const batch = queued.splice(0);
-            const stamped = await this.sequence(user, batch);
+            const { stamped, stored } = await this.sequence(user, batch);
             // In slices: a 70,000-event batch must not hold the event loop (LMTP, ingest) for long.
             for (let i = 0; i < stamped.length; i += SEQUENCER_EMIT_SLICE) {
                 if (i) await yieldToLoop();
                 for (const ev of stamped.slice(i, i + SEQUENCER_EMIT_SLICE)) this.out.emit(ev);
             }
+            await stored;
         }
     }
 
-    private async sequence(user: string, batch: VmEvent[]): Promise<VmEvent[]> {
-        if (Date.now() < this.downUntil) return this.unsequenced(user, batch);
+    /** The batch stamped, and its journal write (settled, never rejecting; already stored unless
+     * the store's reads wait for a missing tail). */
+    private async sequence(user: string, batch: VmEvent[]): Promise<{ stamped: VmEvent[]; stored?: Promise<void> }> {
+        if (Date.now() < this.downUntil) return { stamped: this.unsequenced(user, batch) };
         let lead = this.degraded.has(user) ? 1 : 0;
         let reason: ResetReason = 'sequence-unavailable';
         let first: number;
@@ -97,22 +102,18 @@ export class Sequencer {
         } catch (err) {
             this.downUntil = Date.now() + (this.opts.retryMs ?? SEQUENCER_RETRY_MS);
             this.fail('allocate', err, user);
-            return this.unsequenced(user, batch);
+            return { stamped: this.unsequenced(user, batch) };
         }
         this.degraded.delete(user);
         this.remember(user, first + lead + batch.length - 1);
         const stamped: VmEvent[] = batch.map((ev, i) => ({ ...ev, seq: first + lead + i }));
         if (lead) stamped.unshift(resetEvent(user, reason, first));
-        const appended = startAppend(this.store, stamped);
+        // A failed write: published anyway; a replay over these seqs finds the hole and answers with a reset.
+        const stored = startAppend(this.store, stamped).catch(err => this.fail('append', err, user));
         // Work for these seqs that may overlap the journal write (the pusher's lookup), sent after it.
         this.out.prepare?.(user);
-        try {
-            await appended;
-        } catch (err) {
-            // Published anyway: a replay over these seqs finds the hole and answers with a reset.
-            this.fail('append', err, user);
-        }
-        return stamped;
+        if (!this.store.readWaitsForTail) await stored;
+        return { stamped, stored };
     }
 
     private unsequenced(user: string, batch: VmEvent[]): VmEvent[] {

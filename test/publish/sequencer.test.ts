@@ -1,6 +1,7 @@
 // The sequencer against the embedded store (SQLite in memory) and a failing fake, with fake
-// timers for the retry logic: per-user contiguous seqs, journaled before handed on, a reset
-// after an outage or a counter that went back, and long batches handed on in slices.
+// timers for the retry logic: per-user contiguous seqs, journaled before handed on (or, with a
+// store whose reads wait for the tail, once the write is sent), a reset after an outage or a
+// counter that went back, and long batches handed on in slices.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeEvent, type VmEvent } from '../../src/events/event.js';
 import type { JournalStore, ReadResult } from '../../src/publish/journal.js';
@@ -70,6 +71,29 @@ describe('Sequencer', () => {
         seq.push('a', [ev('a3', 'a')]);
         await seq.idle();
         expect(log).toEqual(['allocate a', 'emit a3']);
+    });
+
+    it("with a store whose reads wait for the tail, hands a batch on once its write is sent; the user's next allocation waits for that write", async () => {
+        const store = Object.assign(new FakeStore(), { readWaitsForTail: true });
+        const log: string[] = [];
+        const writes = new Map<string, () => void>(); // by the batch's first event id
+        const allocate = store.allocate.bind(store);
+        store.allocate = async (user, n) => (log.push(`allocate ${user}`), allocate(user, n));
+        store.append = evs => (log.push(`append ${evs.map(e => e.id)}`), new Promise<void>(resolve => writes.set(evs[0].id, resolve)));
+        const seq = new Sequencer(store, { emit: e => log.push(`emit ${e.id} ${e.seq}`) });
+        const of = (user: string) => log.filter(l => l.split(' ')[1].startsWith(user));
+        seq.push('a', [ev('a1', 'a')]);
+        seq.push('b', [ev('b1', 'b')]);
+        await vi.waitFor(() => expect(log).toContain('emit a1 1'));
+        await vi.waitFor(() => expect(log).toContain('emit b1 1')); // both out, neither write stored
+        seq.push('a', [ev('a2', 'a')]);
+        await new Promise(r => setImmediate(r));
+        expect(of('a')).toEqual(['allocate a', 'append a1', 'emit a1 1']); // a2 waits for a1's write
+        writes.get('a1')!();
+        await vi.waitFor(() => expect(log).toContain('emit a2 2'));
+        expect(of('a')).toEqual(['allocate a', 'append a1', 'emit a1 1', 'allocate a', 'append a2', 'emit a2 2']);
+        for (const w of writes.values()) w();
+        await seq.idle();
     });
 
     it("takes a user's events pushed one by one in the same turn in one allocation and one journal write", async () => {
