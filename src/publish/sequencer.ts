@@ -110,7 +110,7 @@ export class Sequencer {
         if (lead) stamped.unshift(resetEvent(user, reason, first));
         // A failed write: published anyway; a replay over these seqs finds the hole and answers with a reset.
         const stored = startAppend(this.store, stamped).catch(err => this.fail('append', err, user));
-        // Work for these seqs that may overlap the journal write (the pusher's lookup), sent after it.
+        // Work for these seqs that may overlap the journal write (the pusher's lookup), started before they are handed on.
         this.out.prepare?.(user);
         if (!this.store.readWaitsForTail) await stored;
         return { stamped, stored };
