@@ -151,7 +151,9 @@ export class Bridge {
     async start(): Promise<BridgeAddresses> {
         await this.bus.start();
         const config = this.config;
-        this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: MEMCACHED_TIMEOUT_MS });
+        // One memcached server: the resolver shares the journal's connection (see shareMemcached).
+        const client = this.events.shareMemcached();
+        this.resolver = await createResolver(config.resolver, { cn: config.resolverCn, logger: this.log, timeoutMs: MEMCACHED_TIMEOUT_MS, client });
         const uids = this.imap && new UidLookup(this.imap, { logger: this.log });
         this.pusher = new Pusher({ resolver: this.resolver, backend: config.backend, folders: this.folders, uids, logger: this.log });
         this.events.add(this.pusher);

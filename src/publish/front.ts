@@ -11,7 +11,7 @@ import type { VmEvent } from '../events/event.js';
 import { Fanout } from '../events/fanout.js';
 import type { EventSink } from '../events/sink.js';
 import type { Logger } from '../log.js';
-import { createMemcachedClient } from '../memcached/client.js';
+import { createMemcachedClient, type MemcachedClient } from '../memcached/client.js';
 import { Coalescer } from './coalesce.js';
 import { replay, type JournalStore, type MwiProvider } from './journal.js';
 import { MemcachedJournal } from './journal-memcached.js';
@@ -52,7 +52,10 @@ export class EventFront implements EventSink {
     private readonly coalescer: Coalescer;
     private readonly server?: ReplayServer;
 
-    constructor(config: EventFrontConfig, log: Logger) {
+    constructor(
+        private readonly config: EventFrontConfig,
+        log: Logger
+    ) {
         this.out = new Fanout(log);
         this.store = createJournalStore(config, log);
         this.sequencer = new Sequencer(this.store, this.out, { logger: log });
@@ -63,6 +66,17 @@ export class EventFront implements EventSink {
                 this.replay(user, since, limit)
             );
         }
+    }
+
+    /** With one memcached server: the journal's client, for the resolver to share (it closes it
+     * then). The pusher's lookup of a user's endpoints then goes out right behind the INCR that
+     * numbers their events, on the same connection, instead of after its answer: memcached answers
+     * a connection's requests in order, so the lookup still sees every subscriber whose stream
+     * expects those seqs (subscribe() registers, then anchors at the newest seq). */
+    shareMemcached(): MemcachedClient | undefined {
+        if (!(this.store instanceof MemcachedJournal) || this.config.resolver.kind !== 'memcached' || this.config.resolver.servers.length !== 1) return undefined;
+        this.sequencer.prepareOnSend = true;
+        return this.store.handOver();
     }
 
     /** Adds a publisher after the stage (same as Fanout.add). */

@@ -30,6 +30,7 @@ export class MemcachedJournal implements JournalStore {
     readonly readWaitsForTail = true;
     private readonly limits: JournalLimits;
     private readonly timeoutMs: number;
+    private ownsClient = true;
 
     constructor(
         private readonly client: MemcachedClient,
@@ -41,7 +42,9 @@ export class MemcachedJournal implements JournalStore {
 
     async allocate(user: string, n: number): Promise<number> {
         // A missing counter is created holding `initial` (= n) and that value is returned. When two
-        // instances create it at once, memcached answers NOT_STORED to one: its retry increments.
+        // instances create it at once, memcached answers NOT_STORED to one: its retry increments
+        // (behind anything sent meanwhile on this connection: a lookup sent after the first INCR
+        // may then miss a subscriber registering in that instant, which fills from the journal).
         const incr = () => bounded(this.client.increment(seqKey(user), n, { initial: n, expires: 0 }), this.timeoutMs);
         const r = await incr().catch(err => (/not stored/i.test(String(err?.message)) ? incr() : Promise.reject(err)));
         if (!r.success || typeof r.value !== 'number') throw new Error('memcached INCR failed');
@@ -77,8 +80,14 @@ export class MemcachedJournal implements JournalStore {
         return { current, events: got as VmEvent[] };
     }
 
+    /** The client, for another user of the same servers (the resolver), who closes it from now on. */
+    handOver(): MemcachedClient {
+        this.ownsClient = false;
+        return this.client;
+    }
+
     async close(): Promise<void> {
-        this.client.close();
+        if (this.ownsClient) this.client.close();
     }
 
     /** Entries from..to (inclusive), null where absent or undecodable, in chunks of quiet GETs. */

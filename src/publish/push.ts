@@ -50,10 +50,12 @@ export class Pusher implements EventSink {
         };
     }
 
-    /** Starts the user's endpoint lookup while the journal write of their new events runs, so
-     * pushing them waits for one memcached round trip less. Not earlier than this: a lookup that
-     * starts after the seqs were allocated sees every subscriber whose stream expects them
-     * (subscribe() registers first, then anchors at the journal's newest seq). */
+    /** Starts the user's endpoint lookup for events being numbered, so pushing them waits for one
+     * memcached round trip less. Called once their seqs are allocated, or once the allocation is
+     * sent when the lookup goes out on the same connection behind it (EventFront.shareMemcached):
+     * not earlier, because a lookup memcached answers after the allocation sees every subscriber
+     * whose stream expects those seqs (subscribe() registers first, then anchors at the journal's
+     * newest seq). */
     prepare(user: string): void {
         if (this.closed) return;
         // Busy with this user: the drain looks up again for what queues meanwhile (no lookup per

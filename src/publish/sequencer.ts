@@ -39,6 +39,10 @@ export class Sequencer {
     private readonly lastSeq = new Map<string, number>();
     private downUntil = 0;
     private lastLog = 0;
+    /** Set when the sinks' lookups go out on the store's one memcached connection: prepare() then
+     * runs as soon as the allocation is sent, not once it is answered — memcached answers a
+     * connection's requests in order, so the lookup still comes after the INCR. */
+    prepareOnSend = false;
 
     constructor(
         private readonly store: JournalStore,
@@ -89,7 +93,7 @@ export class Sequencer {
         let reason: ResetReason = 'sequence-unavailable';
         let first: number;
         try {
-            first = await this.store.allocate(user, lead + batch.length);
+            first = await this.allocate(user, lead + batch.length);
             const known = this.lastSeq.get(user);
             if (known !== undefined && first <= known) {
                 // memcached restarted or evicted the counter: jump past what we gave out, and say so.
@@ -97,7 +101,7 @@ export class Sequencer {
                 lead = 1;
                 reason = 'sequence-restarted';
                 const skip = known - first + 1;
-                first = (await this.store.allocate(user, skip + lead + batch.length)) + skip;
+                first = (await this.allocate(user, skip + lead + batch.length)) + skip;
             }
         } catch (err) {
             this.downUntil = Date.now() + (this.opts.retryMs ?? SEQUENCER_RETRY_MS);
@@ -111,9 +115,15 @@ export class Sequencer {
         // A failed write: published anyway; a replay over these seqs finds the hole and answers with a reset.
         const stored = startAppend(this.store, stamped).catch(err => this.fail('append', err, user));
         // Work for these seqs that may overlap the journal write (the pusher's lookup), started before they are handed on.
-        this.out.prepare?.(user);
+        if (!this.prepareOnSend) this.out.prepare?.(user);
         if (!this.store.readWaitsForTail) await stored;
         return { stamped, stored };
+    }
+
+    private allocate(user: string, n: number): Promise<number> {
+        const allocation = this.store.allocate(user, n); // sends the INCR before it returns
+        if (this.prepareOnSend) this.out.prepare?.(user);
+        return allocation;
     }
 
     private unsequenced(user: string, batch: VmEvent[]): VmEvent[] {

@@ -29,7 +29,7 @@ export class MemcachedResolver implements Resolver {
     }
 
     static fromConfig(config: ParsedServers, opts: ResolverOptions = {}): MemcachedResolver {
-        return new MemcachedResolver(createMemcachedClient(config, { logger: opts.logger, timeoutMs: opts.timeoutMs }), opts);
+        return new MemcachedResolver(opts.client ?? createMemcachedClient(config, { logger: opts.logger, timeoutMs: opts.timeoutMs }), opts);
     }
 
     async endpoints(user: string): Promise<Endpoint[]> {

@@ -4,6 +4,7 @@
 import type { EventType } from '../events/event.js';
 import type { Logger } from '../log.js';
 import type { CnMode } from './key.js';
+import type { MemcachedClient } from '../memcached/client.js';
 import type { ResolverSpec } from '../memcached/servers.js';
 
 export type EndpointKind = 'openchange' | 'vmbridge';
@@ -28,6 +29,8 @@ export interface ResolverOptions {
     logger?: Logger;
     /** Upper bound for one lookup (default 250 ms). */
     timeoutMs?: number;
+    /** memcached: this client instead of a new one (the journal's, EventFront.shareMemcached); closed by close(). */
+    client?: MemcachedClient;
 }
 
 /** `memory` → the embedded resolver; else memcached servers. */

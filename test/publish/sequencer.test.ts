@@ -96,6 +96,22 @@ describe('Sequencer', () => {
         await seq.idle();
     });
 
+    it('with prepareOnSend, tells the sinks as soon as the allocation is sent, once, before it is answered', async () => {
+        const store = new FakeStore();
+        const log: string[] = [];
+        let answer: (() => void) | undefined;
+        const allocate = store.allocate.bind(store);
+        store.allocate = (user, n) => (log.push(`allocate ${user}`), new Promise<number>(resolve => (answer = () => resolve(allocate(user, n)))));
+        const seq = new Sequencer(store, { emit: e => log.push(`emit ${e.id}`), prepare: user => log.push(`prepare ${user}`) });
+        seq.prepareOnSend = true;
+        seq.push('a', [ev('a1', 'a')]);
+        await vi.waitFor(() => expect(answer).toBeDefined());
+        expect(log).toEqual(['allocate a', 'prepare a']);
+        answer!();
+        await seq.idle();
+        expect(log).toEqual(['allocate a', 'prepare a', 'emit a1']);
+    });
+
     it("takes a user's events pushed one by one in the same turn in one allocation and one journal write", async () => {
         const store = new FakeStore();
         const log: string[] = [];
