@@ -8,10 +8,12 @@
 // replaying cursors get a reset, as after a lost store; a seq never repeats. A process crash in
 // the same boot loses nothing and continues seamlessly.
 import { readFileSync } from 'node:fs';
-import type { StateDb } from '../state/db.js';
+import { readMeta, writeMeta, type StateDb } from '../state/db.js';
 import { SEQ_JUMP_MARGIN } from '../limits.js';
 
 const MARKER = 'open-boot';
+/** The meta key of the seq every user not yet seen starts above (journal-sqlite.ts). */
+export const SEQ_BASE = 'seq-base';
 
 /** Linux's id of this boot; '' where unknown (every unclean stop then counts as a possible power loss). */
 export function currentBootId(): string {
@@ -26,29 +28,28 @@ export function currentBootId(): string {
  * before its commits skip the fsync (state/checkpoint.ts syncInBackground). Returns the seq base
  * jumped to, if it jumped. */
 export function openForBoot(db: StateDb, bootId: string): number | undefined {
-    const marker = db.prepare('SELECT v FROM meta WHERE k = ?').pluck().get(MARKER) as string | undefined;
+    const marker = readMeta(db, MARKER);
     const lost = marker !== undefined && (marker !== bootId || !bootId);
-    const base = db.transaction(() => {
+    return db.transaction(() => {
         const jumped = lost ? jump(db) : undefined;
-        db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run(MARKER, bootId);
+        writeMeta(db, MARKER, bootId);
         return jumped;
     })(); // still synchronous = FULL: on disk before any commit that skips the fsync
-    return base;
 }
 
 /** A clean stop: the marker goes in a FULL commit, whose fsync of the WAL also makes every commit
  * before it durable. */
 export function closeForBoot(db: StateDb): void {
     db.pragma('synchronous = FULL');
-    db.prepare('DELETE FROM meta WHERE k = ?').run(MARKER);
+    writeMeta(db, MARKER, undefined);
 }
 
 /** Every user's counter (and the base of users not yet seen) moves above anything given out. */
 function jump(db: StateDb): number {
     const top = (db.prepare('SELECT max(current) FROM seq').pluck().get() as number | null) ?? 0;
-    const old = Number(db.prepare("SELECT v FROM meta WHERE k = 'seq-base'").pluck().get() ?? 0);
+    const old = Number(readMeta(db, SEQ_BASE) ?? 0);
     const base = Math.max(Date.now() * 1000, top + SEQ_JUMP_MARGIN, old + SEQ_JUMP_MARGIN);
     db.prepare('UPDATE seq SET current = max(current, ?)').run(base);
-    db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('seq-base', ?)").run(String(base));
+    writeMeta(db, SEQ_BASE, String(base));
     return base;
 }

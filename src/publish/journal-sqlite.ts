@@ -14,7 +14,7 @@ import { metaValue, openStateDb, type StateDb } from '../state/db.js';
 import { decodeEvent, encodeSequenced } from '../wire/json.js';
 import { syncInBackground } from '../state/checkpoint.js';
 import { GroupCommit, type JournalRow } from './journal-commit.js';
-import { closeForBoot, currentBootId, openForBoot } from './journal-boot.js';
+import { closeForBoot, currentBootId, openForBoot, SEQ_BASE } from './journal-boot.js';
 import { DEFAULT_LIMITS, resetEvent, type JournalLimits, type JournalStore, type ReadResult } from './journal.js';
 import { JOURNAL_SLICE, JOURNAL_SWEEP_MS, JOURNAL_CACHE_USERS } from '../limits.js';
 import { DEFAULTS } from '../config.js';
@@ -56,7 +56,7 @@ export class SqliteJournal implements JournalStore {
             this.jumpedTo = openForBoot(this.db, opts.bootId ?? currentBootId());
             this.stopCheckpoints = syncInBackground(this.db);
         }
-        this.base = Number(metaValue(this.db, 'seq-base', () => String(Date.now() * 1000)));
+        this.base = Number(metaValue(this.db, SEQ_BASE, () => String(Date.now() * 1000)));
         this.q = {
             current: this.db.prepare<[string], { current: number }>('SELECT current FROM seq WHERE user = ?'),
             read: this.db.prepare<[string, number, number], { ev: string }>('SELECT ev FROM journal WHERE user = ? AND seq > ? ORDER BY seq LIMIT ?'),

@@ -36,7 +36,18 @@ function configure(db: StateDb): StateDb {
 /** A value kept in the store's meta table, created by `init` the first time. */
 export function metaValue(db: StateDb, key: string, init: () => string): string {
     db.prepare('INSERT OR IGNORE INTO meta (k, v) VALUES (?, ?)').run(key, init());
-    return (db.prepare('SELECT v FROM meta WHERE k = ?').get(key) as { v: string }).v;
+    return readMeta(db, key)!;
+}
+
+/** The meta table's value for the key, if any. */
+export function readMeta(db: StateDb, key: string): string | undefined {
+    return db.prepare('SELECT v FROM meta WHERE k = ?').pluck().get(key) as string | undefined;
+}
+
+/** Sets (or, with undefined, removes) the meta table's value for the key. */
+export function writeMeta(db: StateDb, key: string, value: string | undefined): void {
+    if (value === undefined) db.prepare('DELETE FROM meta WHERE k = ?').run(key);
+    else db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run(key, value);
 }
 
 /** One bridge process per state directory: seq counters are cached in the process that owns them. */

@@ -7,15 +7,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { makeEvent, type VmEvent } from '../../src/events/event.js';
+import type { VmEvent } from '../../src/events/event.js';
 import { createLogger } from '../../src/log.js';
 import { EventFront, type EventFrontConfig } from '../../src/publish/front.js';
+import { flag } from '../catchup/util.js';
 import { startMemcached, type TestMemcached } from '../helpers/memcached.js';
 
 const log = createLogger('silent');
 /** serve's configuration for this --resolver, state in a temp dir. */
 const config = (resolver: string | undefined, stateDir: string): EventFrontConfig => loadConfig({ ...(resolver ? { resolver } : {}), stateDir }, {});
-const flag = (user: string, id: string): VmEvent => makeEvent({ id, type: 'flag', user, mailbox: 'INBOX', uid: 1, flags: { set: ['\\Seen'], cleared: [] } });
 
 describe('EventFront.shareMemcached', () => {
     let mc: TestMemcached;
@@ -50,7 +50,7 @@ describe('EventFront.shareMemcached', () => {
             },
             emit: ev => void got.push(ev)
         });
-        front.emit(flag('carl', 'c1'));
+        front.emit(flag('carl', 'c1', 1));
         await front.stop();
         await lookup;
         expect(got.map(e => e.seq)).toEqual([1]);

@@ -1,5 +1,5 @@
-// What the embedded journal's tests share: temp state directories removed after each test, and
-// `delete` events of one user numbered from a seq.
+// What the journal tests share: temp state directories removed after each test, and `delete`
+// events of one user numbered from a seq.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
