@@ -117,7 +117,9 @@ describe('catch-up across two bridges sharing memcached', () => {
     });
 
     it('an entry expires with the retention time (memcached TTL)', async () => {
-        const short = await startBridge({ resolver: mc.resolver, journalRetention: 1 });
+        // 2 s, not 1: memcached's clock ticks once a second, so a 1 s TTL can end a few ms after the
+        // write (written just before a tick) and a poll on a loaded machine could miss the entry.
+        const short = await startBridge({ resolver: mc.resolver, journalRetention: 2 });
         try {
             short.bridge.events.emit(flag('dora', 'd1', 1));
             await waitFor(async () => (await client.get(entryKey('dora', 1))).value, 5000, 'entry written');
