@@ -158,11 +158,12 @@ try {
                       }
                   ]
                 : [
-                      row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): command sent →`, 'PUB subscriber', s.bus),
-                      row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): command sent →`, 'subscribe() ×10 users', s.subscribe),
-                      row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): tagged OK →`, 'PUB subscriber', s.fromReply.bus),
-                      row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): tagged OK →`, 'subscribe() ×10 users', s.fromReply.subscribe)
-                  ]
+                      ['command sent', s],
+                      ['tagged OK', s.fromReply]
+                  ].flatMap(([from, f]) => [
+                      row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): ${from} →`, 'PUB subscriber', f.bus),
+                      row(`IMAP STORE → ${driverName[driver]} (${s.ratePerSec}/s, ${s.users} users): ${from} →`, 'subscribe() ×10 users', f.subscribe)
+                  ])
         )
     ]);
     if (STAGES) {

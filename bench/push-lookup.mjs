@@ -8,14 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBuilt, envInt, helper, printTable, ROOT, stats, writeResult } from './lib/env.mjs';
+import { dist, ensureBuilt, envInt, helper, printTable, stats, writeResult } from './lib/env.mjs';
 
 const EVENTS = envInt('BENCH_EVENTS', 2000);
 const ROUNDS = envInt('BENCH_ROUNDS', 4);
 const GAP_MS = envInt('BENCH_GAP_MS', 2);
 
 ensureBuilt();
-const dist = p => import(path.join(ROOT, 'dist', p));
 const { EventFront } = await dist('publish/front.js');
 const { Pusher } = await dist('publish/push.js');
 const { createResolver } = await dist('resolve/resolver.js');

@@ -71,11 +71,10 @@ export async function storeLatency({ memcached, stores = 1000, users = 10, spaci
         await waitFor(() => issued.size && [...issued.keys()].every(k => bus.has(k) && push.has(k)), 10_000).catch(() => undefined);
         // from the STORE line's write, and from its tagged OK (when the change is done and visible
         // to the client: what the LMTP rows' 250 is to a delivery)
-        const lat = (m, from = issued) => [...from].filter(([k]) => m.has(k)).map(([k, t]) => Number(m.get(k) - t) / 1e6);
-        const b = lat(bus);
-        const p = lat(push);
-        const rb = lat(bus, replied);
-        const rp = lat(push, replied);
+        const arrivals = (m, from) => {
+            const ms = [...from].filter(([k]) => m.has(k)).map(([k, t]) => Number(m.get(k) - t) / 1e6);
+            return { ...latencyStats(ms), lost: from.size - ms.length };
+        };
         const segments = [
             ['start', 'reply'],
             ['reply', 'hook'],
@@ -91,9 +90,9 @@ export async function storeLatency({ memcached, stores = 1000, users = 10, spaci
             stores,
             users,
             ratePerSec: Math.round(rate),
-            bus: { ...latencyStats(b), lost: issued.size - b.length },
-            subscribe: { ...latencyStats(p), lost: issued.size - p.length },
-            fromReply: { bus: { ...latencyStats(rb), lost: replied.size - rb.length }, subscribe: { ...latencyStats(rp), lost: replied.size - rp.length } },
+            bus: arrivals(bus, issued),
+            subscribe: arrivals(push, issued),
+            fromReply: { bus: arrivals(bus, replied), subscribe: arrivals(push, replied) },
             stages: stages ? stageRows(issued, await bridge.stages(), { bus, push, reply: replied }, segments) : undefined
         };
     } finally {
