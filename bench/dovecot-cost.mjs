@@ -57,11 +57,15 @@ const DOVECOT = process.env.BENCH_DOVECOT ?? '2.3';
 if (DOVECOT !== '2.3' && DOVECOT !== '2.4') throw new Error('BENCH_DOVECOT: 2.3 or 2.4');
 const V24 = DOVECOT === '2.4';
 const NAME = V24 ? 'dovecot-cost-2.4' : 'dovecot-cost';
-const VARIANTS = (process.env.BENCH_VARIANTS ?? (V24 ? 'none,none2,tcp,unix,native,native-tcp' : 'none,none2,tcp,unix,native,native-tcp,native-down,ox')).split(',');
-const NATIVE = new Set(['native', 'native-tcp', 'native-down', 'native-base', 'native-sink', 'native-unix-sink']);
+const VARIANTS = (process.env.BENCH_VARIANTS ?? (V24 ? 'none,none2,tcp,unix,native,native-tcp' : 'none,none2,tcp,unix,native,native-nice0,native-tcp,native-down,ox')).split(',');
+const NATIVE = new Set(['native', 'native-nice0', 'native-tcp', 'native-down', 'native-base', 'native-sink', 'native-unix-sink']);
 // native-sink / native-unix-sink: the driver over tcp / unix to a receiver that only reads
 // (lib/ingest-sink.mjs): the send alone, without serve's CPU per batch.
 const SINKS = new Set(['native-sink', 'native-unix-sink']);
+// native-nice0: as native, with serve at the priority it was started with (--nice 0) instead of
+// its default 10: what the lower priority gives Dovecot, in the same run. A comparison, not a
+// target: its verdicts do not call for more rounds or STOREs.
+const judged = name => NATIVE.has(name) && name !== 'native-nice0';
 // native-base: the native driver (unix) from another build to compare against in the same run, e.g.
 // before a change: BENCH_NATIVE_BASE=<a module dir as test/helpers/native-driver.ts makes, holding
 // that build's lib22_push_notification_vmbridge_plugin.so>.
@@ -90,14 +94,14 @@ async function setup(name, sockDir) {
         return { name, describe: "Dovecot's OX driver, HTTP PUT per new message", dovecot, ox, batches: 0 };
     }
     if (!name.startsWith('none')) {
-        const ingest = ['unix', 'native', 'native-base', 'native-unix-sink'].includes(name) ? `unix:${sockDir}/${name}.sock` : `127.0.0.1:${await freePort()}`;
+        const ingest = ['unix', 'native', 'native-nice0', 'native-base', 'native-unix-sink'].includes(name) ? `unix:${sockDir}/${name}.sock` : `127.0.0.1:${await freePort()}`;
         const admin = `127.0.0.1:${await freePort()}`;
         const custom = name.startsWith('script=') ? name.slice(7) : undefined; // an experiment: any hook script, nothing listening
         sink = SINKS.has(name) ? await ingestSink(ingest.startsWith('unix:') ? ingest.slice(5) : ingest.split(':')[1]) : undefined;
         if (!name.endsWith('-down') && name !== 'lua-noop' && !custom && !sink)
             serve = await startServe(
                 `dovecot-cost-${name}`,
-                { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn' },
+                { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn', ...(name === 'native-nice0' ? { nice: 0 } : {}) },
                 { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(RESULTS, `dovecot-cost-${name}.prof`)] : [] }
             );
         if (serve) serve.admin = admin;
@@ -122,7 +126,8 @@ async function setup(name, sockDir) {
                       .replace(/^unix:\/\S*\//, 'unix:/')
                       .replace(/:\d+/g, '') +
                   (sink ? ' (a sink that only reads)' : serve ? '' : ' (vmbridge down)') +
-                  (name === 'native-base' ? ' (base build)' : '');
+                  (name === 'native-base' ? ' (base build)' : '') +
+                  (name === 'native-nice0' ? ' (serve --nice 0)' : '');
     }
     const dovecot = await startDovecot({ users: [...USERS, STORE_USER], extraConfig: fragment });
     return { name, describe, dovecot, serve, sink, batches: 0 };
@@ -156,8 +161,7 @@ async function lmtpRounds(setups) {
         if (res.failed) throw new Error(`${s.name}: ${res.failed} warm-up deliveries failed`);
         s.batches += res.ok;
     }
-    const undecided = () =>
-        rates.has('none') && setups.some(s => NATIVE.has(s.name) && atLeastVerdict(ratioCi(rates.get('none'), rates.get(s.name)), RATIO_TARGET) === 'undecided');
+    const undecided = () => rates.has('none') && setups.some(s => judged(s.name) && atLeastVerdict(ratioCi(rates.get('none'), rates.get(s.name)), RATIO_TARGET) === 'undecided');
     for (let r = 0; r < ROUNDS || (r < ROUNDS_MAX && undecided()); r++) {
         lmtpRoundsRun = r + 1;
         for (let k = 0; k < setups.length; k++) {
@@ -255,7 +259,7 @@ const verdict = (base, times) => p99Verdict(base, times, P99_TARGET);
 /** Whether every native driver variant's p99 verdict is decided (what the target rows judge). */
 function decided(times) {
     const base = times.get('none');
-    return !base || [...times].every(([name, t]) => !name.startsWith('native') || verdict(base, t) !== 'undecided');
+    return !base || [...times].every(([name, t]) => !judged(name) || verdict(base, t) !== 'undecided');
 }
 
 /** Pids of a process's children whose command line matches `name`. */

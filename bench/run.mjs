@@ -156,11 +156,11 @@ if (dc) {
             '',
             undefined
         );
-    for (const name of ['native', 'native-tcp', 'native-down', 'unix', 'tcp', 'ox']) {
+    for (const name of ['native', 'native-nice0', 'native-tcp', 'native-down', 'unix', 'tcp', 'ox']) {
         const r = v(name);
         if (!r) continue;
         const hook = name === 'ox' ? "Dovecot's OX driver (anchor)" : r.transport;
-        const target = name.startsWith('native');
+        const target = name.startsWith('native') && name !== 'native-nice0'; // nice0: serve's old priority, for comparison
         lmtpRatioRow(`Dovecot LMTP throughput with the hook / without, ${hook}`, r, dc.rounds, target);
         row(`Dovecot CPU per LMTP message with the hook / without (load-independent), ${hook}`, `${r['CPU ratio']}`, '', undefined);
         if (name === 'ox') continue; // OX acts on new mail only: its STOREs cost nothing to compare

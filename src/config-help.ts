@@ -55,6 +55,7 @@ export const HELP: Record<Key, string> = {
     webhookTypes: 'event types the --webhook URLs get, comma-separated (default: all)',
     webhookSecretFile: 'file holding the signing secret of the --webhook URLs (never give a secret on the command line)',
     webhookAllowPrivate: 'let per-user webhooks use http and private/loopback addresses (SSRF: docs/policy.md)',
+    nice: "CPU priority (nice 0-19) of every thread: Dovecot's processes go first on a busy machine; 0 keeps the one serve was started with",
     logLevel: 'fatal | error | warn | info | debug | trace | silent',
     journalRetention: 'journal retention, seconds (memcached TTLs go up to 30 days)',
     journalMax: 'journal events kept per user',

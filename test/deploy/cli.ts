@@ -24,11 +24,12 @@ export async function sideListeners(): Promise<string[]> {
     });
 }
 
-/** Runs `vmbridge serve <args>` and resolves once it logged `vmbridge ready`. */
-export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Serve> {
+/** Runs `vmbridge serve <args>` (through `prefix`, e.g. `nice -n 15`, which execs it) and resolves once it logged `vmbridge ready`. */
+export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<Serve> {
     // Each serve its own state directory (journal, bus socket, tokens), as each deployment has.
     if (!args.includes('--state-dir')) args = [...args, '--state-dir', freeStateDir()];
-    const proc = startProcess(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env } });
+    const argv = [process.execPath, BIN, 'serve', ...args];
+    const proc = startProcess(prefix[0] ?? argv[0], [...prefix.slice(1), ...(prefix.length ? argv : argv.slice(1))], { env: { ...process.env, ...env } });
     try {
         await waitFor(
             () => {
