@@ -69,7 +69,9 @@ export class Bridge {
 
     constructor(
         private readonly config: Config,
-        private readonly log: Logger
+        private readonly log: Logger,
+        /** onNativeDriver: Dovecot's native driver proved its key (serve's `--nice auto`, commands/priority.ts). */
+        private readonly opts: { onNativeDriver?: () => void } = {}
     ) {
         this.events = new EventFront(config, log); // seq + journal + coalescing, before every publisher
         this.deliverer = createDeliverer(config.deliver, { timeoutMs: config.deliverTimeout, logger: log, dataDoneTimeoutMs: config.deliverDataDoneTimeout });
@@ -113,7 +115,10 @@ export class Bridge {
                 this.folders.learn(batch); // before the correlator emits the batch's newmail events
                 this.correlator.onBatch(batch);
             },
-            onHello: () => this.correlator.hookHeard(),
+            onHello: shared => {
+                this.correlator.hookHeard();
+                if (shared) this.opts.onNativeDriver?.();
+            },
             onStreamEnd: proc => this.correlator.procEnded(proc), // per-proc state ends with its stream
             onLost: user => this.resync(user)
         });

@@ -55,7 +55,7 @@ export const HELP: Record<Key, string> = {
     webhookTypes: 'event types the --webhook URLs get, comma-separated (default: all)',
     webhookSecretFile: 'file holding the signing secret of the --webhook URLs (never give a secret on the command line)',
     webhookAllowPrivate: 'let per-user webhooks use http and private/loopback addresses (SSRF: docs/policy.md)',
-    nice: "CPU priority (nice 0-19) of every thread: Dovecot's processes go first on a busy machine; 0 keeps the one serve was started with",
+    nice: "CPU priority of every thread: auto = nice 10 once Dovecot's native driver connects (Dovecot's processes go first on a busy machine); 0-19 = that nice at start (0: as started)",
     logLevel: 'fatal | error | warn | info | debug | trace | silent',
     journalRetention: 'journal retention, seconds (memcached TTLs go up to 30 days)',
     journalMax: 'journal events kept per user',

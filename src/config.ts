@@ -106,9 +106,9 @@ export const ConfigSchema = z.object({
     http: portOrTcpListen.optional(),
     httpTlsCert: z.string().min(1).optional(),
     httpTlsKey: z.string().min(1).optional(),
-    // CPU priority, nice 0–19 (commands/priority.ts): below Dovecot's, so the hook is nearly free
-    // for it on a busy machine; 0 keeps the priority serve was started with
-    nice: z.coerce.number().int().min(0).max(19).default(10),
+    // CPU priority (commands/priority.ts): auto = nice 10 once Dovecot's native driver connects, so
+    // the hook is nearly free for Dovecot on a busy machine; 0–19 = that at start (0: as started)
+    nice: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(19)]).default('auto'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ...MwiConfigShape,
     // Site-wide webhooks (webhooks/config.ts); per-user ones live in state.db.

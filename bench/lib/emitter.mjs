@@ -10,11 +10,11 @@ const { Bridge } = await dist('bridge.js');
 const { loadConfig } = await dist('config.js');
 const { createLogger } = await dist('log.js');
 const { makeEvent } = await dist('events/event.js');
-const { lowerPriority } = await dist('commands/priority.js');
+const { applyNice } = await dist('commands/priority.js');
 
 const config = loadConfig(JSON.parse(process.argv[2]), {});
-lowerPriority(config.nice); // as `vmbridge serve` does (--nice, default 10)
-const bridge = new Bridge(config, createLogger(config.logLevel));
+const log = createLogger(config.logLevel);
+const bridge = new Bridge(config, log, { onNativeDriver: applyNice(config.nice, log) }); // as `vmbridge serve` does
 await bridge.start();
 const stages = process.env.BENCH_STAGES === '1' ? recordStages(bridge) : undefined;
 

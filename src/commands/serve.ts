@@ -6,7 +6,7 @@ import { serveOption } from '../config-help.js';
 import { createLogger } from '../log.js';
 import { EX, ExitError } from './exit.js';
 import { installProcessGuard } from './guard.js';
-import { lowerPriority } from './priority.js';
+import { applyNice } from './priority.js';
 import { GUARD_SHUTDOWN_MARGIN_MS } from '../limits.js';
 
 /** Adds every config key as a long flag (values are validated by the zod schema, not here). */
@@ -33,11 +33,8 @@ export function register(program: Command): void {
     addConfigOptions(cmd).action(async () => {
         const config = configFrom(cmd);
         const log = createLogger(config.logLevel);
-        // before the Bridge starts its worker threads, so they inherit it
-        const nice = lowerPriority(config.nice);
-        if (config.nice > 0 && nice < config.nice) log.warn({ nice, wanted: config.nice }, 'could not lower the CPU priority (--nice)');
-        else log.info({ nice }, 'CPU priority');
-        const bridge = construct(() => new Bridge(config, log)); // e.g. the state directory in use: 69
+        const onNativeDriver = applyNice(config.nice, log); // a number: now, before the bridge's threads start
+        const bridge = construct(() => new Bridge(config, log, { onNativeDriver })); // e.g. the state directory in use: 69
         installProcessGuard(log, () => bridge.stop(), config.shutdownTimeout + GUARD_SHUTDOWN_MARGIN_MS);
         try {
             await bridge.start();

@@ -35,8 +35,9 @@ export interface IngestOptions {
     onBatch(batch: Batch): void;
     /** A stream batch of this user's was cut short or refused: its state needs a recount. */
     onLost?(user: string): void;
-    /** The hook proved the key (a stream hello or a verified POST). */
-    onHello?(): void;
+    /** The hook proved the key (a stream hello or a verified POST); `shared`: a stream hello
+     * without user, the native driver's connection shared by a Dovecot process's users. */
+    onHello?(shared: boolean): void;
     /** A proved stream connection closed: the Lua state `proc` is done with it. */
     onStreamEnd?(proc: string): void;
     rate?: { perSecond: number; burst: number };
@@ -117,9 +118,9 @@ export class IngestServer {
             readStream(sock, first, {
                 maxLine: this.opts.maxBody,
                 auth: this.auth,
-                onHello: () => {
+                onHello: shared => {
                     this.limits.proved(sock);
-                    this.opts.onHello?.();
+                    this.opts.onHello?.(shared);
                 },
                 admit: () => this.limiter.take(peer),
                 onBatch: batch => this.deliver(batch),
@@ -174,7 +175,7 @@ export class IngestServer {
         // After the MAC: a probe is answered, anything else proves the hook is installed.
         const accept = (batch: Batch | undefined) => {
             const probe = batch !== undefined && isProbe(batch); // vmbridge doctor (hook/probe.ts): answered, nothing else
-            if (!probe) this.opts.onHello?.();
+            if (!probe) this.opts.onHello?.(false);
             if (!batch) return answer(400, 'invalid');
             if (!this.auth.fresh(batch.ts, mac)) return answer(401, 'stale');
             answer(204, probe ? 'probe' : 'accepted');

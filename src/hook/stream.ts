@@ -30,8 +30,8 @@ export interface StreamHandlers {
     auth: HookAuth;
     /** Per-batch admission (rate limit); a refused batch is a lost one. */
     admit(): boolean;
-    /** The hello proved the key: the connection is the hook's. */
-    onHello(): void;
+    /** The hello proved the key: the connection is the hook's; `shared`: the native driver's (no user). */
+    onHello(shared: boolean): void;
     onBatch(batch: Batch): void;
     onLost(user: string): void;
     /** The connection of a proved hook closed: its Lua state (`proc`) sends no more on it. */
@@ -72,7 +72,7 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
             else if (!h.auth.fresh(r.data.ts, signed.mac)) ingestBatches.inc({ result: 'stale' });
             else {
                 hello = r.data;
-                h.onHello();
+                h.onHello(hello.user === undefined);
                 return true;
             }
             return false;
