@@ -1,12 +1,12 @@
 // serve's CPU priority (--nice). Beside Dovecot on a busy machine every millisecond serve runs is
 // one Dovecot's delivery does not (issue 22: LMTP throughput with the native driver at 0.86–0.90
-// of no hook with serve at nice 0, 0.93–0.98 at nice 10, bench/README "serve yields the CPU to
+// of no hook with serve at nice 0, 0.93–0.98 at nice 10: bench/README "serve yields the CPU to
 // Dovecot"). At a lower priority serve runs when Dovecot waits, reads the hook's batches several
 // at a time, and spends less CPU per batch; idle cores serve it as before.
 // `auto` lowers it only once Dovecot's native driver connects: its connections are shared and
 // long-lived, so what serve reads late waits in their buffers (1 MB per Dovecot process). The Lua
 // script opens a connection per delivery that must be accepted within its 20 ms timeout; a serve
-// behind Dovecot lost 6 % of those batches at nice 10 (none at nice 0), so with it serve keeps the
+// behind Dovecot lost 2–16 % of those batches at nice 10 (none at nice 0), so with it serve keeps the
 // priority it was started with.
 // Lowering one's own priority needs no privilege; raising it back does, so a value below the
 // current one is left alone (a unit's Nice=15 stays 15).
