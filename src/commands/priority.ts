@@ -44,7 +44,7 @@ export function applyNice(nice: number | 'auto', log: Logger): () => void {
  * thread and a new thread takes its creator's, so V8's and libuv's threads are set one by one and
  * the ones started later inherit. Returns the main thread's value afterwards.
  */
-export function lowerPriority(nice: number): number {
+function lowerPriority(nice: number): number {
     if (nice > 0) {
         for (const tid of threads()) {
             try {

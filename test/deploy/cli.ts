@@ -24,12 +24,12 @@ export async function sideListeners(): Promise<string[]> {
     });
 }
 
-/** Runs `vmbridge serve <args>` (through `prefix`, e.g. `nice -n 15`, which execs it) and resolves once it logged `vmbridge ready`. */
+/** Runs `vmbridge serve <args>` (through `prefix`, e.g. `nice -n 4`, which execs it) and resolves once it logged `vmbridge ready`. */
 export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<Serve> {
     // Each serve its own state directory (journal, bus socket, tokens), as each deployment has.
     if (!args.includes('--state-dir')) args = [...args, '--state-dir', freeStateDir()];
-    const argv = [process.execPath, BIN, 'serve', ...args];
-    const proc = startProcess(prefix[0] ?? argv[0], [...prefix.slice(1), ...(prefix.length ? argv : argv.slice(1))], { env: { ...process.env, ...env } });
+    const [cmd, ...argv] = [...prefix, process.execPath, BIN, 'serve', ...args];
+    const proc = startProcess(cmd, argv, { env: { ...process.env, ...env } });
     try {
         await waitFor(
             () => {

@@ -3,25 +3,18 @@
 // stream connection) and never for the Lua script's per-session hello; a number applies at
 // start, to the threads V8 and libuv started before the option was read and to the worker
 // threads the bridge starts after; a lower priority it was started with is never raised.
-import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signedLine, nowTs, helloLine } from '../helpers/hook-sign.js';
 import { freePort, waitFor } from '../helpers/net.js';
+import { threadStats } from '../helpers/process.js';
 import { sideListeners, startServe, type Serve } from './cli.js';
 
 const TOKEN = 'deploy-test-token-0123456789abcdef'; // sideListeners' ingest token
 
-/** The nice value of each thread of pid (field 19 of /proc/<pid>/task/<tid>/stat). */
-function threadNice(pid: number): number[] {
-    return readdirSync(`/proc/${pid}/task`).map(tid => {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    });
-}
-
-const niceOf = (s: Serve) => new Set(threadNice(s.child.pid!));
+/** The nice values of serve's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
+const niceOf = (s: Serve) => new Set(threadStats(s.child.pid!).map(f => Number(f[16])));
 
 /** Resolves once serve has verified a hook hello: its silence gauge leaves -1 (never heard). */
 async function heard(admin: string): Promise<void> {
@@ -60,7 +53,7 @@ describe('serve --nice', () => {
         socks.push(await hookHello(s, helloLine(TOKEN, 'lua-proc', 'u@example.org')));
         await heard(admin);
         // the native driver's: no user (one connection shared by a Dovecot process's users)
-        const before = threadNice(s.child.pid!).length;
+        const before = threadStats(s.child.pid!).length;
         expect(niceOf(s)).toEqual(new Set([own]));
         socks.push(await hookHello(s, signedLine(TOKEN, { vmbridge: 2, proc: 'native-proc', ts: nowTs() })));
         await waitFor(() => s.output().includes('"why":"native driver","msg":"CPU priority"'), 10_000, 'the priority log line');

@@ -34,23 +34,26 @@ export function startProcess(cmd: string, args: string[], opts: SpawnOptions = {
     };
 }
 
+/** Each thread's /proc/<pid>/task/<tid>/stat fields after the command name (state first); [] once gone. */
+export function threadStats(pid: number): string[][] {
+    try {
+        return readdirSync(`/proc/${pid}/task`).map(t => {
+            const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+            return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        });
+    } catch {
+        return []; // gone
+    }
+}
+
 /**
  * Resolves once every thread of each pid is stopped (state T in /proc): kill(SIGSTOP) returns
  * before a thread running on the other CPU has stopped, and a request sent meanwhile is answered.
  */
 export async function stoppedAll(pids: number[], timeoutMs = 10_000): Promise<void> {
-    const threadStates = (pid: number): string[] => {
-        try {
-            return readdirSync(`/proc/${pid}/task`).map(t => {
-                const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-                return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-            });
-        } catch {
-            return []; // gone: nothing left to answer
-        }
-    };
     const deadline = Date.now() + timeoutMs;
-    while (!pids.every(pid => threadStates(pid).every(s => s === 'T' || s === 't' || s === 'Z'))) {
+    // a pid gone has nothing left to answer
+    while (!pids.every(pid => threadStats(pid).every(([s]) => s === 'T' || s === 't' || s === 'Z'))) {
         if (Date.now() > deadline) throw new Error(`processes ${pids.join(', ')} did not stop`);
         await new Promise(r => setTimeout(r, 5));
     }
