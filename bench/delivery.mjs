@@ -29,6 +29,8 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 const SYSCALLS = process.env.BENCH_SYSCALLS === '1';
 const LATENCY_WORKLOAD = process.env.BENCH_LATENCY_WORKLOAD ?? 'small';
 const SELECTED = (process.env.BENCH_WORKLOADS ?? 'small,200k,640k,mix').split(',');
+const TRANSPORT = process.env.BENCH_TRANSPORT ?? 'tcp';
+if (!['tcp', 'unix'].includes(TRANSPORT)) throw new Error(`BENCH_TRANSPORT: tcp or unix, not ${TRANSPORT}`);
 const USERS = Array.from({ length: 50 }, (_, i) => `u${i}@example.org`);
 
 // built once, outside the timing: 100 small messages, 10 voicemails of 200 KB and 10 of 640 KB
@@ -53,18 +55,27 @@ if (PROFILE) {
 }
 // BENCH_STATE_DIR: the serve child's state directory (journal, index), e.g. on tmpfs to see what its fsyncs cost
 const stateDir = process.env.BENCH_STATE_DIR ? { stateDir: mkdtempSync(path.join(process.env.BENCH_STATE_DIR, 'vmb-bench-')) } : {};
+// BENCH_TRANSPORT=unix: every LMTP hop on a unix socket — the MTA to Dovecot's (direct) or to serve's
+// (`--lmtp unix:`, Postfix's lmtp:unix:), serve and the relay to Dovecot's (`lmtp:/run/dovecot/lmtp`,
+// as examples/systemd deploys it); tcp: every hop over loopback TCP
+const UNIX = TRANSPORT === 'unix';
+const sockDir = UNIX ? mkdtempSync(path.join(os.tmpdir(), 'vmb-bench-lmtp-')) : undefined;
+const downstream = UNIX ? `lmtp:${dovecot.lmtpSocket}` : dovecot.lmtpUrl;
+const listen = name => (UNIX ? { lmtp: `unix:${path.join(sockDir, name)}` } : {});
 const serve = await startServe(
     'delivery',
-    { deliver: dovecot.lmtpUrl, resolver: 'memory', ...stateDir },
+    { deliver: downstream, resolver: 'memory', ...listen('vmbridge'), ...stateDir },
     { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] }
 );
-const relay = await startPipeRelay(dovecot.lmtpPort);
+const relay = await startPipeRelay(UNIX ? dovecot.lmtpSocket : dovecot.lmtpPort, UNIX ? path.join(sockDir, 'relay') : undefined);
 const BASE_ROOT = process.env.BENCH_BASE_ROOT;
 const baseStateDir = BASE_ROOT ? mkdtempSync(path.join(process.env.BENCH_STATE_DIR ?? RESULTS, 'vmb-bench-base-')) : undefined;
-const base = BASE_ROOT ? await startServe('delivery-baseline', { deliver: dovecot.lmtpUrl, resolver: 'memory', stateDir: baseStateDir }, { root: BASE_ROOT }) : undefined;
+const base = BASE_ROOT
+    ? await startServe('delivery-baseline', { deliver: downstream, resolver: 'memory', ...listen('baseline'), stateDir: baseStateDir }, { root: BASE_ROOT })
+    : undefined;
 let sent = 0;
 try {
-    const targets = { direct: dovecot.lmtpPort, relay: relay.port, vmbridge: serve.lmtpPort, ...(base ? { baseline: base.lmtpPort } : {}) };
+    const targets = { direct: UNIX ? dovecot.lmtpSocket : dovecot.lmtpPort, relay: relay.port, vmbridge: serve.lmtpPort, ...(base ? { baseline: base.lmtpPort } : {}) };
     const paths = Object.keys(targets);
     // the processes whose CPU time per message is reported
     const pids = { relay: relay.pid, vmbridge: serve.pid, ...(base ? { baseline: base.pid } : {}) };
@@ -221,7 +232,7 @@ try {
     await serve.stop();
     await base?.stop();
     const profile = PROFILE ? summariseProfile(profileDir) : undefined;
-    writeResult('delivery', { messagesPerRound: N, rounds: ROUNDS, throughput, writes, latency, stored, profile });
+    writeResult('delivery', { transport: TRANSPORT, messagesPerRound: N, rounds: ROUNDS, throughput, writes, latency, stored, profile });
 } finally {
     await serve.stop();
     await base?.stop();
@@ -229,6 +240,7 @@ try {
     if (baseStateDir) rmSync(baseStateDir, { recursive: true, force: true });
     await dovecot.destroy();
     if (stateDir.stateDir) rmSync(stateDir.stateDir, { recursive: true, force: true });
+    if (sockDir) rmSync(sockDir, { recursive: true, force: true });
 }
 
 /** Messages per round: voicemails are 40–130 times a small message, so fewer of them. */

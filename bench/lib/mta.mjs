@@ -9,9 +9,10 @@ export class MtaConnection {
     #lines = [];
     #waiters = [];
 
-    static async open(port, host = '127.0.0.1') {
+    /** target: a TCP port on host, or a unix socket's path (Postfix's lmtp:unix:). */
+    static async open(target, host = '127.0.0.1') {
         const c = new MtaConnection();
-        c.#sock = net.connect(port, host);
+        c.#sock = typeof target === 'string' ? net.connect(target) : net.connect(target, host);
         c.#sock.setNoDelay(true);
         c.#sock.on('data', d => c.#data(d));
         const dead = () => {
@@ -117,6 +118,7 @@ export async function sendAll(conns, count, next, from = 'sender@example.net') {
     return { seconds, ok, failed, rate: ok / seconds, latencies };
 }
 
-export async function openConnections(port, n) {
-    return Promise.all(Array.from({ length: n }, () => MtaConnection.open(port)));
+/** n connections to a TCP port on 127.0.0.1 or to a unix socket's path. */
+export async function openConnections(target, n) {
+    return Promise.all(Array.from({ length: n }, () => MtaConnection.open(target)));
 }

@@ -244,6 +244,19 @@ static void vmbridge_append_ts(string_t *dest)
 	str_printfa(dest, "\"ts\":%ld.%03ld", (long)now.tv_sec, (long)(now.tv_usec / 1000));
 }
 
+/* What the kernel holds survives this process: Dovecot 2.4 ends an LMTP process with its
+   connection (restart_request_count = 1), and what is still in `pending` then gets one bounded
+   flush; a bridge busy elsewhere (e.g. at its lower CPU priority beside a saturated Dovecot)
+   for longer than the timeout lost what did not fit the default send buffer (~200 KB, ~150
+   batches). So ask for MAX_PENDING_BYTES there; Linux caps it at net.core.wmem_max (Debian's
+   default 212992, which the kernel doubles: still twice the default). */
+static void vmbridge_grow_sndbuf(void)
+{
+	int size = MAX_PENDING_BYTES;
+
+	(void)setsockopt(vmb->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 static bool vmbridge_connect(void)
 {
 	string_t *hello;
@@ -258,6 +271,7 @@ static bool vmbridge_connect(void)
 		vmbridge_failed();
 		return FALSE;
 	}
+	vmbridge_grow_sndbuf();
 	/* A TCP connect is in progress: bounded wait for it. */
 	if (vmb->unix_path == NULL) {
 		if (!vmbridge_wait(POLLOUT) || net_geterror(vmb->fd) != 0) {

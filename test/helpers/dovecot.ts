@@ -20,6 +20,8 @@ export interface DovecotOptions {
     namespaceSeparator?: string;
     /** Appended to mail_location, e.g. ':LAYOUT=fs' (the mailbox list's separator becomes '/'). */
     mailLocationOptions?: string;
+    /** Where the instance's temp directory (config, sockets, mail) is made (default os.tmpdir(); 2.4: inside its root). */
+    parentDir?: string;
 }
 
 export class TestDovecot {
@@ -85,7 +87,7 @@ export class TestDovecot {
     }
 
     protected async prepare(): Promise<void> {
-        this.dir = mkdtempSync(path.join(tmpdir(), 'vmb-dovecot-'));
+        this.dir = mkdtempSync(path.join(this.opts.parentDir ?? tmpdir(), 'vmb-dovecot-'));
         chmodSync(this.dir, 0o755);
         for (const d of ['run', 'state', 'mail']) mkdirSync(path.join(this.dir, d), { mode: 0o755 });
         chownSync(path.join(this.dir, 'mail'), MAIL_UID, MAIL_UID);

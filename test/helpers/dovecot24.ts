@@ -66,7 +66,8 @@ export class TestDovecot24 extends TestDovecot {
     protected override async prepare(): Promise<void> {
         this.root = await trixieRoot();
         mkdirSync(path.join(this.root, 'srv'), { recursive: true });
-        this.dir = mkdtempSync(path.join(this.root, 'srv', 'vmb-dovecot-'));
+        // parentDir: a directory inside the root
+        this.dir = mkdtempSync(path.join(this.opts.parentDir ?? path.join(this.root, 'srv'), 'vmb-dovecot-'));
         chmodSync(this.dir, 0o755);
         for (const d of ['run', 'state', 'mail']) mkdirSync(path.join(this.dir, d), { mode: 0o755 });
         chownSync(path.join(this.dir, 'mail'), MAIL_UID, MAIL_UID);
