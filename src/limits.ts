@@ -222,6 +222,9 @@ export const JOIN_DONE_MS = 10 * 60_000;
 /** Lua states whose last batch seq is kept (lost-batch detection); least recently heard go first. A
  * stream connection's state is dropped when it closes, so this bounds HTTP posters and open streams */
 export const HOOK_PROCS_MAX = 50_000;
+/** users of a shared (native driver) connection remembered for its end: a line cut there means the
+ * process ended with batches unsent, of its latest users (the driver holds 1 MB: ~2,000 batches) */
+export const HOOK_SHARED_USERS_MAX = 2000;
 /** a signed hook batch older or newer than this (s) is refused as stale; its MAC is remembered this long */
 export const HOOK_MAC_WINDOW_SEC = 120;
 /** MACs remembered against replays: the window's batches at 1,600/s; past it the oldest go first */

@@ -7,13 +7,17 @@
 // through the seq gap of that user's `proc` at its next batch. Nothing is ever written back: the
 // hook reads "readable" as "the bridge closed". Before the hello is verified a line may hold 1 KB;
 // a line with a wrong MAC closes the connection. A line cut short by the hook (the bridge stalled
-// until its socket buffer filled) or refused here is a lost batch: reported through onLost.
+// until its socket buffer filled) or refused here is a lost batch: reported through onLost. On a
+// shared connection a line cut at its end means the Dovecot process ended with batches it could
+// not send (2.4 ends an LMTP process per connection, imap ends at LOGOUT): no later batch of
+// theirs will show a gap, so every user heard on the connection lately is reported lost.
 import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { hookGaps, ingestBatches } from '../metrics.js';
 import type { Batch } from './batch.js';
 import { validateBatch } from './validate.js';
 import { HookAuth } from './auth.js';
+import { HOOK_SHARED_USERS_MAX } from '../limits.js';
 
 export const HELLO_MAX = 1024;
 
@@ -43,11 +47,19 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
     let hello: z.infer<typeof HelloSchema> | undefined;
     let parts: Buffer[] = [];
     let size = 0;
-    const lost = (result: string) => {
+    /** A shared connection's users, most recently heard last (bounded). */
+    const heard = new Set<string>();
+    const lost = (result: string, atEnd = false) => {
         ingestBatches.inc({ result });
         if (!hello) return;
         hookGaps.inc({ kind: 'stream' });
-        if (hello.user !== undefined) h.onLost(hello.user); // shared connection: the next batch's seq gap tells whose
+        if (hello.user !== undefined) h.onLost(hello.user);
+        else if (atEnd) new Set([...heard, ...userOf(Buffer.concat(parts))]).forEach(user => h.onLost(user)); // mid-stream: the next batch's seq gap tells whose
+    };
+    const hear = (user: string) => {
+        heard.delete(user);
+        heard.add(user);
+        if (heard.size > HOOK_SHARED_USERS_MAX) heard.delete(heard.values().next().value!);
     };
     const signedObject = (buf: Buffer) => {
         const s = HookAuth.split(buf);
@@ -60,6 +72,7 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
         else if (!h.admit()) lost('rate_limited');
         else {
             ingestBatches.inc({ result: 'accepted' });
+            if (hello?.user === undefined) hear(r.user);
             h.onBatch(r);
         }
     };
@@ -129,7 +142,7 @@ export function readStream(sock: Socket, first: Buffer, h: StreamHandlers): void
     sock.on('data', data);
     sock.on('end', () =>
         after(() => {
-            if (size > 0) lost('truncated');
+            if (size > 0) lost('truncated', true);
             sock.end();
         })
     );
@@ -143,5 +156,18 @@ function parseJson(buf: Buffer): unknown {
         return JSON.parse(buf.toString('utf8'));
     } catch {
         return undefined;
+    }
+}
+
+/** The user a cut line names, when its `"user":"…"` member arrived whole (the driver writes it
+ * before the events). Unsigned, but from a connection whose hello proved the key. */
+function userOf(cut: Buffer): string[] {
+    const m = /"user":("(?:[^"\\]|\\.)*")/.exec(cut.toString('utf8'));
+    if (!m) return [];
+    try {
+        const user: unknown = JSON.parse(m[1]);
+        return typeof user === 'string' && user.length > 0 && user.length <= 1000 ? [user] : [];
+    } catch {
+        return [];
     }
 }

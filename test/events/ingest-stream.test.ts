@@ -1,6 +1,7 @@
 // The ingest listener's stream transport on its own: the signed hello and lines (the token never
 // travels), batches per line, stale and replayed lines refused, a line cut short at EOF reported
-// as lost (→ resync), HTTP still answered on the same port.
+// as lost (→ resync; on the native driver's shared connection for each of its users), HTTP still
+// answered on the same port.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/hook/batch.js';
@@ -102,12 +103,34 @@ describe('ingest stream transport', () => {
         const { s, closed } = connect();
         const users = ['alice', 'bob'];
         const lines = users.map((user, i) => signedLine(TOKEN, { ...body(1, `n.${i + 1}`), user }) as string);
-        s.end(signedLine(TOKEN, { vmbridge: 2, proc: 'n', ts: nowTs() }) + lines.join('') + batch(2, 'n.9').slice(0, 40));
+        s.end(signedLine(TOKEN, { vmbridge: 2, proc: 'n', ts: nowTs() }) + lines.join(''));
         await closed;
         await waitFor(() => batches.filter(b => b.proc.startsWith('n.')).length === 2, 2000, 'both users');
         expect(batches.filter(b => b.proc.startsWith('n.')).map(b => b.user)).toEqual(users);
-        // A cut line on a shared connection belongs to no known user: the seq gap of its proc recounts.
-        expect(lost).toEqual([]);
+        expect(lost).toEqual([]); // ended on a line's end: nothing unsent
+    });
+
+    // The Dovecot process ended with batches it could not send (its last flush timed out): no later
+    // batch of its procs will show a gap, so every user heard on it is recounted, and the user the
+    // cut line names when that much of it arrived.
+    it("a shared connection cut mid-line: each of its users is reported lost, and the cut line's", async () => {
+        lost.length = 0;
+        const cut = (user: string) => {
+            const line = signedLine(TOKEN, { ...body(2, 'm.3'), user }) as string;
+            return line.slice(0, line.indexOf('"session"'));
+        };
+        for (const [tail, expected] of [
+            [cut('carol'), ['alice', 'bob', 'carol']],
+            [batch(2, 'm.9').slice(0, 40), ['alice', 'bob']]
+        ] as const) {
+            const { s, closed } = connect();
+            const lines = ['alice', 'bob', 'alice'].map((user, i) => signedLine(TOKEN, { ...body(1, `m.${i + 1}`), user }) as string);
+            s.end(signedLine(TOKEN, { vmbridge: 2, proc: 'm', ts: nowTs() }) + lines.join('') + tail);
+            await closed;
+            await waitFor(() => lost.length === expected.length, 2000, 'lost reports');
+            expect([...lost].sort()).toEqual(expected);
+            lost.length = 0;
+        }
     });
 
     it('answers HTTP on the same port: a MAC over the body, never the token', async () => {

@@ -254,17 +254,26 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: a bridge that stops 
         rmSync(dir, { recursive: true, force: true });
     });
 
+    /** n STOREs of a keyword each over every message: n batches of ~90 KB. */
+    const store = async (imap: ImapFlow, n: number, prefix: string) => {
+        for (let i = 0; i < n; i++) await imap.messageFlagsAdd('1:*', [`${prefix}${i}`.padEnd(50, 'x')], { uid: true });
+    };
+    /** None read so far; the bridge reads again, and the n batches arrive whole and in order. */
+    const resumeAndExpect = async (n: number, what: string) => {
+        expect(batches).toEqual([]);
+        paused = false;
+        for (const c of held) c.emit('resume-proxy');
+        await waitFor(() => batches.length === n, 20_000, what);
+        expect(batches.map(b => b.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+        for (const b of batches) expect(b.events.filter(e => e.name === 'FlagsSet')).toHaveLength(MESSAGES);
+    };
+
     it('IMAP goes on while nothing is read; once it reads again, every batch arrives whole and in order', async () => {
         const imap = await dovecot.imap(USER);
         try {
             await imap.mailboxOpen('INBOX');
-            for (let i = 0; i < STORES; i++) await imap.messageFlagsAdd('1:*', [`$k${i}`.padEnd(50, 'x')], { uid: true });
-            expect(batches).toEqual([]);
-            paused = false;
-            for (const c of held) c.emit('resume-proxy');
-            await waitFor(() => batches.length === STORES, 20_000, 'every STORE batch');
-            expect(batches.map(b => b.seq)).toEqual(Array.from({ length: STORES }, (_, i) => i + 1));
-            for (const b of batches) expect(b.events.filter(e => e.name === 'FlagsSet')).toHaveLength(MESSAGES);
+            await store(imap, STORES, '$k');
+            await resumeAndExpect(STORES, 'every STORE batch');
             expect(dovecot.log).not.toMatch(/Error:|Fatal:|Panic:/);
         } finally {
             await imap.logout();
@@ -283,15 +292,10 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: a bridge that stops 
         batches.length = 0;
         const imap = await dovecot.imap(USER);
         await imap.mailboxOpen('INBOX');
-        for (let i = 0; i < EXIT_STORES; i++) await imap.messageFlagsAdd('1:*', [`$e${i}`.padEnd(50, 'x')], { uid: true });
+        await store(imap, EXIT_STORES, '$e');
         await imap.logout();
         const imapProcesses = () => processTree(dovecot.pid!).filter(p => /^dovecot\/imap(?!-)/.test(p.cmd));
         await waitFor(() => imapProcesses().length === 0, 10_000, 'the imap process to end');
-        expect(batches).toEqual([]);
-        paused = false;
-        for (const c of held) c.emit('resume-proxy');
-        await waitFor(() => batches.length === EXIT_STORES, 20_000, 'every batch of the ended process');
-        expect(batches.map(b => b.seq)).toEqual(Array.from({ length: EXIT_STORES }, (_, i) => i + 1));
-        for (const b of batches) expect(b.events.filter(e => e.name === 'FlagsSet')).toHaveLength(MESSAGES);
+        await resumeAndExpect(EXIT_STORES, 'every batch of the ended process');
     });
 });
