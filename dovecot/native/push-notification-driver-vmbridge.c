@@ -91,8 +91,9 @@ struct vmbridge_global {
 	unsigned int users;	/* mail users seen: ".<n>" of their proc */
 
 	int fd;
-	struct io *io;		/* while `pending` holds bytes: flush when writable */
-	unsigned int turns;	/* ioloop turns `io` lets pass before it writes */
+	struct timeout *to;	/* a flush due on a later ioloop turn (after the command's reply) */
+	unsigned int turns;	/* ioloop turns `to` lets pass before it writes */
+	struct io *io;		/* after the kernel refused bytes (EAGAIN): flush when writable */
 	string_t *pending;
 	struct timeval retry_at;
 };
@@ -121,6 +122,7 @@ static const char *const handled_events[] = {
 
 static void vmbridge_close(void)
 {
+	timeout_remove(&vmb->to);
 	io_remove(&vmb->io);
 	if (vmb->fd >= 0)
 		i_close_fd(&vmb->fd);
@@ -136,12 +138,18 @@ static void vmbridge_failed(void)
 
 static void vmbridge_flush(void);
 
-static void vmbridge_writable(void *context ATTR_UNUSED)
+static void vmbridge_turn(void *context ATTR_UNUSED)
 {
 	if (vmb->turns > 0) {
-		vmb->turns--;	/* level-triggered: called again on the next turn */
+		vmb->turns--;	/* a 0 ms timeout runs again on the next turn */
 		return;
 	}
+	timeout_remove(&vmb->to);
+	vmbridge_flush();
+}
+
+static void vmbridge_writable(void *context ATTR_UNUSED)
+{
 	vmbridge_flush();
 }
 
@@ -157,18 +165,21 @@ static bool vmbridge_loop_runs(void)
    woke the bridge BEFORE that reply: on a busy machine the woken receiver can take the core
    Dovecot still needs to answer (wakeup preemption), in the IMAP STORE tail. IMAP writes its reply
    when the command's callback returns; LMTP's goes out from an output flush on the NEXT ioloop
-   turn, so one turn is let pass first (test/events/native-after-reply.test.ts checks both). The
-   socket is writable: each turn is an epoll_wait that returns at once, no timer. The root
-   ioloop, not the current one: a nested ioloop may be destroyed before it ran our io. */
+   turn, so one turn is let pass first (test/events/native-after-reply.test.ts checks both). A 0 ms
+   timeout, not "the socket is writable": Linux calls a unix socket writable only while a quarter of
+   its send buffer or less is in use, so behind a bridge that reads late every later batch waited
+   in `pending` although the kernel had room, and was lost if the process ended. The root ioloop,
+   not the current one: a nested ioloop may be destroyed before it ran our timeout. */
 static void vmbridge_flush_later(void)
 {
-	if (vmb->io != NULL)
+	if (vmb->to != NULL)
 		return;
 	vmb->turns = 1;
-	vmb->io = io_add_to(io_loop_get_root(), vmb->fd, IO_WRITE, vmbridge_writable, NULL);
+	vmb->to = timeout_add_short_to(io_loop_get_root(), 0, vmbridge_turn, NULL);
 }
 
-/* Writes what the kernel takes now; the rest waits for the ioloop to say the socket is writable. */
+/* Writes what the kernel takes now; when it refuses (EAGAIN) the rest waits until the ioloop
+   says the socket is writable, or for the next batch's flush, whichever comes first. */
 static void vmbridge_flush(void)
 {
 	ssize_t n;
@@ -183,8 +194,8 @@ static void vmbridge_flush(void)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			/* No running ioloop: the rest goes with the next batch
 			   or the last flush at exit. */
-			if (vmbridge_loop_runs())
-				vmbridge_flush_later();
+			if (vmbridge_loop_runs() && vmb->io == NULL)
+				vmb->io = io_add_to(io_loop_get_root(), vmb->fd, IO_WRITE, vmbridge_writable, NULL);
 			return;
 		}
 		if (n < 0 && errno == EINTR)
@@ -249,8 +260,8 @@ static void vmbridge_append_ts(string_t *dest)
    flush; a bridge busy elsewhere (e.g. at its lower CPU priority beside a saturated Dovecot)
    for longer than the timeout lost what did not fit the default send buffer (~200 KB, ~150
    batches). So ask for MAX_PENDING_BYTES there; Linux caps it at net.core.wmem_max (Debian's
-   default 212992) and doubles what it grants. With a 4 MB cap a process's end left 8 batches of
-   ~85 KB in the kernel, against fewer than 3 before (test/events/native-driver.test.ts). */
+   default 212992) and doubles what it grants. With a 4 MB cap 26 batches of ~85 KB outlive a
+   process's end, against fewer than 3 before (test/events/native-driver.test.ts). */
 static void vmbridge_grow_sndbuf(void)
 {
 	int size = MAX_PENDING_BYTES;
@@ -621,13 +632,22 @@ static void vmbridge_free(void)
 {
 	if (vmb == NULL)
 		return;
+	timeout_remove(&vmb->to);
 	io_remove(&vmb->io);
-	while (vmb->fd >= 0 && str_len(vmb->pending) > 0 && vmbridge_wait(POLLOUT)) {
+	/* Send first, poll only when refused: poll() reports a unix socket writable only once its
+	   queue is down to a quarter of the send buffer, while send() takes up to all of it. */
+	while (vmb->fd >= 0 && str_len(vmb->pending) > 0) {
 		ssize_t n = send(vmb->fd, str_data(vmb->pending), str_len(vmb->pending),
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n <= 0)
-			break;
-		str_delete(vmb->pending, 0, n);
+		if (n > 0) {
+			str_delete(vmb->pending, 0, n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && vmbridge_wait(POLLOUT))
+			continue;
+		break;
 	}
 	vmbridge_close();
 	str_free(&vmb->pending);
