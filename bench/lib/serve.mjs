@@ -2,7 +2,6 @@
 // share an event loop with the benchmark's client. Its log goes to a file (default level, info),
 // never through a pipe the benchmark would have to read.
 import { openSync, closeSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { ROOT, RESULTS, helper } from './env.mjs';
 
@@ -28,18 +27,6 @@ export async function startServe(name, flags, { nodeArgs = [], defaults = false,
     const extra = process.env.BENCH_SERVE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const proc = startProcess(process.execPath, [...extra, ...nodeArgs, path.join(root, 'bin/vmbridge.js'), 'serve', ...args], { cwd, stdio: ['ignore', log, log] });
     closeSync(log);
-    if (typeof lmtpPort === 'number') await waitForPort(lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 });
-    else await (await helper('net.ts')).waitFor(() => greets(lmtpPort), 20_000, `serve's greeting on ${lmtpPort}`);
+    await waitForPort(lmtpPort, { greeting: /^220 /m, timeoutMs: 20_000 });
     return { lmtpPort, publish: all.publish, ingest: all.ingest, pid: proc.child.pid, logFile, stop: () => proc.stop('SIGTERM') };
-}
-
-/** Whether a unix socket answers with an SMTP greeting (false while serve is not listening yet). */
-function greets(socketPath) {
-    return new Promise(resolve => {
-        const sock = net.connect(socketPath);
-        const done = ok => (sock.destroy(), resolve(ok));
-        sock.setTimeout(2000, () => done(false));
-        sock.once('error', () => done(false));
-        sock.on('data', d => /^220 /m.test(d.toString('latin1')) && done(true));
-    });
 }

@@ -32,8 +32,8 @@ function bindable(port: number): Promise<boolean> {
     });
 }
 
-/** Resolves once a TCP connect to host:port succeeds and (optionally) the greeting matches. */
-export async function waitForPort(port: number, opts: { host?: string; greeting?: RegExp; timeoutMs?: number } = {}): Promise<void> {
+/** Resolves once a connect to host:port (or to a unix socket's path) succeeds and (optionally) the greeting matches. */
+export async function waitForPort(port: number | string, opts: { host?: string; greeting?: RegExp; timeoutMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
     let lastErr: unknown;
     while (Date.now() < deadline) {
@@ -48,9 +48,9 @@ export async function waitForPort(port: number, opts: { host?: string; greeting?
     throw new Error(`port ${port} not ready: ${(lastErr as Error)?.message}`);
 }
 
-function probe(port: number, host: string, greeting?: RegExp): Promise<void> {
+function probe(port: number | string, host: string, greeting?: RegExp): Promise<void> {
     return new Promise((resolve, reject) => {
-        const sock = net.connect(port, host);
+        const sock = typeof port === 'string' ? net.connect(port) : net.connect(port, host);
         let buf = '';
         const done = (err?: Error) => {
             sock.destroy();
