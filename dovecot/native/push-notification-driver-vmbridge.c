@@ -178,32 +178,48 @@ static void vmbridge_flush_later(void)
 	vmb->to = timeout_add_short_to(io_loop_get_root(), 0, vmbridge_turn, NULL);
 }
 
-/* Writes what the kernel takes now; when it refuses (EAGAIN) the rest waits until the ioloop
-   says the socket is writable, or for the next batch's flush, whichever comes first. */
-static void vmbridge_flush(void)
+enum vmbridge_write { VMBRIDGE_SENT, VMBRIDGE_REFUSED, VMBRIDGE_BROKEN };
+
+/* Sends `pending` while the kernel takes it: all of it (SENT), until the kernel would block
+   (REFUSED: EAGAIN), or until the connection failed (BROKEN). */
+static enum vmbridge_write vmbridge_write_pending(void)
 {
 	ssize_t n;
 
-	while (vmb->fd >= 0 && str_len(vmb->pending) > 0) {
+	while (str_len(vmb->pending) > 0) {
 		n = send(vmb->fd, str_data(vmb->pending), str_len(vmb->pending),
 			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			str_delete(vmb->pending, 0, n);
 			continue;
 		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* No running ioloop: the rest goes with the next batch
-			   or the last flush at exit. */
-			if (vmbridge_loop_runs() && vmb->io == NULL)
-				vmb->io = io_add_to(io_loop_get_root(), vmb->fd, IO_WRITE, vmbridge_writable, NULL);
-			return;
-		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		vmbridge_failed();	/* the bridge went away mid-line: it counts the cut line as lost */
-		return;
+		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ?
+			VMBRIDGE_REFUSED : VMBRIDGE_BROKEN;
 	}
-	io_remove(&vmb->io);
+	return VMBRIDGE_SENT;
+}
+
+/* Writes what the kernel takes now; when it refuses (EAGAIN) the rest waits until the ioloop
+   says the socket is writable, or for the next batch's flush, whichever comes first. */
+static void vmbridge_flush(void)
+{
+	if (vmb->fd < 0)
+		return;
+	switch (vmbridge_write_pending()) {
+	case VMBRIDGE_SENT:
+		io_remove(&vmb->io);
+		break;
+	case VMBRIDGE_REFUSED:
+		/* No running ioloop: the rest goes with the next batch or the last flush at exit. */
+		if (vmbridge_loop_runs() && vmb->io == NULL)
+			vmb->io = io_add_to(io_loop_get_root(), vmb->fd, IO_WRITE, vmbridge_writable, NULL);
+		break;
+	case VMBRIDGE_BROKEN:
+		vmbridge_failed();	/* the bridge went away mid-line: it counts the cut line as lost */
+		break;
+	}
 }
 
 /* Waits up to the timeout for `events` on fd; TRUE when they came. */
@@ -636,19 +652,8 @@ static void vmbridge_free(void)
 	io_remove(&vmb->io);
 	/* Send first, poll only when refused: poll() reports a unix socket writable only once its
 	   queue is down to a quarter of the send buffer, while send() takes up to all of it. */
-	while (vmb->fd >= 0 && str_len(vmb->pending) > 0) {
-		ssize_t n = send(vmb->fd, str_data(vmb->pending), str_len(vmb->pending),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			str_delete(vmb->pending, 0, n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && vmbridge_wait(POLLOUT))
-			continue;
-		break;
-	}
+	while (vmb->fd >= 0 && vmbridge_write_pending() == VMBRIDGE_REFUSED && vmbridge_wait(POLLOUT))
+		;
 	vmbridge_close();
 	str_free(&vmb->pending);
 	if (vmb->key != NULL)
