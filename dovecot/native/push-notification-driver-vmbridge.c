@@ -648,13 +648,11 @@ static void vmbridge_free(void)
 {
 	if (vmb == NULL)
 		return;
-	timeout_remove(&vmb->to);
-	io_remove(&vmb->io);
 	/* Send first, poll only when refused: poll() reports a unix socket writable only once its
 	   queue is down to a quarter of the send buffer, while send() takes up to all of it. */
 	while (vmb->fd >= 0 && vmbridge_write_pending() == VMBRIDGE_REFUSED && vmbridge_wait(POLLOUT))
 		;
-	vmbridge_close();
+	vmbridge_close();	/* and its timeout and io: this loop polls, it does not run the ioloop */
 	str_free(&vmb->pending);
 	if (vmb->key != NULL)
 		safe_memset(vmb->key, 0, strlen(vmb->key));
