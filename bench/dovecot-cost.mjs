@@ -17,7 +17,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { summariseProfile } from './lib/profile.mjs';
-import { cpuMs, cpuMsOf, statFields } from './lib/proc.mjs';
+import { cpuMs, cpuMsOf, peerPid, statFields } from './lib/proc.mjs';
 import { RESULTS, ROOT, ensureBuilt, envInt, helper, machine, median, printTable, stats, writeResult } from './lib/env.mjs';
 import { p99AddedCi, p99Verdict, verdictOf } from './lib/p99.mjs';
 import { atLeastVerdict, medianOf, ratioCi, roundRatios } from './lib/ratio.mjs';
@@ -65,7 +65,7 @@ if (DOVECOT !== '2.3' && DOVECOT !== '2.4') throw new Error('BENCH_DOVECOT: 2.3 
 const V24 = DOVECOT === '2.4';
 const NAME = V24 ? 'dovecot-cost-2.4' : 'dovecot-cost';
 const VARIANTS = (process.env.BENCH_VARIANTS ?? (V24 ? 'none,none2,tcp,unix,native,native-tcp' : 'none,none2,tcp,unix,native,native-nice0,native-tcp,native-down,ox')).split(',');
-const NATIVE = new Set(['native', 'native-nice0', 'native-tcp', 'native-down', 'native-base', 'native-sink', 'native-unix-sink']);
+const NATIVE = new Set(['native', 'native-nice0', 'native-tcp', 'native-down', 'native-base', 'native-sink', 'native-unix-sink', 'native-imap', 'native-imap-base']);
 // native-sink / native-unix-sink: the driver over tcp / unix to a receiver that only reads
 // (lib/ingest-sink.mjs): the send alone, without serve's CPU per batch.
 const SINKS = new Set(['native-sink', 'native-unix-sink']);
@@ -77,6 +77,11 @@ const judged = name => NATIVE.has(name) && name !== 'native-nice0';
 // before a change: BENCH_NATIVE_BASE=<a module dir as test/helpers/native-driver.ts makes, holding
 // that build's lib22_push_notification_vmbridge_plugin.so>.
 const NATIVE_BASE = process.env.BENCH_NATIVE_BASE;
+// native-imap (-base): as native (-base), with serve given --imap as a site with Asterisk's MWI runs
+// it, so that it may fetch what the hook did not tell it (a message's class, a uid) over IMAP:
+// those FETCHes and SEARCHes are Dovecot's CPU too. Not in the default list.
+const WITH_IMAP = name => name.startsWith('native-imap');
+const BASE_BUILD = name => name.endsWith('-base');
 
 ensureBuilt();
 const { MASTER } = await helper('dovecot.ts');
@@ -97,6 +102,7 @@ const { ingestSink } = await import('./lib/ingest-sink.mjs');
 async function setup(name, sockDir) {
     let serve;
     let sink;
+    let startReceiver; // a receiver that needs its Dovecot first
     let fragment = '';
     let describe = 'no hook';
     if (name === 'ox') {
@@ -107,20 +113,24 @@ async function setup(name, sockDir) {
         return { name, describe: "Dovecot's OX driver, HTTP PUT per new message", dovecot, ox, batches: 0 };
     }
     if (!name.startsWith('none')) {
-        const ingest = ['unix', 'native', 'native-nice0', 'native-base', 'native-unix-sink'].includes(name) ? `unix:${sockDir}/${name}.sock` : `127.0.0.1:${await freePort()}`;
+        const ingest = ['unix', 'native', 'native-nice0', 'native-base', 'native-unix-sink', 'native-imap', 'native-imap-base'].includes(name)
+            ? `unix:${sockDir}/${name}.sock`
+            : `127.0.0.1:${await freePort()}`;
         const admin = `127.0.0.1:${await freePort()}`;
         const custom = name.startsWith('script=') ? name.slice(7) : undefined; // an experiment: any hook script, nothing listening
         sink = SINKS.has(name) ? await ingestSink(ingest.startsWith('unix:') ? ingest.slice(5) : ingest.split(':')[1]) : undefined;
-        if (!name.endsWith('-down') && name !== 'lua-noop' && !custom && !sink)
-            serve = await startServe(
+        const receiver = (imap = {}) =>
+            startServe(
                 `dovecot-cost-${name}`,
-                { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn', ...(name === 'native-nice0' ? { nice: 0 } : {}) },
+                { ingest, ingestToken: TOKEN, admin, deliver: `maildir:${sockDir}/mail-${name}`, logLevel: 'warn', ...(name === 'native-nice0' ? { nice: 0 } : {}), ...imap },
                 { nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(RESULTS, `dovecot-cost-${name}.prof`)] : [] }
-            );
-        if (serve) serve.admin = admin;
+            ).then(r => Object.assign(r, { admin }));
+        // with --imap: started once its Dovecot listens (the driver connects when the first batch is due)
+        if (WITH_IMAP(name)) startReceiver = dovecot => receiver({ imap: dovecot.imapUrl });
+        else if (!name.endsWith('-down') && name !== 'lua-noop' && !custom && !sink) serve = await receiver();
         const args = ['dovecot-config', '--ingest', ingest, '--ingest-token', TOKEN, '--hook-transport', name === 'http' ? 'http' : 'stream'];
         const driver = NATIVE.has(name) ? 'native' : 'lua';
-        args.push(...(name === 'native-base' ? ['--driver', 'native', '--module-dir', NATIVE_BASE] : V24 ? await driverArgsFor(DOVECOT, driver) : driverArgs(driver)));
+        args.push(...(BASE_BUILD(name) ? ['--driver', 'native', '--module-dir', NATIVE_BASE] : V24 ? await driverArgsFor(DOVECOT, driver) : driverArgs(driver)));
         if (name === 'lua-noop') args.push('--script', noopScript(sockDir)); // the plugins and Lua alone
         if (custom) args.push('--script', custom);
         if (V24) {
@@ -138,11 +148,13 @@ async function setup(name, sockDir) {
                       .replace(sockDir, '')
                       .replace(/^unix:\/\S*\//, 'unix:/')
                       .replace(/:\d+/g, '') +
-                  (sink ? ' (a sink that only reads)' : serve ? '' : ' (vmbridge down)') +
-                  (name === 'native-base' ? ' (base build)' : '') +
+                  (sink ? ' (a sink that only reads)' : serve || startReceiver ? '' : ' (vmbridge down)') +
+                  (BASE_BUILD(name) ? ' (base build)' : '') +
+                  (WITH_IMAP(name) ? ' (serve --imap)' : '') +
                   (name === 'native-nice0' ? ' (serve --nice 0)' : '');
     }
     const dovecot = await startDovecot({ users: [...DOVECOT_USERS, STORE_USER], extraConfig: fragment });
+    if (startReceiver) serve = await startReceiver(dovecot);
     return { name, describe, dovecot, serve, sink, batches: 0 };
 }
 
@@ -209,7 +221,11 @@ async function storeRound(setups) {
         conn.close();
         if (res.failed) throw new Error(`${s.name}: ${res.failed} deliveries failed`);
         s.batches += res.ok;
-        sessions.push(await ImapSession.open(s.dovecot.imapPort, `${STORE_USER}*${MASTER.user}`, MASTER.password));
+        const session = await ImapSession.open(s.dovecot.imapPort, `${STORE_USER}*${MASTER.user}`, MASTER.password);
+        sessions.push(session);
+        // serve --imap has sessions of its own: this one's process holds the other end of its socket
+        s.imapPid = peerPid(childrenNamed(s.dovecot.pid, /^dovecot\/imap(?![-\w])/), session.localPort);
+        if (!s.imapPid) throw new Error(`${s.name}: no imap process holds the session's connection`);
     }
     const times = new Map(setups.map(s => [s.name, []]));
     const cpu0 = setups.map(s => treeCpuMs(s.dovecot.pid));
@@ -217,11 +233,7 @@ async function storeRound(setups) {
     // over the messages, cleared on the next (FlagsSet, then FlagsClear batches).
     // Dovecot's imap processes first: one still running may be about to hand its batch on (the
     // native driver writes it after the reply), and once it sleeps its receiver is already woken.
-    const imap = setups.map(s => {
-        const pids = childrenNamed(s.dovecot.pid, /^dovecot\/imap(?![-\w])/);
-        if (pids.length !== 1) throw new Error(`${s.name}: ${pids.length} imap processes for one session`);
-        return pids[0];
-    });
+    const imap = setups.map(s => s.imapPid);
     // What a STORE of variant i wakes: its imap process and its receiver (the others are idle
     // already, each settled after its own STORE), so only those are polled.
     const receivers = setups.map((s, i) => [imap[i], ...(s.serve ? [s.serve.pid] : []), ...(s.sink ? [s.sink.pid] : [])]);

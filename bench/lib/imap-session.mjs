@@ -13,6 +13,11 @@ export class ImapSession {
     #wait;
     #tag = 0;
 
+    /** The client side's port: tells which server process holds the other end (proc.mjs peerPid). */
+    get localPort() {
+        return this.#sock.localPort;
+    }
+
     static async open(port, user, password) {
         const s = new ImapSession();
         s.#sock = net.connect(port, '127.0.0.1');

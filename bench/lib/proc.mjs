@@ -1,6 +1,6 @@
 // Reading /proc/<pid>/stat (or a thread's, /proc/<pid>/task/<tid>/stat) for the benchmarks' CPU
 // figures: user + system time does not depend on the machine's load as wall-clock rates do.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const TICK_MS = 10; // clock ticks of USER_HZ = 100
 
@@ -38,4 +38,24 @@ export function machineBusyMs() {
     const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
     const [user, nice, system, , , irq, softirq, steal] = ticks; // idle and iowait left out
     return (user + nice + system + irq + softirq + steal) * TICK_MS;
+}
+
+/** Which of `pids` holds the loopback TCP socket whose peer is our `localPort` (/proc/net/tcp: its inode). */
+export function peerPid(pids, localPort) {
+    const port = localPort.toString(16).toUpperCase().padStart(4, '0');
+    const inodes = new Set(
+        readFileSync('/proc/net/tcp', 'utf8')
+            .split('\n')
+            .slice(1)
+            .map(l => l.trim().split(/\s+/))
+            .filter(f => f[2]?.endsWith(`:${port}`))
+            .map(f => `socket:[${f[9]}]`)
+    );
+    return pids.find(pid => {
+        try {
+            return readdirSync(`/proc/${pid}/fd`).some(fd => inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`)));
+        } catch {
+            return false; // gone
+        }
+    });
 }

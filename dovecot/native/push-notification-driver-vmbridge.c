@@ -9,7 +9,8 @@
 
    Wire protocol: exactly what src/hook/stream.ts reads from the Lua script. A signed hello line
    {"mac":…,"vmbridge":2,"proc":…,"ts":…} (no `user`: the connection is shared), then one signed
-   JSON batch per mail transaction {"mac":…,"proc","seq","ts","user","session","events":[…]}; the
+   JSON batch per mail transaction {"mac":…,"proc","seq","ts","user","session","events":[…]}, a
+   new message's event with "headers_base64" (the header fields vmbridge classifies by); the
    MAC is HMAC-SHA256 under vmbridge_key over the object's exact bytes without the mac member.
    `proc` is 16 random bytes (hex) per process plus ".<n>" per mail user, with `seq` counting that
    user's batches: a batch dropped while the bridge is down or slow shows as a gap, and the bridge
@@ -39,6 +40,10 @@
 #include "mail-user.h"
 #include "mail-storage.h"
 #include "mailbox-list.h"
+#include "istream.h"
+#include "buffer.h"
+#include "message-size.h"
+#include "base64.h"
 
 #include "push-notification-drivers.h"
 #include "push-notification-events.h"
@@ -111,6 +116,35 @@ struct vmbridge_user {
 
 struct vmbridge_txn {
 	string_t *events;	/* the JSON array's members, comma-separated */
+};
+
+/* The header fields vmbridge classifies a message by (voicemail, greeting, fax, receipt,
+   notification): src/classify/fields.ts holds the same list and a test compares the two. Sent
+   with each new message, so the bridge need not FETCH them over IMAP for mail it did not deliver
+   itself: that FETCH cost Dovecot ~10 % more CPU per LMTP message and the bridge 2.8x its CPU
+   (bench/README "Classification headers from the driver"). */
+static const char *const classify_fields[] = {
+	"Content-Type", "Message-ID", "Subject", "Message-Context",
+	"X-Asterisk-VM-Message-Num", "X-Asterisk-VM-Server-Name", "X-Asterisk-VM-Context",
+	"X-Asterisk-VM-Extension", "X-Asterisk-VM-Flag", "X-Asterisk-VM-Priority",
+	"X-Asterisk-VM-Caller-ID-Num", "X-Asterisk-VM-Caller-ID-Name", "X-Asterisk-VM-Duration",
+	"X-Asterisk-VM-Category", "X-Asterisk-VM-Message-Type", "X-Asterisk-VM-Orig-date",
+	"X-Asterisk-VM-Orig-time", "X-Asterisk-VM-Message-ID", "X-Asterisk-VM-Caller-channel",
+	"X-Asterisk-CallerID", "X-Asterisk-CallerIDName", "X-Voicemail-Length",
+	"X-VoiceMessageDuration", "X-VoiceMessageSenderName", "X-CallingTelephoneNumber",
+	"X-FaxNumberOfPages", NULL
+};
+/* Larger selections, or header blocks, are not sent: the bridge fetches them over IMAP, as for
+   the Lua driver. */
+#define CLASSIFY_FIELDS_MAX 16384
+#define CLASSIFY_HEADER_MAX (256 * 1024)
+
+/* A message event of ours, registered beside push_notification's own: its save and append
+   triggers get the mail (a driver's process_msg does not), and read the fields above. */
+#define FIELDS_EVENT "vmbridge-fields"
+
+struct vmbridge_fields_data {
+	string_t *block;	/* the selected header lines, as stored (sent in base64: 8-bit bytes intact) */
 };
 
 static const char *const handled_events[] = {
@@ -399,6 +433,84 @@ static int vmbridge_start(const char *url, const char *key, unsigned int timeout
 }
 
 /* Each user's own proc (".<n>") and seq, and the fields asked of Dovecot. */
+/* The header block's lines of the fields in classify_fields (continuations included), as stored.
+   A scan of the raw header, not mail_get_header_stream(): that one parses every header line into
+   Dovecot's cache machinery and cost 2-4 % of Dovecot's CPU per LMTP message. */
+static bool vmbridge_fields_read(struct mail *mail, string_t *dest)
+{
+	struct message_size hdr_size;
+	struct istream *input;
+	const unsigned char *data;
+	size_t size, pos, end, n;
+	buffer_t *raw;
+	bool keep = FALSE;
+
+	if (mail_get_hdr_stream(mail, &hdr_size, &input) < 0 ||
+	    hdr_size.physical_size > CLASSIFY_HEADER_MAX)
+		return FALSE;
+	raw = t_buffer_create(hdr_size.physical_size + 1);
+	i_stream_seek(input, 0);
+	while (raw->used < hdr_size.physical_size &&
+	       i_stream_read_more(input, &data, &size) > 0) {
+		size = I_MIN(size, hdr_size.physical_size - raw->used);
+		buffer_append(raw, data, size);
+		i_stream_skip(input, size);
+	}
+	if (raw->used < hdr_size.physical_size)
+		return FALSE;
+	data = raw->data;
+	for (pos = 0; pos < raw->used; pos = end) {
+		const unsigned char *nl = memchr(data + pos, '\n', raw->used - pos);
+		const unsigned char *colon;
+
+		end = nl == NULL ? raw->used : (size_t)(nl - data) + 1;
+		if (data[pos] != ' ' && data[pos] != '\t') {
+			colon = memchr(data + pos, ':', end - pos);
+			n = colon == NULL ? 0 : (size_t)(colon - (data + pos));
+			while (n > 0 && (data[pos + n - 1] == ' ' || data[pos + n - 1] == '\t'))
+				n--;
+			keep = FALSE;
+			for (unsigned int i = 0; n > 0 && classify_fields[i] != NULL; i++) {
+				if (strlen(classify_fields[i]) == n &&
+				    strncasecmp(classify_fields[i], (const char *)data + pos, n) == 0)
+					keep = TRUE;
+			}
+		}
+		if (keep)
+			str_append_data(dest, data + pos, end - pos);
+	}
+	return str_len(dest) <= CLASSIFY_FIELDS_MAX;
+}
+
+static void vmbridge_fields_msg(struct push_notification_txn *ptxn,
+			       struct push_notification_event_config *ec,
+			       struct push_notification_txn_msg *msg, struct mail *mail)
+{
+	struct vmbridge_fields_data *data;
+	string_t *block;
+	bool ok;
+
+	if (push_notification_txn_msg_get_eventdata(msg, FIELDS_EVENT) != NULL)
+		return;
+	block = str_new(ptxn->pool, 512);
+	T_BEGIN {
+		ok = vmbridge_fields_read(mail, block);
+	} T_END;
+	if (!ok)
+		return;	/* unreadable or too large: the bridge fetches them itself */
+	data = p_new(ptxn->pool, struct vmbridge_fields_data, 1);
+	data->block = block;
+	push_notification_txn_msg_set_eventdata(ptxn, msg, ec, data);
+}
+
+static const struct push_notification_event vmbridge_fields_event = {
+	.name = FIELDS_EVENT,
+	.msg_triggers = {
+		.save = vmbridge_fields_msg,
+		.append = vmbridge_fields_msg,
+	},
+};
+
 static void vmbridge_init_user(pool_t pool, void **context)
 {
 	struct vmbridge_user *vu;
@@ -490,7 +602,8 @@ static bool vmbridge_begin_txn(struct push_notification_driver_txn *dtxn)
 		const char *name = event->name;
 		void *config = NULL;
 
-		if (!str_array_find(handled_events, name))
+		if (!str_array_find(handled_events, name) &&
+		    strcmp(name, FIELDS_EVENT) != 0)
 			continue;
 		if (strcmp(name, "MessageNew") == 0)
 			config = &vu->mn;
@@ -571,20 +684,30 @@ static void json_storage(string_t *dest, struct mailbox *box)
 }
 
 static void json_message(string_t *dest, struct mailbox *box, const char *message_id,
-			 enum mail_flags flags, const char *const *keywords)
+			 enum mail_flags flags, const char *const *keywords,
+			 const struct vmbridge_fields_data *fields)
 {
 	json_storage(dest, box);
 	if (message_id != NULL)
 		json_string_member(dest, "message_id", message_id);
+	if (fields != NULL) {
+		str_append(dest, ",\"headers_base64\":\"");
+		base64_encode(str_data(fields->block), str_len(fields->block), dest);
+		str_append_c(dest, '"');
+	}
 	json_flags(dest, flags);
 	json_keywords(dest, keywords, keywords == NULL ? 0 : str_array_length(keywords));
 }
 
 static void vmbridge_event(string_t *dest, struct push_notification_driver_txn *dtxn,
 			   struct push_notification_txn_msg *msg,
-			   const struct push_notification_txn_event *event)
+			   const struct push_notification_txn_event *event,
+			   const struct vmbridge_fields_data *fields)
 {
 	const char *name = event->event->event->name;
+
+	if (strcmp(name, FIELDS_EVENT) == 0)
+		return;	/* carried by the message's MessageNew or MessageAppend */
 
 	if (str_len(dest) > 0)
 		str_append_c(dest, ',');
@@ -593,10 +716,10 @@ static void vmbridge_event(string_t *dest, struct push_notification_driver_txn *
 	str_printfa(dest, ",\"uid\":%u,\"uid_validity\":%u", msg->uid, msg->uid_validity);
 	if (strcmp(name, "MessageNew") == 0) {
 		const struct push_notification_event_messagenew_data *d = event->data;
-		json_message(dest, dtxn->ptxn->mbox, d->message_id, d->flags, d->keywords);
+		json_message(dest, dtxn->ptxn->mbox, d->message_id, d->flags, d->keywords, fields);
 	} else if (strcmp(name, "MessageAppend") == 0) {
 		const struct push_notification_event_messageappend_data *d = event->data;
-		json_message(dest, dtxn->ptxn->mbox, d->message_id, d->flags, d->keywords);
+		json_message(dest, dtxn->ptxn->mbox, d->message_id, d->flags, d->keywords, fields);
 	} else if (strcmp(name, "FlagsSet") == 0) {
 		const struct push_notification_event_flagsset_data *d = event->data;
 		json_flags(dest, d->flags_set);
@@ -614,11 +737,13 @@ static void vmbridge_process_msg(struct push_notification_driver_txn *dtxn,
 {
 	struct vmbridge_txn *txn = dtxn->context;
 	struct push_notification_txn_event *event;
+	const struct vmbridge_fields_data *fields;
 
 	if (!array_is_created(&msg->eventdata))
 		return;
+	fields = push_notification_txn_msg_get_eventdata(msg, FIELDS_EVENT);
 	array_foreach_elem(&msg->eventdata, event)
-		vmbridge_event(txn->events, dtxn, msg, event);
+		vmbridge_event(txn->events, dtxn, msg, event, fields);
 }
 
 static void vmbridge_end_txn(struct push_notification_driver_txn *dtxn, bool success)
@@ -685,11 +810,13 @@ void push_notification_vmbridge_plugin_deinit(void);
 void push_notification_vmbridge_plugin_init(struct module *module ATTR_UNUSED)
 {
 	push_notification_driver_register(&push_notification_driver_vmbridge);
+	push_notification_event_register(&vmbridge_fields_event);
 }
 
 void push_notification_vmbridge_plugin_deinit(void)
 {
 	vmbridge_free();
+	push_notification_event_unregister(&vmbridge_fields_event);
 	push_notification_driver_unregister(&push_notification_driver_vmbridge);
 }
 

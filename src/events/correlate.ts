@@ -4,7 +4,7 @@
 // joined with the bridge's record (Dovecot's LMTP session id = the Lua session_id) into ONE
 // newmail with the uid (events/join.ts); the uid index gives later events their class and
 // voicemail metadata. Everything goes out through a per-user order gate (events/order-gate.ts).
-import type { Classification } from '../classify/classify.js';
+import { classify as classifyHeaders, type Classification } from '../classify/classify.js';
 import type { Logger } from '../log.js';
 import { hookGaps, ingestBatches } from '../metrics.js';
 import type { DeliveryObserver, DeliveryRecord } from './delivery.js';
@@ -265,14 +265,20 @@ export class Correlator implements DeliveryObserver {
         }
     }
 
+    /** From the header lines the native driver sent, else from a header FETCH over IMAP. */
     private async classify(held: Held[]): Promise<Map<number, Classification>> {
-        const first = held[0];
-        if (!this.opts.fetcher || !first) return new Map();
-        return this.opts.fetcher.classify(
+        const known = new Map<number, Classification>();
+        for (const h of held) if (h.item.headers) known.set(h.item.uid, classifyHeaders(h.item.headers));
+        const rest = held.filter(h => !h.item.headers);
+        const first = rest[0];
+        if (!this.opts.fetcher || !first) return known;
+        const fetched = await this.opts.fetcher.classify(
             first.user,
             first.item.mailbox,
-            held.filter(h => h.item.mailbox === first.item.mailbox).map(h => h.item.uid)
+            rest.filter(h => h.item.mailbox === first.item.mailbox).map(h => h.item.uid)
         );
+        for (const [uid, c] of known) fetched.set(uid, c);
+        return fetched;
     }
 
     /** MessageNew (LMTP/LDA): the bridge's own delivery, or one that bypassed the bridge. */

@@ -1,5 +1,6 @@
 // What the Lua script (dovecot/vmbridge.lua) posts: one batch per mail transaction.
 import { z } from 'zod';
+import { CLASSIFY_FIELDS_MAX } from '../classify/fields.js';
 
 const num = z.number().int().nonnegative();
 const strList = z.array(z.string()).optional();
@@ -15,7 +16,15 @@ export const DovecotEventSchema = z.object({
     storage_name: z.string().max(10_000).optional().catch(undefined),
     storage_sep: z.string().length(1).optional().catch(undefined),
     flags: strList,
-    keywords: strList
+    keywords: strList,
+    /** MessageNew/MessageAppend from the native driver: the message's CLASSIFY_FIELDS header lines
+     * as stored, base64 (8-bit bytes intact). An odd value is not used: the bridge fetches them. */
+    headers_base64: z
+        .string()
+        .max(Math.ceil(CLASSIFY_FIELDS_MAX / 3) * 4)
+        .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+        .optional()
+        .catch(undefined)
 });
 export type DovecotEvent = z.infer<typeof DovecotEventSchema>;
 

@@ -10,7 +10,8 @@ interface At {
     uid: number;
     uidValidity: number;
 }
-export type Item = (At & { kind: 'flag'; set: string[]; cleared: string[] }) | (At & { kind: 'new' | 'append'; messageId?: string }) | (At & { kind: 'expunge' });
+/** headers: the message's classification header lines, when the hook sent them (native driver). */
+export type Item = (At & { kind: 'flag'; set: string[]; cleared: string[] }) | (At & { kind: 'new' | 'append'; messageId?: string; headers?: Buffer }) | (At & { kind: 'expunge' });
 
 type FlagEntry = { item: Item & { kind: 'flag' }; set: Set<string>; cleared: Set<string> };
 
@@ -44,7 +45,12 @@ class Normalizer {
         switch (ev.name) {
             case 'MessageNew':
             case 'MessageAppend':
-                this.list.push({ kind: ev.name === 'MessageNew' ? 'new' : 'append', ...at(ev), messageId: ev.message_id || undefined });
+                this.list.push({
+                    kind: ev.name === 'MessageNew' ? 'new' : 'append',
+                    ...at(ev),
+                    messageId: ev.message_id || undefined,
+                    ...(ev.headers_base64 === undefined ? {} : { headers: Buffer.from(ev.headers_base64, 'base64') })
+                });
                 break;
             case 'MessageExpunge':
                 this.list.push({ kind: 'expunge', ...at(ev) });

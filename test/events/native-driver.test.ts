@@ -26,6 +26,7 @@ import { busUrl } from '../../src/publish/bus-address.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PLAIN = readFileSync(path.join(ROOT, 'test/fixtures/messages/plain.eml'));
+const VOICEMAIL = readFileSync(path.join(ROOT, 'test/fixtures/messages/asterisk-voicemail.eml'));
 const TOKEN = 'native-test-token-0123456789abcdef';
 const USERS = ['n1@example.org', 'n2@example.org', 'n3@example.org', 'n4@example.org', 'n5@example.org'];
 
@@ -91,6 +92,21 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: one connection per D
         }
     });
 
+    it('a new message carries its classification header fields as stored, nothing else; too many of them, none', async () => {
+        batches.length = 0;
+        const big = Buffer.concat([Buffer.from(`Subject: ${'x'.repeat(20_000)}\r\n`), VOICEMAIL]);
+        for (const m of [VOICEMAIL, PLAIN, big]) expect((await send(dovecot.lmtpPort, 'x@example.org', [USERS[1]], m)).final.map(f => f.code)).toEqual([250]);
+        await waitFor(() => batches.length === 3, 10_000, 'three batches');
+        const fields = batches.map(b => b.events[0]?.headers_base64);
+        const vm = Buffer.from(fields[0]!, 'base64').toString('latin1');
+        expect(vm).toMatch(/^X-Asterisk-VM-Extension: 1000\r?$/m);
+        expect(vm).toMatch(/^X-Asterisk-VM-Caller-ID-Num: 5551234\r?$/m);
+        expect(vm).toMatch(/^Message-ID: <Asterisk-1-1804289383-1000-4242@pbx.example.org>\r?$/m);
+        expect(vm).not.toMatch(/^(From|To|Date|MIME-Version):/im);
+        expect(Buffer.from(fields[1]!, 'base64').toString('latin1')).toMatch(/^Subject: lunch\?\r?\nMessage-ID: <plain-1@example.org>\r?\n/);
+        expect(fields[2]).toBeUndefined(); // over 16 KB: the bridge fetches them over IMAP instead
+    });
+
     it('dovecot-config --driver auto writes this driver when it is built for this Dovecot', async () => {
         const moduleDir = (await driverArgsFor(version, 'native')).at(-1)!;
         const auto = await hookFragmentFor(version, ['--ingest', `unix:${sock}`, '--ingest-token', TOKEN, '--driver', 'auto', '--module-dir', moduleDir]);
@@ -116,6 +132,59 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: one connection per D
         expect(hellos).toBe(0);
         expect(batches).toEqual([]);
         expect(dovecot.log).not.toMatch(/Error:|Fatal:|Panic:/);
+    });
+});
+
+describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: mail that bypassed the bridge is classified without IMAP', version => {
+    const USER = USERS[0];
+    let frag: HookFragment;
+    let dovecot: TestDovecot;
+    let vmb: TestBridge;
+    let sub: Subscriber;
+
+    beforeAll(async () => {
+        const ingest = `127.0.0.1:${await freePort()}`;
+        frag = await nativeFragment(version, ['--ingest', ingest, '--ingest-token', TOKEN]);
+        dovecot = await dovecotOf(version, { users: USERS, extraConfig: frag.fragment }).start();
+        // No --imap: a class can only come from the header fields the driver sent.
+        vmb = await startBridge({ deliver: dovecot.lmtpUrl, ingest, ingestToken: TOKEN, hook: 'yes' });
+        sub = new Subscriber(busUrl(vmb.config), [`${USER}\tnewmail\t`, `${USER}\tdelete\t`]); // delete: ready()'s probes
+        await sub.ready(vmb.bridge, USER);
+    }, ROOT_BUILD_TIMEOUT);
+
+    afterAll(async () => {
+        sub?.close();
+        await vmb?.stop();
+        await dovecot?.destroy();
+        frag?.cleanup();
+    });
+
+    const voicemail = {
+        class: 'voicemail',
+        voicemail: expect.objectContaining({ format: 'asterisk', mailbox: '1000', context: 'default', callerIdNum: '5551234', durationSec: 7 })
+    };
+
+    it('an LMTP delivery straight to Dovecot: newmail with class and voicemail fields', async () => {
+        sub.clear();
+        expect((await send(dovecot.lmtpPort, 'x@example.org', [USER], VOICEMAIL)).final.map(f => f.code)).toEqual([250]);
+        const [ev] = await sub.waitFor(e => e.some(x => x.type === 'newmail'), 'newmail');
+        expect(ev).toMatchObject({ type: 'newmail', mailbox: 'INBOX', messageId: '<Asterisk-1-1804289383-1000-4242@pbx.example.org>', ...voicemail });
+    });
+
+    it('an IMAP APPEND (Asterisk IMAP storage): newmail with class and voicemail fields; plain mail is email', async () => {
+        sub.clear();
+        const c = await dovecot.imap(USER);
+        try {
+            await c.append('INBOX', VOICEMAIL);
+            await c.append('INBOX', PLAIN);
+        } finally {
+            await c.logout();
+        }
+        const evs = await sub.waitFor(e => e.filter(x => x.type === 'newmail').length >= 2, 'two newmail');
+        expect(evs.filter(x => x.type === 'newmail')).toEqual([
+            expect.objectContaining(voicemail),
+            expect.objectContaining({ class: 'email', messageId: '<plain-1@example.org>' })
+        ]);
     });
 });
 
