@@ -138,6 +138,10 @@ static const char *const classify_fields[] = {
    the Lua driver. */
 #define CLASSIFY_FIELDS_MAX 16384
 #define CLASSIFY_HEADER_MAX (256 * 1024)
+/* Fields sent per transaction at most: a COPY or MOVE of thousands of messages is one batch, and
+   one that outgrows the driver's buffer (MAX_PENDING_BYTES) is dropped whole. Beyond this, a
+   message goes without them (the bridge fetches what it needs; a move needs none). */
+#define CLASSIFY_FIELDS_TXN_MAX (64 * 1024)
 
 /* A message event of ours, registered beside push_notification's own: its save and append
    triggers get the mail (a driver's process_msg does not), and read the fields above. */
@@ -145,6 +149,11 @@ static const char *const classify_fields[] = {
 
 struct vmbridge_fields_data {
 	string_t *block;	/* the selected header lines, as stored (sent in base64: 8-bit bytes intact) */
+};
+
+/* The fields event's config, one per transaction: what it has sent so far. */
+struct vmbridge_fields_budget {
+	size_t used;
 };
 
 static const char *const handled_events[] = {
@@ -486,18 +495,21 @@ static void vmbridge_fields_msg(struct push_notification_txn *ptxn,
 			       struct push_notification_event_config *ec,
 			       struct push_notification_txn_msg *msg, struct mail *mail)
 {
+	struct vmbridge_fields_budget *budget = ec->config;
 	struct vmbridge_fields_data *data;
 	string_t *block;
 	bool ok;
 
-	if (push_notification_txn_msg_get_eventdata(msg, FIELDS_EVENT) != NULL)
+	if (push_notification_txn_msg_get_eventdata(msg, FIELDS_EVENT) != NULL ||
+	    budget->used >= CLASSIFY_FIELDS_TXN_MAX)
 		return;
 	block = str_new(ptxn->pool, 512);
 	T_BEGIN {
 		ok = vmbridge_fields_read(mail, block);
 	} T_END;
-	if (!ok)
+	if (!ok || budget->used + str_len(block) > CLASSIFY_FIELDS_TXN_MAX)
 		return;	/* unreadable or too large: the bridge fetches them itself */
+	budget->used += str_len(block);
 	data = p_new(ptxn->pool, struct vmbridge_fields_data, 1);
 	data->block = block;
 	push_notification_txn_msg_set_eventdata(ptxn, msg, ec, data);
@@ -613,6 +625,8 @@ static bool vmbridge_begin_txn(struct push_notification_driver_txn *dtxn)
 			config = &vu->fs;
 		else if (strcmp(name, "FlagsClear") == 0)
 			config = &vu->fc;
+		else if (strcmp(name, FIELDS_EVENT) == 0)
+			config = p_new(dtxn->ptxn->pool, struct vmbridge_fields_budget, 1);
 		else if (event->init.default_config != NULL)
 			config = event->init.default_config();
 #ifdef VMBRIDGE_DOVECOT24

@@ -107,6 +107,30 @@ describe.each(DOVECOT_VERSIONS)('Dovecot %s, native driver: one connection per D
         expect(fields[2]).toBeUndefined(); // over 16 KB: the bridge fetches them over IMAP instead
     });
 
+    it('a COPY of many messages is one batch: the fields go with the first 64 KB of them, the rest without', async () => {
+        const user = USERS[2];
+        const n = 200; // ~640 bytes of fields each: about 100 fit
+        for (let i = 0; i < n; i++) await send(dovecot.lmtpPort, 'x@example.org', [user], VOICEMAIL);
+        const c = await dovecot.imap(user);
+        try {
+            await c.mailboxCreate('Copies');
+            await waitFor(() => batches.filter(b => b.user === user).length >= n, 10_000, 'the deliveries');
+            batches.length = 0;
+            await c.mailboxOpen('INBOX');
+            await c.messageCopy('1:*', 'Copies');
+        } finally {
+            await c.logout();
+        }
+        await waitFor(() => batches.some(b => b.user === user && b.events.some(e => e.name === 'MessageAppend')), 10_000, 'the COPY batch');
+        const copy = batches.find(b => b.events.some(e => e.name === 'MessageAppend'))!;
+        const appends = copy.events.filter(e => e.name === 'MessageAppend');
+        expect(appends.length).toBeGreaterThanOrEqual(n); // and what the earlier tests delivered
+        const sent = appends.filter(e => e.headers_base64 !== undefined).map(e => Buffer.from(e.headers_base64!, 'base64').length);
+        expect(sent.length).toBeGreaterThan(50);
+        expect(sent.length).toBeLessThan(appends.length - 50);
+        expect(sent.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(64 * 1024);
+    });
+
     it('dovecot-config --driver auto writes this driver when it is built for this Dovecot', async () => {
         const moduleDir = (await driverArgsFor(version, 'native')).at(-1)!;
         const auto = await hookFragmentFor(version, ['--ingest', `unix:${sock}`, '--ingest-token', TOKEN, '--driver', 'auto', '--module-dir', moduleDir]);
