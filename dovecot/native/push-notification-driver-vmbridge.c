@@ -441,7 +441,6 @@ static int vmbridge_start(const char *url, const char *key, unsigned int timeout
 	return 0;
 }
 
-/* Each user's own proc (".<n>") and seq, and the fields asked of Dovecot. */
 /* The header block's lines of the fields in classify_fields (continuations included), as stored.
    A scan of the raw header, not mail_get_header_stream(): that one parses every header line into
    Dovecot's cache machinery and cost 2-4 % of Dovecot's CPU per LMTP message. */
@@ -479,10 +478,9 @@ static bool vmbridge_fields_read(struct mail *mail, string_t *dest)
 			while (n > 0 && (data[pos + n - 1] == ' ' || data[pos + n - 1] == '\t'))
 				n--;
 			keep = FALSE;
-			for (unsigned int i = 0; n > 0 && classify_fields[i] != NULL; i++) {
-				if (strlen(classify_fields[i]) == n &&
-				    strncasecmp(classify_fields[i], (const char *)data + pos, n) == 0)
-					keep = TRUE;
+			for (unsigned int i = 0; n > 0 && !keep && classify_fields[i] != NULL; i++) {
+				keep = strlen(classify_fields[i]) == n &&
+				       strncasecmp(classify_fields[i], (const char *)data + pos, n) == 0;
 			}
 		}
 		if (keep)
@@ -523,6 +521,7 @@ static const struct push_notification_event vmbridge_fields_event = {
 	},
 };
 
+/* Each user's own proc (".<n>") and seq, and the fields asked of Dovecot. */
 static void vmbridge_init_user(pool_t pool, void **context)
 {
 	struct vmbridge_user *vu;

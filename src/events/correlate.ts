@@ -268,8 +268,8 @@ export class Correlator implements DeliveryObserver {
     /** From the header lines the native driver sent, else from a header FETCH over IMAP. */
     private async classify(held: Held[]): Promise<Map<number, Classification>> {
         const known = new Map<number, Classification>();
-        for (const h of held) if (h.item.headers) known.set(h.item.uid, classifyHeaders(h.item.headers));
-        const rest = held.filter(h => !h.item.headers);
+        for (const h of held) if (h.item.headersBase64 !== undefined) known.set(h.item.uid, classifyHeaders(Buffer.from(h.item.headersBase64, 'base64')));
+        const rest = held.filter(h => h.item.headersBase64 === undefined);
         const first = rest[0];
         if (!this.opts.fetcher || !first) return known;
         const fetched = await this.opts.fetcher.classify(

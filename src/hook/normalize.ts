@@ -10,8 +10,10 @@ interface At {
     uid: number;
     uidValidity: number;
 }
-/** headers: the message's classification header lines, when the hook sent them (native driver). */
-export type Item = (At & { kind: 'flag'; set: string[]; cleared: string[] }) | (At & { kind: 'new' | 'append'; messageId?: string; headers?: Buffer }) | (At & { kind: 'expunge' });
+/** headersBase64: the message's classification header lines, when the hook sent them (native
+ * driver); decoded only where a message is classified from them (events/correlate.ts). */
+export type Item =
+    (At & { kind: 'flag'; set: string[]; cleared: string[] }) | (At & { kind: 'new' | 'append'; messageId?: string; headersBase64?: string }) | (At & { kind: 'expunge' });
 
 type FlagEntry = { item: Item & { kind: 'flag' }; set: Set<string>; cleared: Set<string> };
 
@@ -49,7 +51,7 @@ class Normalizer {
                     kind: ev.name === 'MessageNew' ? 'new' : 'append',
                     ...at(ev),
                     messageId: ev.message_id || undefined,
-                    ...(ev.headers_base64 === undefined ? {} : { headers: Buffer.from(ev.headers_base64, 'base64') })
+                    ...(ev.headers_base64 === undefined ? {} : { headersBase64: ev.headers_base64 })
                 });
                 break;
             case 'MessageExpunge':

@@ -17,7 +17,7 @@ function headerOf(eml: Buffer): Buffer {
     return m ? eml.subarray(0, m.index + m[0].length) : eml;
 }
 
-/** What Dovecot's mail_get_header_stream() gives for these names: the fields' lines as stored, continuations included. */
+/** What the driver's scan (vmbridge_fields_read) keeps for these names: the fields' lines as stored, continuations included. */
 function selectFields(header: Buffer, names: readonly string[]): Buffer {
     const wanted = new Set(names.map(n => n.toLowerCase()));
     const lines = header.toString('latin1').split(/(?<=\n)/);
